@@ -1,0 +1,150 @@
+/**
+ * Differentiable building-block ops shared by every vdafm layer.
+ *
+ * They are written so that both the forward pass and the gradients run on fast kernels on
+ * every backend (see docs/guides/backends.md):
+ * - {@link matMul} never uses the `transposeA`/`transposeB` flags, in the forward pass *or*
+ *   in its gradient (stock tfjs's BatchMatMul gradient uses them, and on the wasm backend the
+ *   flagged variants miss the XNNPACK fast path and are ~20× slower). Its gradient is a
+ *   `tf.customGrad` scoped to our own ops: no global gradient is re-registered.
+ * - {@link dense} keeps matrix products at rank 2.
+ * - {@link layerNorm}, {@link gelu} and {@link maskedMean} are plain functional ops.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Swaps the last two axes of a rank-2 or rank-3 tensor. */
+function swapLast(x: tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return tf.transpose(x);
+  if (x.rank === 3) return tf.transpose(x, [0, 2, 1]);
+  return tf.transpose(x, [...Array.from({ length: x.rank - 2 }, (_, i) => i), x.rank - 1, x.rank - 2]);
+}
+
+const matMulFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+      return [tf.matMul(dy, swapLast(sb)), tf.matMul(swapLast(sa), dy)];
+    },
+  };
+}) as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * Matrix product `a · b` of two rank-2 (`[m, k]·[k, n]`) or two rank-3 (`[b, m, k]·[b, k, n]`)
+ * tensors, whose gradient uses only plain (un-flagged) matrix products and explicit transposes.
+ *
+ * @returns `[m, n]` or `[b, m, n]`; the caller owns it.
+ * @example
+ * ```ts
+ * const c = matMul(tf.ones([2, 3]), tf.ones([3, 4])); // [2, 4], all 3
+ * ```
+ */
+export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T): T {
+  return matMulFast(a, b) as T;
+}
+
+/**
+ * Affine map over the last axis: `x · kernel + bias`, for `x` of any rank ≥ 2.
+ * The product is computed at rank 2 (`[prod(batch dims), in] · [in, out]`).
+ *
+ * @param x - `[..., in]`.
+ * @param kernel - `[in, out]`.
+ * @param bias - `[out]` or null.
+ * @returns `[..., out]`; the caller owns it.
+ * @example
+ * ```ts
+ * const y = dense(tf.ones([2, 5, 3]), tf.ones([3, 4]), tf.zeros([4])); // [2, 5, 4], all 3
+ * ```
+ */
+export function dense(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+  return tf.tidy(() => {
+    const inDim = x.shape[x.rank - 1]!;
+    const outDim = kernel.shape[1]!;
+    const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+    let y: tf.Tensor = matMul(flat, kernel as tf.Tensor2D);
+    if (bias) y = tf.add(y, bias);
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
+  });
+}
+
+/**
+ * Layer normalisation over the last axis: `(x − mean) / sqrt(var + epsilon) · gamma + beta`
+ * (biased variance, as PyTorch `nn.LayerNorm` and Keras `LayerNormalization`).
+ *
+ * @param x - `[..., d]`.
+ * @param gamma - `[d]` scale, or null for 1.
+ * @param beta - `[d]` offset, or null for 0.
+ * @example
+ * ```ts
+ * layerNorm(tf.tensor2d([[1, 2, 3]]), null, null, 1e-5); // ≈ [[-1.2247, 0, 1.2247]]
+ * ```
+ */
+export function layerNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor | null,
+  beta: tf.Tensor | null,
+  epsilon: number,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const axis = x.rank - 1;
+    const mean = tf.mean(x, axis, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), axis, true);
+    let y = tf.mul(centred, tf.rsqrt(tf.add(variance, epsilon)));
+    if (gamma) y = tf.mul(y, gamma);
+    if (beta) y = tf.add(y, beta);
+    return y;
+  });
+}
+
+/**
+ * Exact GELU, `0.5 · x · (1 + erf(x / √2))` (PyTorch `nn.GELU()` default).
+ *
+ * @example
+ * ```ts
+ * gelu(tf.tensor1d([0, 1])); // ≈ [0, 0.8413]
+ * ```
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+}
+
+/**
+ * Mean over the token axis of `x` counting only tokens where `mask` is 1.
+ * A row with no valid token gives zeros (never NaN).
+ *
+ * @param x - `[batch, tokens, dim]`.
+ * @param mask - `[batch, tokens]` of 0/1, or null for all valid.
+ * @returns `[batch, dim]`; the caller owns it.
+ * @example
+ * ```ts
+ * maskedMean(tf.tensor3d([[[1], [3]]]), tf.tensor2d([[1, 0]])); // [[1]]
+ * ```
+ */
+export function maskedMean(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (!mask) return tf.mean(x, 1) as tf.Tensor2D;
+    const m = tf.expandDims(tf.cast(mask, x.dtype), -1);
+    const total = tf.sum(tf.mul(x, m), 1);
+    const count = tf.maximum(tf.sum(m, 1), 1);
+    return tf.div(total, count) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Dropout with inverted scaling, applied only when `rate > 0`. `seed` makes the mask
+ * reproducible; pass a different seed per call.
+ *
+ * @example
+ * ```ts
+ * const y = dropout(tf.ones([4, 4]), 0.5, 42); // zeros and 2s
+ * ```
+ */
+export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
+  if (rate <= 0) return x;
+  return tf.dropout(x, rate, undefined, seed);
+}

@@ -1,0 +1,34 @@
+/**
+ * Registers every vdafm layer class with tfjs's serialisation registry, so that models using
+ * them can be saved and loaded. Importing `vdafm` runs it once; calling it again is harmless.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { MultiHeadAttention } from '../layers/attention.js';
+import { GlobalPooling3D, MaskedPooling } from '../layers/pooling.js';
+import { PositionalEmbedding } from '../layers/positional-embedding.js';
+import { TransformerBlock } from '../layers/transformer-block.js';
+
+/** Every layer class vdafm registers, by its serialised class name. */
+export const LAYER_CLASSES = [MultiHeadAttention, TransformerBlock, MaskedPooling, GlobalPooling3D, PositionalEmbedding] as const;
+
+let registered = false;
+
+/**
+ * Registers vdafm's layer classes for (de)serialisation. Idempotent.
+ *
+ * @example
+ * ```ts
+ * registerLayers(); // already done by `import 'vdafm'`
+ * ```
+ */
+export function registerLayers(): void {
+  if (registered) return;
+  for (const cls of LAYER_CLASSES) {
+    tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  }
+  registered = true;
+}
+
+registerLayers();

@@ -1,0 +1,224 @@
+/**
+ * Shape and argument assertions that throw vdafm's typed errors with
+ * "what / expected / Received: / fix" messages.
+ *
+ * They accept concrete tensors and symbolic tensors alike (anything with a `shape`), or raw
+ * shapes, so layers can check inputs both in `computeOutputShape` and in `call`.
+ *
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, ShapeError, type ShapeLike } from '../errors.js';
+
+/** A tensor, a symbolic tensor or a raw shape. */
+export type HasShape = { readonly shape: ShapeLike } | ShapeLike;
+
+function shapeOf(x: HasShape): ShapeLike {
+  return Array.isArray(x) ? (x as ShapeLike) : (x as { shape: ShapeLike }).shape;
+}
+
+/**
+ * Asserts that `x` has rank `rank`.
+ *
+ * @param x - tensor, symbolic tensor or shape.
+ * @param rank - the required rank.
+ * @param argument - argument name used in the error.
+ * @param expected - description of the expected shape, e.g. `'[batch, tokens, dim]'`.
+ * @throws {@link ShapeError} when the rank differs.
+ * @example
+ * ```ts
+ * assertRank([2, 49, 64], 3, 'visual', '[batch, tokens, dim]'); // ok
+ * assertRank([2, 49], 3, 'visual', '[batch, tokens, dim]');
+ * // ShapeError: visual must have shape [batch, tokens, dim] (rank 3). Received: visual.shape=[2,49].
+ * ```
+ */
+export function assertRank(x: HasShape, rank: number, argument: string, expected: string): void {
+  const shape = shapeOf(x);
+  if (shape.length !== rank) {
+    throw new ShapeError({
+      argument,
+      expected,
+      received: shape,
+      message: `${argument} must have shape ${expected} (rank ${rank}).`,
+    });
+  }
+}
+
+/**
+ * Asserts that dimension `axis` of `x` equals `size` (skipped when the dimension is unknown).
+ *
+ * @throws {@link ShapeError} when the dimension differs.
+ * @example
+ * ```ts
+ * assertDim([2, 49, 64], -1, 64, 'visual', '[batch, tokens, 64]'); // ok
+ * ```
+ */
+export function assertDim(
+  x: HasShape,
+  axis: number,
+  size: number,
+  argument: string,
+  expected: string,
+  fix?: string,
+): void {
+  const shape = shapeOf(x);
+  const a = axis < 0 ? shape.length + axis : axis;
+  const d = shape[a];
+  if (d != null && d >= 0 && d !== size) {
+    throw new ShapeError({
+      argument,
+      expected,
+      received: shape,
+      message: `${argument} must have shape ${expected} (dimension ${a} must be ${size}, got ${d}).`,
+      ...(fix === undefined ? {} : { fix }),
+    });
+  }
+}
+
+/**
+ * Asserts that two tensors agree on the given axes (unknown dimensions always agree).
+ *
+ * @throws {@link ShapeError} naming `argumentB` when they differ.
+ * @example
+ * ```ts
+ * assertSameDims([2, 64], [2, 64, 32], [0, 1], 'mask', 'value', '[batch, keys]'); // ok
+ * ```
+ */
+export function assertSameDims(
+  a: HasShape,
+  b: HasShape,
+  axes: ReadonlyArray<number>,
+  argumentA: string,
+  argumentB: string,
+  expected: string,
+): void {
+  const sa = shapeOf(a);
+  const sb = shapeOf(b);
+  for (const axis of axes) {
+    const da = sa[axis < 0 ? sa.length + axis : axis];
+    const db = sb[axis < 0 ? sb.length + axis : axis];
+    if (da != null && db != null && da >= 0 && db >= 0 && da !== db) {
+      throw new ShapeError({
+        argument: argumentA,
+        expected,
+        received: sa,
+        message: `${argumentA} must match ${argumentB} on axis ${axis} (${argumentB}.shape=[${sb
+          .map((d) => (d == null || d < 0 ? 'null' : d))
+          .join(',')}]); expected ${expected}.`,
+      });
+    }
+  }
+}
+
+/**
+ * Asserts a positive integer argument.
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertPositiveInt(8, 'numHeads'); // ok
+ * ```
+ */
+export function assertPositiveInt(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a positive integer.`,
+      received: value,
+    });
+  }
+}
+
+/**
+ * Asserts a non-negative integer argument.
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertNonNegativeInt(0, 'numLayers'); // ok
+ * ```
+ */
+export function assertNonNegativeInt(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a non-negative integer.`,
+      received: value,
+    });
+  }
+}
+
+/**
+ * Asserts a rate in [0, 1) (dropout-like).
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertRate(0.1, 'dropout'); // ok
+ * ```
+ */
+export function assertRate(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value >= 1) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a number in [0, 1).`,
+      received: value,
+    });
+  }
+}
+
+/**
+ * Asserts a finite, strictly positive number.
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertPositiveNumber(1e-5, 'epsilon'); // ok
+ * ```
+ */
+export function assertPositiveNumber(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a finite number > 0.`,
+      received: value,
+    });
+  }
+}
+
+/**
+ * Asserts that `value` is one of `allowed`.
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertOneOf('gated', ['gated', 'concat', 'sum'] as const, 'fusion'); // ok
+ * ```
+ */
+export function assertOneOf<T extends string>(
+  value: unknown,
+  allowed: ReadonlyArray<T>,
+  argument: string,
+): asserts value is T {
+  if (typeof value !== 'string' || !(allowed as ReadonlyArray<string>).includes(value)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}.`,
+      received: value,
+    });
+  }
+}
+
+/**
+ * Asserts a boolean argument.
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertBoolean(true, 'useBias'); // ok
+ * ```
+ */
+export function assertBoolean(value: unknown, argument: string): asserts value is boolean {
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be a boolean.`, received: value });
+  }
+}

@@ -1,0 +1,412 @@
+/**
+ * Multi-head attention: the functional core shared by every attention-based vdafm layer, and
+ * the `MultiHeadAttention` layer class.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { dense, dropout, matMul } from '../core/ops.js';
+import {
+  assertBoolean,
+  assertDim,
+  assertPositiveInt,
+  assertRank,
+  assertRate,
+  assertSameDims,
+} from '../core/shapes.js';
+import { InvalidArgumentError } from '../errors.js';
+import {
+  asList,
+  checkInitializer,
+  checkSeed,
+  DropoutSeeds,
+  type Initializer,
+  isTraining,
+  type KernelInitializerName,
+  makeInitializer,
+} from './common.js';
+
+type Shape = Array<number | null>;
+type LayerVariable = tfl.LayerVariable;
+
+/** The weights of one attention block (kernels `[in, out]`, biases `[out]` or null). */
+export interface AttentionWeights {
+  queryKernel: LayerVariable;
+  queryBias: LayerVariable | null;
+  keyKernel: LayerVariable;
+  keyBias: LayerVariable | null;
+  valueKernel: LayerVariable;
+  valueBias: LayerVariable | null;
+  outputKernel: LayerVariable;
+  outputBias: LayerVariable | null;
+}
+
+/** Sizes of one attention block. */
+export interface AttentionDims {
+  queryDim: number;
+  keyInputDim: number;
+  valueInputDim: number;
+  numHeads: number;
+  keyDim: number;
+  valueDim: number;
+  outputDim: number;
+  useBias: boolean;
+}
+
+/** `addWeight` as a layer exposes it to its own helpers. */
+export type AddWeight = (name: string, shape: number[], init: Initializer) => LayerVariable;
+
+/**
+ * Creates the weights of one attention block through a layer's `addWeight`, with names
+ * `${prefix}query_kernel`, `${prefix}query_bias`, ... (`prefix` keeps names unique inside
+ * composite layers).
+ */
+export function addAttentionWeights(
+  addWeight: AddWeight,
+  prefix: string,
+  dims: AttentionDims,
+  kernelInitializer: KernelInitializerName,
+  seed: number | undefined,
+  seedOffset = 0,
+): AttentionWeights {
+  const { numHeads: h, keyDim, valueDim } = dims;
+  const zeros = makeInitializer('zeros', undefined, 0);
+  const k = (i: number) => makeInitializer(kernelInitializer, seed, seedOffset + i);
+  const bias = (name: string, n: number) => (dims.useBias ? addWeight(`${prefix}${name}`, [n], zeros) : null);
+  return {
+    queryKernel: addWeight(`${prefix}query_kernel`, [dims.queryDim, h * keyDim], k(0)),
+    queryBias: bias('query_bias', h * keyDim),
+    keyKernel: addWeight(`${prefix}key_kernel`, [dims.keyInputDim, h * keyDim], k(1)),
+    keyBias: bias('key_bias', h * keyDim),
+    valueKernel: addWeight(`${prefix}value_kernel`, [dims.valueInputDim, h * valueDim], k(2)),
+    valueBias: bias('value_bias', h * valueDim),
+    outputKernel: addWeight(`${prefix}output_kernel`, [h * valueDim, dims.outputDim], k(3)),
+    outputBias: bias('output_bias', dims.outputDim),
+  };
+}
+
+/** Lists attention weights in a stable order (kernels and biases, query → output). */
+export function attentionWeightList(w: AttentionWeights): LayerVariable[] {
+  return [
+    w.queryKernel,
+    w.queryBias,
+    w.keyKernel,
+    w.keyBias,
+    w.valueKernel,
+    w.valueBias,
+    w.outputKernel,
+    w.outputBias,
+  ].filter((v): v is LayerVariable => v !== null);
+}
+
+/** Options of {@link attentionForward}. */
+export interface AttentionCallOptions {
+  numHeads: number;
+  keyDim: number;
+  valueDim: number;
+  /** Dropout rate on the attention weights (applied only when `training`). */
+  dropout: number;
+  training: boolean;
+  dropoutSeed?: number | undefined;
+}
+
+/**
+ * Multi-head scaled dot-product attention, functional form.
+ *
+ * Heads are folded into the batch axis (`[batch·heads, tokens, headDim]`) so every product is a
+ * plain rank-3 matMul with explicit transposes (fast forward and backward on every backend).
+ * A query whose keys are all masked gets all-zero attention weights, so its context is zero
+ * and its output is the output bias: it never reads padded values and never produces NaN.
+ *
+ * @param w - the block's weights.
+ * @param query - `[batch, queries, queryDim]`.
+ * @param key - `[batch, keys, keyInputDim]`.
+ * @param value - `[batch, keys, valueInputDim]`.
+ * @param keyMask - `[batch, keys]` with 1 for valid keys, or null.
+ * @returns output `[batch, queries, outputDim]` and attention weights `[batch, heads, queries, keys]`
+ *   (before dropout); the caller owns both.
+ */
+export function attentionForward(
+  w: AttentionWeights,
+  query: tf.Tensor,
+  key: tf.Tensor,
+  value: tf.Tensor,
+  keyMask: tf.Tensor | null,
+  opts: AttentionCallOptions,
+): { output: tf.Tensor3D; weights: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const { numHeads: h, keyDim, valueDim } = opts;
+    const nq = query.shape[1]!;
+    const nk = key.shape[1]!;
+    const read = (v: LayerVariable | null) => (v ? v.read() : null);
+
+    // [B, N, h·d] -> [B·h, N, d] (queries, values) or [B·h, d, N] (keys, pre-transposed).
+    const q = tf.reshape(
+      tf.transpose(tf.reshape(dense(query, w.queryKernel.read(), read(w.queryBias)), [-1, nq, h, keyDim]), [0, 2, 1, 3]),
+      [-1, nq, keyDim],
+    ) as tf.Tensor3D;
+    const kT = tf.reshape(
+      tf.transpose(tf.reshape(dense(key, w.keyKernel.read(), read(w.keyBias)), [-1, nk, h, keyDim]), [0, 2, 3, 1]),
+      [-1, keyDim, nk],
+    ) as tf.Tensor3D;
+    const v = tf.reshape(
+      tf.transpose(tf.reshape(dense(value, w.valueKernel.read(), read(w.valueBias)), [-1, nk, h, valueDim]), [0, 2, 1, 3]),
+      [-1, nk, valueDim],
+    ) as tf.Tensor3D;
+
+    let scores = tf.reshape(matMul(tf.mul(q, 1 / Math.sqrt(keyDim)) as tf.Tensor3D, kT), [-1, h, nq, nk]);
+    let anyValid: tf.Tensor | null = null;
+    if (keyMask) {
+      const m = tf.cast(keyMask, 'float32');
+      const bias = tf.reshape(tf.mul(tf.sub(1, m), -1e9), [-1, 1, 1, nk]);
+      scores = tf.add(scores, bias);
+      anyValid = tf.reshape(tf.max(m, 1), [-1, 1, 1, 1]);
+    }
+    let weights = tf.softmax(scores) as tf.Tensor4D;
+    if (anyValid) weights = tf.mul(weights, anyValid) as tf.Tensor4D;
+
+    const dropped = opts.training ? dropout(weights, opts.dropout, opts.dropoutSeed) : weights;
+    const context = matMul(tf.reshape(dropped, [-1, nq, nk]) as tf.Tensor3D, v);
+    const merged = tf.reshape(tf.transpose(tf.reshape(context, [-1, h, nq, valueDim]), [0, 2, 1, 3]), [-1, nq, h * valueDim]);
+    const output = dense(merged, w.outputKernel.read(), read(w.outputBias)) as tf.Tensor3D;
+    return { output, weights };
+  });
+}
+
+/** Constructor arguments of {@link MultiHeadAttention}. */
+export interface MultiHeadAttentionArgs {
+  /** Number of attention heads. Required, positive integer. */
+  numHeads: number;
+  /** Size of each head for queries and keys. Required, positive integer. */
+  keyDim: number;
+  /**
+   * Size of each head for values.
+   * @defaultValue `keyDim`
+   */
+  valueDim?: number;
+  /**
+   * Last dimension of the output.
+   * @defaultValue the query's last dimension
+   */
+  outputDim?: number;
+  /**
+   * Dropout rate on the attention weights, active only when `training` is true.
+   * @defaultValue 0
+   */
+  dropout?: number;
+  /**
+   * Whether the projections have biases.
+   * @defaultValue true
+   */
+  useBias?: boolean;
+  /**
+   * Also return the attention weights `[batch, heads, queries, keys]` as a second output.
+   * @defaultValue false
+   */
+  returnAttentionScores?: boolean;
+  /**
+   * Initialiser of the projection kernels (biases start at zero).
+   * @defaultValue 'glorotUniform'
+   */
+  kernelInitializer?: KernelInitializerName;
+  /**
+   * Seed for the kernel initialisers and the dropout masks; set it for reproducible runs.
+   * @defaultValue undefined (random)
+   */
+  seed?: number;
+  /** Layer name (unique in a model). @defaultValue auto-generated */
+  name?: string;
+  /** Whether the weights are trainable. @defaultValue true */
+  trainable?: boolean;
+}
+
+/**
+ * Multi-head attention (Vaswani et al.), for self- and cross-attention, with a key padding
+ * mask and optional attention-score output. tfjs-layers 4.22 has no public equivalent.
+ *
+ * **Inputs** (a list; a single tensor means self-attention):
+ * - `query` `[batch, queries, queryDim]`
+ * - `value` `[batch, keys, valueInputDim]` (defaults to `query`)
+ * - `key` `[batch, keys, keyInputDim]` (optional; defaults to `value`)
+ * - `keyMask` `[batch, keys]`, 1 = attend, 0 = padding (optional; always the *last*, rank-2 input)
+ *
+ * **Outputs**: `[batch, queries, outputDim]`, and with `returnAttentionScores` also the
+ * attention weights `[batch, heads, queries, keys]` (softmax output, before dropout).
+ * A query whose keys are all masked gets zero weights (its output is the output bias).
+ *
+ * Weights: `query_kernel [queryDim, heads·keyDim]`, `key_kernel [keyInputDim, heads·keyDim]`,
+ * `value_kernel [valueInputDim, heads·valueDim]`, `output_kernel [heads·valueDim, outputDim]`
+ * and their biases. (PyTorch `nn.MultiheadAttention`'s `in_proj_weight[0:E]` is
+ * `query_kernel` transposed.)
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import * as tfl from '@tensorflow/tfjs-layers';
+ * import { multiHeadAttention } from 'vdafm';
+ *
+ * const visual = tfl.input({ shape: [49, 64] });
+ * const text = tfl.input({ shape: [32, 64] });
+ * const textMask = tfl.input({ shape: [32] });
+ * const mha = multiHeadAttention({ numHeads: 4, keyDim: 16, returnAttentionScores: true });
+ * const [out, scores] = mha.apply([visual, text, textMask]) as tfl.SymbolicTensor[];
+ * console.log(out.shape, scores.shape); // [null, 49, 64] [null, 4, 49, 32]
+ * ```
+ */
+export class MultiHeadAttention extends tfl.layers.Layer {
+  /** @internal */
+  static className = 'VdafmMultiHeadAttention';
+  readonly numHeads: number;
+  readonly keyDim: number;
+  readonly valueDim: number;
+  readonly outputDim: number | undefined;
+  readonly dropoutRate: number;
+  readonly useBias: boolean;
+  readonly returnAttentionScores: boolean;
+  readonly kernelInitializer: KernelInitializerName;
+  readonly seed: number | undefined;
+  private attn: AttentionWeights | null = null;
+  private readonly dropoutSeeds: DropoutSeeds;
+
+  constructor(args: MultiHeadAttentionArgs) {
+    if (args == null || typeof args !== 'object') {
+      throw new InvalidArgumentError({ argument: 'args', message: 'MultiHeadAttention needs an args object.', received: args });
+    }
+    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    assertPositiveInt(args.numHeads, 'numHeads');
+    assertPositiveInt(args.keyDim, 'keyDim');
+    if (args.valueDim !== undefined) assertPositiveInt(args.valueDim, 'valueDim');
+    if (args.outputDim !== undefined) assertPositiveInt(args.outputDim, 'outputDim');
+    assertRate(args.dropout ?? 0, 'dropout');
+    assertBoolean(args.useBias ?? true, 'useBias');
+    assertBoolean(args.returnAttentionScores ?? false, 'returnAttentionScores');
+    this.numHeads = args.numHeads;
+    this.keyDim = args.keyDim;
+    this.valueDim = args.valueDim ?? args.keyDim;
+    this.outputDim = args.outputDim;
+    this.dropoutRate = args.dropout ?? 0;
+    this.useBias = args.useBias ?? true;
+    this.returnAttentionScores = args.returnAttentionScores ?? false;
+    this.kernelInitializer = checkInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer');
+    this.seed = checkSeed(args.seed);
+    this.dropoutSeeds = new DropoutSeeds(this.seed);
+  }
+
+  /** Parses the input list into query, value, key shapes and an optional mask shape. */
+  private parseShapes(inputShape: Shape | Shape[]): { q: Shape; v: Shape; k: Shape; mask: Shape | null } {
+    const list: Shape[] = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as Shape[]) : [inputShape as Shape];
+    let mask: Shape | null = null;
+    let tokens = list;
+    if (list.length > 1 && list[list.length - 1]!.length === 2) {
+      mask = list[list.length - 1]!;
+      tokens = list.slice(0, -1);
+    }
+    if (tokens.length < 1 || tokens.length > 3) {
+      throw new InvalidArgumentError({
+        argument: 'inputs',
+        message: 'MultiHeadAttention takes [query], [query, value], [query, value, key], each optionally followed by a keyMask [batch, keys].',
+        received: `${list.length} inputs with shapes ${JSON.stringify(list)}`,
+      });
+    }
+    const q = tokens[0]!;
+    const v = tokens[1] ?? q;
+    const k = tokens[2] ?? v;
+    assertRank(q, 3, 'query', '[batch, queries, queryDim]');
+    assertRank(v, 3, 'value', '[batch, keys, valueDim]');
+    assertRank(k, 3, 'key', '[batch, keys, keyDim]');
+    assertSameDims(k, v, [0, 1], 'key', 'value', '[batch, keys, keyDim]');
+    assertSameDims(v, q, [0], 'value', 'query', '[batch, keys, valueDim]');
+    if (mask) {
+      assertRank(mask, 2, 'keyMask', '[batch, keys]');
+      assertSameDims(mask, v, [0, 1], 'keyMask', 'value', '[batch, keys]');
+    }
+    for (const [name, s] of [['query', q], ['value', v], ['key', k]] as const) {
+      if (s[2] == null) {
+        throw new InvalidArgumentError({ argument: name, message: `${name} must have a known last dimension.`, received: `shape ${JSON.stringify(s)}` });
+      }
+    }
+    return { q, v, k, mask };
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const { q, v, k } = this.parseShapes(inputShape);
+    const queryDim = q[2]!;
+    const addWeight: AddWeight = (name, shape, init) =>
+      this.addWeight(name, shape, 'float32', init, undefined, true);
+    this.attn = addAttentionWeights(
+      addWeight,
+      '',
+      {
+        queryDim,
+        keyInputDim: k[2]!,
+        valueInputDim: v[2]!,
+        numHeads: this.numHeads,
+        keyDim: this.keyDim,
+        valueDim: this.valueDim,
+        outputDim: this.outputDim ?? queryDim,
+        useBias: this.useBias,
+      },
+      this.kernelInitializer,
+      this.seed,
+    );
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    const { q, k } = this.parseShapes(inputShape);
+    const out: Shape = [q[0]!, q[1]!, this.outputDim ?? q[2]!];
+    if (!this.returnAttentionScores) return out;
+    return [out, [q[0]!, this.numHeads, q[1]!, k[1]!]];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    return tf.tidy(() => {
+      const list = asList(inputs);
+      this.parseShapes(list.map((t) => t.shape));
+      const hasMask = list.length > 1 && list[list.length - 1]!.rank === 2;
+      const tokens = hasMask ? list.slice(0, -1) : list;
+      const query = tokens[0]!;
+      const value = tokens[1] ?? query;
+      const key = tokens[2] ?? value;
+      const { output, weights } = attentionForward(this.attn!, query, key, value, hasMask ? list[list.length - 1]! : null, {
+        numHeads: this.numHeads,
+        keyDim: this.keyDim,
+        valueDim: this.valueDim,
+        dropout: this.dropoutRate,
+        training: isTraining(kwargs),
+        dropoutSeed: this.dropoutRate > 0 && isTraining(kwargs) ? this.dropoutSeeds.next() : undefined,
+      });
+      return this.returnAttentionScores ? [output, weights] : output;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      numHeads: this.numHeads,
+      keyDim: this.keyDim,
+      valueDim: this.valueDim,
+      dropout: this.dropoutRate,
+      useBias: this.useBias,
+      returnAttentionScores: this.returnAttentionScores,
+      kernelInitializer: this.kernelInitializer,
+    };
+    if (this.outputDim !== undefined) config['outputDim'] = this.outputDim;
+    if (this.seed !== undefined) config['seed'] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+/**
+ * Creates a {@link MultiHeadAttention} layer.
+ *
+ * @example
+ * ```ts
+ * const mha = multiHeadAttention({ numHeads: 2, keyDim: 4 });
+ * const x = tf.randomNormal([1, 5, 8]);
+ * const y = mha.apply(x) as tf.Tensor; // self-attention, [1, 5, 8]
+ * ```
+ */
+export function multiHeadAttention(args: MultiHeadAttentionArgs): MultiHeadAttention {
+  return new MultiHeadAttention(args);
+}

@@ -1,0 +1,118 @@
+/**
+ * Small helpers shared by vdafm's layer classes: seeded initialisers, the `training` flag,
+ * per-call dropout seeds and input-list parsing.
+ *
+ * @packageDocumentation
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import { assertOneOf } from '../core/shapes.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Names of the kernel initialisers a vdafm layer accepts (all JSON-safe, all seedable). */
+export type KernelInitializerName =
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heUniform'
+  | 'heNormal'
+  | 'leCunNormal'
+  | 'truncatedNormal'
+  | 'zeros';
+
+/** Every accepted {@link KernelInitializerName}. */
+export const KERNEL_INITIALIZERS: ReadonlyArray<KernelInitializerName> = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'leCunNormal',
+  'truncatedNormal',
+  'zeros',
+];
+
+/** Initialiser instance handed to `addWeight`. */
+export type Initializer = ReturnType<typeof tfl.initializers.zeros>;
+
+/**
+ * Builds an initialiser. With a `seed`, weight number `index` of a layer gets the seed
+ * `seed + 7919·index`, so that all weights differ and a run is reproducible.
+ */
+export function makeInitializer(name: KernelInitializerName, seed: number | undefined, index: number): Initializer {
+  const s = seed === undefined ? undefined : seed + 7919 * index;
+  const args = s === undefined ? {} : { seed: s };
+  switch (name) {
+    case 'glorotUniform':
+      return tfl.initializers.glorotUniform(args);
+    case 'glorotNormal':
+      return tfl.initializers.glorotNormal(args);
+    case 'heUniform':
+      return tfl.initializers.heUniform(args);
+    case 'heNormal':
+      return tfl.initializers.heNormal(args);
+    case 'leCunNormal':
+      return tfl.initializers.leCunNormal(args);
+    case 'truncatedNormal':
+      return tfl.initializers.truncatedNormal({ stddev: 0.02, ...args });
+    case 'zeros':
+      return tfl.initializers.zeros();
+  }
+}
+
+/** Validates a kernel-initialiser option. */
+export function checkInitializer(value: unknown, argument: string): KernelInitializerName {
+  assertOneOf(value, KERNEL_INITIALIZERS, argument);
+  return value;
+}
+
+/** Validates an optional integer seed. */
+export function checkSeed(value: unknown, argument = 'seed'): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be an integer or undefined.`, received: value });
+  }
+  return value;
+}
+
+/** Reads the `training` flag tfjs passes to `call` (false when absent). */
+export function isTraining(kwargs: Record<string, unknown> | undefined): boolean {
+  return kwargs != null && kwargs['training'] === true;
+}
+
+/**
+ * Hands out dropout seeds: deterministic per call when the layer has a seed, random otherwise.
+ */
+export class DropoutSeeds {
+  private calls = 0;
+  constructor(private readonly seed: number | undefined) {}
+  next(): number | undefined {
+    if (this.seed === undefined) return undefined;
+    this.calls += 1;
+    return (this.seed * 1000003 + this.calls * 7907) % 2147483647;
+  }
+}
+
+/** Normalises a layer's `inputs` argument to a list. */
+export function asList<T>(inputs: T | T[]): T[] {
+  return Array.isArray(inputs) ? inputs : [inputs];
+}
+
+/** Splits an input list into its rank-3 tensors (in order) and an optional trailing rank-2 mask. */
+export function splitTokensAndMask<T extends { shape: ReadonlyArray<number | null> }>(
+  list: T[],
+  layerName: string,
+): { tokens: T[]; mask: T | null } {
+  const last = list[list.length - 1];
+  if (list.length > 1 && last !== undefined && last.shape.length === 2) {
+    return { tokens: list.slice(0, -1), mask: last };
+  }
+  for (let i = 0; i < list.length; i++) {
+    if (list[i]!.shape.length !== 3) {
+      throw new InvalidArgumentError({
+        argument: `inputs[${i}]`,
+        message: `${layerName} takes rank-3 token tensors [batch, tokens, dim], optionally followed by a rank-2 mask [batch, tokens] as the last input.`,
+        received: `shape [${list[i]!.shape.join(',')}]`,
+      });
+    }
+  }
+  return { tokens: list, mask: null };
+}
+

@@ -1,0 +1,117 @@
+/**
+ * Learned positional embedding.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { assertDim, assertPositiveInt, assertRank } from '../core/shapes.js';
+import { InvalidArgumentError, ShapeError } from '../errors.js';
+import { asList, checkSeed, makeInitializer } from './common.js';
+
+type Shape = Array<number | null>;
+
+/** Constructor arguments of {@link PositionalEmbedding}. */
+export interface PositionalEmbeddingArgs {
+  /** Largest number of tokens the layer accepts. Required. */
+  maxLength: number;
+  /** Seed of the `truncatedNormal(0.02)` initialiser. @defaultValue undefined (random) */
+  seed?: number;
+  /** Layer name. @defaultValue auto-generated */
+  name?: string;
+  /** Whether the embedding is trainable. @defaultValue true */
+  trainable?: boolean;
+}
+
+/**
+ * Adds a learned position vector to every token: `y[b, i] = x[b, i] + P[i]`.
+ *
+ * **Input**: `[batch, tokens, dim]` with `tokens ≤ maxLength`. **Output**: same shape.
+ * Weight: `embeddings [maxLength, dim]`, initialised `truncatedNormal(stddev 0.02)`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { positionalEmbedding } from 'vdafm';
+ *
+ * const pos = positionalEmbedding({ maxLength: 64, seed: 1 });
+ * const y = pos.apply(tf.zeros([2, 10, 32])) as tf.Tensor;
+ * console.log(y.shape); // [2, 10, 32]
+ * ```
+ */
+export class PositionalEmbedding extends tfl.layers.Layer {
+  /** @internal */
+  static className = 'VdafmPositionalEmbedding';
+  readonly maxLength: number;
+  readonly seed: number | undefined;
+  private embeddings: tfl.LayerVariable | null = null;
+
+  constructor(args: PositionalEmbeddingArgs) {
+    if (args == null || typeof args !== 'object') {
+      throw new InvalidArgumentError({ argument: 'args', message: 'PositionalEmbedding needs an args object.', received: args });
+    }
+    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    assertPositiveInt(args.maxLength, 'maxLength');
+    this.maxLength = args.maxLength;
+    this.seed = checkSeed(args.seed);
+  }
+
+  private check(s: Shape): void {
+    assertRank(s, 3, 'x', '[batch, tokens, dim]');
+    const n = s[1];
+    if (n != null && n > this.maxLength) {
+      throw new ShapeError({
+        argument: 'x',
+        expected: `[batch, tokens ≤ ${this.maxLength}, dim]`,
+        received: s,
+        fix: 'Increase maxLength or truncate the sequence.',
+      });
+    }
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const s = (Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0] : inputShape) as Shape;
+    this.check(s);
+    if (s[2] == null) {
+      throw new InvalidArgumentError({ argument: 'x', message: 'x must have a known last dimension.', received: `shape ${JSON.stringify(s)}` });
+    }
+    this.embeddings = this.addWeight('embeddings', [this.maxLength, s[2]], 'float32', makeInitializer('truncatedNormal', this.seed, 0));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const s = (Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0] : inputShape) as Shape;
+    this.check(s);
+    return [...s];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = asList(inputs)[0]!;
+      this.check(x.shape);
+      const table = this.embeddings!.read();
+      assertDim(x, 2, table.shape[1]!, 'x', `[batch, tokens, ${table.shape[1]}]`);
+      const n = x.shape[1]!;
+      const pos = n === this.maxLength ? table : tf.slice(table, [0, 0], [n, -1]);
+      return tf.add(x, pos);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = { maxLength: this.maxLength };
+    if (this.seed !== undefined) config['seed'] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+/**
+ * Creates a {@link PositionalEmbedding} layer.
+ *
+ * @example
+ * ```ts
+ * const y = positionalEmbedding({ maxLength: 128 }).apply(tokens); // same shape as tokens
+ * ```
+ */
+export function positionalEmbedding(args: PositionalEmbeddingArgs): PositionalEmbedding {
+  return new PositionalEmbedding(args);
+}

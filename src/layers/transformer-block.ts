@@ -1,0 +1,301 @@
+/**
+ * Pre-norm transformer encoder block.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { dense, dropout, gelu, layerNorm } from '../core/ops.js';
+import {
+  assertPositiveInt,
+  assertPositiveNumber,
+  assertRank,
+  assertRate,
+  assertSameDims,
+} from '../core/shapes.js';
+import { InvalidArgumentError } from '../errors.js';
+import {
+  type AddWeight,
+  addAttentionWeights,
+  type AttentionWeights,
+  attentionForward,
+} from './attention.js';
+import {
+  asList,
+  checkInitializer,
+  checkSeed,
+  DropoutSeeds,
+  isTraining,
+  type KernelInitializerName,
+  makeInitializer,
+} from './common.js';
+
+type Shape = Array<number | null>;
+type LayerVariable = tfl.LayerVariable;
+
+/** Weights of a pre-norm feed-forward sub-block `x + W2·GELU(W1·LN(x))`. */
+export interface FeedForwardWeights {
+  normGamma: LayerVariable;
+  normBeta: LayerVariable;
+  kernel1: LayerVariable;
+  bias1: LayerVariable;
+  kernel2: LayerVariable;
+  bias2: LayerVariable;
+}
+
+/** Creates the weights of a feed-forward sub-block (`${prefix}ffn_norm_gamma`, ...). */
+export function addFeedForwardWeights(
+  addWeight: AddWeight,
+  prefix: string,
+  dim: number,
+  hidden: number,
+  kernelInitializer: KernelInitializerName,
+  seed: number | undefined,
+  seedOffset: number,
+): FeedForwardWeights {
+  const zeros = makeInitializer('zeros', undefined, 0);
+  const ones = tfl.initializers.ones();
+  return {
+    normGamma: addWeight(`${prefix}ffn_norm_gamma`, [dim], ones),
+    normBeta: addWeight(`${prefix}ffn_norm_beta`, [dim], zeros),
+    kernel1: addWeight(`${prefix}ffn_kernel1`, [dim, hidden], makeInitializer(kernelInitializer, seed, seedOffset)),
+    bias1: addWeight(`${prefix}ffn_bias1`, [hidden], zeros),
+    kernel2: addWeight(`${prefix}ffn_kernel2`, [hidden, dim], makeInitializer(kernelInitializer, seed, seedOffset + 1)),
+    bias2: addWeight(`${prefix}ffn_bias2`, [dim], zeros),
+  };
+}
+
+/** `x + dropout(W2·GELU(W1·LN(x) + b1) + b2)`; the caller owns the result. */
+export function feedForwardResidual(
+  w: FeedForwardWeights,
+  x: tf.Tensor,
+  epsilon: number,
+  rate: number,
+  training: boolean,
+  seed: number | undefined,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const h = layerNorm(x, w.normGamma.read(), w.normBeta.read(), epsilon);
+    const y = dense(gelu(dense(h, w.kernel1.read(), w.bias1.read())), w.kernel2.read(), w.bias2.read());
+    return tf.add(x, training ? dropout(y, rate, seed) : y);
+  });
+}
+
+/** Lists feed-forward weights in a stable order. */
+export function feedForwardWeightList(w: FeedForwardWeights): LayerVariable[] {
+  return [w.normGamma, w.normBeta, w.kernel1, w.bias1, w.kernel2, w.bias2];
+}
+
+/** Constructor arguments of {@link TransformerBlock}. */
+export interface TransformerBlockArgs {
+  /** Number of attention heads; must divide the model width unless `keyDim` is set. Required. */
+  numHeads: number;
+  /**
+   * Per-head size of queries/keys/values.
+   * @defaultValue model width / numHeads
+   */
+  keyDim?: number;
+  /**
+   * Hidden size of the feed-forward network.
+   * @defaultValue 4 × model width
+   */
+  ffnDim?: number;
+  /**
+   * Dropout rate on attention weights, the attention output and the FFN output (training only).
+   * @defaultValue 0
+   */
+  dropout?: number;
+  /**
+   * Layer-norm epsilon.
+   * @defaultValue 1e-5
+   */
+  epsilon?: number;
+  /**
+   * Also return the attention weights `[batch, heads, tokens, tokens]` as a second output.
+   * @defaultValue false
+   */
+  returnAttentionScores?: boolean;
+  /** Initialiser of all kernels. @defaultValue 'glorotUniform' */
+  kernelInitializer?: KernelInitializerName;
+  /** Seed for initialisers and dropout masks. @defaultValue undefined (random) */
+  seed?: number;
+  /** Layer name. @defaultValue auto-generated */
+  name?: string;
+  /** Whether the weights are trainable. @defaultValue true */
+  trainable?: boolean;
+}
+
+/**
+ * Pre-norm transformer encoder block:
+ * `x ← x + Dropout(MHA(LN(x), mask))`, then `x ← x + Dropout(FFN(LN(x)))` with a GELU FFN.
+ *
+ * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]`
+ * (1 = valid token, 0 = padding; padded tokens are never attended to).
+ * **Outputs**: `[batch, tokens, dim]`; with `returnAttentionScores` also `[batch, heads, tokens, tokens]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { transformerBlock } from 'vdafm';
+ *
+ * const block = transformerBlock({ numHeads: 4, ffnDim: 128 });
+ * const x = tf.randomNormal([2, 16, 32]);
+ * const mask = tf.tensor2d([Array(16).fill(1), [...Array(8).fill(1), ...Array(8).fill(0)]]);
+ * const y = block.apply([x, mask]) as tf.Tensor;
+ * console.log(y.shape); // [2, 16, 32]
+ * ```
+ */
+export class TransformerBlock extends tfl.layers.Layer {
+  /** @internal */
+  static className = 'VdafmTransformerBlock';
+  readonly numHeads: number;
+  readonly keyDim: number | undefined;
+  readonly ffnDim: number | undefined;
+  readonly dropoutRate: number;
+  readonly epsilon: number;
+  readonly returnAttentionScores: boolean;
+  readonly kernelInitializer: KernelInitializerName;
+  readonly seed: number | undefined;
+  private attn: AttentionWeights | null = null;
+  private attnNorm: { gamma: LayerVariable; beta: LayerVariable } | null = null;
+  private ffn: FeedForwardWeights | null = null;
+  private headDim = 0;
+  private readonly dropoutSeeds: DropoutSeeds;
+
+  constructor(args: TransformerBlockArgs) {
+    if (args == null || typeof args !== 'object') {
+      throw new InvalidArgumentError({ argument: 'args', message: 'TransformerBlock needs an args object.', received: args });
+    }
+    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    assertPositiveInt(args.numHeads, 'numHeads');
+    if (args.keyDim !== undefined) assertPositiveInt(args.keyDim, 'keyDim');
+    if (args.ffnDim !== undefined) assertPositiveInt(args.ffnDim, 'ffnDim');
+    assertRate(args.dropout ?? 0, 'dropout');
+    assertPositiveNumber(args.epsilon ?? 1e-5, 'epsilon');
+    this.numHeads = args.numHeads;
+    this.keyDim = args.keyDim;
+    this.ffnDim = args.ffnDim;
+    this.dropoutRate = args.dropout ?? 0;
+    this.epsilon = args.epsilon ?? 1e-5;
+    this.returnAttentionScores = args.returnAttentionScores ?? false;
+    this.kernelInitializer = checkInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer');
+    this.seed = checkSeed(args.seed);
+    this.dropoutSeeds = new DropoutSeeds(this.seed);
+  }
+
+  private parseShapes(inputShape: Shape | Shape[]): { x: Shape; mask: Shape | null } {
+    const list: Shape[] = Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
+    if (list.length > 2) {
+      throw new InvalidArgumentError({
+        argument: 'inputs',
+        message: 'TransformerBlock takes x [batch, tokens, dim] or [x, mask].',
+        received: `${list.length} inputs`,
+      });
+    }
+    const x = list[0]!;
+    assertRank(x, 3, 'x', '[batch, tokens, dim]');
+    const mask = list[1] ?? null;
+    if (mask) {
+      assertRank(mask, 2, 'mask', '[batch, tokens]');
+      assertSameDims(mask, x, [0, 1], 'mask', 'x', '[batch, tokens]');
+    }
+    if (x[2] == null) {
+      throw new InvalidArgumentError({ argument: 'x', message: 'x must have a known last dimension.', received: `shape ${JSON.stringify(x)}` });
+    }
+    return { x, mask };
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const { x } = this.parseShapes(inputShape);
+    const dim = x[2]!;
+    if (this.keyDim === undefined && dim % this.numHeads !== 0) {
+      throw new InvalidArgumentError({
+        argument: 'numHeads',
+        message: `numHeads must divide the model width ${dim} when keyDim is not given.`,
+        received: this.numHeads,
+        fix: 'Set keyDim explicitly or choose numHeads dividing the width.',
+      });
+    }
+    this.headDim = this.keyDim ?? dim / this.numHeads;
+    const addWeight: AddWeight = (name, shape, init) => this.addWeight(name, shape, 'float32', init, undefined, true);
+    this.attnNorm = {
+      gamma: addWeight('attn_norm_gamma', [dim], tfl.initializers.ones()),
+      beta: addWeight('attn_norm_beta', [dim], makeInitializer('zeros', undefined, 0)),
+    };
+    this.attn = addAttentionWeights(
+      addWeight,
+      'attn_',
+      {
+        queryDim: dim,
+        keyInputDim: dim,
+        valueInputDim: dim,
+        numHeads: this.numHeads,
+        keyDim: this.headDim,
+        valueDim: this.headDim,
+        outputDim: dim,
+        useBias: true,
+      },
+      this.kernelInitializer,
+      this.seed,
+      0,
+    );
+    this.ffn = addFeedForwardWeights(addWeight, '', dim, this.ffnDim ?? 4 * dim, this.kernelInitializer, this.seed, 4);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    const { x } = this.parseShapes(inputShape);
+    if (!this.returnAttentionScores) return [...x];
+    return [[...x], [x[0]!, this.numHeads, x[1]!, x[1]!]];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    return tf.tidy(() => {
+      const list = asList(inputs);
+      this.parseShapes(list.map((t) => t.shape));
+      const x = list[0]!;
+      const mask = list[1] ?? null;
+      const training = isTraining(kwargs);
+      const seed = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next() : undefined);
+      const h = layerNorm(x, this.attnNorm!.gamma.read(), this.attnNorm!.beta.read(), this.epsilon);
+      const { output, weights } = attentionForward(this.attn!, h, h, h, mask, {
+        numHeads: this.numHeads,
+        keyDim: this.headDim,
+        valueDim: this.headDim,
+        dropout: this.dropoutRate,
+        training,
+        dropoutSeed: seed(),
+      });
+      const x1 = tf.add(x, training ? dropout(output, this.dropoutRate, seed()) : output);
+      const y = feedForwardResidual(this.ffn!, x1, this.epsilon, this.dropoutRate, training, seed());
+      return this.returnAttentionScores ? [y, weights] : y;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      numHeads: this.numHeads,
+      dropout: this.dropoutRate,
+      epsilon: this.epsilon,
+      returnAttentionScores: this.returnAttentionScores,
+      kernelInitializer: this.kernelInitializer,
+    };
+    if (this.keyDim !== undefined) config['keyDim'] = this.keyDim;
+    if (this.ffnDim !== undefined) config['ffnDim'] = this.ffnDim;
+    if (this.seed !== undefined) config['seed'] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+/**
+ * Creates a {@link TransformerBlock}.
+ *
+ * @example
+ * ```ts
+ * const block = transformerBlock({ numHeads: 2 });
+ * const y = block.apply(tf.randomNormal([1, 4, 8])) as tf.Tensor; // [1, 4, 8]
+ * ```
+ */
+export function transformerBlock(args: TransformerBlockArgs): TransformerBlock {
+  return new TransformerBlock(args);
+}

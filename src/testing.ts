@@ -1,0 +1,16 @@
+/**
+ * `vdafm/testing`: the layer-test harness and tensor assertions used by vdafm's own tests,
+ * shipped so that users can hold their own layers and encoders to the same standard.
+ *
+ * @packageDocumentation
+ */
+import './core/register.js';
+
+export {
+  assertNoLeaks,
+  assertTensorsClose,
+  collectTensors,
+  maxAbsDiff,
+  type Tolerance,
+} from './testing/assertions.js';
+export { makeLayerInputs, runLayerTest, type LayerTestReport, type LayerTestSpec } from './testing/layer-test.js';

@@ -1,0 +1,9 @@
+// Every test file starts on the pure-JS cpu backend (deterministic, no wasm start-up cost).
+// Parity tests switch to wasm explicitly through test/helpers/backends.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers';
+
+tf.enableProdMode();
+await tf.setBackend('cpu');
+await tf.ready();
