@@ -64,3 +64,4 @@ export {
   type GlobalPoolingMode,
 } from './layers/pooling.js';
 export { PositionalEmbedding, positionalEmbedding, type PositionalEmbeddingArgs } from './layers/positional-embedding.js';
+export { Random } from './core/random.js';
