@@ -179,6 +179,27 @@ export async function runLayerTest(spec: LayerTestSpec): Promise<LayerTestReport
   await assertNoLeaks(callEager, 'runLayerTest [leaks] eager call');
   const projections = outputs.map((t, i) => tf.randomNormal(t.shape, 0, 1, 'float32', 7 + i));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (vars.length === 0) {
+    // A weightless layer: check instead that gradients reach its float inputs, finite.
+    const floatIdx = inputs.map((_, i) => i).filter((i) => (spec.inputKinds?.[i] ?? 'float') === 'float');
+    const grads = tf.grads((...xs: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const all = inputs.map((t, i) => (floatIdx.includes(i) ? xs[floatIdx.indexOf(i)]! : t));
+        const out = model.apply(all, { training: false }) as tf.Tensor | tf.Tensor[];
+        const list = Array.isArray(out) ? out : [out];
+        return tf.addN(list.map((t, i) => tf.sum(tf.mul(t, projections[i]!)))) as tf.Scalar;
+      }),
+    )(floatIdx.map((i) => inputs[i]!));
+    grads.forEach((g, i) => {
+      const ok = tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1 && tf.max(tf.abs(g)).dataSync()[0]! > 0);
+      if (!ok) fail('gradients', `gradient to input ${floatIdx[i]} is zero or non-finite.`);
+    });
+    tf.dispose([...grads, ...projections, ...inputs]);
+    model.dispose();
+    eagerLayer.dispose();
+    checks.push('leaks', 'input-gradients');
+    return { checks, outputs: collectTensors(outputs) };
+  }
   const initial = vars.map((v) => tf.clone(v));
   const optimizer = tf.train.adam(0.01);
   const step = () =>

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { tour } from '../../examples/building-blocks.js';
+import { buildToyModel, makeToyData, runToy } from '../../examples/attention-toy.js';
+import { loadModel } from '../../src/node.js';
+
+describe('examples', () => {
+  it('building-blocks tour runs and prints what the guide says', async () => {
+    const lines: string[] = [];
+    const { maxDiff } = await tour((l) => lines.push(l));
+    expect(maxDiff).toBe(0);
+    expect(lines[0]).toBe('attended [null,49,64], scores [null,4,49,32], pooled [null,64]');
+    expect(lines[1]).toBe('attention mass of the sample without a report: 0');
+    expect(lines[3]).toBe('query must have shape [batch, queries, queryDim] (rank 3). Received: query.shape=[2,49].');
+  });
+
+  it('attention toy: data is deterministic, training runs and the saved model reloads', async () => {
+    const a = makeToyData(50, 3);
+    const b = makeToyData(50, 3);
+    expect(Buffer.from(a.regions.buffer).equals(Buffer.from(b.regions.buffer))).toBe(true);
+    expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
+    const dir = mkdtempSync(join(tmpdir(), 'vdafm-toy-'));
+    try {
+      const lines: string[] = [];
+      const result = await runToy({ backend: 'cpu', epochs: 1, samples: 200, out: dir, log: (l) => lines.push(l) });
+      expect(result.accuracy).toBeGreaterThanOrEqual(0);
+      expect(lines.some((l) => l.startsWith('epoch  1/1'))).toBe(true);
+      const model = await loadModel(dir);
+      expect(model.inputs.map((i) => i.shape)).toEqual(buildToyModel(1).inputs.map((i) => i.shape));
+      model.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await tf.setBackend('cpu');
+    }
+  });
+});
