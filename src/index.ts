@@ -29,7 +29,7 @@ export {
   assertBoolean,
   type HasShape,
 } from './core/shapes.js';
-export { matMul, dense, layerNorm, gelu, maskedMean, dropout } from './core/ops.js';
+export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize } from './core/ops.js';
 export { registerLayers, LAYER_CLASSES } from './core/register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName } from './layers/common.js';
@@ -65,3 +65,31 @@ export {
 } from './layers/pooling.js';
 export { PositionalEmbedding, positionalEmbedding, type PositionalEmbeddingArgs } from './layers/positional-embedding.js';
 export { Random } from './core/random.js';
+export {
+  VDAFM,
+  vdafm,
+  type VdafmArgs,
+  type VdafmOutputs,
+  type ConditioningMode,
+  type FusionMode,
+} from './fusion/vdafm.js';
+export { BASE_OUTPUTS, CLINICAL_OUTPUTS, type ClinicalMode } from './fusion/common.js';
+export { BaselineFusion, baselineFusion, type BaselineFusionArgs, type BaselineMethod } from './fusion/baselines.js';
+export {
+  contrastiveLoss,
+  symmetricInfoNce,
+  LogitScale,
+  type ContrastiveLossOptions,
+  type ContrastiveLossResult,
+  type LogitScaleArgs,
+} from './losses/contrastive.js';
+export {
+  fineGrainedAlignmentLoss,
+  lateInteractionSimilarity,
+  dualSemanticAlignmentLoss,
+  type FineGrainedAlignmentOptions,
+  type FineGrainedAlignmentResult,
+  type DualAlignmentInputs,
+  type DualAlignmentOptions,
+  type DualAlignmentResult,
+} from './losses/alignment.js';

@@ -148,3 +148,36 @@ export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
   if (rate <= 0) return x;
   return tf.dropout(x, rate, undefined, seed);
 }
+
+const stopGradientOp = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x = args[0] as tf.Tensor;
+  return { value: tf.add(x, 0), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Identity in the forward pass, zero gradient in the backward pass (tfjs-core has no
+ * `stopGradient`). Used to anchor alignment losses on the vision side.
+ *
+ * @returns a new tensor equal to `x`; the caller owns it.
+ * @example
+ * ```ts
+ * const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor1d([2, 3]));
+ * g.print(); // [2, 3]: only the second factor is differentiated
+ * ```
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  return stopGradientOp(x) as T;
+}
+
+/**
+ * L2-normalises along the last axis: `x / max(‖x‖, epsilon)`. A zero vector stays zero and
+ * has a finite (zero) gradient.
+ *
+ * @example
+ * ```ts
+ * l2Normalize(tf.tensor2d([[3, 4]])); // [[0.6, 0.8]]
+ * ```
+ */
+export function l2Normalize(x: tf.Tensor, epsilon = 1e-8): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), epsilon * epsilon))));
+}

@@ -5,13 +5,23 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BaselineFusion } from '../fusion/baselines.js';
+import { VDAFM } from '../fusion/vdafm.js';
 import { MultiHeadAttention } from '../layers/attention.js';
 import { GlobalPooling3D, MaskedPooling } from '../layers/pooling.js';
 import { PositionalEmbedding } from '../layers/positional-embedding.js';
 import { TransformerBlock } from '../layers/transformer-block.js';
 
 /** Every layer class vdafm registers, by its serialised class name. */
-export const LAYER_CLASSES = [MultiHeadAttention, TransformerBlock, MaskedPooling, GlobalPooling3D, PositionalEmbedding] as const;
+export const LAYER_CLASSES = [
+  MultiHeadAttention,
+  TransformerBlock,
+  MaskedPooling,
+  GlobalPooling3D,
+  PositionalEmbedding,
+  VDAFM,
+  BaselineFusion,
+] as const;
 
 let registered = false;
 

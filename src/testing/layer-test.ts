@@ -87,7 +87,9 @@ export function makeLayerInputs(spec: Pick<LayerTestSpec, 'inputShapes' | 'input
  * 4. `getConfig` → JSON → `fromConfig` → identical config;
  * 5. a functional `tf.model` around the layer saves and loads (in memory) with identical outputs;
  * 6. no leaked tensors on a warmed-up eager call and on an optimizer step;
- * 7. `optimizerSteps` Adam steps on a random projection of the outputs change every trainable weight.
+ * 7. `optimizerSteps` Adam steps on a random projection of the outputs change every trainable weight
+ *    (for a layer without weights: gradients reach every float input, finite and non-zero).
+ * It also checks that the outputs are distinct tensor objects and that weight names are unique.
  *
  * @example
  * ```ts
@@ -128,6 +130,9 @@ export async function runLayerTest(spec: LayerTestSpec): Promise<LayerTestReport
     return Array.isArray(out) ? out : [out];
   };
   const outputs = callEager();
+  if (new Set(outputs.map((t) => t.id)).size !== outputs.length) {
+    fail('eager', 'two outputs are the same tensor object: return distinct tensors (tf.clone shares the data) so each can be disposed alone.');
+  }
   outputs.forEach((t, i) => {
     const want = expected[i]!.map((d, j) => (j === 0 && d === null ? b : d));
     if (!sameShape(t.shape, want)) fail('eager', `output ${i} has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(want)}.`);

@@ -1,0 +1,163 @@
+/**
+ * Pieces shared by VDAFM and the baseline fusions: the input contract, the projection stage
+ * ("align before fuse") and the output naming.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { dense, layerNorm, maskedMean } from '../core/ops.js';
+import { assertRank, assertSameDims } from '../core/shapes.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { AddWeight } from '../layers/attention.js';
+import { type KernelInitializerName, makeInitializer } from '../layers/common.js';
+
+type Shape = Array<number | null>;
+type LayerVariable = tfl.LayerVariable;
+
+/** How clinical (tabular) tokens enter a fusion module. */
+export type ClinicalMode = 'late' | 'token' | 'none';
+
+/** Names of the outputs every fusion module returns first, in this order. */
+export const BASE_OUTPUTS = [
+  'headInput',
+  'fused',
+  'visualEmbedding',
+  'textEmbedding',
+  'visualTokens',
+  'textTokens',
+  'visualStates',
+  'textStates',
+] as const;
+
+/** Names of the extra outputs when clinical tokens are used (after {@link BASE_OUTPUTS}). */
+export const CLINICAL_OUTPUTS = ['clinicalEmbedding', 'clinicalTokens'] as const;
+
+/** Parsed input shapes of a fusion module. */
+export interface FusionInputShapes {
+  visual: Shape;
+  text: Shape;
+  textMask: Shape;
+  clinical: Shape | null;
+  clinicalMask: Shape | null;
+}
+
+/**
+ * Checks the input list `[visual, text, textMask]` or `[visual, text, textMask, clinical,
+ * clinicalMask]` against the clinical mode.
+ */
+export function parseFusionShapes(inputShape: Shape | Shape[], clinical: ClinicalMode, layer: string): FusionInputShapes {
+  const list: Shape[] = Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
+  const wanted = clinical === 'none' ? 3 : 5;
+  if (list.length !== wanted) {
+    throw new InvalidArgumentError({
+      argument: 'inputs',
+      message:
+        clinical === 'none'
+          ? `${layer} with clinical 'none' takes [visual, text, textMask].`
+          : `${layer} with clinical '${clinical}' takes [visual, text, textMask, clinical, clinicalMask].`,
+      received: `${list.length} inputs`,
+      fix: clinical === 'none' ? '' : "Pass the clinical tokens and mask, or set clinical: 'none'.",
+    });
+  }
+  const [visual, text, textMask, clin, clinMask] = list as [Shape, Shape, Shape, Shape?, Shape?];
+  assertRank(visual, 3, 'visual', '[batch, visualTokens, visualDim]');
+  assertRank(text, 3, 'text', '[batch, textTokens, textDim]');
+  assertRank(textMask, 2, 'textMask', '[batch, textTokens]');
+  assertSameDims(text, visual, [0], 'text', 'visual', '[batch, textTokens, textDim]');
+  assertSameDims(textMask, text, [0, 1], 'textMask', 'text', '[batch, textTokens]');
+  for (const [name, s] of [['visual', visual], ['text', text]] as const) {
+    if (s[2] == null) {
+      throw new InvalidArgumentError({ argument: name, message: `${name} must have a known last dimension.`, received: `shape ${JSON.stringify(s)}` });
+    }
+  }
+  if (clin && clinMask) {
+    assertRank(clin, 3, 'clinical', '[batch, clinicalTokens, clinicalDim]');
+    assertRank(clinMask, 2, 'clinicalMask', '[batch, clinicalTokens]');
+    assertSameDims(clin, visual, [0], 'clinical', 'visual', '[batch, clinicalTokens, clinicalDim]');
+    assertSameDims(clinMask, clin, [0, 1], 'clinicalMask', 'clinical', '[batch, clinicalTokens]');
+    if (clin[2] == null) {
+      throw new InvalidArgumentError({ argument: 'clinical', message: 'clinical must have a known last dimension.', received: `shape ${JSON.stringify(clin)}` });
+    }
+  }
+  return { visual, text, textMask, clinical: clin ?? null, clinicalMask: clinMask ?? null };
+}
+
+/** Weights of one modality's projection to the common width: `LN(x·W + b)`. */
+export interface ProjectionWeights {
+  kernel: LayerVariable;
+  bias: LayerVariable;
+  gamma: LayerVariable;
+  beta: LayerVariable;
+}
+
+/** Adds the projection weights `${name}_proj_kernel`, ... */
+export function addProjection(
+  addWeight: AddWeight,
+  name: string,
+  inDim: number,
+  dim: number,
+  init: KernelInitializerName,
+  seed: number | undefined,
+  seedIndex: number,
+): ProjectionWeights {
+  const zeros = makeInitializer('zeros', undefined, 0);
+  return {
+    kernel: addWeight(`${name}_proj_kernel`, [inDim, dim], makeInitializer(init, seed, seedIndex)),
+    bias: addWeight(`${name}_proj_bias`, [dim], zeros),
+    gamma: addWeight(`${name}_proj_gamma`, [dim], tfl.initializers.ones()),
+    beta: addWeight(`${name}_proj_beta`, [dim], zeros),
+  };
+}
+
+/** `LN(x·W + b)`; the caller owns the result. */
+export function project(w: ProjectionWeights, x: tf.Tensor, epsilon: number): tf.Tensor {
+  return tf.tidy(() => layerNorm(dense(x, w.kernel.read(), w.bias.read()), w.gamma.read(), w.beta.read(), epsilon));
+}
+
+/** Weights of a linear map (kernel + bias). */
+export interface LinearWeights {
+  kernel: LayerVariable;
+  bias: LayerVariable;
+}
+
+/** Adds `${name}_kernel [inDim, outDim]` and `${name}_bias [outDim]`. */
+export function addLinear(
+  addWeight: AddWeight,
+  name: string,
+  inDim: number,
+  outDim: number,
+  init: KernelInitializerName,
+  seed: number | undefined,
+  seedIndex: number,
+): LinearWeights {
+  return {
+    kernel: addWeight(`${name}_kernel`, [inDim, outDim], makeInitializer(init, seed, seedIndex)),
+    bias: addWeight(`${name}_bias`, [outDim], makeInitializer('zeros', undefined, 0)),
+  };
+}
+
+/** `x·W + b`; the caller owns the result. */
+export function linear(w: LinearWeights, x: tf.Tensor): tf.Tensor {
+  return dense(x, w.kernel.read(), w.bias.read());
+}
+
+/** Lists weight records' variables in insertion order. */
+export function weightsOf(...records: Array<object | null | undefined>): LayerVariable[] {
+  const out: LayerVariable[] = [];
+  for (const r of records) {
+    if (!r) continue;
+    for (const v of Object.values(r)) if (v) out.push(v as LayerVariable);
+  }
+  return out;
+}
+
+/** 1 for samples with at least one valid token, else 0: `[batch, 1]`. */
+export function presence(mask: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => tf.reshape(tf.max(tf.cast(mask, 'float32'), 1), [-1, 1]) as tf.Tensor2D);
+}
+
+/** Masked mean over tokens (zeros for an empty row): `[batch, dim]`. */
+export function pool(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
+  return maskedMean(x, mask);
+}

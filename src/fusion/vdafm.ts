@@ -1,0 +1,607 @@
+/**
+ * VDAFM: the Vision-Conditioned Dual Alignment Fusion Module.
+ *
+ * The published paper ("Vision-Core Guided Contrastive Learning for Balanced Multi-modal
+ * Prognosis Prediction of Stroke", arXiv 2605.14710) is public only as an abstract; the
+ * equations implemented here are **this package's reading of that abstract**, not the paper's
+ * exact formulas. See docs/guides/vdafm.md.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { dense, dropout, gelu, layerNorm } from '../core/ops.js';
+import {
+  assertBoolean,
+  assertOneOf,
+  assertPositiveInt,
+  assertPositiveNumber,
+  assertRate,
+} from '../core/shapes.js';
+import { InvalidArgumentError } from '../errors.js';
+import { type AddWeight, addAttentionWeights, type AttentionWeights, attentionForward } from '../layers/attention.js';
+import {
+  asList,
+  checkInitializer,
+  checkSeed,
+  DropoutSeeds,
+  isTraining,
+  type KernelInitializerName,
+  makeInitializer,
+} from '../layers/common.js';
+import { addFeedForwardWeights, type FeedForwardWeights, feedForwardResidual } from '../layers/transformer-block.js';
+import {
+  addLinear,
+  addProjection,
+  BASE_OUTPUTS,
+  CLINICAL_OUTPUTS,
+  type ClinicalMode,
+  type LinearWeights,
+  linear,
+  parseFusionShapes,
+  pool,
+  presence,
+  project,
+  type ProjectionWeights,
+  weightsOf,
+} from './common.js';
+
+type Shape = Array<number | null>;
+type LayerVariable = tfl.LayerVariable;
+
+/** Vision prior on the text: FiLM, or none. */
+export type ConditioningMode = 'film' | 'none';
+/** How the pooled vision and text states are combined. */
+export type FusionMode = 'gated' | 'concat' | 'sum';
+
+/** Constructor arguments of {@link VDAFM}. */
+export interface VdafmArgs {
+  /**
+   * Common model width d (every modality is projected to it).
+   * @defaultValue 128
+   */
+  dim?: number;
+  /**
+   * Attention heads; must divide `dim`.
+   * @defaultValue 4
+   */
+  numHeads?: number;
+  /**
+   * Number L of bidirectional cross-attention layers (0 = no interaction).
+   * @defaultValue 2
+   */
+  numLayers?: number;
+  /**
+   * Hidden width of each stream's feed-forward network.
+   * @defaultValue 2 × dim
+   */
+  ffnDim?: number;
+  /**
+   * Width of the global embeddings used by the alignment losses.
+   * @defaultValue dim
+   */
+  embedDim?: number;
+  /**
+   * Dropout on attention weights, attention outputs and FFN outputs (training only).
+   * @defaultValue 0.1
+   */
+  dropout?: number;
+  /**
+   * Vision prior on the text: 'film' (zero-initialised, identity at start) or 'none'.
+   * @defaultValue 'film'
+   */
+  conditioning?: ConditioningMode;
+  /**
+   * Fusion of the pooled streams: 'gated' (dynamic gate, exposed), 'concat' or 'sum'.
+   * @defaultValue 'gated'
+   */
+  fusion?: FusionMode;
+  /**
+   * Clinical tokens: 'late' (pooled and appended to the head input), 'token' (joined to the
+   * text as context for the vision queries) or 'none' (no clinical inputs).
+   * @defaultValue 'late'
+   */
+  clinical?: ClinicalMode;
+  /**
+   * Also output the gate values `[batch, dim]` (gated fusion only).
+   * @defaultValue false
+   */
+  returnGate?: boolean;
+  /**
+   * Also output the attention maps: per layer, vision→text `[batch, heads, visualTokens,
+   * contextTokens]` then text→vision `[batch, heads, textTokens, visualTokens]`.
+   * @defaultValue false
+   */
+  returnAttention?: boolean;
+  /** Layer-norm epsilon. @defaultValue 1e-5 */
+  epsilon?: number;
+  /** Kernel initialiser. @defaultValue 'glorotUniform' */
+  kernelInitializer?: KernelInitializerName;
+  /** Seed for initialisers and dropout masks. @defaultValue undefined (random) */
+  seed?: number;
+  /** Layer name. @defaultValue auto-generated */
+  name?: string;
+  /** Whether the weights are trainable. @defaultValue true */
+  trainable?: boolean;
+}
+
+/** One bidirectional cross-attention layer's weights. */
+interface InteractionWeights {
+  visualNormGamma: LayerVariable;
+  visualNormBeta: LayerVariable;
+  textNormGamma: LayerVariable;
+  textNormBeta: LayerVariable;
+  visionToText: AttentionWeights;
+  textToVision: AttentionWeights;
+  visualFfn: FeedForwardWeights;
+  textFfn: FeedForwardWeights;
+}
+
+/** Named outputs of {@link VDAFM.fuse} (all owned by the caller). */
+export interface VdafmOutputs {
+  /** Input of the prognosis head: `fused`, with the pooled clinical tokens appended in 'late' mode. */
+  headInput: tf.Tensor2D;
+  /** Fused vector z: `[batch, dim]` ('gated', 'sum') or `[batch, 2·dim]` ('concat'). */
+  fused: tf.Tensor2D;
+  /** e_v = proj(pool(V0)), `[batch, embedDim]`, taken before interaction. */
+  visualEmbedding: tf.Tensor2D;
+  /** e_t = proj(masked pool(T0)), `[batch, embedDim]`. */
+  textEmbedding: tf.Tensor2D;
+  /** V0, the projected visual tokens before interaction, `[batch, visualTokens, dim]`. */
+  visualTokens: tf.Tensor3D;
+  /** T0, the projected text tokens before conditioning and interaction, `[batch, textTokens, dim]`. */
+  textTokens: tf.Tensor3D;
+  /** Visual token states after the L layers, `[batch, visualTokens, dim]`. */
+  visualStates: tf.Tensor3D;
+  /** Text token states after conditioning and the L layers, `[batch, textTokens, dim]`. */
+  textStates: tf.Tensor3D;
+  /** e_c, `[batch, embedDim]` (clinical modes 'late' and 'token'). */
+  clinicalEmbedding?: tf.Tensor2D;
+  /** C0, `[batch, clinicalTokens, dim]` (clinical modes 'late' and 'token'). */
+  clinicalTokens?: tf.Tensor3D;
+  /** Gate g ∈ (0,1)^dim (with `returnGate`); 1 where the report is missing. */
+  gate?: tf.Tensor2D;
+  /** Per layer, vision→text weights (with `returnAttention`). */
+  visionToTextAttention?: tf.Tensor4D[];
+  /** Per layer, text→vision weights (with `returnAttention`). */
+  textToVisionAttention?: tf.Tensor4D[];
+}
+
+/**
+ * The Vision-Conditioned Dual Alignment Fusion Module (VDAFM), as this package reads the
+ * paper's abstract. With V, T, C the visual, text and clinical tokens and m_t, m_c their masks:
+ *
+ * 0. Projection to width d: V0 = LN(V·Wv), T0 = LN(T·Wt), C0 = LN(C·Wc).
+ * 1. Vision prior ('film'): v̄ = mean(V0); [Δγ, β] = W2·GELU(W1·v̄); T̃ = (1 + Δγ) ⊙ T0 + β, with W2
+ *    zero-initialised so the module starts as the identity on the text.
+ * 2. L layers of bidirectional cross-attention, both directions reading the layer's inputs:
+ *    V ← V + MHA(LN(V), LN(T̃) [; C0 in 'token' mode], mask) and T̃ ← T̃ + MHA(LN(T̃), LN(V)),
+ *    then X ← X + FFN(LN(X)) per stream.
+ * 3. Fusion ('gated'): zv = mean(V), zt = masked mean(T̃), g = σ(Wg·[zv; zt; zv ⊙ zt] + bg),
+ *    z = g ⊙ zv + (1 − g) ⊙ zt.
+ * 4. Clinical 'late': head input [z; masked mean(C0)].
+ * Global embeddings for the alignment losses are taken before interaction:
+ * e_v = proj(mean V0), e_t = proj(masked mean T0), e_c = proj(masked mean C0).
+ *
+ * **Missing report.** For a sample whose text mask is all zero, the cross-attention updates of
+ * the visual stream are exactly zero and z = zv: the sample gets the vision-only result, with no
+ * NaN and no dependence on the padded text values.
+ *
+ * **Inputs**: `[visual [B, Nv, Dv], text [B, Nt, Dt], textMask [B, Nt]]`, plus
+ * `[clinical [B, Nc, Dc], clinicalMask [B, Nc]]` unless `clinical: 'none'`.
+ * **Outputs** (a list, names in {@link VDAFM.outputNames}): headInput, fused, visualEmbedding,
+ * textEmbedding, visualTokens, textTokens, visualStates, textStates, then clinicalEmbedding and
+ * clinicalTokens (clinical modes), gate (`returnGate`), and per layer the vision→text and
+ * text→vision attention maps (`returnAttention`). {@link VDAFM.fuse} returns them by name.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { vdafm } from 'vdafm';
+ *
+ * const fusion = vdafm({ dim: 32, numHeads: 4, numLayers: 1, clinical: 'none', returnGate: true, seed: 1 });
+ * const visual = tf.randomNormal([2, 49, 64]);
+ * const text = tf.randomNormal([2, 16, 48]);
+ * const textMask = tf.tensor2d([Array(16).fill(1), Array(16).fill(0)]); // 2nd report missing
+ * const out = fusion.fuse([visual, text, textMask]);
+ * console.log(out.fused.shape, out.gate!.arraySync()[1][0]); // [2, 32] 1
+ * ```
+ */
+export class VDAFM extends tfl.layers.Layer {
+  /** @internal */
+  static className = 'VdafmFusion';
+  readonly dim: number;
+  readonly numHeads: number;
+  readonly numLayers: number;
+  readonly ffnDim: number;
+  readonly embedDim: number;
+  readonly dropoutRate: number;
+  readonly conditioning: ConditioningMode;
+  readonly fusion: FusionMode;
+  readonly clinical: ClinicalMode;
+  readonly returnGate: boolean;
+  readonly returnAttention: boolean;
+  readonly epsilon: number;
+  readonly kernelInitializer: KernelInitializerName;
+  readonly seed: number | undefined;
+  private readonly dropoutSeeds: DropoutSeeds;
+  private w: {
+    visualProj: ProjectionWeights;
+    textProj: ProjectionWeights;
+    clinicalProj: ProjectionWeights | null;
+    film1: LinearWeights | null;
+    film2: LinearWeights | null;
+    layers: InteractionWeights[];
+    gate: LinearWeights | null;
+    visualEmbed: LinearWeights;
+    textEmbed: LinearWeights;
+    clinicalEmbed: LinearWeights | null;
+  } | null = null;
+
+  constructor(args: VdafmArgs = {}) {
+    if (args == null || typeof args !== 'object') {
+      throw new InvalidArgumentError({ argument: 'args', message: 'VDAFM needs an args object.', received: args });
+    }
+    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    const dim = args.dim ?? 128;
+    assertPositiveInt(dim, 'dim');
+    const numHeads = args.numHeads ?? 4;
+    assertPositiveInt(numHeads, 'numHeads');
+    if (dim % numHeads !== 0) {
+      throw new InvalidArgumentError({
+        argument: 'numHeads',
+        message: `numHeads must divide dim (${dim}).`,
+        received: numHeads,
+        fix: 'Choose numHeads among the divisors of dim.',
+      });
+    }
+    const numLayers = args.numLayers ?? 2;
+    if (typeof numLayers !== 'number' || !Number.isInteger(numLayers) || numLayers < 0) {
+      throw new InvalidArgumentError({ argument: 'numLayers', message: 'numLayers must be a non-negative integer.', received: numLayers });
+    }
+    if (args.ffnDim !== undefined) assertPositiveInt(args.ffnDim, 'ffnDim');
+    if (args.embedDim !== undefined) assertPositiveInt(args.embedDim, 'embedDim');
+    assertRate(args.dropout ?? 0.1, 'dropout');
+    assertOneOf(args.conditioning ?? 'film', ['film', 'none'] as const, 'conditioning');
+    assertOneOf(args.fusion ?? 'gated', ['gated', 'concat', 'sum'] as const, 'fusion');
+    assertOneOf(args.clinical ?? 'late', ['late', 'token', 'none'] as const, 'clinical');
+    assertBoolean(args.returnGate ?? false, 'returnGate');
+    assertBoolean(args.returnAttention ?? false, 'returnAttention');
+    assertPositiveNumber(args.epsilon ?? 1e-5, 'epsilon');
+    if ((args.returnGate ?? false) && (args.fusion ?? 'gated') !== 'gated') {
+      throw new InvalidArgumentError({
+        argument: 'returnGate',
+        message: "returnGate needs fusion 'gated' (the other fusions have no gate).",
+        received: true,
+      });
+    }
+    this.dim = dim;
+    this.numHeads = numHeads;
+    this.numLayers = numLayers;
+    this.ffnDim = args.ffnDim ?? 2 * dim;
+    this.embedDim = args.embedDim ?? dim;
+    this.dropoutRate = args.dropout ?? 0.1;
+    this.conditioning = args.conditioning ?? 'film';
+    this.fusion = args.fusion ?? 'gated';
+    this.clinical = args.clinical ?? 'late';
+    this.returnGate = args.returnGate ?? false;
+    this.returnAttention = args.returnAttention ?? false;
+    this.epsilon = args.epsilon ?? 1e-5;
+    this.kernelInitializer = checkInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer');
+    this.seed = checkSeed(args.seed);
+    this.dropoutSeeds = new DropoutSeeds(this.seed);
+  }
+
+  /** Width of the fused vector z. */
+  get fusedDim(): number {
+    return this.fusion === 'concat' ? 2 * this.dim : this.dim;
+  }
+
+  /** Width of the head input (z, plus the pooled clinical tokens in 'late' mode). */
+  get headInputDim(): number {
+    return this.fusedDim + (this.clinical === 'late' ? this.dim : 0);
+  }
+
+  /** Names of the outputs, in the order `apply` returns them. */
+  get outputNames(): string[] {
+    const names: string[] = [...BASE_OUTPUTS];
+    if (this.clinical !== 'none') names.push(...CLINICAL_OUTPUTS);
+    if (this.returnGate) names.push('gate');
+    if (this.returnAttention) {
+      for (let l = 0; l < this.numLayers; l++) names.push(`visionToTextAttention${l}`, `textToVisionAttention${l}`);
+    }
+    return names;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
+    const d = this.dim;
+    const init = this.kernelInitializer;
+    const seed = this.seed;
+    let k = 0;
+    const next = () => k++;
+    const addWeight: AddWeight = (name, shape, initializer) => this.addWeight(name, shape, 'float32', initializer, undefined, true);
+    const ones = tfl.initializers.ones();
+    const zeros = makeInitializer('zeros', undefined, 0);
+    const visualProj = addProjection(addWeight, 'visual', s.visual[2]!, d, init, seed, next());
+    const textProj = addProjection(addWeight, 'text', s.text[2]!, d, init, seed, next());
+    const clinicalProj = s.clinical ? addProjection(addWeight, 'clinical', s.clinical[2]!, d, init, seed, next()) : null;
+    let film1: LinearWeights | null = null;
+    let film2: LinearWeights | null = null;
+    if (this.conditioning === 'film') {
+      film1 = addLinear(addWeight, 'film_hidden', d, d, init, seed, next());
+      film2 = {
+        kernel: addWeight('film_out_kernel', [d, 2 * d], zeros),
+        bias: addWeight('film_out_bias', [2 * d], zeros),
+      };
+    }
+    const layers: InteractionWeights[] = [];
+    for (let l = 0; l < this.numLayers; l++) {
+      const p = `layer${l}_`;
+      const dims = {
+        queryDim: d,
+        keyInputDim: d,
+        valueInputDim: d,
+        numHeads: this.numHeads,
+        keyDim: d / this.numHeads,
+        valueDim: d / this.numHeads,
+        outputDim: d,
+        useBias: true,
+      };
+      layers.push({
+        visualNormGamma: addWeight(`${p}visual_norm_gamma`, [d], ones),
+        visualNormBeta: addWeight(`${p}visual_norm_beta`, [d], zeros),
+        textNormGamma: addWeight(`${p}text_norm_gamma`, [d], ones),
+        textNormBeta: addWeight(`${p}text_norm_beta`, [d], zeros),
+        visionToText: addAttentionWeights(addWeight, `${p}v2t_`, dims, init, seed, 100 + 20 * l),
+        textToVision: addAttentionWeights(addWeight, `${p}t2v_`, dims, init, seed, 110 + 20 * l),
+        visualFfn: addFeedForwardWeights(addWeight, `${p}visual_`, d, this.ffnDim, init, seed, 104 + 20 * l),
+        textFfn: addFeedForwardWeights(addWeight, `${p}text_`, d, this.ffnDim, init, seed, 114 + 20 * l),
+      });
+    }
+    const gate = this.fusion === 'gated' ? addLinear(addWeight, 'gate', 3 * d, d, init, seed, next()) : null;
+    const visualEmbed = addLinear(addWeight, 'visual_embed', d, this.embedDim, init, seed, next());
+    const textEmbed = addLinear(addWeight, 'text_embed', d, this.embedDim, init, seed, next());
+    const clinicalEmbed = s.clinical ? addLinear(addWeight, 'clinical_embed', d, this.embedDim, init, seed, next()) : null;
+    this.w = { visualProj, textProj, clinicalProj, film1, film2, layers, gate, visualEmbed, textEmbed, clinicalEmbed };
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
+    const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
+    const b = s.visual[0] ?? null;
+    const nv = s.visual[1] ?? null;
+    const nt = s.text[1] ?? null;
+    const nc = s.clinical?.[1] ?? null;
+    const d = this.dim;
+    const shapes: Shape[] = [
+      [b, this.headInputDim],
+      [b, this.fusedDim],
+      [b, this.embedDim],
+      [b, this.embedDim],
+      [b, nv, d],
+      [b, nt, d],
+      [b, nv, d],
+      [b, nt, d],
+    ];
+    if (this.clinical !== 'none') shapes.push([b, this.embedDim], [b, nc, d]);
+    if (this.returnGate) shapes.push([b, d]);
+    if (this.returnAttention) {
+      const context = this.clinical === 'token' && nt !== null && nc !== null ? nt + nc : this.clinical === 'token' ? null : nt;
+      for (let l = 0; l < this.numLayers; l++) shapes.push([b, this.numHeads, nv, context], [b, this.numHeads, nt, nv]);
+    }
+    return shapes;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
+    return tf.tidy(() => {
+      const out = this.forward(asList(inputs), isTraining(kwargs));
+      const list: tf.Tensor[] = [
+        out.headInput,
+        out.fused,
+        out.visualEmbedding,
+        out.textEmbedding,
+        out.visualTokens,
+        out.textTokens,
+        out.visualStates,
+        out.textStates,
+      ];
+      if (this.clinical !== 'none') list.push(out.clinicalEmbedding!, out.clinicalTokens!);
+      if (this.returnGate) list.push(out.gate!);
+      if (this.returnAttention) {
+        for (let l = 0; l < this.numLayers; l++) list.push(out.visionToTextAttention![l]!, out.textToVisionAttention![l]!);
+      }
+      return list;
+    });
+  }
+
+  /**
+   * Eager call returning the outputs by name (builds the layer on first use).
+   *
+   * @param inputs - `[visual, text, textMask]` or `[visual, text, textMask, clinical, clinicalMask]`.
+   * @param options - `training` enables dropout.
+   * @returns named tensors, owned by the caller.
+   * @example
+   * ```ts
+   * const { fused, visualEmbedding, textEmbedding } = fusion.fuse([visual, text, textMask]);
+   * ```
+   */
+  fuse(inputs: tf.Tensor[], options: { training?: boolean } = {}): VdafmOutputs {
+    const list = this.apply(inputs, { training: options.training ?? false }) as tf.Tensor[];
+    const names = this.outputNames;
+    const named: Record<string, tf.Tensor> = {};
+    names.forEach((n, i) => (named[n] = list[i]!));
+    const result: VdafmOutputs = {
+      headInput: named['headInput'] as tf.Tensor2D,
+      fused: named['fused'] as tf.Tensor2D,
+      visualEmbedding: named['visualEmbedding'] as tf.Tensor2D,
+      textEmbedding: named['textEmbedding'] as tf.Tensor2D,
+      visualTokens: named['visualTokens'] as tf.Tensor3D,
+      textTokens: named['textTokens'] as tf.Tensor3D,
+      visualStates: named['visualStates'] as tf.Tensor3D,
+      textStates: named['textStates'] as tf.Tensor3D,
+    };
+    if (this.clinical !== 'none') {
+      result.clinicalEmbedding = named['clinicalEmbedding'] as tf.Tensor2D;
+      result.clinicalTokens = named['clinicalTokens'] as tf.Tensor3D;
+    }
+    if (this.returnGate) result.gate = named['gate'] as tf.Tensor2D;
+    if (this.returnAttention) {
+      result.visionToTextAttention = [];
+      result.textToVisionAttention = [];
+      for (let l = 0; l < this.numLayers; l++) {
+        result.visionToTextAttention.push(named[`visionToTextAttention${l}`] as tf.Tensor4D);
+        result.textToVisionAttention.push(named[`textToVisionAttention${l}`] as tf.Tensor4D);
+      }
+    }
+    return result;
+  }
+
+  private forward(inputs: tf.Tensor[], training: boolean): VdafmOutputs {
+    parseFusionShapes(inputs.map((t) => t.shape), this.clinical, 'VDAFM');
+    const w = this.w!;
+    const eps = this.epsilon;
+    const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
+    const textMask = tf.cast(textMaskRaw, 'float32');
+    const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
+    const hasText = presence(textMask); // [B, 1]
+    const drop = (x: tf.Tensor) => (training && this.dropoutRate > 0 ? dropout(x, this.dropoutRate, this.dropoutSeeds.next()) : x);
+    const seedFor = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next() : undefined);
+
+    // 0. projections ("align before fuse")
+    const v0 = project(w.visualProj, visual, eps) as tf.Tensor3D;
+    const t0raw = project(w.textProj, text, eps);
+    // zero padded text tokens so that nothing downstream can read their values
+    const t0 = tf.mul(t0raw, tf.expandDims(textMask, -1)) as tf.Tensor3D;
+    const c0 = w.clinicalProj && clinical ? (tf.mul(project(w.clinicalProj, clinical, eps), tf.expandDims(clinicalMask!, -1)) as tf.Tensor3D) : null;
+
+    // 1. vision prior on the text (FiLM)
+    let t = t0 as tf.Tensor;
+    if (w.film1 && w.film2) {
+      const vbar = pool(v0, null);
+      const film = linear(w.film2, gelu(linear(w.film1, vbar))); // [B, 2d]
+      const [dGamma, beta] = tf.split(film, 2, 1) as [tf.Tensor, tf.Tensor];
+      t = tf.add(tf.mul(t0, tf.add(1, tf.expandDims(dGamma, 1))), tf.expandDims(beta, 1));
+      t = tf.mul(t, tf.expandDims(textMask, -1));
+    }
+
+    // 2. bidirectional cross-attention
+    const contextMask = this.clinical === 'token' && clinicalMask ? tf.concat([textMask, clinicalMask], 1) : textMask;
+    const hasContext = this.clinical === 'token' && clinicalMask ? presence(contextMask) : hasText;
+    let v = v0 as tf.Tensor;
+    const v2tMaps: tf.Tensor4D[] = [];
+    const t2vMaps: tf.Tensor4D[] = [];
+    const headDim = this.dim / this.numHeads;
+    for (const layer of w.layers) {
+      const vn = layerNorm(v, layer.visualNormGamma.read(), layer.visualNormBeta.read(), eps);
+      const tn = layerNorm(t, layer.textNormGamma.read(), layer.textNormBeta.read(), eps);
+      const context = this.clinical === 'token' && c0 ? tf.concat([tn, c0], 1) : tn;
+      const opts = { numHeads: this.numHeads, keyDim: headDim, valueDim: headDim, dropout: this.dropoutRate, training };
+      const v2t = attentionForward(layer.visionToText, vn, context, context, contextMask, { ...opts, dropoutSeed: seedFor() });
+      const t2v = attentionForward(layer.textToVision, tn, vn, vn, null, { ...opts, dropoutSeed: seedFor() });
+      // a sample with no valid context gets no update at all (exactly the vision-only path)
+      const vUpdate = tf.mul(drop(v2t.output), tf.expandDims(hasContext, -1));
+      v = feedForwardResidual(layer.visualFfn, tf.add(v, vUpdate), eps, this.dropoutRate, training, seedFor());
+      const tNext = feedForwardResidual(layer.textFfn, tf.add(t, drop(t2v.output)), eps, this.dropoutRate, training, seedFor());
+      t = tf.mul(tNext, tf.expandDims(textMask, -1));
+      v2tMaps.push(v2t.weights);
+      t2vMaps.push(t2v.weights);
+    }
+
+    // 3. fusion
+    const zv = pool(v, null);
+    const zt = pool(t, textMask);
+    let fused: tf.Tensor2D;
+    let gate: tf.Tensor2D | undefined;
+    if (this.fusion === 'gated') {
+      const g = tf.sigmoid(linear(w.gate!, tf.concat([zv, zt, tf.mul(zv, zt)], 1)));
+      // missing report: g = 1, z = zv exactly
+      gate = tf.add(tf.mul(g, hasText), tf.sub(1, hasText)) as tf.Tensor2D;
+      fused = tf.add(tf.mul(gate, zv), tf.mul(tf.sub(1, gate), zt)) as tf.Tensor2D;
+    } else if (this.fusion === 'sum') {
+      fused = tf.add(zv, tf.mul(zt, hasText)) as tf.Tensor2D;
+    } else {
+      fused = tf.concat([zv, tf.mul(zt, hasText)], 1) as tf.Tensor2D;
+    }
+    const clinicalPooled = c0 ? pool(c0, clinicalMask) : null;
+    // outputs are distinct tensors (tf.clone shares the data), so each can be disposed on its own
+    const headInput =
+      this.clinical === 'late' && clinicalPooled ? (tf.concat([fused, clinicalPooled], 1) as tf.Tensor2D) : (tf.clone(fused) as tf.Tensor2D);
+
+    // global embeddings, before interaction
+    const result: VdafmOutputs = {
+      headInput,
+      fused,
+      visualEmbedding: linear(w.visualEmbed, pool(v0, null)) as tf.Tensor2D,
+      textEmbedding: linear(w.textEmbed, pool(t0, textMask)) as tf.Tensor2D,
+      visualTokens: v0,
+      textTokens: t0,
+      visualStates: v as tf.Tensor3D,
+      textStates: t as tf.Tensor3D,
+    };
+    if (c0 && clinicalPooled) {
+      result.clinicalEmbedding = linear(w.clinicalEmbed!, clinicalPooled) as tf.Tensor2D;
+      result.clinicalTokens = c0;
+    }
+    if (gate) result.gate = gate;
+    result.visionToTextAttention = v2tMaps;
+    result.textToVisionAttention = t2vMaps;
+    return result;
+  }
+
+  /** Trainable weights grouped by role (projections, conditioning, interaction, fusion, embeddings). */
+  weightGroups(): Record<'projection' | 'conditioning' | 'interaction' | 'fusion' | 'embedding', LayerVariable[]> {
+    const w = this.w;
+    if (!w) throw new InvalidArgumentError({ argument: 'this', message: 'The VDAFM layer is not built yet: apply it first.', received: 'unbuilt' });
+    return {
+      projection: weightsOf(w.visualProj, w.textProj, w.clinicalProj),
+      conditioning: weightsOf(w.film1, w.film2),
+      interaction: w.layers.flatMap((l) => [
+        l.visualNormGamma,
+        l.visualNormBeta,
+        l.textNormGamma,
+        l.textNormBeta,
+        ...weightsOf(l.visionToText, l.textToVision, l.visualFfn, l.textFfn),
+      ]),
+      fusion: weightsOf(w.gate),
+      embedding: weightsOf(w.visualEmbed, w.textEmbed, w.clinicalEmbed),
+    };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      dim: this.dim,
+      numHeads: this.numHeads,
+      numLayers: this.numLayers,
+      ffnDim: this.ffnDim,
+      embedDim: this.embedDim,
+      dropout: this.dropoutRate,
+      conditioning: this.conditioning,
+      fusion: this.fusion,
+      clinical: this.clinical,
+      returnGate: this.returnGate,
+      returnAttention: this.returnAttention,
+      epsilon: this.epsilon,
+      kernelInitializer: this.kernelInitializer,
+    };
+    if (this.seed !== undefined) config['seed'] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+/**
+ * Creates a {@link VDAFM} fusion layer.
+ *
+ * @example
+ * ```ts
+ * import * as tfl from '@tensorflow/tfjs-layers';
+ * const visual = tfl.input({ shape: [49, 256] });
+ * const text = tfl.input({ shape: [64, 256] });
+ * const textMask = tfl.input({ shape: [64] });
+ * const outputs = vdafm({ dim: 256, numHeads: 8, clinical: 'none' }).apply([visual, text, textMask]) as tfl.SymbolicTensor[];
+ * outputs[0].shape; // [null, 256]: the head input
+ * ```
+ */
+export function vdafm(args: VdafmArgs = {}): VDAFM {
+  return new VDAFM(args);
+}
