@@ -13,4 +13,12 @@ export default defineConfig({
   treeshake: false,
   // The consumer provides tfjs (peer dependencies) and picks the backend.
   external: [/^@tensorflow\//],
+  // fast-png (PNG encoding for LLM prompts) is ESM-only: bundle it (with its two small
+  // dependencies) so that the CJS build works on every Node 20.
+  noExternal: ['fast-png', 'iobuffer', 'fflate'],
+  // fflate's Node build imports worker_threads: bundle its browser build so the core stays
+  // browser-safe (fast-png uses only its synchronous zlib, identical in both builds).
+  esbuildOptions(options) {
+    options.alias = { ...(options.alias ?? {}), fflate: './node_modules/fflate/esm/browser.js' };
+  },
 });

@@ -93,3 +93,8 @@ export {
   type DualAlignmentOptions,
   type DualAlignmentResult,
 } from './losses/alignment.js';
+
+// Report generation (text modality): TextGenerator spec, schemas, parser, generators, cache.
+export * from './text/index.js';
+// Prognosis metrics on plain arrays.
+export * from './metrics/index.js';

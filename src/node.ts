@@ -184,3 +184,5 @@ export function fileSystem(dir: string): tf.io.IOHandler {
 }
 
 export type { ModelArtifacts };
+
+export { FileReportCache, type FileReportCacheOptions } from './text/file-cache.js';

@@ -14,3 +14,4 @@ export {
   type Tolerance,
 } from './testing/assertions.js';
 export { makeLayerInputs, runLayerTest, type LayerTestReport, type LayerTestSpec } from './testing/layer-test.js';
+export { MockTextGenerator, type MockTextGeneratorOptions, type MockResponse } from './text/mock-generator.js';

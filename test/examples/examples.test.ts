@@ -37,3 +37,14 @@ describe('examples', () => {
     }
   });
 });
+
+describe('examples/vdafm-custom-model', () => {
+  it('trains VDAFM with the alignment losses in a custom loop: the loss falls', async () => {
+    const { customModel } = await import('../../examples/vdafm-custom-model.js');
+    const lines: string[] = [];
+    const { first, last } = await customModel((l) => lines.push(l), 25);
+    expect(last).toBeLessThan(first * 0.8);
+    expect(lines[0]).toMatch(/^outputs: headInput, fused, visualEmbedding/);
+    expect(lines[2]).toBe('gate of the sample without a report: true');
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * Batch report generation with a persistent cache: every case ends in a valid report or a
+ * typed error naming it.
+ *
+ * @packageDocumentation
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { assertPositiveInt } from '../core/shapes.js';
+import { isCachedReport, reportCacheKey, type ReportCache } from './cache.js';
+import { CaseGenerationError, TextGenerationError } from './errors.js';
+import { assertReportImage, type ReportImage } from './images.js';
+import { createLimiter } from './limiter.js';
+import { abortedError, assertTextGenerator, isAbortSignal } from './request.js';
+import { assertReportSchema, buildReportPrompt, type ReportSchema } from './schema.js';
+import { strokeReportSchema } from './stroke-schema.js';
+import type { TextGenerateResult, TextGenerator } from './types.js';
+
+/** One case (patient / study) to write a report for. */
+export interface ReportCase {
+  /** Unique id (e.g. the study id); names the case in errors and the cache. */
+  readonly id: string;
+  /** Rendered slices sent to the generator. */
+  readonly images: ReadonlyArray<ReportImage>;
+  /** Per-case prompt (overrides the batch prompt). */
+  readonly prompt?: string;
+  /** Per-case seed (overrides the batch seed). */
+  readonly seed?: number;
+  /** Extra input for image-measuring generators (see `TextGenerateRequest.source`); not hashed. */
+  readonly source?: unknown;
+}
+
+/** Progress after each finished case. */
+export interface ReportProgress {
+  /** Cases finished (from the cache, generated, or failed). */
+  readonly done: number;
+  readonly total: number;
+  /** Cases served from the cache so far. */
+  readonly cached: number;
+  /** Cases failed so far. */
+  readonly failed: number;
+  /** The case that just finished. */
+  readonly caseId: string;
+  readonly ok: boolean;
+}
+
+/** Options of {@link generateReports}. */
+export interface GenerateReportsOptions {
+  /** Where reports are kept; cached cases are not sent again. */
+  readonly cache?: ReportCache;
+  /**
+   * Cases processed at once (the generator may limit its HTTP requests further).
+   * @defaultValue 4
+   */
+  readonly concurrency?: number;
+  /** Called after every finished case. Exceptions it throws are ignored. */
+  readonly onProgress?: (progress: ReportProgress) => void;
+  /** Stops the batch: unstarted cases are not sent, and the call rejects once in-flight cases settle. */
+  readonly signal?: AbortSignal;
+  /**
+   * Report schema.
+   * @defaultValue strokeReportSchema
+   */
+  readonly schema?: ReportSchema;
+  /**
+   * Prompt for cases without their own.
+   * @defaultValue buildReportPrompt(schema)
+   */
+  readonly prompt?: string;
+  /**
+   * Sampling temperature.
+   * @defaultValue 0
+   */
+  readonly temperature?: number;
+  /**
+   * Seed for cases without their own.
+   * @defaultValue 0
+   */
+  readonly seed?: number;
+  /** Upper bound on generated tokens per report. */
+  readonly maxTokens?: number;
+}
+
+/** How one case ended. */
+export type ReportOutcome =
+  | { readonly id: string; readonly ok: true; readonly key: string; readonly cached: boolean; readonly result: TextGenerateResult }
+  | { readonly id: string; readonly ok: false; readonly key?: string; readonly error: CaseGenerationError };
+
+/** What {@link generateReports} returns. */
+export interface GenerateReportsResult {
+  /** One outcome per case, in input order. */
+  readonly outcomes: ReportOutcome[];
+  /** Valid reports by case id. */
+  readonly reports: Record<string, TextGenerateResult>;
+  /** One typed error per failed case (`caseId` names it). */
+  readonly failures: CaseGenerationError[];
+  /** Cases served from the cache. */
+  readonly cachedCount: number;
+  /** Cases generated in this call. */
+  readonly generatedCount: number;
+}
+
+function checkCases(cases: unknown): asserts cases is ReadonlyArray<ReportCase> {
+  if (!Array.isArray(cases)) throw new InvalidArgumentError({ argument: 'cases', message: 'cases must be an array.', received: typeof cases });
+  const ids = new Set<string>();
+  cases.forEach((c: Partial<ReportCase>, i) => {
+    if (c == null || typeof c !== 'object') throw new InvalidArgumentError({ argument: `cases[${i}]`, message: 'each case must be an object { id, images }.', received: c });
+    if (typeof c.id !== 'string' || c.id === '') throw new InvalidArgumentError({ argument: `cases[${i}].id`, message: 'id must be a non-empty string.', received: c.id });
+    if (ids.has(c.id)) throw new InvalidArgumentError({ argument: `cases[${i}].id`, message: 'case ids must be unique.', received: c.id });
+    ids.add(c.id);
+    if (!Array.isArray(c.images)) throw new InvalidArgumentError({ argument: `cases[${i}].images`, message: 'images must be an array.', received: typeof c.images });
+    c.images.forEach((img, j) => assertReportImage(img, `cases[${i}].images[${j}]`));
+    if (c.prompt !== undefined && (typeof c.prompt !== 'string' || c.prompt.trim() === '')) {
+      throw new InvalidArgumentError({ argument: `cases[${i}].prompt`, message: 'prompt must be a non-empty string.', received: c.prompt });
+    }
+    if (c.seed !== undefined && !Number.isInteger(c.seed)) throw new InvalidArgumentError({ argument: `cases[${i}].seed`, message: 'seed must be an integer.', received: c.seed });
+  });
+}
+
+function checkResult(result: unknown): TextGenerateResult {
+  const r = result as Partial<TextGenerateResult> | null;
+  if (r == null || typeof r !== 'object' || typeof r.text !== 'string' || r.fields == null || typeof r.fields !== 'object') {
+    throw new TextGenerationError({ code: 'invalid-response', message: 'The generator returned something that is not a report { fields, text, raw, usage }.' });
+  }
+  return { fields: r.fields, text: r.text, raw: typeof r.raw === 'string' ? r.raw : r.text, usage: r.usage ?? {}, ...(r.warnings ? { warnings: r.warnings } : {}) };
+}
+
+/**
+ * Generates the report of every case, once. Cached cases (same generator, model, prompt,
+ * schema, sampling settings and image bytes, see {@link reportCacheKey}) are not sent again;
+ * each new report is written to the cache as soon as it is ready, so a run that is killed
+ * halfway and started again sends only the unfinished cases. Cases with identical inputs share
+ * one request and one cache entry. Cases without images are keyed by their id as well.
+ *
+ * Never loses a case: each ends in a valid report (`reports[id]`) or in a
+ * {@link CaseGenerationError} naming it (`failures`), including when writing the cache fails.
+ *
+ * @param cases - the cases (unique ids).
+ * @param generator - any {@link TextGenerator}.
+ * @throws {@link InvalidArgumentError} for bad cases or options (before any request);
+ * {@link TextGenerationError} (`'aborted'`) when `signal` fires (reports finished until then stay cached).
+ * @example
+ * ```ts
+ * const cache = new MemoryReportCache();
+ * const { reports, failures } = await generateReports(cases, generator, { cache, concurrency: 2 });
+ * for (const f of failures) console.error(f.caseId, f.message);
+ * console.log(reports['case-001']?.text);
+ * ```
+ */
+export async function generateReports(
+  cases: ReadonlyArray<ReportCase>,
+  generator: TextGenerator,
+  options: GenerateReportsOptions = {},
+): Promise<GenerateReportsResult> {
+  checkCases(cases);
+  assertTextGenerator(generator, 'generator');
+  if (options == null || typeof options !== 'object') throw new InvalidArgumentError({ argument: 'options', message: 'options must be an object.', received: options });
+  const schema = options.schema ?? strokeReportSchema;
+  assertReportSchema(schema, 'options.schema');
+  const cache = options.cache;
+  if (cache !== undefined && (cache == null || typeof cache.get !== 'function' || typeof cache.set !== 'function')) {
+    throw new InvalidArgumentError({ argument: 'options.cache', message: 'cache must implement get(key) and set(entry).', received: typeof cache });
+  }
+  if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+    throw new InvalidArgumentError({ argument: 'options.signal', message: 'signal must be an AbortSignal.', received: typeof options.signal });
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new InvalidArgumentError({ argument: 'options.onProgress', message: 'onProgress must be a function.', received: typeof options.onProgress });
+  }
+  const temperature = options.temperature ?? 0;
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0 || temperature > 2) {
+    throw new InvalidArgumentError({ argument: 'options.temperature', message: 'temperature must be a number in [0, 2].', received: temperature });
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new InvalidArgumentError({ argument: 'options.seed', message: 'seed must be an integer.', received: seed });
+  if (options.maxTokens !== undefined && (!Number.isInteger(options.maxTokens) || options.maxTokens < 1)) {
+    throw new InvalidArgumentError({ argument: 'options.maxTokens', message: 'maxTokens must be a positive integer.', received: options.maxTokens });
+  }
+  const prompt = options.prompt ?? buildReportPrompt(schema);
+  if (typeof prompt !== 'string' || prompt.trim() === '') throw new InvalidArgumentError({ argument: 'options.prompt', message: 'prompt must be a non-empty string.', received: prompt });
+  const concurrency = options.concurrency ?? 4;
+  assertPositiveInt(concurrency, 'options.concurrency');
+  const limit = createLimiter(concurrency);
+  const signal = options.signal;
+
+  const inflight = new Map<string, Promise<{ result: TextGenerateResult; cached: boolean }>>();
+  let done = 0;
+  let cachedCount = 0;
+  let failed = 0;
+  let generatedCount = 0;
+  const report = (caseId: string, ok: boolean): void => {
+    done++;
+    try {
+      options.onProgress?.({ done, total: cases.length, cached: cachedCount, failed, caseId, ok });
+    } catch {
+      // progress callbacks must not break the batch
+    }
+  };
+
+  const runCase = async (c: ReportCase): Promise<ReportOutcome> => {
+    let key: string | undefined;
+    try {
+      if (signal?.aborted) throw abortedError();
+      const casePrompt = c.prompt ?? prompt;
+      const caseSeed = c.seed ?? seed;
+      key = reportCacheKey({
+        generator,
+        prompt: casePrompt,
+        schema,
+        images: c.images,
+        temperature,
+        seed: caseSeed,
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+        ...(c.images.length === 0 ? { salt: `case:${c.id}` } : {}),
+      });
+      const k = key;
+      let pending = inflight.get(k);
+      if (!pending) {
+        pending = (async () => {
+          const hit = cache ? await cache.get(k) : undefined;
+          if (hit !== undefined && isCachedReport(hit)) return { result: hit.result, cached: true };
+          const result = checkResult(
+            await generator.generate({
+              images: c.images,
+              prompt: casePrompt,
+              schema,
+              temperature,
+              seed: caseSeed,
+              ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+              ...(signal ? { signal } : {}),
+              ...(c.source !== undefined ? { source: c.source } : {}),
+            }),
+          );
+          if (cache) await cache.set({ key: k, caseId: c.id, result });
+          return { result, cached: false };
+        })();
+        inflight.set(k, pending);
+      }
+      const { result, cached } = await pending;
+      if (cached) cachedCount++;
+      else generatedCount++;
+      report(c.id, true);
+      return { id: c.id, ok: true, key: k, cached, result };
+    } catch (error) {
+      failed++;
+      report(c.id, false);
+      const err = new CaseGenerationError({ caseId: c.id, cause: error });
+      return key === undefined ? { id: c.id, ok: false, error: err } : { id: c.id, ok: false, key, error: err };
+    }
+  };
+
+  const outcomes = await Promise.all(cases.map((c) => limit(() => runCase(c))));
+  if (signal?.aborted) throw abortedError();
+  const reports = Object.create(null) as Record<string, TextGenerateResult>;
+  const failures: CaseGenerationError[] = [];
+  for (const o of outcomes) {
+    if (o.ok) reports[o.id] = o.result;
+    else failures.push(o.error);
+  }
+  return { outcomes, reports, failures, cachedCount, generatedCount };
+}
