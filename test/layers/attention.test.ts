@@ -60,6 +60,18 @@ describe('MultiHeadAttention', () => {
     tf.dispose(report.outputs);
   });
 
+  it('runs the harness exactly as the building-blocks guide shows', async () => {
+    const report = await runLayerTest({
+      create: () => multiHeadAttention({ numHeads: 2, keyDim: 4 }),
+      inputShapes: [[5, 8], [7, 8], [7]],
+      inputKinds: ['float', 'float', 'mask'],
+      expectedOutputShape: [null, 5, 8],
+      expectedTrainableWeights: 8,
+    });
+    expect(report.checks).toHaveLength(7);
+    tf.dispose(report.outputs);
+  });
+
   for (const c of fixture.cases) {
     it(`matches PyTorch nn.MultiheadAttention: ${c.name}`, () => {
       const layer = multiHeadAttention({ numHeads: c.numHeads, keyDim: c.keyDim, returnAttentionScores: true });
