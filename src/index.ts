@@ -93,6 +93,23 @@ export {
   type DualAlignmentOptions,
   type DualAlignmentResult,
 } from './losses/alignment.js';
+export {
+  TabularPreprocessor, UNSEEN_CATEGORY_INDEX, FeatureTokenizer, featureTokenizer, TabularMLP, tabularMLP,
+  ClsTokenSplit, clsTokenSplit, ClsAttentionImportance, clsAttentionImportance, createTabularEncoder,
+  type CellValue, type ColumnSpec, type ColumnType, type TableInput, type TabularFeatureSpec,
+  type TabularPreprocessorJSON, type TabularPreprocessorOptions, type FeatureTokenizerArgs, type TabularMLPArgs,
+  type MlpActivation, type ClsTokenSplitArgs, type ClsAttentionImportanceArgs, type TabularEncoder,
+  type TabularEncoderConfig, type TabularEncoderType,
+} from './encoders/tabular/index.js';
+export {
+  embeddingLookup, sanitizeIds, buildVocab, bertWords, DEFAULT_SPECIAL_TOKENS, WordPieceTokenizer,
+  TokenEmbedding, tokenEmbedding, FrozenEmbeddingAdapter, frozenEmbeddingAdapter, LayerNormalization,
+  layerNormalization, createTextEncoder, createFrozenTextEncoder,
+  type BuildVocabOptions, type EncodeOptions, type TokenEncoding, type FromJSONOptions, type PaddingStrategy,
+  type TokenizerJSON, type WordPieceOptions, type TokenEmbeddingArgs, type FrozenEmbeddingAdapterArgs,
+  type LayerNormalizationArgs, type TextEncoderBranch, type TextEncoderConfig, type TextEncoderOutputs,
+  type FrozenTextEncoderBranch, type FrozenTextEncoderConfig,
+} from './encoders/text/index.js';
 
 // Report generation (text modality): TextGenerator spec, schemas, parser, generators, cache.
 export * from './text/index.js';

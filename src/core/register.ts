@@ -5,9 +5,13 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ClsAttentionImportance, ClsTokenSplit, FeatureTokenizer, TabularMLP } from '../encoders/tabular/layers.js';
+import { FrozenEmbeddingAdapter } from '../encoders/text/frozen-adapter.js';
+import { TokenEmbedding } from '../encoders/text/token-embedding.js';
 import { BaselineFusion } from '../fusion/baselines.js';
 import { VDAFM } from '../fusion/vdafm.js';
 import { MultiHeadAttention } from '../layers/attention.js';
+import { LayerNormalization } from '../layers/layer-norm.js';
 import { GlobalPooling3D, MaskedPooling } from '../layers/pooling.js';
 import { PositionalEmbedding } from '../layers/positional-embedding.js';
 import { TransformerBlock } from '../layers/transformer-block.js';
@@ -21,6 +25,13 @@ export const LAYER_CLASSES = [
   PositionalEmbedding,
   VDAFM,
   BaselineFusion,
+  LayerNormalization,
+  TokenEmbedding,
+  FrozenEmbeddingAdapter,
+  FeatureTokenizer,
+  TabularMLP,
+  ClsTokenSplit,
+  ClsAttentionImportance,
 ] as const;
 
 let registered = false;

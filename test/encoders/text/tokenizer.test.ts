@@ -1,0 +1,253 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { describe, expect, it } from 'vitest';
+import { fc, test as fcTest } from '@fast-check/vitest';
+import { InvalidArgumentError, SerializationError } from '../../../src/errors.js';
+import { buildVocab, WordPieceTokenizer, type TokenizerJSON } from '../../../src/encoders/text/index.js';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/text-encoder/${name}`, import.meta.url), 'utf8')) as TokenizerJSON;
+const bertTiny = fixture('bert-tiny-uncased.tokenizer.json');
+
+function expectInvalid(fn: () => unknown, argument: string): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(InvalidArgumentError.isInstance(e), String(e)).toBe(true);
+    expect((e as InvalidArgumentError).argument).toBe(argument);
+    return;
+  }
+  throw new Error(`no InvalidArgumentError for ${argument}`);
+}
+
+// text → tokens → ids → decoded, computed by hand from BERT's rules (lower-case, strip accents,
+// split on whitespace and punctuation, space out CJK, drop control characters, greedy
+// longest-match WordPiece with '##' continuations, [UNK] for a word that cannot be pieced).
+// Vocabulary ids: see test/fixtures/text-encoder/make_fixtures.py.
+const CASES: Array<{ text: string; tokens: string[]; ids: number[]; decoded: string }> = [
+  {
+    text: 'Acute left MCA infarct.',
+    tokens: ['acute', 'left', 'mca', 'in', '##far', '##ct', '.'],
+    ids: [5, 6, 7, 9, 10, 11, 12],
+    decoded: 'acute left mca infarct.',
+  },
+  {
+    text: 'Size: large (~40 mL)',
+    tokens: ['size', ':', 'large', '(', '~', '40', 'ml', ')'],
+    ids: [26, 14, 27, 24, 23, 22, 21, 25],
+    decoded: 'size : large ( ~ 40 ml )',
+  },
+  { text: 'Old lesions: none', tokens: ['old', 'lesion', '##s', ':', '[UNK]'], ids: [19, 16, 20, 14, 1], decoded: 'old lesions :' },
+  {
+    text: 'DWI hyperintense, ADC hypointense',
+    tokens: ['dwi', 'hyper', '##intense', ',', 'adc', 'hypo', '##intense'],
+    ids: [30, 32, 33, 13, 31, 34, 33],
+    decoded: 'dwi hyperintense, adc hypointense',
+  },
+  { text: 'CAFÉ', tokens: ['cafe'], ids: [28], decoded: 'cafe' },
+  { text: '脑infarct', tokens: ['脑', 'in', '##far', '##ct'], ids: [29, 9, 10, 11], decoded: '脑 infarct' },
+  { text: "patient's\tlesion", tokens: ['patient', "'", 's', 'lesion'], ids: [37, 35, 36, 16], decoded: "patient's lesion" },
+  { text: 'acute\u0000 lesion', tokens: ['acute', 'lesion'], ids: [5, 16], decoded: 'acute lesion' },
+  { text: 'acute\u200blesion', tokens: ['[UNK]'], ids: [1], decoded: '' },
+  { text: '  territory |  present  ', tokens: ['territory', '|', 'present'], ids: [8, 15, 17], decoded: 'territory | present' },
+  { text: '', tokens: [], ids: [], decoded: '' },
+];
+
+describe('WordPieceTokenizer (tokenizer.json in BERT layout)', () => {
+  const tok = WordPieceTokenizer.fromJSON(bertTiny);
+
+  for (const c of CASES) {
+    it(`tokenizes ${JSON.stringify(c.text)}`, () => {
+      expect(tok.tokenize(c.text)).toEqual(c.tokens);
+      const enc = tok.encode(c.text, { padding: 'do_not_pad' });
+      expect(enc.ids).toEqual([2, ...c.ids, 3]);
+      expect(enc.tokens).toEqual(['[CLS]', ...c.tokens, '[SEP]']);
+      expect(enc.attentionMask).toEqual(enc.ids.map(() => 1));
+      expect(tok.decode(enc.ids)).toBe(c.decoded);
+    });
+  }
+
+  it('pads to maxLength and truncates keeping [CLS] … [SEP]', () => {
+    const padded = tok.encode('acute infarct', { maxLength: 8 });
+    expect(padded.ids).toEqual([2, 5, 9, 10, 11, 3, 0, 0]);
+    expect(padded.attentionMask).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
+    expect(padded.tokens.slice(-2)).toEqual(['[PAD]', '[PAD]']);
+    const cut = tok.encode('acute left MCA infarct.', { maxLength: 5 });
+    expect(cut.ids).toEqual([2, 5, 6, 7, 3]);
+    expect(tok.encode('acute left', { maxLength: 2 }).ids).toEqual([2, 3]);
+    expect(tok.encode('acute left MCA', { maxLength: 3, truncation: false, padding: 'do_not_pad' }).ids).toEqual([2, 5, 6, 7, 3]);
+    expect(tok.encode('acute left', { maxLength: 6, addSpecialTokens: false }).ids).toEqual([5, 6, 0, 0, 0, 0]);
+  });
+
+  it("pads a batch to its longest row with padding: 'longest' and treats null as a missing report", () => {
+    const batch = tok.encode(['acute', 'old lesions', null], { padding: 'longest' });
+    expect(batch.map((e) => e.ids)).toEqual([
+      [2, 5, 3, 0, 0],
+      [2, 19, 16, 20, 3],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(batch[2]!.attentionMask).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('encodes to [batch, maxLength] float32 tensors', () => {
+    const { ids, mask } = tok.encodeToTensors(['acute infarct', null], { maxLength: 7 });
+    expect(ids.shape).toEqual([2, 7]);
+    expect(ids.dtype).toBe('float32');
+    expect(ids.arraySync()).toEqual([
+      [2, 5, 9, 10, 11, 3, 0],
+      [0, 0, 0, 0, 0, 0, 0],
+    ]);
+    expect(mask.arraySync()).toEqual([
+      [1, 1, 1, 1, 1, 1, 0],
+      [0, 0, 0, 0, 0, 0, 0],
+    ]);
+    tf.dispose([ids, mask]);
+  });
+
+  it('keeps special tokens in decode when asked', () => {
+    expect(tok.decode([2, 5, 3, 0], { skipSpecialTokens: false })).toBe('[CLS] acute [SEP] [PAD]');
+    expect(tok.decode([])).toBe('');
+  });
+
+  it('loads the older BertProcessing layout and reads maxLength and the pad token from the file', () => {
+    const bp = WordPieceTokenizer.fromJSON(fixture('bert-tiny-bertprocessing.tokenizer.json'));
+    expect(bp.maxLength).toBe(16);
+    expect(bp.padId).toBe(0);
+    const enc = bp.encode('Acute left MCA infarct.');
+    expect(enc.ids).toEqual([2, 5, 6, 7, 9, 10, 11, 12, 3, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('round-trips through toJSON / fromJSON (a standard tokenizer.json) with identical encodings', () => {
+    const small = WordPieceTokenizer.fromJSON(bertTiny, { maxLength: 12 });
+    const text = JSON.stringify(small.toJSON());
+    const copy = WordPieceTokenizer.fromJSON(text);
+    expect(copy.maxLength).toBe(12);
+    for (const c of CASES) expect(copy.encode(c.text)).toEqual(small.encode(c.text));
+    // the raw library reads our JSON too, and agrees on the ids
+    const raw = new HfTokenizer(JSON.parse(text), {});
+    expect(raw.encode('Acute left MCA infarct.').ids).toEqual([2, 5, 6, 7, 9, 10, 11, 12, 3]);
+  });
+
+  it('uses @huggingface/tokenizers through its CJS entry with the same results (ESM/CJS parity)', () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require('@huggingface/tokenizers') as { Tokenizer: typeof HfTokenizer };
+    const t = new cjs.Tokenizer(JSON.parse(JSON.stringify(bertTiny)), {});
+    for (const c of CASES) expect(t.encode(c.text, { add_special_tokens: false }).ids).toEqual(c.ids);
+  });
+
+  it('ships a browser build of @huggingface/tokenizers with no Node built-ins', () => {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('@huggingface/tokenizers'); // <pkg>/dist/tokenizers.cjs
+    const pkgPath = new URL('../package.json', `file://${entry}`).pathname;
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: { '.': { browser: { import: string } } } };
+    const browserFile = new URL(pkg.exports['.'].browser.import, `file://${pkgPath}`);
+    const src = readFileSync(browserFile, 'utf8');
+    expect(src).not.toMatch(/\bfrom\s+["'](node:|fs|path|crypto)/);
+    expect(src).not.toMatch(/\brequire\(/);
+  });
+
+  it('rejects bad inputs with the argument named', () => {
+    expectInvalid(() => tok.encode(['ok', 3 as unknown as string]), 'texts[1]');
+    expectInvalid(() => tok.encode(42 as unknown as string), 'text');
+    expectInvalid(() => tok.encode('x', { maxLength: 0 }), 'maxLength');
+    expectInvalid(() => tok.encode('x', { padding: 'left' as never }), 'padding');
+    expectInvalid(() => tok.decode([1, -2]), 'ids');
+    expectInvalid(() => tok.encodeToTensors('x' as never), 'texts');
+    expectInvalid(() => WordPieceTokenizer.fromJSON(bertTiny, { padToken: '<pad>' }), 'padToken');
+    expectInvalid(() => WordPieceTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]']), 'sepToken');
+    expectInvalid(() => WordPieceTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[PAD]']), 'vocab[4]');
+    expect(() => WordPieceTokenizer.fromJSON('{not json')).toThrow(SerializationError);
+    expect(() => WordPieceTokenizer.fromJSON({ ...bertTiny, model: undefined } as never)).toThrow(/vocabulary/);
+    const noDecoder = { ...bertTiny } as Record<string, unknown>;
+    delete noDecoder['decoder'];
+    let err: unknown;
+    try {
+      WordPieceTokenizer.fromJSON(noDecoder as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(SerializationError.isInstance(err)).toBe(true);
+  });
+});
+
+describe('buildVocab', () => {
+  it('builds a hand-computed vocabulary: alphabet, then merges by frequency', () => {
+    // words: 'aa' ×2, 'ab' ×1 → pieces [a, ##a], [a, ##b]; alphabet sorted: '##a', '##b', 'a'.
+    // pair counts: (a, ##a) = 2, (a, ##b) = 1 → merge 'aa', then 'ab'.
+    const special = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'];
+    expect(buildVocab(['aa ab aa'], { minFrequency: 1, specialTokens: special })).toEqual([...special, '##a', '##b', 'a', 'aa', 'ab']);
+    // minFrequency 2 stops before 'ab'; vocabSize 7 stops after the alphabet
+    expect(buildVocab(['aa ab aa'], { minFrequency: 2, specialTokens: special })).toEqual([...special, '##a', '##b', 'a', 'aa']);
+    expect(buildVocab(['aa ab aa'], { vocabSize: 7, minFrequency: 1, specialTokens: special })).toHaveLength(7);
+    // ties broken by the merged string: 'ab' before 'cd'
+    expect(buildVocab(['cd ab'], { minFrequency: 1, specialTokens: special }).slice(-2)).toEqual(['ab', 'cd']);
+    // continuation merges keep the prefix: 'abc' ×2 → (a,##b)=2,(##b,##c)=2 → tie → '##bc' < 'ab'
+    expect(buildVocab(['abc abc'], { minFrequency: 1, specialTokens: special }).slice(-2)).toEqual(['##bc', 'abc']);
+  });
+
+  it('trains a tokenizer whose words of the corpus are never unknown', () => {
+    const corpus = [
+      'Sequences: DWI, ADC | Acute lesion: present | Side: left | Territory: MCA',
+      'Location: basal ganglia, corona radiata | Size: large (~40 mL) | Mass effect: mild',
+      'Impression: acute left MCA territory infarct.',
+      'Acute lesion: absent | Old lesions: none | Impression: no acute infarct.',
+    ];
+    const tok = WordPieceTokenizer.train(corpus, { vocabSize: 120, minFrequency: 2 }, { maxLength: 40 });
+    expect(tok.vocabSize).toBeLessThanOrEqual(120);
+    for (const text of corpus) {
+      const enc = tok.encode(text, { padding: 'do_not_pad', truncation: false });
+      expect(enc.ids).not.toContain(tok.unkId);
+      expect(tok.decode(enc.ids).replace(/\s+/g, '')).toBe(text.toLowerCase().replace(/\s+/g, ''));
+    }
+    expect(tok.getVocab().has('lesion')).toBe(true);
+  });
+
+  it('rejects bad inputs with the argument named', () => {
+    expectInvalid(() => buildVocab(['ok', 5 as unknown as string]), 'corpus[1]');
+    expectInvalid(() => buildVocab('text' as never), 'corpus');
+    expectInvalid(() => buildVocab(['a'], { vocabSize: 0 }), 'vocabSize');
+    expectInvalid(() => buildVocab(['a'], { minFrequency: 0.5 }), 'minFrequency');
+    expectInvalid(() => buildVocab(['a'], { specialTokens: ['[PAD]', '[PAD]'] }), 'specialTokens');
+  });
+});
+
+describe('tokenizer properties', () => {
+  const corpus = [
+    'Acute lesion: present | Side: left | Territory: MCA | Size: large (~40 mL)',
+    'Signal: DWI hyperintense, ADC hypointense | Mass effect: mild | Old lesions: none',
+    "Impression: acute left MCA territory infarct. Patient's NIHSS 12.",
+  ];
+  const trained = WordPieceTokenizer.train(corpus, { vocabSize: 150, minFrequency: 1 }, { maxLength: 24 });
+  const tiny = WordPieceTokenizer.fromJSON(bertTiny, { maxLength: 24 });
+  const words = ['acute', 'Left', 'MCA', 'infarct', 'lesions', 'café', '脑', "n't", "'s", '40', 'mL', 'xyz', 'Ω', '##s', '[CLS]', '[UNK]'];
+  const text = fc
+    .array(fc.oneof(fc.constantFrom(...words), fc.constantFrom(' ', '  ', '\t', '.', ',', ':', '|', '(', ')', "'", '?', '!'), fc.string({ maxLength: 4 })), {
+      maxLength: 30,
+    })
+    .map((parts) => parts.join(''));
+
+  fcTest.prop([text], { numRuns: 150 })('decode∘encode is stable: decode(encode(decode(encode(x)))) == decode(encode(x))', (x) => {
+    for (const tok of [trained, tiny]) {
+      const once = tok.decode(tok.encode(x).ids);
+      const twice = tok.decode(tok.encode(once).ids);
+      expect(twice).toBe(once);
+    }
+  });
+
+  fcTest.prop([fc.array(text, { minLength: 1, maxLength: 4 })], { numRuns: 40 })(
+    'a batch encodes like its rows; padding only appends pad ids with mask 0',
+    (texts) => {
+      const batch = trained.encode(texts, { padding: 'longest' });
+      texts.forEach((t, i) => {
+        const alone = trained.encode(t, { padding: 'do_not_pad' });
+        const row = batch[i]!;
+        expect(row.ids.slice(0, alone.ids.length)).toEqual(alone.ids);
+        expect(row.ids.slice(alone.ids.length).every((id) => id === trained.padId)).toBe(true);
+        expect(row.attentionMask.reduce((a, b) => a + b, 0)).toBe(alone.ids.length);
+        expect(trained.decode(row.ids)).toBe(trained.decode(alone.ids));
+      });
+    },
+  );
+});
