@@ -115,3 +115,13 @@ export {
 export * from './text/index.js';
 // Prognosis metrics on plain arrays.
 export * from './metrics/index.js';
+export {
+  binaryCrossEntropy,
+  binaryFocalLoss,
+  softmaxCrossEntropy,
+  ordinalLoss,
+  ordinalProbabilities,
+  classWeightsFromLabels,
+  type BinaryLossOptions,
+  type FocalLossOptions,
+} from './losses/classification.js';
