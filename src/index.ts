@@ -111,6 +111,21 @@ export {
   type FrozenTextEncoderBranch, type FrozenTextEncoderConfig,
 } from './encoders/text/index.js';
 
+// Synthetic stroke cohort with known true risk.
+export {
+  generateSyntheticCohort, cohortImage, TERRITORY_WEIGHTS, TERRITORY_CAP_ML,
+  CLINICAL_SCHEMA, NIHSS_SITE_WEIGHT, expectedNihss,
+  OUTCOME_MODEL, ELOQUENT_HUBS, eloquence, latentSeverity, poorOutcomeProbability, mrsDistribution, sampleMrs,
+  TERRITORIES, TISSUE, TISSUE_INTENSITY, PHANTOM_GEOMETRY, NOMINAL_ANATOMY, atlasLabel, decodeTerritory, territoryCode, gridGeometry, labelGrid,
+  createFindingsExtractor, findingsExtractor, NOISY_READER,
+  splitCohort, subsetCohort, renderSlice,
+  type SyntheticCohortOptions, type SyntheticCohort, type SyntheticPatient, type PatientImage, type LesionTruth,
+  type ScannerEffects, type ImageTruth, type ColumnSchema, type ClinicalRecord, type ClinicalRow,
+  type SeverityInputs, type LatentComponents, type Territory, type Side, type Anatomy, type GridGeometry, type VoxelLabels,
+  type ImageFindings, type ImageFindingsExtractor, type FindingsExtractorOptions, type FindingsMeasurement,
+  type MeasuredComponent, type ReaderNoise, type SplitOptions, type CohortSplit, type GreyImage, type RenderSliceOptions,
+} from './data/index.js';
+
 // Report generation (text modality): TextGenerator spec, schemas, parser, generators, cache.
 export * from './text/index.js';
 // Prognosis metrics on plain arrays.

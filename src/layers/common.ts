@@ -77,16 +77,41 @@ export function isTraining(kwargs: Record<string, unknown> | undefined): boolean
   return kwargs != null && kwargs['training'] === true;
 }
 
+let dropoutStep = 0;
+
 /**
- * Hands out dropout seeds: deterministic per call when the layer has a seed, random otherwise.
+ * Sets the training step that vdafm layers mix into their dropout seeds. The trainer calls it
+ * before every step, so that a run resumed from a checkpoint draws exactly the same dropout
+ * masks as an uninterrupted one. Outside the trainer it stays 0 and every call draws new masks.
+ *
+ * @example
+ * ```ts
+ * setDropoutStep(120); // the next training call of each seeded layer uses step 120's masks
+ * ```
+ */
+export function setDropoutStep(step: number): void {
+  dropoutStep = step;
+}
+
+/**
+ * Hands out dropout seeds: deterministic per (layer seed, training step, call within the step)
+ * when the layer has a seed, random otherwise.
  */
 export class DropoutSeeds {
   private calls = 0;
+  private step = -1;
   constructor(private readonly seed: number | undefined) {}
   next(): number | undefined {
     if (this.seed === undefined) return undefined;
+    if (this.step !== dropoutStep) {
+      this.step = dropoutStep;
+      this.calls = 0;
+    }
     this.calls += 1;
-    return (this.seed * 1000003 + this.calls * 7907) % 2147483647;
+    let h = (this.seed ^ 0x9e3779b9) >>> 0;
+    h = Math.imul(h ^ (this.step + 0x632be5ab), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (this.calls + 0x2545f491), 0xc2b2ae35) >>> 0;
+    return (h ^ (h >>> 16)) % 2147483647;
   }
 }
 
