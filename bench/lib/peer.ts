@@ -1,0 +1,169 @@
+/**
+ * Runs a Python (PyTorch) peer script and parses its JSON answer. A missing interpreter or a
+ * missing `torch` gives `{ status: 'not installed' }`, never an exception, so the bench still
+ * succeeds.
+ *
+ * Protocol: the script prints exactly one JSON object on stdout (see bench/peer/common.py):
+ * `{ status: 'ok', torch, blas, results: [{ threads, forward: [ms...], train: [ms...],
+ * forward_warmup, train_warmup, max_rss_kb }] }` or `{ status: 'not installed', error }`.
+ *
+ * @packageDocumentation
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Raw timings of one thread setting, in milliseconds. */
+export interface PeerThreadResult {
+  threads: number;
+  forward: number[];
+  train: number[];
+  /** Optional: timings of a reference GEMM, in ms. */
+  gemm?: number[];
+  forward_warmup: number;
+  train_warmup: number;
+  max_rss_kb: number;
+  loss?: number;
+}
+
+/** Parsed answer of a peer script. */
+export type PeerAnswer =
+  | { status: 'ok'; torch: string; blas: string; python: string; results: PeerThreadResult[] }
+  | { status: 'not installed' | 'failed'; error: string };
+
+/** Runs `python script ...args` with a timeout and parses its JSON answer. */
+export function runPeer(python: string, script: string, args: string[], timeoutMs: number): Promise<PeerAnswer> {
+  if (python.includes('/') && !existsSync(python)) {
+    return Promise.resolve({ status: 'not installed', error: `${python} does not exist` });
+  }
+  return new Promise((resolve) => {
+    execFile(
+      python,
+      [script, ...args],
+      { timeout: timeoutMs, maxBuffer: 16 * 2 ** 20, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+      (error, stdout, stderr) => {
+        const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+        if (line) {
+          try {
+            resolve(JSON.parse(line) as PeerAnswer);
+            return;
+          } catch {
+            // fall through
+          }
+        }
+        const code = (error as NodeJS.ErrnoException | null)?.code;
+        if (code === 'ENOENT') {
+          resolve({ status: 'not installed', error: `${python} not found` });
+          return;
+        }
+        resolve({ status: 'failed', error: `${error?.message ?? 'no JSON on stdout'}\n${stderr.slice(-2000)}` });
+      },
+    );
+  });
+}
+
+/**
+ * A peer running in `--serve` mode: a persistent Python process answering timing requests, so
+ * that PyTorch steps can be interleaved with tfjs steps (see bench/peer/common.py).
+ */
+export class PeerServer {
+  private readonly lines: string[] = [];
+  private waiting: ((line: string | null) => void) | null = null;
+  private buffer = '';
+  private closed = false;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let i: number;
+      while ((i = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, i).trim();
+        this.buffer = this.buffer.slice(i + 1);
+        if (!line.startsWith('{')) continue;
+        if (this.waiting) {
+          const w = this.waiting;
+          this.waiting = null;
+          w(line);
+        } else this.lines.push(line);
+      }
+    });
+    const end = () => {
+      this.closed = true;
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(null);
+      }
+    };
+    child.on('exit', end);
+    child.on('error', end);
+  }
+
+  private next(timeoutMs: number): Promise<string | null> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        resolve(null);
+      }, timeoutMs);
+      this.waiting = (line) => {
+        clearTimeout(timer);
+        resolve(line);
+      };
+    });
+  }
+
+  /** Starts `python script --serve`; resolves to the server, or to the peer's failure answer. */
+  static async start(python: string, script: string, timeoutMs = 60_000): Promise<{ server: PeerServer; info: PeerAnswer } | { server: null; info: PeerAnswer }> {
+    if (python.includes('/') && !existsSync(python)) return { server: null, info: { status: 'not installed', error: `${python} does not exist` } };
+    const child = spawn(python, [script, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
+    const spawnError = new Promise<string | null>((resolve) => {
+      child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'not found' : e.message));
+      child.on('spawn', () => resolve(null));
+    });
+    const err = await spawnError;
+    if (err) return { server: null, info: { status: err === 'not found' ? 'not installed' : 'failed', error: `${python}: ${err}` } };
+    const server = new PeerServer(child);
+    const first = await server.next(timeoutMs);
+    if (!first) {
+      server.close();
+      return { server: null, info: { status: 'failed', error: `no answer from ${python} ${script}\n${stderr}` } };
+    }
+    const info = JSON.parse(first) as PeerAnswer;
+    if (info.status !== 'ok') {
+      server.close();
+      return { server: null, info };
+    }
+    return { server, info };
+  }
+
+  /** Times `reps` runs of `phase` with `threads` threads inside the peer; returns ms samples. */
+  async time(threads: number, phase: string, reps: number, timeoutMs = 120_000): Promise<number[]> {
+    this.child.stdin!.write(`${JSON.stringify({ threads, phase, reps })}\n`);
+    const line = await this.next(timeoutMs);
+    if (!line) throw new Error('PyTorch peer stopped answering');
+    const answer = JSON.parse(line) as { samples?: number[]; error?: string };
+    if (!answer.samples) throw new Error(`PyTorch peer: ${answer.error ?? 'bad answer'}`);
+    return answer.samples;
+  }
+
+  /** Asks the peer to exit (and kills it if it does not). */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.child.stdin!.write('{"cmd": "quit"}\n');
+      this.child.stdin!.end();
+    } catch {
+      // already gone
+    }
+    setTimeout(() => {
+      if (!this.closed) this.child.kill();
+    }, 2000).unref();
+  }
+}

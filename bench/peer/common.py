@@ -1,0 +1,104 @@
+"""Shared helpers of the PyTorch peers of `npm run bench` (bench/run.ts).
+
+Protocol: a peer script prints exactly one JSON object on stdout, either
+  {"status": "ok", "torch": ..., "blas": ..., "python": ..., "results": [
+     {"threads": n, "forward": [ms, ...], "train": [ms, ...], "forward_warmup": w,
+      "train_warmup": w, "max_rss_kb": kb, "loss": x}, ...]}
+or {"status": "not installed", "error": ...} when torch cannot be imported (exit code 0).
+Statistics (median, IQR) are computed on the Node side, identically for every column.
+
+With --serve the peer first prints its status line ({"status": "ok", "torch": ..., "blas": ...,
+"python": ...} or "not installed"), then answers requests, one JSON object per line on stdin:
+  {"threads": n, "phase": "forward" | "train" | "gemm", "reps": k}  ->  {"samples": [ms, ...]}
+  {"cmd": "quit"}                                                    ->  exits
+so that bench/run.ts can interleave PyTorch steps with tfjs steps (load from other processes then
+hits both sides alike). Each sample is timed inside this process (pipe latency excluded).
+
+Install (Debian): apt-get install python3-torch libopenblas0-pthread. Without
+libopenblas0-pthread torch falls back to the reference BLAS (~2.5 GFLOP/s).
+"""
+import argparse
+import json
+import resource
+import sys
+import time
+
+
+def parse_args(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--threads", default="1,2", help="comma-separated thread counts (torch.set_num_threads)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--max-seconds", type=float, default=20.0, help="soft budget per timed series")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--serve", action="store_true",
+                   help="answer timing requests on stdin (one JSON per line) for interleaved runs")
+    return p.parse_args()
+
+
+def import_torch():
+    """Returns the torch module, or prints the 'not installed' answer and exits 0."""
+    try:
+        import torch  # noqa: PLC0415
+    except Exception as e:  # ImportError, or a broken BLAS library
+        emit({"status": "not installed", "error": f"{type(e).__name__}: {e}"})
+        sys.exit(0)
+    return torch
+
+
+def blas_library():
+    """Path of the BLAS shared library actually mapped into this process (Linux)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(libs)) or "none mapped"
+    except OSError:
+        return "unknown"
+
+
+def time_series(fn, warmup, reps, max_seconds):
+    """Runs fn warmup times, then up to reps timed runs (stops after max_seconds). Returns ms list."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    spent = 0.0
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        samples.append(dt * 1000.0)
+        spent += dt
+        if spent > max_seconds and len(samples) >= 3:
+            break
+    return samples
+
+
+def max_rss_kb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def serve(torch, make_runner, info):
+    """Request loop of --serve mode. make_runner(threads) -> {phase: callable}, cached per n."""
+    emit({"status": "ok", **info})
+    runners = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            if req.get("cmd") == "quit":
+                break
+            n = int(req["threads"])
+            torch.set_num_threads(n)
+            if n not in runners:
+                runners[n] = make_runner(n)
+            fn = runners[n][req["phase"]]
+            emit({"samples": time_series(fn, 0, int(req.get("reps", 1)), float("inf"))})
+        except Exception as e:  # answer instead of dying: the caller reports it
+            emit({"error": f"{type(e).__name__}: {e}"})

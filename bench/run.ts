@@ -1,0 +1,183 @@
+/**
+ * vdafm benchmark suite entry point: `npm run bench` (= `node --import tsx bench/run.ts`).
+ *
+ * Every module in `bench/workloads/` that exports `workload: Workload` (see bench/lib/types.ts)
+ * is discovered and run, in `order`. Results go to the console and to
+ * `bench/results/latest.json` + `latest.md`.
+ *
+ * Flags:
+ *   --quick            smoke run for CI (< 30 s): few reps, slow variants and experiments skipped
+ *   --only a,b         run only the named workloads (e.g. `--only attention`)
+ *   --variants a,b*    only these variant ids (trailing * = prefix), e.g. `ours-wasm,exp-*`
+ *   --no-peer          skip the PyTorch peer
+ *   --no-experiments   skip experimental formulations
+ *   --no-profile       skip the kernel profile
+ *   --python PATH      interpreter of the peer (default /usr/bin/python3, or $VDAFM_BENCH_PYTHON)
+ *   --out DIR          output folder (default bench/results)
+ *   --list             list the workloads and exit
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { finishMachineInfo, machineInfo } from './lib/machine.js';
+import { type BenchReport, consoleWorkload, writeReport } from './lib/report.js';
+import { performance } from './lib/stats.js';
+import type { BenchContext, Workload, WorkloadResult } from './lib/types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface Cli {
+  quick: boolean;
+  only: string[] | null;
+  variants: string[] | null;
+  peer: boolean;
+  experiments: boolean;
+  profile: boolean;
+  python: string;
+  out: string;
+  list: boolean;
+}
+
+function parseArgs(argv: string[]): Cli {
+  const cli: Cli = {
+    quick: false,
+    only: null,
+    variants: null,
+    peer: true,
+    experiments: true,
+    profile: true,
+    python: process.env['VDAFM_BENCH_PYTHON'] ?? '/usr/bin/python3',
+    out: join(here, 'results'),
+    list: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined || v === '') throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const flag = a.split('=')[0];
+    switch (flag) {
+      case '--quick':
+        cli.quick = true;
+        break;
+      case '--only':
+        cli.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+        break;
+      case '--variants':
+        cli.variants = value().split(',').map((s) => s.trim()).filter(Boolean);
+        break;
+      case '--no-peer':
+        cli.peer = false;
+        break;
+      case '--no-experiments':
+        cli.experiments = false;
+        break;
+      case '--no-profile':
+        cli.profile = false;
+        break;
+      case '--python':
+        cli.python = value();
+        break;
+      case '--out':
+        cli.out = resolve(value());
+        break;
+      case '--list':
+        cli.list = true;
+        break;
+      case '--help':
+      case '-h':
+        console.log(readHelp());
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown flag ${a} (try --help)`);
+    }
+  }
+  return cli;
+}
+
+function readHelp(): string {
+  return [
+    'usage: npm run bench -- [--quick] [--only attention] [--variants ours-wasm,exp-*] [--no-peer] [--no-experiments]',
+    '                        [--no-profile] [--python /usr/bin/python3] [--out bench/results] [--list]',
+  ].join('\n');
+}
+
+function isWorkload(x: unknown): x is Workload {
+  return typeof x === 'object' && x !== null && typeof (x as Workload).name === 'string' && typeof (x as Workload).run === 'function';
+}
+
+/** Imports every `bench/workloads/*.ts` module exporting `workload` (or a default Workload). */
+async function discover(): Promise<Workload[]> {
+  const dir = join(here, 'workloads');
+  const files = readdirSync(dir).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_')).sort();
+  const found: Workload[] = [];
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as Record<string, unknown>;
+    const w = mod['workload'] ?? mod['default'];
+    if (isWorkload(w)) found.push(w);
+  }
+  return found.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
+}
+
+async function main(): Promise<void> {
+  const cli = parseArgs(process.argv.slice(2));
+  const all = await discover();
+  if (cli.list) {
+    for (const w of all) console.log(`${w.name}\t${w.title}`);
+    return;
+  }
+  const selected = cli.only ? all.filter((w) => cli.only!.includes(w.name)) : all;
+  if (cli.only) {
+    const unknown = cli.only.filter((n) => !all.some((w) => w.name === n));
+    if (unknown.length) throw new Error(`unknown workload(s) ${unknown.join(', ')}; known: ${all.map((w) => w.name).join(', ')}`);
+  }
+  const t0 = performance.now();
+  const machine = machineInfo();
+  const log = (m: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${m}\n`);
+  log(`${machine.cpuModel}, ${machine.logicalCores} cores, Node ${machine.node}, tfjs ${machine.tfjsCore}; ${machine.uptimeStart}`);
+  const ctx: BenchContext = {
+    quick: cli.quick,
+    peer: cli.peer,
+    python: cli.python,
+    experiments: cli.experiments && !cli.quick,
+    profile: cli.profile,
+    variants: cli.variants,
+    log,
+  };
+  const results: WorkloadResult[] = [];
+  let failed = false;
+  for (const w of selected) {
+    log(`workload ${w.name}: ${w.title}`);
+    try {
+      const r = await w.run(ctx);
+      results.push(r);
+      console.log(consoleWorkload(r));
+    } catch (e) {
+      failed = true;
+      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      log(`workload ${w.name} FAILED: ${message}`);
+      results.push({ name: w.name, title: w.title, description: '', rows: [], ratios: [], profiles: [], notes: [`FAILED: ${message}`] });
+    }
+  }
+  finishMachineInfo(machine);
+  const report: BenchReport = {
+    schema: 1,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    quick: cli.quick,
+    machine,
+    durationSeconds: (performance.now() - t0) / 1000,
+    workloads: results,
+  };
+  const paths = writeReport(cli.out, report);
+  console.log(`\nmachine: ${machine.cpuModel}, ${machine.logicalCores} cores; load start ${machine.loadStart.join(' ')}, end ${machine.loadEnd?.join(' ')}`);
+  console.log(`wrote ${paths.json} and ${paths.md} (${report.durationSeconds.toFixed(0)} s)`);
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
