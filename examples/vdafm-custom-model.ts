@@ -61,7 +61,7 @@ export async function customModel(log: (line: string) => void = console.log, ste
         return tf.add(cls, align.loss) as tf.Scalar;
       }),
     vars);
-    optimizer.applyGradients(grads);
+    optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
     const v = value.dataSync()[0]!; // logging only
     if (step === 0) first = v;
     last = v;
@@ -71,7 +71,7 @@ export async function customModel(log: (line: string) => void = console.log, ste
 
   // Interpretability: the gate (1 = vision only) for the sample without a report.
   const gate = (model.predict(x) as tf.Tensor[])[5]!;
-  log(`gate of the sample without a report: ${Array.from(gate.arraySync()[3] as number[]).every((g) => g === 1)}`); // true
+  log(`gate of the sample without a report: ${Array.from((gate.arraySync() as number[][])[3]!).every((g) => g === 1)}`); // true
   tf.dispose([label, ...x, gate]);
   scale.dispose();
   return { first, last };

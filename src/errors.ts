@@ -178,3 +178,39 @@ function showValue(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+const NON_FINITE_MARKER = Symbol.for('vdafm.error.nonFinite');
+
+/**
+ * Training produced a non-finite (NaN or ±Infinity) loss or gradient. The trainer stops before
+ * applying the update, so the model keeps its last good weights. `step` is the 0-based
+ * optimisation step, `part` the loss part (e.g. `'classification'`, `'alignment'`) or
+ * `'gradient'`.
+ *
+ * @example
+ * ```ts
+ * try { await trainer.fit(model, data); } catch (e) {
+ *   if (NonFiniteError.isInstance(e)) console.log(e.step, e.part);
+ * }
+ * ```
+ */
+export class NonFiniteError extends VdafmError {
+  private readonly [NON_FINITE_MARKER] = true;
+  readonly step: number;
+  readonly part: string;
+
+  constructor(args: { step: number; part: string; value?: number }) {
+    super(
+      `Training step ${args.step} produced a non-finite ${args.part === 'gradient' ? 'gradient' : `loss part '${args.part}'`}${
+        args.value === undefined ? '' : ` (${args.value})`
+      }. The update was not applied: the model keeps its last good weights. Lower the learning rate, enable gradient clipping (clipNorm), or check the inputs for NaN.`,
+    );
+    this.name = 'NonFiniteError';
+    this.step = args.step;
+    this.part = args.part;
+  }
+
+  static override isInstance(error: unknown): error is NonFiniteError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[NON_FINITE_MARKER] === true;
+  }
+}

@@ -14,6 +14,7 @@ export {
   InvalidArgumentError,
   ShapeError,
   SerializationError,
+  NonFiniteError,
   formatShape,
   type ShapeLike,
 } from './errors.js';
@@ -28,11 +29,12 @@ export {
   assertOneOf,
   assertBoolean,
   type HasShape,
+  type Shape,
 } from './core/shapes.js';
 export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize } from './core/ops.js';
 export { registerLayers, LAYER_CLASSES } from './core/register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
-export { KERNEL_INITIALIZERS, type KernelInitializerName } from './layers/common.js';
+export { KERNEL_INITIALIZERS, type KernelInitializerName, type Initializer } from './layers/common.js';
 export {
   MultiHeadAttention,
   multiHeadAttention,
@@ -94,6 +96,13 @@ export {
   type DualAlignmentResult,
 } from './losses/alignment.js';
 export {
+  createImageEncoder, ImageEncoderLayer, resolveImageEncoderOptions, IMAGE_NORMS, IMAGE_ACTIVATIONS,
+  batchNormTrain, groupNorm, Conv2D, Conv3D, conv2dLayer, conv3dLayer, conv2d, conv3d, biasAdd, axisPadding,
+  type ImageEncoder, type CreateImageEncoderConfig, type ImageEncoderOptions, type ImageEncoderLayerArgs,
+  type ResolvedImageEncoderOptions, type ImageNorm, type ImageActivation, type BatchStatsCallback,
+  type ConvArgs, type ConvOptions, type ConvPadding, type AxisPadding,
+} from './encoders/image/index.js';
+export {
   TabularPreprocessor, UNSEEN_CATEGORY_INDEX, FeatureTokenizer, featureTokenizer, TabularMLP, tabularMLP,
   ClsTokenSplit, clsTokenSplit, ClsAttentionImportance, clsAttentionImportance, createTabularEncoder,
   type CellValue, type ColumnSpec, type ColumnType, type TableInput, type TabularFeatureSpec,
@@ -121,7 +130,7 @@ export {
   splitCohort, subsetCohort, renderSlice,
   type SyntheticCohortOptions, type SyntheticCohort, type SyntheticPatient, type PatientImage, type LesionTruth,
   type ScannerEffects, type ImageTruth, type ColumnSchema, type ClinicalRecord, type ClinicalRow,
-  type SeverityInputs, type LatentComponents, type Territory, type Side, type Anatomy, type GridGeometry, type VoxelLabels,
+  type SeverityInputs, type LatentComponents, type LesionSummary, type Ellipsoid, type Vec3, type Territory, type Side, type Anatomy, type GridGeometry, type VoxelLabels,
   type ImageFindings, type ImageFindingsExtractor, type FindingsExtractorOptions, type FindingsMeasurement,
   type MeasuredComponent, type ReaderNoise, type SplitOptions, type CohortSplit, type GreyImage, type RenderSliceOptions,
 } from './data/index.js';
@@ -140,3 +149,37 @@ export {
   type BinaryLossOptions,
   type FocalLossOptions,
 } from './losses/classification.js';
+export {
+  createTriModalModel,
+  TriModalModel,
+  type TriModalModelConfig,
+  type TriModalBatch,
+  type TriModalOutputs,
+  type Modality,
+  type HeadType,
+  type CustomEncoder,
+  type FusionConfig,
+} from './models/tri-modal.js';
+export {
+  Trainer,
+  takeRows,
+  type TrainerOptions,
+  type TrainerState,
+  type TrainingHistory,
+  type TrainingData,
+  type TrainingLogs,
+  type TriModalData,
+} from './training/trainer.js';
+export { AdamW, type AdamWOptions, type AdamWState } from './training/optimizer.js';
+export { warmupCosineSchedule, constantSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/schedule.js';
+export { globalNorm, clipByGlobalNorm, modulationCoefficients, allFinite } from './training/gradients.js';
+export { setDropoutStep } from './layers/common.js';
+export {
+  savePipelineToMemory,
+  loadPipelineFromMemory,
+  checkManifest,
+  PIPELINE_FORMAT_VERSION,
+  type Pipeline,
+  type PipelineManifest,
+  type PipelineArtifacts,
+} from './core/bundle.js';

@@ -9,11 +9,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { checkManifest, loadPipelineFromMemory, type Pipeline, type PipelineManifest, savePipelineToMemory } from './core/bundle.js';
 import { loadModelFromMemory, saveModelToMemory, type ModelArtifacts } from './core/io.js';
 import { InvalidArgumentError, SerializationError } from './errors.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
+const PIPELINE_JSON = 'pipeline.json';
 
 function checkDir(dir: unknown): string {
   if (typeof dir !== 'string' || dir.length === 0) {
@@ -58,7 +60,7 @@ export async function writeArtifacts(dir: string, artifacts: ModelArtifacts): Pr
  * Reads model artifacts written by {@link writeArtifacts} (or by tfjs-node's `file://` saver,
  * with any number of weight shards).
  *
- * @throws {@link SerializationError} when `model.json` or a weight file is missing or corrupt.
+ * @throws `SerializationError` when `model.json` or a weight file is missing or corrupt.
  * @example
  * ```ts
  * const artifacts = await readArtifacts('/tmp/model');
@@ -153,7 +155,7 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
 /**
  * Loads a model saved by {@link saveModel} (or by tfjs-node's `file://` saver).
  *
- * @throws {@link SerializationError} when the folder holds no valid model.
+ * @throws `SerializationError` when the folder holds no valid model.
  * @example
  * ```ts
  * const model = await loadModel('./out/model');
@@ -186,3 +188,42 @@ export function fileSystem(dir: string): tf.io.IOHandler {
 export type { ModelArtifacts };
 
 export { FileReportCache, type FileReportCacheOptions } from './text/file-cache.js';
+
+/**
+ * Saves a whole pipeline to a folder: `model.json` + `weights.bin` (standard tfjs files) and
+ * `pipeline.json` (format version, model metadata, preprocessor, tokenizer, report schema,
+ * trainer state, metadata), written last so that a crash never leaves a bundle that looks
+ * complete.
+ *
+ * @example
+ * ```ts
+ * await savePipeline({ model, preprocessor, tokenizer, trainerState: await trainer.getState() }, './out/bundle');
+ * const { model: again, preprocessor: pre } = await loadPipeline('./out/bundle');
+ * ```
+ */
+export async function savePipeline(pipeline: Pipeline, dir: string): Promise<void> {
+  checkDir(dir);
+  const { manifest, modelArtifacts } = await savePipelineToMemory(pipeline);
+  await writeArtifacts(dir, modelArtifacts);
+  await writeAtomic(path.join(dir, PIPELINE_JSON), JSON.stringify(manifest));
+}
+
+/**
+ * Loads a pipeline saved by {@link savePipeline}.
+ *
+ * @throws `SerializationError` for a missing folder, a foreign or newer format, or corrupt files.
+ */
+export async function loadPipeline(dir: string): Promise<Pipeline> {
+  checkDir(dir);
+  const file = path.join(dir, PIPELINE_JSON);
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    throw new SerializationError(`Cannot read ${file}: ${(error as Error).message}. Save a pipeline there with savePipeline() first.`, { cause: error });
+  }
+  checkManifest(manifest);
+  return loadPipelineFromMemory({ manifest: manifest as PipelineManifest, modelArtifacts: await readArtifacts(dir) });
+}
+
+export type { Pipeline, PipelineManifest };

@@ -12,6 +12,7 @@ export {
   collectTensors,
   maxAbsDiff,
   type Tolerance,
+  type Numeric,
 } from './testing/assertions.js';
 export { makeLayerInputs, runLayerTest, type LayerTestReport, type LayerTestSpec } from './testing/layer-test.js';
 export { MockTextGenerator, type MockTextGeneratorOptions, type MockResponse } from './text/mock-generator.js';

@@ -105,6 +105,19 @@ export class Random {
     return out;
   }
 
+  /** The generator's internal state, to save and later {@link Random.fromState | restore} it. */
+  getState(): { state: number; spareNormal: number | null } {
+    return { state: this.state, spareNormal: this.spareNormal };
+  }
+
+  /** A generator that continues exactly where the one that produced `saved` was. */
+  static fromState(saved: { state: number; spareNormal: number | null }): Random {
+    const r = new Random(0);
+    r.state = saved.state >>> 0;
+    r.spareNormal = saved.spareNormal;
+    return r;
+  }
+
   /** A new generator whose stream is independent of this one's future draws. */
   fork(): Random {
     return new Random(Math.floor(this.next() * 4294967296));

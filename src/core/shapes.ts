@@ -9,6 +9,9 @@
  */
 import { InvalidArgumentError, ShapeError, type ShapeLike } from '../errors.js';
 
+/** A (symbolic) tensor shape: `null` marks an unknown dimension (usually the batch). */
+export type Shape = Array<number | null>;
+
 /** A tensor, a symbolic tensor or a raw shape. */
 export type HasShape = { readonly shape: ShapeLike } | ShapeLike;
 

@@ -24,6 +24,7 @@ export {
   type ColumnSchema,
   type ClinicalRecord,
   type ClinicalRow,
+  type LesionSummary
 } from './clinical.js';
 export {
   OUTCOME_MODEL,
@@ -52,6 +53,8 @@ export {
   type Anatomy,
   type GridGeometry,
   type VoxelLabels,
+  type Ellipsoid,
+  type Vec3
 } from './phantom.js';
 export {
   createFindingsExtractor,

@@ -71,8 +71,10 @@ export const TISSUE_INTENSITY = {
   adc: [0, 1.0, 0.15, 3.0, 3.1, 0.85, 0.72, 0.78, 0.75, 0.82] as readonly number[],
 } as const;
 
-type Vec3 = readonly [number, number, number];
-interface Ellipsoid {
+/** A point or vector in normalised head coordinates `[x, y, z]`. */
+export type Vec3 = readonly [number, number, number];
+/** An axis-aligned ellipsoid in normalised head coordinates (centre and semi-axes). */
+export interface Ellipsoid {
   readonly center: Vec3;
   readonly radii: Vec3;
 }

@@ -26,8 +26,8 @@ import {
   project,
   type ProjectionWeights,
 } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** Baseline fusion methods. */
 export type BaselineMethod = 'concat' | 'gatedSum' | 'film';

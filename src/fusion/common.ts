@@ -11,9 +11,8 @@ import { assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
 import { type KernelInitializerName, makeInitializer } from '../layers/common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
-type LayerVariable = tfl.LayerVariable;
 
 /** How clinical (tabular) tokens enter a fusion module. */
 export type ClinicalMode = 'late' | 'token' | 'none';
@@ -85,10 +84,10 @@ export function parseFusionShapes(inputShape: Shape | Shape[], clinical: Clinica
 
 /** Weights of one modality's projection to the common width: `LN(x·W + b)`. */
 export interface ProjectionWeights {
-  kernel: LayerVariable;
-  bias: LayerVariable;
-  gamma: LayerVariable;
-  beta: LayerVariable;
+  kernel: tfl.LayerVariable;
+  bias: tfl.LayerVariable;
+  gamma: tfl.LayerVariable;
+  beta: tfl.LayerVariable;
 }
 
 /** Adds the projection weights `${name}_proj_kernel`, ... */
@@ -117,8 +116,8 @@ export function project(w: ProjectionWeights, x: tf.Tensor, epsilon: number): tf
 
 /** Weights of a linear map (kernel + bias). */
 export interface LinearWeights {
-  kernel: LayerVariable;
-  bias: LayerVariable;
+  kernel: tfl.LayerVariable;
+  bias: tfl.LayerVariable;
 }
 
 /** Adds `${name}_kernel [inDim, outDim]` and `${name}_bias [outDim]`. */
@@ -143,11 +142,11 @@ export function linear(w: LinearWeights, x: tf.Tensor): tf.Tensor {
 }
 
 /** Lists weight records' variables in insertion order. */
-export function weightsOf(...records: Array<object | null | undefined>): LayerVariable[] {
-  const out: LayerVariable[] = [];
+export function weightsOf(...records: Array<object | null | undefined>): tfl.LayerVariable[] {
+  const out: tfl.LayerVariable[] = [];
   for (const r of records) {
     if (!r) continue;
-    for (const v of Object.values(r)) if (v) out.push(v as LayerVariable);
+    for (const v of Object.values(r)) if (v) out.push(v as tfl.LayerVariable);
   }
   return out;
 }

@@ -45,9 +45,8 @@ import {
   type ProjectionWeights,
   weightsOf,
 } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
-type LayerVariable = tfl.LayerVariable;
 
 /** Vision prior on the text: FiLM, or none. */
 export type ConditioningMode = 'film' | 'none';
@@ -127,10 +126,10 @@ export interface VdafmArgs {
 
 /** One bidirectional cross-attention layer's weights. */
 interface InteractionWeights {
-  visualNormGamma: LayerVariable;
-  visualNormBeta: LayerVariable;
-  textNormGamma: LayerVariable;
-  textNormBeta: LayerVariable;
+  visualNormGamma: tfl.LayerVariable;
+  visualNormBeta: tfl.LayerVariable;
+  textNormGamma: tfl.LayerVariable;
+  textNormBeta: tfl.LayerVariable;
   visionToText: AttentionWeights;
   textToVision: AttentionWeights;
   visualFfn: FeedForwardWeights;
@@ -550,7 +549,7 @@ export class VDAFM extends tfl.layers.Layer {
   }
 
   /** Trainable weights grouped by role (projections, conditioning, interaction, fusion, embeddings). */
-  weightGroups(): Record<'projection' | 'conditioning' | 'interaction' | 'fusion' | 'embedding', LayerVariable[]> {
+  weightGroups(): Record<'projection' | 'conditioning' | 'interaction' | 'fusion' | 'embedding', tfl.LayerVariable[]> {
     const w = this.w;
     if (!w) throw new InvalidArgumentError({ argument: 'this', message: 'The VDAFM layer is not built yet: apply it first.', received: 'unbuilt' });
     return {

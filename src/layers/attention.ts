@@ -26,20 +26,19 @@ import {
   type KernelInitializerName,
   makeInitializer,
 } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
-type LayerVariable = tfl.LayerVariable;
 
 /** The weights of one attention block (kernels `[in, out]`, biases `[out]` or null). */
 export interface AttentionWeights {
-  queryKernel: LayerVariable;
-  queryBias: LayerVariable | null;
-  keyKernel: LayerVariable;
-  keyBias: LayerVariable | null;
-  valueKernel: LayerVariable;
-  valueBias: LayerVariable | null;
-  outputKernel: LayerVariable;
-  outputBias: LayerVariable | null;
+  queryKernel: tfl.LayerVariable;
+  queryBias: tfl.LayerVariable | null;
+  keyKernel: tfl.LayerVariable;
+  keyBias: tfl.LayerVariable | null;
+  valueKernel: tfl.LayerVariable;
+  valueBias: tfl.LayerVariable | null;
+  outputKernel: tfl.LayerVariable;
+  outputBias: tfl.LayerVariable | null;
 }
 
 /** Sizes of one attention block. */
@@ -55,7 +54,7 @@ export interface AttentionDims {
 }
 
 /** `addWeight` as a layer exposes it to its own helpers. */
-export type AddWeight = (name: string, shape: number[], init: Initializer) => LayerVariable;
+export type AddWeight = (name: string, shape: number[], init: Initializer) => tfl.LayerVariable;
 
 /**
  * Creates the weights of one attention block through a layer's `addWeight`, with names
@@ -87,7 +86,7 @@ export function addAttentionWeights(
 }
 
 /** Lists attention weights in a stable order (kernels and biases, query → output). */
-export function attentionWeightList(w: AttentionWeights): LayerVariable[] {
+export function attentionWeightList(w: AttentionWeights): tfl.LayerVariable[] {
   return [
     w.queryKernel,
     w.queryBias,
@@ -97,7 +96,7 @@ export function attentionWeightList(w: AttentionWeights): LayerVariable[] {
     w.valueBias,
     w.outputKernel,
     w.outputBias,
-  ].filter((v): v is LayerVariable => v !== null);
+  ].filter((v): v is tfl.LayerVariable => v !== null);
 }
 
 /** Options of {@link attentionForward}. */
@@ -139,7 +138,7 @@ export function attentionForward(
     const { numHeads: h, keyDim, valueDim } = opts;
     const nq = query.shape[1]!;
     const nk = key.shape[1]!;
-    const read = (v: LayerVariable | null) => (v ? v.read() : null);
+    const read = (v: tfl.LayerVariable | null) => (v ? v.read() : null);
 
     // [B, N, h·d] -> [B·h, N, d] (queries, values) or [B·h, d, N] (keys, pre-transposed).
     const q = tf.reshape(

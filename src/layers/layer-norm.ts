@@ -13,8 +13,8 @@ import { layerNorm } from '../core/ops.js';
 import { assertPositiveNumber } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList, makeInitializer } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** Constructor arguments of {@link LayerNormalization}. */
 export interface LayerNormalizationArgs {

@@ -9,8 +9,8 @@ import { maskedMean } from '../core/ops.js';
 import { assertOneOf, assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** Constructor arguments of {@link MaskedPooling}. */
 export interface MaskedPoolingArgs {

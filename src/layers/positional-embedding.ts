@@ -8,8 +8,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { assertDim, assertPositiveInt, assertRank } from '../core/shapes.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { asList, checkSeed, makeInitializer } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** Constructor arguments of {@link PositionalEmbedding}. */
 export interface PositionalEmbeddingArgs {

@@ -29,18 +29,17 @@ import {
   type KernelInitializerName,
   makeInitializer,
 } from './common.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
-type LayerVariable = tfl.LayerVariable;
 
 /** Weights of a pre-norm feed-forward sub-block `x + W2·GELU(W1·LN(x))`. */
 export interface FeedForwardWeights {
-  normGamma: LayerVariable;
-  normBeta: LayerVariable;
-  kernel1: LayerVariable;
-  bias1: LayerVariable;
-  kernel2: LayerVariable;
-  bias2: LayerVariable;
+  normGamma: tfl.LayerVariable;
+  normBeta: tfl.LayerVariable;
+  kernel1: tfl.LayerVariable;
+  bias1: tfl.LayerVariable;
+  kernel2: tfl.LayerVariable;
+  bias2: tfl.LayerVariable;
 }
 
 /** Creates the weights of a feed-forward sub-block (`${prefix}ffn_norm_gamma`, ...). */
@@ -82,7 +81,7 @@ export function feedForwardResidual(
 }
 
 /** Lists feed-forward weights in a stable order. */
-export function feedForwardWeightList(w: FeedForwardWeights): LayerVariable[] {
+export function feedForwardWeightList(w: FeedForwardWeights): tfl.LayerVariable[] {
   return [w.normGamma, w.normBeta, w.kernel1, w.bias1, w.kernel2, w.bias2];
 }
 
@@ -157,7 +156,7 @@ export class TransformerBlock extends tfl.layers.Layer {
   readonly kernelInitializer: KernelInitializerName;
   readonly seed: number | undefined;
   private attn: AttentionWeights | null = null;
-  private attnNorm: { gamma: LayerVariable; beta: LayerVariable } | null = null;
+  private attnNorm: { gamma: tfl.LayerVariable; beta: tfl.LayerVariable } | null = null;
   private ffn: FeedForwardWeights | null = null;
   private headDim = 0;
   private readonly dropoutSeeds: DropoutSeeds;

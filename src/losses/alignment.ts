@@ -30,7 +30,7 @@ export interface FineGrainedAlignmentOptions {
 }
 
 /** Result of {@link fineGrainedAlignmentLoss}; the caller owns every tensor. */
-export interface FineGrainedAlignmentResult {
+export type FineGrainedAlignmentResult = {
   /** Scalar loss, ≥ 0. */
   loss: tf.Scalar;
   /** `[batch, batch]` late-interaction similarities s(i, k) ∈ [−1, 1] (image i, text k). */
@@ -153,7 +153,7 @@ export interface DualAlignmentOptions {
 }
 
 /** Result of {@link dualSemanticAlignmentLoss}; the caller owns every tensor. */
-export interface DualAlignmentResult {
+export type DualAlignmentResult = {
   /** λg·global + λf·fine + λc·clinical, ≥ 0. */
   loss: tf.Scalar;
   /** Global image↔text InfoNCE. */

@@ -41,7 +41,7 @@ export interface ContrastiveLossOptions {
 }
 
 /** Result of {@link contrastiveLoss}; the caller owns every tensor. */
-export interface ContrastiveLossResult {
+export type ContrastiveLossResult = {
   /** Scalar loss (mean of both directions), ≥ 0. */
   loss: tf.Scalar;
   /** `[batch, batch]` logits a→b: `scale · cos(a_i, b_j)`. */

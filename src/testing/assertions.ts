@@ -14,7 +14,8 @@ export interface Tolerance {
   rtol?: number;
 }
 
-type Numeric = tf.Tensor | number | ArrayLike<number> | number[][] | number[][][] | number[][][][];
+/** Anything {@link assertTensorsClose} compares: tensors, numbers and (nested) number arrays. */
+export type Numeric = tf.Tensor | number | ArrayLike<number> | number[][] | number[][][] | number[][][][];
 
 function toFlat(x: Numeric): { values: Float64Array; shape: number[] | null } {
   if (x instanceof tf.Tensor) return { values: Float64Array.from(x.dataSync() as ArrayLike<number>), shape: x.shape };

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadModelFromMemory, saveModelToMemory } from '../core/io.js';
 import { assertNoLeaks, assertTensorsClose, collectTensors } from './assertions.js';
+import type { Shape } from '../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** What {@link runLayerTest} checks and how. */
 export interface LayerTestSpec {

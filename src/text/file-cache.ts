@@ -55,7 +55,7 @@ export class FileReportCache implements ReportCache {
 
   /**
    * Opens (or creates) a cache file, creating its folder.
-   * @throws {@link InvalidArgumentError} for an empty path; {@link SerializationError} when a
+   * @throws `InvalidArgumentError` for an empty path; `SerializationError` when a
    * line other than the last is not a valid entry.
    */
   static async open(file: string, options: FileReportCacheOptions = {}): Promise<FileReportCache> {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 const guides: Record<string, string[]> = {
   'docs/guides/vdafm.md': ['examples/vdafm-custom-model.ts'],
   'docs/guides/synthetic-cohort.md': ['test/data/guide-example.test.ts'],
+  'docs/guides/training.md': ['test/node/pipeline.test.ts'],
   'docs/guides/building-blocks.md': ['examples/building-blocks.ts', 'test/layers/attention.test.ts'],
 };
 

@@ -225,7 +225,7 @@ describe('VDAFM layer', () => {
   fcTest.prop([fc.constantFrom([1, 2, 0], [2, 0, 1], [0, 2, 1])], { numRuns: 3 })('is equivariant to a permutation of the batch', (perm) => {
     const layer = vdafm({ dim: 8, numHeads: 2, numLayers: 1, clinical: 'late', seed: 8 });
     const x = inputs(3, 50, [5, 0, 2]);
-    const idx = tf.tensor1d(perm, 'int32');
+    const idx = tf.tensor1d([...perm], 'int32');
     const a = (layer.apply(x) as tf.Tensor[]).map((t) => tf.gather(t, idx));
     const b = layer.apply(x.map((t) => tf.gather(t, idx))) as tf.Tensor[];
     a.forEach((t, i) => assertTensorsClose(b[i]!, t, { atol: 1e-5 }, layer.outputNames[i]));

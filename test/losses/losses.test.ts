@@ -51,15 +51,15 @@ describe('contrastiveLoss', () => {
   }
 
   it('is log(B) for identical embeddings at scale 0+ and 0 for a batch of one', () => {
-    const x = tf.randomNormal([5, 3], 0, 1, 'float32', 1);
+    const x = tf.randomNormal([5, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
     expect(value(contrastiveLoss(x, x, { logitScale: 1e-6 }).loss)).toBeCloseTo(Math.log(5), 4);
-    const one = tf.randomNormal([1, 3]);
-    expect(value(contrastiveLoss(one, tf.randomNormal([1, 3]), { temperature: 0.01 }).loss)).toBe(0);
+    const one = tf.randomNormal([1, 3]) as tf.Tensor2D;
+    expect(value(contrastiveLoss(one, tf.randomNormal([1, 3]) as tf.Tensor2D, { temperature: 0.01 }).loss)).toBe(0);
   });
 
   it('is finite and zero when every sample is masked, finite at huge scales', () => {
-    const a = tf.randomNormal([4, 8], 0, 1, 'float32', 2);
-    const b = tf.randomNormal([4, 8], 0, 1, 'float32', 3);
+    const a = tf.randomNormal([4, 8], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const b = tf.randomNormal([4, 8], 0, 1, 'float32', 3) as tf.Tensor2D;
     expect(value(contrastiveLoss(a, b, { mask: tf.zeros([4]) as tf.Tensor1D }).loss)).toBe(0);
     const huge = contrastiveLoss(a, b, { logitScale: 1e6 });
     expect(Number.isFinite(value(huge.loss))).toBe(true);
@@ -187,7 +187,7 @@ describe('dualSemanticAlignmentLoss and the vision anchor', () => {
     const vars = [...imageEncoder.trainableWeights, ...textEncoder.trainableWeights].map((w) => w.read() as tf.Variable);
     const gradNorm = (anchor: boolean) => {
       const { grads, value: v } = tf.variableGrads(() => lossFn(anchor).loss, vars);
-      const norm = (w: tfl.LayerVariable) => tf.norm(grads[w.read().name]!).dataSync()[0]!;
+      const norm = (w: tfl.LayerVariable) => tf.norm(grads[(w.read() as tf.Variable).name]!).dataSync()[0]!;
       const r = { image: norm(imageEncoder.trainableWeights[0]!), text: norm(textEncoder.trainableWeights[0]!), loss: v.dataSync()[0]! };
       tf.dispose([v, ...Object.values(grads)]);
       return r;

@@ -31,8 +31,8 @@ import {
   makeInitializer,
 } from '../../layers/common.js';
 import { embeddingLookup } from '../../core/embedding.js';
+import type { Shape } from '../../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 function checkCardinalities(value: unknown, argument = 'cardinalities'): number[] {
   if (!Array.isArray(value) || value.some((c) => typeof c !== 'number' || !Number.isInteger(c) || c < 1)) {

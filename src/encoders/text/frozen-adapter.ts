@@ -9,8 +9,8 @@ import { dense, layerNorm } from '../../core/ops.js';
 import { assertBoolean, assertDim, assertPositiveInt, assertPositiveNumber, assertRank, assertSameDims } from '../../core/shapes.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
+import type { Shape } from '../../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** Constructor arguments of {@link FrozenEmbeddingAdapter}. */
 export interface FrozenEmbeddingAdapterArgs {

@@ -9,8 +9,8 @@ import { assertPositiveInt, assertRank } from '../../core/shapes.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
 import { embeddingLookup, sanitizeIds } from '../../core/embedding.js';
+import type { Shape } from '../../core/shapes.js';
 
-type Shape = Array<number | null>;
 
 /** Constructor arguments of {@link TokenEmbedding}. */
 export interface TokenEmbeddingArgs {

@@ -1,0 +1,574 @@
+/**
+ * The image encoder: a residual CNN (2D over NHWC slices-as-channels, or 3D over NDHWC volumes)
+ * that returns the visual token grid (the flattened last feature map) and a pooled vector.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { dense } from '../../core/ops.js';
+import { assertOneOf, assertPositiveInt, assertPositiveNumber, assertRank } from '../../core/shapes.js';
+import { InvalidArgumentError, ShapeError } from '../../errors.js';
+import { asList, checkInitializer, checkSeed, isTraining, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
+import { axisPadding, conv2d, conv3d } from '../../layers/conv-ops.js';
+import { batchNormTrain, groupNorm } from './norm-ops.js';
+import type { Shape } from '../../core/shapes.js';
+
+
+/** Normalisation after every convolution. */
+export type ImageNorm = 'batch' | 'group' | 'layer' | 'none';
+/** Activation after every normalisation (and after each residual sum). */
+export type ImageActivation = 'relu' | 'gelu' | 'silu' | 'elu';
+
+/** Every accepted {@link ImageNorm}. */
+export const IMAGE_NORMS: ReadonlyArray<ImageNorm> = ['batch', 'group', 'layer', 'none'];
+/** Every accepted {@link ImageActivation}. */
+export const IMAGE_ACTIVATIONS: ReadonlyArray<ImageActivation> = ['relu', 'gelu', 'silu', 'elu'];
+
+/** Options of the image encoder (all JSON-safe; this is also the layer's serialised config). */
+export interface ImageEncoderOptions {
+  /**
+   * 2: input `[batch, height, width, channels]` (an axial slice, or a stack of slices and/or
+   * MRI sequences as channels). 3: input `[batch, depth, height, width, channels]`.
+   * @defaultValue 2
+   */
+  spatialDims?: 2 | 3;
+  /**
+   * Output channels of each stage (stage 0 also sets the stem width).
+   * @defaultValue [32, 64, 128, 256]
+   */
+  widths?: number[];
+  /**
+   * Residual blocks per stage (same length as `widths`; 0 keeps only the stage's transition).
+   * @defaultValue [1, 1, 1, 1]
+   */
+  depths?: number[];
+  /**
+   * Stride of each stage's first block: a number, or one per spatial axis (e.g. `[1, 2, 2]` to
+   * keep the slice axis of an anisotropic volume). Same length as `widths`.
+   * @defaultValue [1, 2, 2, 2]
+   */
+  strides?: Array<number | number[]>;
+  /**
+   * Stride of the stem convolution (number or one per spatial axis).
+   * @defaultValue 1
+   */
+  stemStride?: number | number[];
+  /**
+   * Kernel size of every convolution except the 1×1 shortcuts.
+   * @defaultValue 3
+   */
+  kernelSize?: number;
+  /**
+   * 'group' (GroupNorm, stable with the small batches 3D volumes force), 'batch' (BatchNorm with
+   * moving statistics, batch statistics when `training`), 'layer' (GroupNorm with one group) or 'none'.
+   * @defaultValue 'group'
+   */
+  norm?: ImageNorm;
+  /**
+   * Groups of GroupNorm; every width must be divisible by it.
+   * @defaultValue 8
+   */
+  groups?: number;
+  /** Activation. @defaultValue 'relu' */
+  activation?: ImageActivation;
+  /**
+   * Optional width of a linear projection applied to the tokens (and so the pooled vector).
+   * @defaultValue undefined (token width = last stage width)
+   */
+  outputDim?: number;
+  /** BatchNorm moving-average momentum (fraction of the old value kept). @defaultValue 0.9 */
+  momentum?: number;
+  /** Normalisation epsilon. @defaultValue 1e-5 */
+  epsilon?: number;
+  /** Initialiser of convolution kernels. @defaultValue 'heNormal' */
+  kernelInitializer?: KernelInitializerName;
+  /** Seed of the initialisers. @defaultValue undefined (random) */
+  seed?: number;
+}
+
+/** Constructor arguments of {@link ImageEncoderLayer}. */
+export interface ImageEncoderLayerArgs extends ImageEncoderOptions {
+  /** Layer name. @defaultValue auto-generated */
+  name?: string;
+  /** Whether the weights are trainable. @defaultValue true */
+  trainable?: boolean;
+}
+
+/** The fully resolved options (defaults filled in). */
+export type ResolvedImageEncoderOptions = Required<Omit<ImageEncoderOptions, 'outputDim' | 'seed'>> & {
+  outputDim: number | undefined;
+  seed: number | undefined;
+};
+
+function intList(value: unknown, argument: string, min: number): number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a non-empty list of integers ≥ ${min}.`,
+      received: value,
+    });
+  }
+  return value as number[];
+}
+
+function strideList(value: unknown, dims: number, argument: string): number[] {
+  const list = typeof value === 'number' ? Array.from({ length: dims }, () => value) : value;
+  if (!Array.isArray(list) || list.length !== dims || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a positive integer or a list of ${dims} positive integers.`,
+      received: value,
+    });
+  }
+  return list as number[];
+}
+
+/**
+ * Validates image-encoder options and fills in the defaults.
+ *
+ * @throws {@link InvalidArgumentError} naming the offending option.
+ * @example
+ * ```ts
+ * resolveImageEncoderOptions({ spatialDims: 3 }).widths; // [32, 64, 128, 256]
+ * ```
+ */
+export function resolveImageEncoderOptions(options: ImageEncoderOptions = {}): ResolvedImageEncoderOptions {
+  if (options == null || typeof options !== 'object') {
+    throw new InvalidArgumentError({ argument: 'config', message: 'The image encoder needs an options object.', received: options });
+  }
+  const spatialDims = options.spatialDims ?? 2;
+  if (spatialDims !== 2 && spatialDims !== 3) {
+    throw new InvalidArgumentError({ argument: 'spatialDims', message: 'spatialDims must be 2 or 3.', received: spatialDims });
+  }
+  const widths = intList(options.widths ?? [32, 64, 128, 256], 'widths', 1);
+  const depths = intList(options.depths ?? widths.map(() => 1), 'depths', 0);
+  const strides = options.strides ?? widths.map((_, i) => (i === 0 ? 1 : 2));
+  if (!Array.isArray(strides)) {
+    throw new InvalidArgumentError({ argument: 'strides', message: 'strides must be a list with one entry per stage.', received: strides });
+  }
+  for (const [name, list] of [['depths', depths], ['strides', strides]] as const) {
+    if (list.length !== widths.length) {
+      throw new InvalidArgumentError({
+        argument: name,
+        message: `${name} must have one entry per stage (${widths.length}, the length of widths).`,
+        received: list,
+      });
+    }
+  }
+  strides.forEach((s, i) => strideList(s, spatialDims, `strides[${i}]`));
+  const stemStride = options.stemStride ?? 1;
+  strideList(stemStride, spatialDims, 'stemStride');
+  const kernelSize = options.kernelSize ?? 3;
+  assertPositiveInt(kernelSize, 'kernelSize');
+  const norm = options.norm ?? 'group';
+  assertOneOf(norm, IMAGE_NORMS, 'norm');
+  const groups = options.groups ?? 8;
+  assertPositiveInt(groups, 'groups');
+  if (norm === 'group') {
+    const bad = widths.find((w) => w % groups !== 0);
+    if (bad !== undefined) {
+      throw new InvalidArgumentError({
+        argument: 'groups',
+        message: `Every width must be divisible by groups (${groups}) with norm 'group'; width ${bad} is not.`,
+        received: groups,
+        fix: "Pick groups dividing every width, or norm 'layer' / 'batch'.",
+      });
+    }
+  }
+  const activation = options.activation ?? 'relu';
+  assertOneOf(activation, IMAGE_ACTIVATIONS, 'activation');
+  if (options.outputDim !== undefined) assertPositiveInt(options.outputDim, 'outputDim');
+  const momentum = options.momentum ?? 0.9;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
+    throw new InvalidArgumentError({ argument: 'momentum', message: 'momentum must be a number in [0, 1).', received: momentum });
+  }
+  const epsilon = options.epsilon ?? 1e-5;
+  assertPositiveNumber(epsilon, 'epsilon');
+  const kernelInitializer = checkInitializer(options.kernelInitializer ?? 'heNormal', 'kernelInitializer');
+  return {
+    spatialDims,
+    widths: [...widths],
+    depths: [...depths],
+    strides: strides.map((s) => (typeof s === 'number' ? s : [...s])),
+    stemStride: typeof stemStride === 'number' ? stemStride : [...stemStride],
+    kernelSize,
+    norm,
+    groups,
+    activation,
+    outputDim: options.outputDim,
+    momentum,
+    epsilon,
+    kernelInitializer,
+    seed: checkSeed(options.seed),
+  };
+}
+
+/** One convolution followed by a normalisation. */
+interface ConvNorm {
+  kernel: tfl.LayerVariable;
+  bias: tfl.LayerVariable | null;
+  gamma: tfl.LayerVariable | null;
+  beta: tfl.LayerVariable | null;
+  movingMean: tfl.LayerVariable | null;
+  movingVariance: tfl.LayerVariable | null;
+  strides: number[];
+  kernelSize: number;
+}
+
+interface Block {
+  conv1: ConvNorm;
+  conv2: ConvNorm;
+  shortcut: ConvNorm | null;
+}
+
+/**
+ * The image encoder as one tfjs layer (serialisable, registered as `VdafmImageEncoder`).
+ * Usually made through {@link createImageEncoder}.
+ *
+ * Architecture: stem (conv k, `stemStride`) → norm → act, then for each stage `i` a
+ * transition/residual blocks with `widths[i]` channels, the first one strided by `strides[i]`.
+ * A basic residual block is `act(norm(conv(act(norm(conv(x))))) + shortcut(x))`, the shortcut
+ * being a strided 1×1 conv + norm when the shape changes. A stage with depth 0 is a single
+ * conv + norm + act transition. Optionally a linear projection to `outputDim`.
+ *
+ * **Input**: `[batch, height, width, channels]` (2D) or `[batch, depth, height, width, channels]`
+ * (3D), known spatial sizes. **Outputs**: `[tokens, pooled]`, `tokens` `[batch, numTokens, dim]`
+ * (the last feature map flattened row-major over (depth,) height, width) and `pooled`
+ * `[batch, dim]` (mean of the tokens).
+ *
+ * With `norm: 'batch'`, calls with `training: true` use batch statistics and update the moving
+ * statistics (non-trainable weights `*_moving_mean`, `*_moving_variance`, unbiased variance as
+ * PyTorch); other calls use the moving statistics.
+ *
+ * @example
+ * ```ts
+ * import * as tfl from '@tensorflow/tfjs-layers';
+ * import { ImageEncoderLayer } from 'vdafm';
+ *
+ * const input = tfl.input({ shape: [64, 64, 2] });
+ * const [tokens, pooled] = new ImageEncoderLayer({ widths: [16, 32], strides: [2, 2] }).apply(input) as tfl.SymbolicTensor[];
+ * console.log(tokens.shape, pooled.shape); // [null, 256, 32] [null, 32]
+ * ```
+ */
+export class ImageEncoderLayer extends tfl.layers.Layer {
+  /** @internal */
+  static className = 'VdafmImageEncoder';
+  readonly options: ResolvedImageEncoderOptions;
+  private stem: ConvNorm | null = null;
+  private stages: Block[][] = [];
+  private transitions: Array<ConvNorm | null> = [];
+  private projKernel: tfl.LayerVariable | null = null;
+  private projBias: tfl.LayerVariable | null = null;
+
+  constructor(args: ImageEncoderLayerArgs = {}) {
+    const { name, trainable, ...options } = args ?? {};
+    super({ ...(name === undefined ? {} : { name }), trainable: trainable ?? true });
+    this.options = resolveImageEncoderOptions(options);
+  }
+
+  private get dims(): 2 | 3 {
+    return this.options.spatialDims;
+  }
+
+  private stridesOf(s: number | number[]): number[] {
+    return typeof s === 'number' ? Array.from({ length: this.dims }, () => s) : s;
+  }
+
+  private parseShape(inputShape: Shape | Shape[]): Shape {
+    const s = (Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0]! : inputShape) as Shape;
+    const expected = this.dims === 2 ? '[batch, height, width, channels]' : '[batch, depth, height, width, channels]';
+    assertRank(s, this.dims + 2, 'image', expected);
+    if (s.slice(1).some((d) => d == null || d < 1)) {
+      throw new ShapeError({
+        argument: 'image',
+        expected: `${expected} with known spatial sizes and channels`,
+        received: s,
+        fix: 'Give the input layer a full shape, e.g. tfl.input({ shape: [128, 128, 2] }).',
+      });
+    }
+    return s;
+  }
+
+  /** Spatial sizes of the last feature map for a given input spatial shape. */
+  private outputSpatial(spatial: number[]): number[] {
+    const o = this.options;
+    const apply = (sizes: number[], k: number, strides: number[]) =>
+      sizes.map((d, i) => axisPadding(d, k, strides[i]!, 'same').out);
+    let sizes = apply(spatial, o.kernelSize, this.stridesOf(o.stemStride));
+    o.strides.forEach((s) => {
+      sizes = apply(sizes, o.kernelSize, this.stridesOf(s));
+    });
+    return sizes;
+  }
+
+  /** Token count and width for an input shape. */
+  tokenGrid(inputShape: Shape): { spatial: number[]; numTokens: number; dim: number } {
+    const s = this.parseShape(inputShape);
+    const spatial = this.outputSpatial(s.slice(1, this.dims + 1) as number[]);
+    return {
+      spatial,
+      numTokens: spatial.reduce((a, b) => a * b, 1),
+      dim: this.options.outputDim ?? this.options.widths[this.options.widths.length - 1]!,
+    };
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const s = this.parseShape(inputShape);
+    const o = this.options;
+    let cin = s[this.dims + 1]!;
+    let index = 0;
+    const addConvNorm = (prefix: string, ci: number, co: number, k: number, strides: number[]): ConvNorm => {
+      const kernel = this.addWeight(
+        `${prefix}_kernel`,
+        [...Array.from({ length: this.dims }, () => k), ci, co],
+        'float32',
+        makeInitializer(o.kernelInitializer, o.seed, index++),
+        undefined,
+        true,
+      );
+      const zeros = makeInitializer('zeros', undefined, 0);
+      const ones = tfl.initializers.ones();
+      const hasNorm = o.norm !== 'none';
+      return {
+        kernel,
+        bias: hasNorm ? null : this.addWeight(`${prefix}_bias`, [co], 'float32', zeros, undefined, true),
+        gamma: hasNorm ? this.addWeight(`${prefix}_gamma`, [co], 'float32', ones, undefined, true) : null,
+        beta: hasNorm ? this.addWeight(`${prefix}_beta`, [co], 'float32', zeros, undefined, true) : null,
+        movingMean: o.norm === 'batch' ? this.addWeight(`${prefix}_moving_mean`, [co], 'float32', zeros, undefined, false) : null,
+        movingVariance: o.norm === 'batch' ? this.addWeight(`${prefix}_moving_variance`, [co], 'float32', ones, undefined, false) : null,
+        strides,
+        kernelSize: k,
+      };
+    };
+    const one = this.stridesOf(1);
+    this.stem = addConvNorm('stem', cin, o.widths[0]!, o.kernelSize, this.stridesOf(o.stemStride));
+    cin = o.widths[0]!;
+    this.stages = [];
+    this.transitions = [];
+    o.widths.forEach((w, i) => {
+      const strides = this.stridesOf(o.strides[i]!);
+      const blocks: Block[] = [];
+      if (o.depths[i] === 0) {
+        this.transitions.push(addConvNorm(`stage${i}_transition`, cin, w, o.kernelSize, strides));
+      } else {
+        this.transitions.push(null);
+        for (let b = 0; b < o.depths[i]!; b++) {
+          const st = b === 0 ? strides : one;
+          const needsShortcut = st.some((v) => v !== 1) || cin !== w;
+          blocks.push({
+            conv1: addConvNorm(`stage${i}_block${b}_conv1`, cin, w, o.kernelSize, st),
+            conv2: addConvNorm(`stage${i}_block${b}_conv2`, w, w, o.kernelSize, one),
+            shortcut: needsShortcut ? addConvNorm(`stage${i}_block${b}_shortcut`, cin, w, 1, st) : null,
+          });
+          cin = w;
+        }
+      }
+      cin = w;
+      this.stages.push(blocks);
+    });
+    if (o.outputDim !== undefined) {
+      this.projKernel = this.addWeight('proj_kernel', [cin, o.outputDim], 'float32', makeInitializer('glorotUniform', o.seed, index++), undefined, true);
+      this.projBias = this.addWeight('proj_bias', [o.outputDim], 'float32', makeInitializer('zeros', undefined, 0), undefined, true);
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
+    const s = this.parseShape(inputShape);
+    const { numTokens, dim } = this.tokenGrid(s);
+    return [
+      [s[0] ?? null, numTokens, dim],
+      [s[0] ?? null, dim],
+    ];
+  }
+
+  private activate(x: tf.Tensor): tf.Tensor {
+    switch (this.options.activation) {
+      case 'relu':
+        return tf.relu(x);
+      case 'gelu':
+        return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      case 'silu':
+        return tf.mul(x, tf.sigmoid(x));
+      case 'elu':
+        return tf.elu(x);
+    }
+  }
+
+  private normalise(y: tf.Tensor, cn: ConvNorm, training: boolean): tf.Tensor {
+    const o = this.options;
+    const c = y.shape[y.rank - 1]!;
+    const n = y.shape[0]!;
+    if (o.norm === 'none') return y;
+    const gamma = cn.gamma!.read() as tf.Tensor1D;
+    const beta = cn.beta!.read() as tf.Tensor1D;
+    if (o.norm === 'batch') {
+      if (training) {
+        const mm = cn.movingMean!;
+        const mv = cn.movingVariance!;
+        const rows = y.size / c;
+        const flat = batchNormTrain(tf.reshape(y, [-1, c]) as tf.Tensor2D, gamma, beta, o.epsilon, (mean, variance) => {
+          tf.tidy(() => {
+            const unbiased = tf.mul(variance, rows / Math.max(rows - 1, 1));
+            mm.write(tf.add(tf.mul(mm.read(), o.momentum), tf.mul(mean, 1 - o.momentum)));
+            mv.write(tf.add(tf.mul(mv.read(), o.momentum), tf.mul(unbiased, 1 - o.momentum)));
+          });
+        });
+        return tf.reshape(flat, y.shape);
+      }
+      const scale = tf.mul(gamma, tf.rsqrt(tf.add(cn.movingVariance!.read(), o.epsilon)));
+      const shift = tf.sub(beta, tf.mul(cn.movingMean!.read(), scale));
+      return tf.add(tf.mul(y, scale), shift);
+    }
+    const groups = o.norm === 'layer' ? 1 : o.groups;
+    return tf.reshape(groupNorm(tf.reshape(y, [n, -1, c]) as tf.Tensor3D, gamma, beta, groups, o.epsilon), y.shape);
+  }
+
+  private convNorm(x: tf.Tensor, cn: ConvNorm, training: boolean): tf.Tensor {
+    const options = { strides: cn.strides, padding: 'same' as const, bias: cn.bias ? (cn.bias.read() as tf.Tensor1D) : null };
+    const y =
+      this.dims === 2
+        ? conv2d(x as tf.Tensor4D, cn.kernel.read() as tf.Tensor4D, options)
+        : conv3d(x as tf.Tensor5D, cn.kernel.read() as tf.Tensor5D, options);
+    return this.normalise(y, cn, training);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
+    return tf.tidy(() => {
+      const x = asList(inputs)[0]!;
+      this.parseShape(x.shape);
+      const training = isTraining(kwargs);
+      let h = this.activate(this.convNorm(x, this.stem!, training));
+      this.stages.forEach((blocks, i) => {
+        const transition = this.transitions[i];
+        if (transition) h = this.activate(this.convNorm(h, transition, training));
+        for (const block of blocks) {
+          const main = this.convNorm(this.activate(this.convNorm(h, block.conv1, training)), block.conv2, training);
+          const skip = block.shortcut ? this.convNorm(h, block.shortcut, training) : h;
+          h = this.activate(tf.add(main, skip));
+        }
+      });
+      const n = h.shape[0]!;
+      const c = h.shape[h.rank - 1]!;
+      let tokens: tf.Tensor = tf.reshape(h, [n, -1, c]);
+      if (this.projKernel) tokens = dense(tokens, this.projKernel.read(), this.projBias!.read());
+      const pooled = tf.mean(tokens, 1);
+      return [tokens, pooled];
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const o = this.options;
+    const config: tf.serialization.ConfigDict = {
+      spatialDims: o.spatialDims,
+      widths: [...o.widths],
+      depths: [...o.depths],
+      strides: o.strides.map((s) => (typeof s === 'number' ? s : [...s])),
+      stemStride: typeof o.stemStride === 'number' ? o.stemStride : [...o.stemStride],
+      kernelSize: o.kernelSize,
+      norm: o.norm,
+      groups: o.groups,
+      activation: o.activation,
+      momentum: o.momentum,
+      epsilon: o.epsilon,
+      kernelInitializer: o.kernelInitializer,
+    };
+    if (o.outputDim !== undefined) config['outputDim'] = o.outputDim;
+    if (o.seed !== undefined) config['seed'] = o.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+/** What {@link createImageEncoder} returns. */
+export interface ImageEncoder {
+  /** The encoder layer (apply it to your own symbolic input to compose it into a bigger tf.model). */
+  layer: ImageEncoderLayer;
+  /** A standalone model `image → [tokens, pooled]` sharing the layer's weights. */
+  model: tfl.LayersModel;
+  /** Applies the (shared) encoder layer to a symbolic input: returns `[tokens, pooled]`. */
+  apply: (input: tfl.SymbolicTensor) => [tokens: tfl.SymbolicTensor, pooled: tfl.SymbolicTensor];
+  /** Input shape without the batch axis. */
+  inputShape: number[];
+  /** `[numTokens, dim]`: the token output without the batch axis. */
+  tokensShape: [number, number];
+  /** Spatial sizes of the last feature map (the token grid), row-major order of the tokens. */
+  gridShape: number[];
+  /** Width of the tokens and of the pooled vector. */
+  pooledDim: number;
+  /** The resolved, JSON-safe options (with `inputShape`). */
+  config: ResolvedImageEncoderOptions & { inputShape: number[] };
+}
+
+/** Options of {@link createImageEncoder}. */
+export interface CreateImageEncoderConfig extends ImageEncoderOptions {
+  /**
+   * Input shape without the batch axis: `[height, width, channels]` (2D) or
+   * `[depth, height, width, channels]` (3D); channels are MRI sequences (e.g. DWI + ADC = 2)
+   * and/or stacked slices. Required.
+   */
+  inputShape: number[];
+  /** Name of the encoder layer (unique in a model). @defaultValue auto-generated, e.g. 'vdafm_image_encoder_VdafmImageEncoder1' */
+  name?: string;
+}
+
+/**
+ * Creates an image encoder: a residual 2D or 3D CNN returning the visual token grid
+ * `[batch, numTokens, dim]` and a pooled vector `[batch, dim]`, usable alone (`model`) or inside
+ * your own functional `tf.model` (`apply`), serialisable (one registered layer class,
+ * `VdafmImageEncoder`, JSON-safe config). Its convolutions and normalisations train on every
+ * backend (cpu, wasm, ...) with the same results.
+ *
+ * @throws {@link InvalidArgumentError} for invalid options (named in `error.argument`).
+ * @throws {@link ShapeError} when `inputShape` does not fit `spatialDims`.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { createImageEncoder } from 'vdafm';
+ *
+ * const enc = createImageEncoder({ inputShape: [64, 64, 2], widths: [16, 32, 64], strides: [1, 2, 2] });
+ * console.log(enc.tokensShape, enc.pooledDim); // [256, 64] 64
+ * const [tokens, pooled] = enc.model.predict(tf.zeros([3, 64, 64, 2])) as tf.Tensor[];
+ * console.log(tokens.shape, pooled.shape); // [3, 256, 64] [3, 64]
+ * ```
+ */
+export function createImageEncoder(config: CreateImageEncoderConfig): ImageEncoder {
+  if (config == null || typeof config !== 'object') {
+    throw new InvalidArgumentError({ argument: 'config', message: 'createImageEncoder needs a config object.', received: config });
+  }
+  const { inputShape, name, ...options } = config;
+  const layer = new ImageEncoderLayer({ ...options, ...(name === undefined ? {} : { name }) });
+  const dims = layer.options.spatialDims;
+  if (!Array.isArray(inputShape) || inputShape.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
+    throw new InvalidArgumentError({
+      argument: 'inputShape',
+      message: 'inputShape must be a list of positive integers (without the batch axis).',
+      received: inputShape,
+    });
+  }
+  if (inputShape.length !== dims + 1) {
+    throw new ShapeError({
+      argument: 'inputShape',
+      expected: dims === 2 ? '[height, width, channels]' : '[depth, height, width, channels]',
+      received: inputShape,
+      fix: `spatialDims is ${dims}.`,
+    });
+  }
+  const grid = layer.tokenGrid([null, ...inputShape]);
+  const input = tfl.input({ shape: inputShape, name: `${layer.name}_input` });
+  const [tokens, pooled] = layer.apply(input) as tfl.SymbolicTensor[];
+  const model = tfl.model({ inputs: input, outputs: [tokens!, pooled!], name: `${layer.name}_model` });
+  return {
+    layer,
+    model,
+    apply: (x) => {
+      const [t, p] = layer.apply(x) as tfl.SymbolicTensor[];
+      return [t!, p!];
+    },
+    inputShape: [...inputShape],
+    tokensShape: [grid.numTokens, grid.dim],
+    gridShape: grid.spatial,
+    pooledDim: grid.dim,
+    config: { ...layer.options, inputShape: [...inputShape] },
+  };
+}
