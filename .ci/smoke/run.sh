@@ -18,4 +18,5 @@ npm install --no-audit --no-fund --loglevel=error "../$TARBALL" \
 cp "$ROOT/.ci/smoke/esm-train-save.mjs" "$ROOT/.ci/smoke/cjs-load.cjs" .
 node esm-train-save.mjs "$WORK/model"
 node cjs-load.cjs "$WORK/model"
+npx --no-install vdafm --help | head -1
 echo "smoke test passed"
