@@ -8,6 +8,8 @@ const guides: Record<string, string[]> = {
   'docs/guides/vdafm.md': ['examples/vdafm-custom-model.ts'],
   'docs/guides/synthetic-cohort.md': ['test/data/guide-example.test.ts'],
   'docs/guides/training.md': ['test/node/pipeline.test.ts'],
+  'docs/guides/encoders.md': ['examples/encoders.ts'],
+  'docs/guides/saving-and-deploying.md': ['test/node/io.test.ts', 'test/node/pipeline.test.ts'],
   'docs/guides/building-blocks.md': ['examples/building-blocks.ts', 'test/layers/attention.test.ts'],
 };
 

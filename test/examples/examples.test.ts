@@ -48,3 +48,21 @@ describe('examples/vdafm-custom-model', () => {
     expect(lines[2]).toBe('gate of the sample without a report: true');
   });
 });
+
+describe('examples/encoders', () => {
+  it('prints the shapes and values the encoders guide shows', async () => {
+    const { encodersTour } = await import('../../examples/encoders.js');
+    const lines: string[] = [];
+    await encodersTour((l) => lines.push(l));
+    expect(lines).toEqual([
+      '[256,64] [16,16] 64',
+      '[256,32] [4,8,8]',
+      'values [0.509,0.25,0,0] mask [1,1,0,1]',
+      '[1,4,32] [1,32] [1,4]',
+      'acute lesion : present | side : left',
+      '[2,32,32] [2,32]',
+      '[2,1,32] [2,32]',
+      '0',
+    ]);
+  });
+});
