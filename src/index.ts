@@ -183,3 +183,4 @@ export {
   type PipelineManifest,
   type PipelineArtifacts,
 } from './core/bundle.js';
+export { fieldTokenPositions, attentionMap, overlayHeatmap, type GreyPicture, type RgbPicture } from './interpret/overlay.js';

@@ -28,6 +28,7 @@ import { strokeReportSchema } from '../text/stroke-schema.js';
 import { TemplateReportGenerator } from '../text/template-generator.js';
 import { Random } from '../core/random.js';
 import { Trainer, type TrainerOptions, type TriModalData, type TrainingLogs } from '../training/trainer.js';
+import { attentionMap, fieldTokenPositions, overlayHeatmap } from '../interpret/overlay.js';
 import { calibrationSpec, renderSvg, rocSpec, trainingCurvesSpec, type VegaLiteSpec } from './plots.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
@@ -382,71 +383,21 @@ async function attentionOverlays(
   const { probabilities, textToVisionAttention } = model.predict(batch, { attention: true });
   const maps = textToVisionAttention!.at(-1)!; // [n, heads, Nt, Nv]
   const att = (await tf.mean(maps, 1).array()) as number[][][]; // [n, Nt, Nv]
-  const probs = Array.from(await probabilities.data());
-  const nv = maps.shape[3];
-  const grid = Math.round(Math.sqrt(nv));
+  const grid = model.imageGridShape() as [number, number];
   const panels: Uint8Array[] = [];
   let width = 0;
   let height = 0;
-  for (let k = 0; k < n; k++) {
-    const p = patientsIdx[k]!;
-    const image = cohortImage(cohort, p);
-    const slice = renderSlice(image, { sequence: 'DWI' });
-    width = slice.width;
-    height = slice.height;
-    // report tokens of the territory and side fields
-    const report = texts[p] ?? '';
-    const enc = tok.encode(report);
-    const wanted = new Set<number>();
-    for (const field of ['Territory', 'Side']) {
-      const m = new RegExp(`${field}: ([^|]+)`).exec(report);
-      if (!m) continue;
-      for (const id of tok.encode(m[1]!.trim()).ids) if (id > 4) wanted.add(id);
-    }
-    const positions = enc.ids.map((id, j) => (wanted.has(id) && enc.attentionMask[j] === 1 ? j : -1)).filter((j) => j >= 0);
-    const weights = new Float64Array(nv);
-    for (const j of positions.length > 0 ? positions : enc.attentionMask.map((m: number, j: number) => (m === 1 ? j : -1)).filter((j: number) => j >= 0)) {
-      for (let v = 0; v < nv; v++) weights[v]! += att[k]![j]![v]!;
-    }
-    const max = Math.max(...weights, 1e-12);
-    const rgb = new Uint8Array(width * 2 * height * 3);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const g = slice.data[y * width + x]!;
-        const cell = Math.min(grid - 1, Math.floor((y * grid) / height)) * grid + Math.min(grid - 1, Math.floor((x * grid) / width));
-        const a = weights[cell]! / max;
-        const left = (y * width * 2 + x) * 3;
-        rgb[left] = g;
-        rgb[left + 1] = g;
-        rgb[left + 2] = g;
-        const right = (y * width * 2 + width + x) * 3;
-        rgb[right] = Math.round(g * (1 - 0.6 * a) + 255 * 0.6 * a);
-        rgb[right + 1] = Math.round(g * (1 - 0.6 * a));
-        rgb[right + 2] = Math.round(g * (1 - 0.6 * a));
-      }
-    }
-    panels.push(rgb);
-    void probs;
-  }
-  // stack the patients vertically
-  const all = new Uint8Array(panels.length * width * 2 * height * 3);
+  patientsIdx.forEach((p, k) => {
+    const slice = renderSlice(cohortImage(cohort, p), { sequence: 'DWI' });
+    const map = attentionMap(att[k]!, fieldTokenPositions(tok, texts[p] ?? '', ['Territory', 'Side']));
+    const rgb = overlayHeatmap(slice, map, grid, { scale: 4 });
+    width = rgb.width;
+    height = rgb.height;
+    panels.push(rgb.data);
+  });
+  // the patients stacked vertically
+  const all = new Uint8Array(panels.length * width * height * 3);
   panels.forEach((pnl, i) => all.set(pnl, i * pnl.length));
   tf.dispose([idx, probabilities, ...textToVisionAttention!, ...Object.values(batch)]);
-  const scale = 4;
-  const big = upscale(all, width * 2, height * panels.length, scale);
-  return ['attention-overlays.png', imageToPng({ data: big, width: width * 2 * scale, height: height * panels.length * scale, channels: 3 })];
-}
-
-function upscale(rgb: Uint8Array, w: number, h: number, s: number): Uint8Array {
-  const out = new Uint8Array(w * s * h * s * 3);
-  for (let y = 0; y < h * s; y++) {
-    for (let x = 0; x < w * s; x++) {
-      const src = (Math.floor(y / s) * w + Math.floor(x / s)) * 3;
-      const dst = (y * w * s + x) * 3;
-      out[dst] = rgb[src]!;
-      out[dst + 1] = rgb[src + 1]!;
-      out[dst + 2] = rgb[src + 2]!;
-    }
-  }
-  return out;
+  return ['attention-overlays.png', imageToPng({ data: all, width, height: height * panels.length, channels: 3 })];
 }

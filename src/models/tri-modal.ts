@@ -194,6 +194,20 @@ export class TriModalModel {
     });
   }
 
+  /**
+   * Spatial shape of the image encoder's token grid (`[rows, cols]` in 2D, `[depth, rows, cols]`
+   * in 3D), to map visual-token attention back onto the image.
+   *
+   * @throws {@link InvalidArgumentError} for a model without an image or with a custom image encoder.
+   */
+  imageGridShape(): number[] {
+    const grid = (this.config['image'] as { gridShape?: number[] } | undefined)?.gridShape;
+    if (!grid) {
+      throw new InvalidArgumentError({ argument: 'model', message: 'This model has no built-in image encoder, so its token grid is unknown.', received: this.modalities });
+    }
+    return grid.slice();
+  }
+
   /** Every trainable variable of the model. */
   trainableVariables(): tf.Variable[] {
     return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -412,7 +426,7 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
       inputs.image = tfl.input({ shape: enc.inputShape, name: 'image' });
       [tokens.image, pooled.image] = enc.apply(inputs.image);
       groupLayers['image'] = [enc.layer];
-      describe['image'] = enc.config;
+      describe['image'] = { ...enc.config, gridShape: enc.gridShape };
     }
   }
   if (config.text) {

@@ -66,3 +66,18 @@ describe('examples/encoders', () => {
     ]);
   });
 });
+
+describe('examples/interpretability', () => {
+  it('reports per-modality probabilities, the gate, feature importance and an overlay', async () => {
+    const { interpretability } = await import('../../examples/interpretability.js');
+    const lines: string[] = [];
+    const r = await interpretability(null, (l) => lines.push(l));
+    expect(lines.filter((l) => /^patient \d: P\(poor\) 0\.\d\d \| image alone/.test(l))).toHaveLength(4);
+    expect(r.gateMean).toBeGreaterThan(0);
+    expect(r.gateMean).toBeLessThan(1);
+    expect(r.importance).toHaveLength(12);
+    r.importance.forEach((v) => expect(v).toBeGreaterThanOrEqual(0));
+    expect(lines.at(-1)).toMatch(/^overlay 256×128: left the DWI slice/);
+    await tf.setBackend('cpu');
+  });
+});
