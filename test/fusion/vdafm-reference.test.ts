@@ -106,8 +106,9 @@ function checkGradients(layer: VDAFM, c: Case, visionAnchor: boolean): void {
   const inputVars: Record<string, tf.Variable> = {};
   const callInputs = [...inputs];
   for (const [name, i] of Object.entries(diffIndex)) {
-    inputVars[name] = tf.variable(inputs[i]!, true, `vdafm_reference_${name}_${++variableCount}`);
-    callInputs[i] = inputVars[name];
+    const variable = tf.variable(inputs[i]!, true, `vdafm_reference_${name}_${++variableCount}`);
+    inputVars[name] = variable;
+    callInputs[i] = variable;
   }
   const weightVars = layer.weights.map((w) => w.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(() => fixtureLoss(layer, c, callInputs, visionAnchor), [...weightVars, ...Object.values(inputVars)]);
