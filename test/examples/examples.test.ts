@@ -81,3 +81,14 @@ describe('examples/interpretability', () => {
     await tf.setBackend('cpu');
   });
 });
+
+describe('examples/other-disease', () => {
+  it('trains the same builder on another disease: own schema, columns, 3D shape and label', async () => {
+    const { otherDisease } = await import('../../examples/other-disease.js');
+    const lines: string[] = [];
+    const { auc } = await otherDisease((l) => lines.push(l));
+    expect(lines[0]).toMatch(/^report: Enhancement: (ring|none) \| Size: (small|medium|large) \| Impression: /);
+    expect(auc).toBeGreaterThan(0.55); // better than chance on a noisy (Bernoulli) outcome
+    await tf.setBackend('cpu');
+  });
+});
