@@ -7,12 +7,19 @@
  *   in its gradient (stock tfjs's BatchMatMul gradient uses them, and on the wasm backend the
  *   flagged variants miss the XNNPACK fast path and are ~20× slower). Its gradient is a
  *   `tf.customGrad` scoped to our own ops: no global gradient is re-registered.
- * - {@link dense} keeps matrix products at rank 2.
+ * - Batched rank-3 products (batch > 1) take a per-backend formulation, chosen at call time from
+ *   `tf.getBackend()`: on 'wasm' they run as depthwise convolutions (src/core/batched-matmul.ts;
+ *   wasm's BatchMatMul with batch > 1 is a naive loop), elsewhere as a plain batched matMul.
+ * - {@link dense} keeps matrix products at rank 2; on 'wasm' the whole affine map is one
+ *   `tf.customGrad` whose bias gradient is a plain product with a row of ones (wasm's Sum over
+ *   axis 0 is a Transpose + Sum; the product was faster over a whole train step).
  * - {@link layerNorm}, {@link gelu} and {@link maskedMean} are plain functional ops.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from '../errors.js';
+import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from './batched-matmul.js';
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
 function swapLast(x: tf.Tensor): tf.Tensor {
@@ -37,19 +44,51 @@ const matMulFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) 
  * Matrix product `a · b` of two rank-2 (`[m, k]·[k, n]`) or two rank-3 (`[b, m, k]·[b, k, n]`)
  * tensors, whose gradient uses only plain (un-flagged) matrix products and explicit transposes.
  *
+ * The formulation is chosen per backend when called: on 'wasm', a rank-3 product with batch > 1
+ * runs (forward and backward) as depthwise convolutions, which reach XNNPACK where a batched
+ * `BatchMatMul` does not; everywhere else (and for rank 2 or batch 1) it is a plain `tf.matMul`.
+ * Both give the same values up to float32 rounding.
+ *
  * @returns `[m, n]` or `[b, m, n]`; the caller owns it.
+ * @throws {@link ShapeError} when the ranks are not both 2 or both 3, or the batch or inner
+ *   sizes differ.
  * @example
  * ```ts
  * const c = matMul(tf.ones([2, 3]), tf.ones([3, 4])); // [2, 4], all 3
  * ```
  */
 export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T): T {
+  if (a.rank !== 2 && a.rank !== 3) throw new ShapeError({ argument: 'a', expected: '[m, k] or [batch, m, k]', received: a.shape });
+  const r = a.rank;
+  if (b.rank !== r || b.shape[r - 2] !== a.shape[r - 1] || (r === 3 && b.shape[0] !== a.shape[0])) {
+    const expected = r === 2 ? `[${a.shape[1]}, n]` : `[${a.shape[0]}, ${a.shape[2]}, n]`;
+    throw new ShapeError({ argument: 'b', expected, received: b.shape });
+  }
+  if (r === 3 && useDepthwiseBatchMatMul(a.shape[0]!)) return batchMatMulDepthwise(a as tf.Tensor3D, b as tf.Tensor3D) as T;
   return matMulFast(a, b) as T;
 }
 
+const denseBiasFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, kernel, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, kernel]);
+  return {
+    value: tf.add(tf.matMul(x, kernel), bias),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sk] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const d = dy as tf.Tensor2D;
+      const dBias = tf.reshape(tf.matMul(tf.ones([1, d.shape[0]]), d), bias.shape);
+      return [tf.matMul(d, tf.transpose(sk)), tf.matMul(tf.transpose(sx), d), dBias];
+    },
+  };
+}) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor) => tf.Tensor2D;
+
 /**
  * Affine map over the last axis: `x · kernel + bias`, for `x` of any rank ≥ 2.
- * The product is computed at rank 2 (`[prod(batch dims), in] · [in, out]`).
+ * The product is computed at rank 2 (`[prod(batch dims), in] · [in, out]`). On the 'wasm'
+ * backend (read at call time) the biased map is one `tf.customGrad` whose gradients are plain
+ * products only (the bias gradient is `ones[1, N] · dy` instead of a Sum over axis 0, which wasm
+ * runs as Transpose + Sum);
+ * elsewhere it is `matMul` + `tf.add`. Same values on every backend.
  *
  * @param x - `[..., in]`.
  * @param kernel - `[in, out]`.
@@ -65,8 +104,12 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): 
     const inDim = x.shape[x.rank - 1]!;
     const outDim = kernel.shape[1]!;
     const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    let y: tf.Tensor = matMul(flat, kernel as tf.Tensor2D);
-    if (bias) y = tf.add(y, bias);
+    let y: tf.Tensor;
+    if (bias && tf.getBackend() === 'wasm') y = denseBiasFast(flat, kernel as tf.Tensor2D, bias);
+    else {
+      y = matMul(flat, kernel as tf.Tensor2D);
+      if (bias) y = tf.add(y, bias);
+    }
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
   });
 }
@@ -128,7 +171,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 export function maskedMean(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
   return tf.tidy(() => {
     if (!mask) return tf.mean(x, 1) as tf.Tensor2D;
-    const m = tf.expandDims(tf.cast(mask, x.dtype), -1);
+    const m = tf.expandDims(mask.dtype === x.dtype ? mask : tf.cast(mask, x.dtype), -1);
     const total = tf.sum(tf.mul(x, m), 1);
     const count = tf.maximum(tf.sum(m, 1), 1);
     return tf.div(total, count) as tf.Tensor2D;

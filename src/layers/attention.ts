@@ -114,7 +114,10 @@ export interface AttentionCallOptions {
  * Multi-head scaled dot-product attention, functional form.
  *
  * Heads are folded into the batch axis (`[batch·heads, tokens, headDim]`) so every product is a
- * plain rank-3 matMul with explicit transposes (fast forward and backward on every backend).
+ * rank-3 `matMul` (src/core/ops.ts) with explicit transposes, whose formulation is chosen per
+ * backend at call time: plain batched matMul on cpu/webgl, depthwise convolutions on wasm (where
+ * a batched BatchMatMul is a naive loop). Fast forward and backward on every backend; the same
+ * values everywhere. A float32 `keyMask` is used as is (no cast kernel).
  * A query whose keys are all masked gets all-zero attention weights, so its context is zero
  * and its output is the output bias: it never reads padded values and never produces NaN.
  *
@@ -157,7 +160,7 @@ export function attentionForward(
     let scores = tf.reshape(matMul(tf.mul(q, 1 / Math.sqrt(keyDim)) as tf.Tensor3D, kT), [-1, h, nq, nk]);
     let anyValid: tf.Tensor | null = null;
     if (keyMask) {
-      const m = tf.cast(keyMask, 'float32');
+      const m = keyMask.dtype === 'float32' ? keyMask : tf.cast(keyMask, 'float32');
       const bias = tf.reshape(tf.mul(tf.sub(1, m), -1e9), [-1, 1, 1, nk]);
       scores = tf.add(scores, bias);
       anyValid = tf.reshape(tf.max(m, 1), [-1, 1, 1, 1]);

@@ -1,0 +1,279 @@
+// The per-backend formulations of src/core/ops.ts (matMul, dense), src/core/batched-matmul.ts and
+// the max gradient of lateInteractionSimilarity, against stock tfjs ops computed on the cpu
+// backend (the reference: stock kernels and stock gradients), on cpu AND on wasm.
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { fc, test as fcTest } from '@fast-check/vitest';
+import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/core/batched-matmul.js';
+import { dense, maskedMean, matMul } from '../../src/core/ops.js';
+import { ShapeError } from '../../src/errors.js';
+import { lateInteractionSimilarity } from '../../src/losses/alignment.js';
+import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
+import { onBackend, snapshot } from '../helpers/backends.js';
+
+type Backend = 'cpu' | 'wasm';
+const BACKENDS: Backend[] = ['cpu', 'wasm'];
+const TOL = { atol: 1e-5, rtol: 1e-4 };
+
+/** Seeded normal values as a plain array (backend-independent). */
+function normal(shape: number[], seed: number): { data: Float32Array; shape: number[] } {
+  return onCpuSync(() => {
+    const t = tf.randomNormal(shape, 0, 1, 'float32', seed);
+    const data = Float32Array.from(t.dataSync() as Float32Array);
+    t.dispose();
+    return { data, shape };
+  });
+}
+
+/** The cpu backend is the one every test file starts on (test/setup.ts). */
+function onCpuSync<T>(fn: () => T): T {
+  expect(tf.getBackend()).toBe('cpu');
+  return fn();
+}
+
+type Values = Array<{ data: Float32Array; shape: number[] }>;
+
+/**
+ * Value of `f(...inputs)` and the gradients of `sum(f(...) · dy)` with respect to every input,
+ * as plain arrays: `[value, d/dinput0, d/dinput1, ...]`.
+ */
+function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Values, dy: { data: Float32Array; shape: number[] }): Float32Array[] {
+  return tf.tidy(() => {
+    const xs = inputs.map((v) => tf.tensor(v.data, v.shape));
+    const upstream = tf.tensor(dy.data, dy.shape);
+    const y = f(...xs);
+    const g = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(f(...args), upstream)))(xs);
+    return snapshot([y, ...g]);
+  });
+}
+
+function expectAllClose(actual: Float32Array[], expected: Float32Array[], what: string): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => assertTensorsClose(a, expected[i]!, TOL, `${what} ${i === 0 ? 'value' : `gradient ${i - 1}`}`));
+}
+
+/** Kernel names executed by `fn` (tf.profile). */
+async function kernelsOf(fn: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
+  const info = await tf.profile(() => fn());
+  tf.dispose(info.result as tf.Tensor[]);
+  return info.kernels.map((k) => k.name);
+}
+
+const dim = fc.integer({ min: 1, max: 7 });
+
+describe('matMul (per-backend formulation)', () => {
+  fcTest.prop([fc.integer({ min: 1, max: 6 }), dim, dim, dim, fc.integer({ min: 1, max: 1e6 })], { numRuns: 12 })(
+    'rank 3: value and gradients equal stock tf.matMul on cpu and on wasm',
+    async (n, m, k, p, seed) => {
+      const inputs = [normal([n, m, k], seed), normal([n, k, p], seed + 1)];
+      const dy = normal([n, m, p], seed + 2);
+      const ref = valueAndGrads((a, b) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D), inputs, dy);
+      for (const backend of BACKENDS) {
+        const got = await onBackend(backend, () => valueAndGrads((a, b) => matMul(a as tf.Tensor3D, b as tf.Tensor3D), inputs, dy));
+        expectAllClose(got, ref, `matMul ${backend} [${n},${m},${k}]·[${n},${k},${p}]`);
+      }
+    },
+  );
+
+  fcTest.prop([dim, dim, dim, fc.integer({ min: 1, max: 1e6 })], { numRuns: 8 })(
+    'rank 2: value and gradients equal stock tf.matMul on cpu and on wasm',
+    async (m, k, p, seed) => {
+      const inputs = [normal([m, k], seed), normal([k, p], seed + 1)];
+      const dy = normal([m, p], seed + 2);
+      const ref = valueAndGrads((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), inputs, dy);
+      for (const backend of BACKENDS) {
+        const got = await onBackend(backend, () => valueAndGrads((a, b) => matMul(a as tf.Tensor2D, b as tf.Tensor2D), inputs, dy));
+        expectAllClose(got, ref, `matMul ${backend} [${m},${k}]·[${k},${p}]`);
+      }
+    },
+  );
+
+  it('computes a hand-checked batched product', async () => {
+    // [[1,2],[3,4]]·[[1],[1]] = [[3],[7]]; [[0,1],[1,0]]·[[5],[6]] = [[6],[5]]
+    for (const backend of BACKENDS) {
+      const out = await onBackend(backend, () =>
+        tf.tidy(() => Array.from(matMul(tf.tensor3d([[[1, 2], [3, 4]], [[0, 1], [1, 0]]]), tf.tensor3d([[[1], [1]], [[5], [6]]])).dataSync())),
+      );
+      expect(out, backend).toEqual([3, 7, 6, 5]);
+    }
+  });
+
+  it('runs batched products on depthwise convolutions on wasm only, read at call time', async () => {
+    const a = normal([4, 3, 5], 1);
+    const b = normal([4, 5, 2], 2);
+    const fwdAndGrad = () => {
+      const ta: tf.Tensor3D = tf.tensor3d(a.data, [4, 3, 5]);
+      const tb: tf.Tensor3D = tf.tensor3d(b.data, [4, 5, 2]);
+      const y = matMul(ta, tb);
+      const g = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(matMul(x as tf.Tensor3D, w as tf.Tensor3D)))([ta, tb]);
+      return [ta, tb, y, ...g];
+    };
+    const onWasm = await onBackend('wasm', () => kernelsOf(fwdAndGrad));
+    expect(onWasm).toContain('DepthwiseConv2dNative');
+    expect(onWasm).not.toContain('BatchMatMul');
+    expect(useDepthwiseBatchMatMul(4)).toBe(false); // back on cpu
+    const onCpu = await kernelsOf(fwdAndGrad);
+    expect(onCpu).toContain('BatchMatMul');
+    expect(onCpu).not.toContain('DepthwiseConv2dNative');
+    // batch 1 already reaches the fast kernel: plain matMul on wasm too.
+    await onBackend('wasm', async () => {
+      expect(useDepthwiseBatchMatMul(1)).toBe(false);
+      expect(useDepthwiseBatchMatMul(2)).toBe(true);
+    });
+  });
+
+  it('leaks no tensor on wasm (forward and gradients)', async () => {
+    await onBackend('wasm', async () => {
+      const a = tf.randomNormal([3, 4, 5]) as tf.Tensor3D;
+      const b = tf.randomNormal([3, 5, 6]) as tf.Tensor3D;
+      const step = () => tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(matMul(x as tf.Tensor3D, w as tf.Tensor3D)))([a, b]);
+      tf.dispose(step()); // warm-up
+      await assertNoLeaks(step, 'matMul gradients on wasm');
+      await assertNoLeaks(() => matMul(a, b), 'matMul on wasm');
+      tf.dispose([a, b]);
+    });
+  });
+
+  it('rejects mismatched operands with a ShapeError naming the argument', () => {
+    const bad = (a: tf.Tensor, b: tf.Tensor): unknown => {
+      try {
+        tf.tidy(() => matMul(a as tf.Tensor3D, b as tf.Tensor3D));
+      } catch (e) {
+        return e;
+      } finally {
+        tf.dispose([a, b]);
+      }
+      return null;
+    };
+    const inner = bad(tf.zeros([2, 3, 4]), tf.zeros([2, 5, 6]));
+    expect(ShapeError.isInstance(inner)).toBe(true);
+    expect((inner as ShapeError).argument).toBe('b');
+    expect((inner as ShapeError).message).toContain('[2,5,6]');
+    const batch = bad(tf.zeros([2, 3, 4]), tf.zeros([3, 4, 6]));
+    expect((batch as ShapeError).argument).toBe('b');
+    const rank = bad(tf.zeros([2, 3, 4]), tf.zeros([4, 6]));
+    expect((rank as ShapeError).argument).toBe('b');
+    const rank1 = bad(tf.zeros([4]), tf.zeros([4, 6]));
+    expect(ShapeError.isInstance(rank1)).toBe(true);
+    expect((rank1 as ShapeError).argument).toBe('a');
+  });
+});
+
+describe('batchMatMulDepthwise', () => {
+  fcTest.prop([fc.integer({ min: 1, max: 5 }), dim, dim, dim, fc.integer({ min: 1, max: 1e6 })], { numRuns: 8 })(
+    'equals stock tf.matMul (value and gradients) on every backend, called directly',
+    async (n, m, k, p, seed) => {
+      const inputs = [normal([n, m, k], seed), normal([n, k, p], seed + 1)];
+      const dy = normal([n, m, p], seed + 2);
+      const ref = valueAndGrads((a, b) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D), inputs, dy);
+      for (const backend of BACKENDS) {
+        const got = await onBackend(backend, () => valueAndGrads((a, b) => batchMatMulDepthwise(a as tf.Tensor3D, b as tf.Tensor3D), inputs, dy));
+        expectAllClose(got, ref, `batchMatMulDepthwise ${backend}`);
+      }
+    },
+  );
+
+  it('rejects mismatched operands', () => {
+    const a = tf.zeros([2, 3, 4]) as tf.Tensor3D;
+    const b = tf.zeros([2, 3, 4]) as tf.Tensor3D;
+    const c = tf.zeros([3, 4]) as unknown as tf.Tensor3D;
+    expect(() => batchMatMulDepthwise(a, b)).toThrow(ShapeError);
+    expect(() => batchMatMulDepthwise(c, a)).toThrow(/a must have shape/);
+    tf.dispose([a, b, c]);
+  });
+});
+
+describe('dense (per-backend bias gradient)', () => {
+  fcTest.prop(
+    [fc.integer({ min: 1, max: 3 }), dim, dim, dim, fc.boolean(), fc.integer({ min: 1, max: 1e6 })],
+    { numRuns: 10 },
+  )('value and gradients (x, kernel, bias) equal matMul + add on cpu and on wasm', async (b, n, i, o, withBias, seed) => {
+    const x = normal([b, n, i], seed);
+    const kernel = normal([i, o], seed + 1);
+    const bias = normal([o], seed + 2);
+    const dy = normal([b, n, o], seed + 3);
+    const inputs = withBias ? [x, kernel, bias] : [x, kernel];
+    const refF = (...t: tf.Tensor[]) => {
+      const y = tf.reshape(tf.matMul(tf.reshape(t[0]!, [-1, i]) as tf.Tensor2D, t[1] as tf.Tensor2D), [b, n, o]);
+      return t[2] ? tf.add(y, t[2]) : y;
+    };
+    const ref = valueAndGrads(refF, inputs, dy);
+    for (const backend of BACKENDS) {
+      const got = await onBackend(backend, () => valueAndGrads((...t) => dense(t[0]!, t[1]!, t[2] ?? null), inputs, dy));
+      expectAllClose(got, ref, `dense ${backend} bias=${withBias}`);
+    }
+  });
+
+  it('computes hand-checked values (rank 2, bias)', async () => {
+    for (const backend of BACKENDS) {
+      const out = await onBackend(backend, () =>
+        tf.tidy(() => {
+          const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+          const k = tf.tensor2d([[1, 0, 1], [0, 1, 1]]);
+          const bias = tf.tensor1d([10, 20, 30]);
+          const gb = tf.grad((bb: tf.Tensor) => tf.sum(dense(x, k, bb)))(bias);
+          return [Array.from(dense(x, k, bias).dataSync()), Array.from(gb.dataSync())];
+        }),
+      );
+      expect(out[0], backend).toEqual([11, 22, 33, 13, 24, 37, 15, 26, 41]);
+      expect(out[1], backend).toEqual([3, 3, 3]); // bias gradient = number of rows
+    }
+  });
+
+  it('has no Sum kernel in its wasm backward pass and leaks nothing', async () => {
+    await onBackend('wasm', async () => {
+      const x = tf.randomNormal([2, 5, 4]);
+      const k = tf.randomNormal([4, 3]);
+      const bias = tf.randomNormal([3]);
+      const step = () => tf.grads((a: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => tf.mean(dense(a, w, c)))([x, k, bias]);
+      tf.dispose(step());
+      await assertNoLeaks(step, 'dense gradients on wasm');
+      const names = await kernelsOf(() => tf.grads((w: tf.Tensor, c: tf.Tensor) => tf.mul(tf.sum(dense(x, w, c)), 1))([k, bias]));
+      expect(names.filter((nm) => nm === 'Sum')).toHaveLength(1); // only the loss's own sum
+      tf.dispose([x, k, bias]);
+    });
+  });
+});
+
+describe('maskedMean', () => {
+  it('skips the cast of a float32 mask (no Identity/Cast kernel) and keeps its values', async () => {
+    const x = tf.tensor3d([[[1], [3], [5]]]);
+    const mask = tf.tensor2d([[1, 1, 0]]);
+    const names = await kernelsOf(() => maskedMean(x, mask));
+    expect(names).not.toContain('Cast');
+    expect(names).not.toContain('Identity');
+    expect(Array.from(maskedMean(x, mask).dataSync())).toEqual([2]);
+    const intMask = tf.tensor2d([[1, 0, 1]], undefined, 'int32');
+    expect(Array.from(maskedMean(x, intMask).dataSync())).toEqual([3]);
+    tf.dispose([x, mask, intMask]);
+  });
+});
+
+describe('lateInteractionSimilarity max gradient (argMax + oneHot on wasm)', () => {
+  fcTest.prop([fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 })], {
+    numRuns: 10,
+  })('value and gradients (visual and text tokens) equal stock tf.max on cpu and on wasm', async (b, nv, nt, seed) => {
+    const d = 4;
+    const visual = normal([b, nv, d], seed);
+    const text = normal([b, nt, d], seed + 1);
+    // A varied 0/1 pattern; token 0 of every report is always valid.
+    const mask = { data: Float32Array.from({ length: b * nt }, (_, q) => (q % nt === 0 || (q + seed) % 3 !== 2 ? 1 : 0)), shape: [b, nt] };
+    const dy = normal([b, b], seed + 3);
+    const f = (v: tf.Tensor, t: tf.Tensor) => lateInteractionSimilarity(v as tf.Tensor3D, t as tf.Tensor3D, tf.tensor2d(mask.data, [b, nt]));
+    const ref = valueAndGrads(f, [visual, text], dy); // cpu: stock tf.max and its gradient
+    const wasm = await onBackend('wasm', () => valueAndGrads(f, [visual, text], dy));
+    expectAllClose(wasm, ref, 'lateInteractionSimilarity wasm');
+  });
+
+  it('uses no Equal kernel for its gradient on wasm', async () => {
+    await onBackend('wasm', async () => {
+      const v = tf.randomNormal([2, 3, 4]) as tf.Tensor3D;
+      const t = tf.randomNormal([2, 5, 4]) as tf.Tensor3D;
+      const m = tf.ones([2, 5]) as tf.Tensor2D;
+      const names = await kernelsOf(() => tf.grads((a: tf.Tensor, c: tf.Tensor) => tf.sum(lateInteractionSimilarity(a as tf.Tensor3D, c as tf.Tensor3D, m)))([v, t]));
+      expect(names).toContain('ArgMax');
+      expect(names).not.toContain('Equal');
+      tf.dispose([v, t, m]);
+    });
+  });
+});
