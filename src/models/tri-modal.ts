@@ -126,6 +126,7 @@ export class TriModalModel {
   /** JSON-safe description of how the model was built (without custom encoders' internals). */
   readonly config: Record<string, unknown>;
   private readonly groupLayers: Record<string, tfl.layers.Layer[]>;
+  private readonly ownedModels: tfl.LayersModel[];
 
   /** @internal */
   constructor(args: {
@@ -138,8 +139,10 @@ export class TriModalModel {
     fusionType: FusionConfig['type'];
     config: Record<string, unknown>;
     groupLayers: Record<string, tfl.layers.Layer[]>;
+    ownedModels?: tfl.LayersModel[];
   }) {
     this.model = args.model;
+    this.ownedModels = args.ownedModels ?? [];
     this.modalities = args.modalities;
     this.headType = args.headType;
     this.numClasses = args.numClasses;
@@ -331,9 +334,13 @@ export class TriModalModel {
     return result;
   }
 
-  /** Disposes the model's weights. */
+  /**
+   * Disposes the model's weights, including those of the encoders' standalone models (which
+   * share layers with it and would otherwise keep them alive).
+   */
   dispose(): void {
     this.model.dispose();
+    for (const m of this.ownedModels) m.dispose();
   }
 }
 
@@ -406,6 +413,7 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
 
   const inputs: Partial<Record<InputName, SymbolicTensor>> = {};
   const groupLayers: Record<string, tfl.layers.Layer[]> = {};
+  const ownedModels: tfl.LayersModel[] = [];
   const pooled: Partial<Record<Modality, SymbolicTensor>> = {};
   const tokens: Partial<Record<Modality, SymbolicTensor>> = {};
   const masks: Partial<Record<Modality, SymbolicTensor>> = {};
@@ -426,6 +434,7 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
       inputs.image = tfl.input({ shape: enc.inputShape, name: 'image' });
       [tokens.image, pooled.image] = enc.apply(inputs.image);
       groupLayers['image'] = [enc.layer];
+      ownedModels.push(enc.model);
       describe['image'] = { ...enc.config, gridShape: enc.gridShape };
     }
   }
@@ -448,6 +457,7 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
       masks.text = out.mask;
       pooled.text = out.pooled;
       groupLayers['text'] = enc.model.layers;
+      ownedModels.push(enc.model);
       const { tokenizer: _t, inputs: _i, ...rest } = config.text;
       describe['text'] = rest;
     }
@@ -474,6 +484,7 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
       if (out.mask) masks.clinical = out.mask;
       importance = out.importance;
       groupLayers['clinical'] = enc.model.layers;
+      ownedModels.push(enc.model);
       const { features: _f, ...rest } = config.clinical;
       describe['clinical'] = rest;
     }
@@ -550,5 +561,6 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
     fusionType: fusion.type,
     config: describe,
     groupLayers,
+    ownedModels,
   });
 }

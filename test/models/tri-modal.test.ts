@@ -72,6 +72,22 @@ describe('createTriModalModel', () => {
     }
   });
 
+  it('dispose releases every weight, encoders included', () => {
+    const { pre, tok, batch } = data();
+    const before = tf.memory().numTensors;
+    const model = createTriModalModel({
+      image,
+      text: { tokenizer: tok, dim: 8, numLayers: 1, numHeads: 2 },
+      clinical: { features: pre, dim: 8, numLayers: 1, numHeads: 2 },
+      fusion: { type: 'vdafm', dim: 8, numHeads: 2, numLayers: 1 },
+    });
+    const r = model.predict(batch);
+    r.probabilities.dispose();
+    expect(tf.memory().numTensors).toBeGreaterThan(before);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('accepts a user-supplied encoder model', () => {
     const { pre, batch } = data();
     const input = tfl.input({ shape: [8, 8, 2] });
