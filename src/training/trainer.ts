@@ -32,7 +32,13 @@ export type TriModalData = TriModalBatch & { labels: tf.Tensor };
 /** Where batches come from: in-memory tensors (shuffled per epoch under the seed) or an async iterable of batches. */
 export type TrainingData = TriModalData | AsyncIterable<TriModalData> | (() => AsyncIterable<TriModalData>);
 
-/** Logs passed to callbacks: loss parts, learning rate, balancing coefficients, validation metrics. */
+/**
+ * Logs passed to callbacks (numbers by key):
+ * - `loss` (total), `classification`, `alignment` (when the alignment loss is on),
+ *   `aux_image` / `aux_text` / `aux_clinical` (auxiliary head losses of the modalities present);
+ * - `lr`, `grad_norm` (before clipping), `coef_<modality>` (gradient-modulation coefficients);
+ * - per epoch also `epoch`, and with validation data `val_loss` and (binary heads) `val_auc`.
+ */
 export type TrainingLogs = Record<string, number>;
 
 /** Options of {@link Trainer}. */
