@@ -1,12 +1,13 @@
 /**
  * vdafm benchmark suite entry point: `npm run bench` (= `node --import tsx bench/run.ts`).
  *
- * Every module in `bench/workloads/` that exports `workload: Workload` (see bench/lib/types.ts)
- * is discovered and run, in `order`. Results go to the console and to
+ * Every module in `bench/workloads/` that exports `workload: Workload` or `workloads: Workload[]`
+ * (see bench/lib/types.ts) is discovered and run, in `order`. Results go to the console and to
  * `bench/results/latest.json` + `latest.md`.
  *
  * Flags:
- *   --quick            smoke run for CI (< 30 s): few reps, slow variants and experiments skipped
+ *   --quick            smoke run for CI (< 60 s): few reps; cpu, stock train steps, 2-thread peer,
+ *                      experiments, profiles' extra phases and the 1000-step leak check skipped
  *   --only a,b         run only the named workloads (e.g. `--only attention`)
  *   --variants a,b*    only these variant ids (trailing * = prefix), e.g. `ours-wasm,exp-*`
  *   --no-peer          skip the PyTorch peer
@@ -20,7 +21,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { finishMachineInfo, machineInfo } from './lib/machine.js';
-import { type BenchReport, consoleWorkload, writeReport } from './lib/report.js';
+import { type BenchReport, consoleSummary, consoleWorkload, writeReport } from './lib/report.js';
 import { performance } from './lib/stats.js';
 import type { BenchContext, Workload, WorkloadResult } from './lib/types.js';
 
@@ -109,7 +110,7 @@ function isWorkload(x: unknown): x is Workload {
   return typeof x === 'object' && x !== null && typeof (x as Workload).name === 'string' && typeof (x as Workload).run === 'function';
 }
 
-/** Imports every `bench/workloads/*.ts` module exporting `workload` (or a default Workload). */
+/** Imports every `bench/workloads/*.ts` module exporting `workload`, `workloads` (an array) or a default Workload. */
 async function discover(): Promise<Workload[]> {
   const dir = join(here, 'workloads');
   const files = readdirSync(dir).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_')).sort();
@@ -118,6 +119,8 @@ async function discover(): Promise<Workload[]> {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as Record<string, unknown>;
     const w = mod['workload'] ?? mod['default'];
     if (isWorkload(w)) found.push(w);
+    const list = mod['workloads'];
+    if (Array.isArray(list)) found.push(...list.filter(isWorkload));
   }
   return found.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
 }
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
     peer: cli.peer,
     python: cli.python,
     experiments: cli.experiments && !cli.quick,
-    profile: cli.profile,
+    profile: cli.profile && !cli.quick,
     variants: cli.variants,
     log,
   };
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
     }
   }
   finishMachineInfo(machine);
+  console.log(consoleSummary(results));
   const report: BenchReport = {
     schema: 1,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -172,7 +176,11 @@ async function main(): Promise<void> {
     workloads: results,
   };
   const paths = writeReport(cli.out, report);
-  console.log(`\nmachine: ${machine.cpuModel}, ${machine.logicalCores} cores; load start ${machine.loadStart.join(' ')}, end ${machine.loadEnd?.join(' ')}`);
+  console.log(
+    `\nmachine: ${machine.cpuModel}, ${machine.logicalCores} logical cores, ${machine.totalMemGiB} GiB, ${machine.platform}; Node ${machine.node}, ` +
+      `tfjs ${machine.tfjsCore} (wasm ${machine.tfjsBackendWasm}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; ` +
+      `load start ${machine.loadStart.join(' ')}, end ${machine.loadEnd?.join(' ')}`,
+  );
   console.log(`wrote ${paths.json} and ${paths.md} (${report.durationSeconds.toFixed(0)} s)`);
   if (failed) process.exitCode = 1;
 }

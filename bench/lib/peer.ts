@@ -17,6 +17,8 @@ export interface PeerThreadResult {
   threads: number;
   forward: number[];
   train: number[];
+  /** Optional: batch-1 inference timings (per-patient latency), in ms. */
+  predict?: number[];
   /** Optional: timings of a reference GEMM, in ms. */
   gemm?: number[];
   forward_warmup: number;

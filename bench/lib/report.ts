@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineInfo } from './machine.js';
-import type { KernelTime, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
+import type { Check, KernelTime, Phase, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
 
 /** The whole run, as written to `latest.json`. */
 export interface BenchReport {
@@ -29,9 +29,10 @@ function ms(x: number): string {
   return x.toFixed(2);
 }
 
-function cell(s: Stats | null, status: Row['status']): string {
+function cell(s: Stats | null | undefined, status: Row['status'], error?: string): string {
   if (status === 'not installed') return 'not installed';
   if (status === 'failed') return 'failed';
+  if (!s && error) return `fails: ${error}`;
   if (!s) return status === 'skipped' ? 'skipped' : '–';
   return `${ms(s.median)} ±${ms(s.iqr / 2)}`;
 }
@@ -41,7 +42,7 @@ function times(x: number | null): string {
   return x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`;
 }
 
-function ratioOf(a: Stats | null, b: Stats | null): number | null {
+function ratioOf(a: Stats | null | undefined, b: Stats | null | undefined): number | null {
   if (!a || !b || !(b.median > 0)) return null;
   return a.median / b.median;
 }
@@ -52,7 +53,7 @@ export function makeRatio(
   label: string,
   numerator: string,
   denominator: string,
-  phase: 'forward' | 'train',
+  phase: Phase,
   target?: { text: string; max: number },
 ): Ratio {
   const a = rows.find((r) => r.id === numerator);
@@ -73,10 +74,13 @@ const HEADERS = [
   'thr',
   'forward ms (median ±IQR/2)',
   'train step ms',
+  'predict ms (B1)',
   'fwd × ref',
   'train × ref',
-  'reps f/t',
+  'pred × ref',
+  'reps f/t/p',
   'kernels/step',
+  'tensors/step',
   'peak MiB/step',
   'leak/step',
   'max RSS MiB',
@@ -95,11 +99,14 @@ function tableRows(w: WorkloadResult): string[][] {
       r.backend,
       String(r.threads),
       cell(r.forward, r.status),
-      cell(r.train, r.status),
+      cell(r.train, r.status, r.trainError),
+      r.predict === undefined && r.status === 'ok' ? '–' : cell(r.predict ?? null, r.status),
       times(ref ? ratioOf(r.forward, ref.forward) : null),
       times(ref ? ratioOf(r.train, ref.train) : null),
-      `${r.forward?.samples.length ?? 0}/${r.train?.samples.length ?? 0}`,
+      times(ref ? ratioOf(r.predict, ref.predict) : null),
+      `${r.forward?.samples.length ?? 0}/${r.train?.samples.length ?? 0}/${r.predict?.samples.length ?? 0}`,
       r.memory?.kernelsPerStep !== undefined ? String(r.memory.kernelsPerStep) : '–',
+      r.memory?.tensorsAllocatedPerStep !== undefined ? String(r.memory.tensorsAllocatedPerStep) : '–',
       r.memory?.peakBytesInStep !== undefined ? (r.memory.peakBytesInStep / MiB).toFixed(1) : '–',
       r.memory && r.memory.leakedTensorsPerStep !== null ? String(Math.round(r.memory.leakedTensorsPerStep * 100) / 100) : '–',
       r.maxRssBytes !== undefined ? (r.maxRssBytes / MiB).toFixed(0) : '–',
@@ -127,6 +134,10 @@ function ratioLine(r: Ratio): string {
   return `${r.label} [${r.phase}]: ${times(r.value)}${target}`;
 }
 
+function checkLine(c: Check): string {
+  return `${c.label}: ${c.value} (target ${c.target}: ${c.met ? 'met' : 'NOT met'})`;
+}
+
 function profileText(p: Profile, top: number): string[] {
   const out = [
     `profile of ${p.variant}: ${p.phases.map((ph) => `${ph.name} ${ms(ph.ms)} ms`).join(', ')}`,
@@ -147,6 +158,7 @@ export function consoleWorkload(w: WorkloadResult): string {
     aligned(HEADERS, tableRows(w)),
     '',
     ...w.ratios.map(ratioLine),
+    ...(w.checks ?? []).map(checkLine),
   ];
   for (const r of w.rows.filter((x) => x.note)) parts.push(`note ${r.id}: ${r.note}`);
   for (const p of w.profiles) parts.push('', ...profileText(p, 15));
@@ -167,17 +179,89 @@ export function markdownReport(report: BenchReport): string {
     `- load at end: \`${m.uptimeEnd ?? '?'}\``,
     '',
   ];
+  lines.push('## Summary', '', markdownTable(SUMMARY_HEADERS, summaryRows(report.workloads)), '', ...summaryTargets(report.workloads).map((t) => `- ${t}`), '');
   for (const w of report.workloads) {
     lines.push(`## ${w.title}`, '', w.description, '');
     if (w.reference) lines.push(`"× ref" = median ÷ median of \`${w.reference}\` (interleaved rows: of the interleaved peer row). Times in ms, median ± half the IQR.`, '');
     lines.push(markdownTable(HEADERS, tableRows(w)), '');
     if (w.ratios.length) lines.push(...w.ratios.map((r) => `- ${ratioLine(r)}`), '');
+    if (w.checks?.length) lines.push(...w.checks.map((c) => `- ${checkLine(c)}`), '');
     const noted = w.rows.filter((x) => x.note);
     if (noted.length) lines.push(...noted.map((r) => `- \`${r.id}\`: ${r.note}`), '');
     for (const p of w.profiles) lines.push('```', ...profileText(p, 20), '```', '');
     if (w.notes.length) lines.push(...w.notes.map((n) => `- ${n}`), '');
   }
   return lines.join('\n');
+}
+
+const SUMMARY_HEADERS = [
+  'workload',
+  'ours-wasm fwd / train / predict ms',
+  'PyTorch 1 thr fwd / train / predict ms',
+  'train ÷ PyTorch-1',
+  'fwd ÷ PyTorch-1',
+  'predict ÷ PyTorch-1',
+  'train ÷ PyTorch-2',
+  'stock-wasm train',
+  'ours-cpu fwd / train ms',
+  'peak MiB/step',
+  'tensors/step',
+  'leak/step',
+];
+
+function triple(r: Row | undefined): string {
+  if (!r) return '–';
+  if (r.status === 'not installed') return 'not installed';
+  if (r.status !== 'ok') return r.status;
+  const m = (s: Stats | null | undefined) => (s ? ms(s.median) : '–');
+  return `${m(r.forward)} / ${r.train ? m(r.train) : r.trainError ? 'fails' : '–'} / ${m(r.predict)}`;
+}
+
+/** One line per workload: medians of ours-wasm and PyTorch (1 thread) and their ratios. */
+export function summaryRows(workloads: WorkloadResult[]): string[][] {
+  return workloads.map((w) => {
+    const find = (id: string) => w.rows.find((r) => r.id === id);
+    const ours = find('ours-wasm');
+    const p1 = find('pytorch-1');
+    const p2 = find('pytorch-2');
+    const stock = find('stock-wasm');
+    const cpu = find('ours-cpu');
+    const r = (a: Row | undefined, b: Row | undefined, phase: Phase) => {
+      if (b?.status === 'not installed') return 'not installed';
+      return times(a && b ? ratioOf(a[phase], b[phase]) : null);
+    };
+    const stockCell = !stock ? '–' : stock.status !== 'ok' ? stock.status : stock.train ? ms(stock.train.median) : stock.trainError ? `fails: ${stock.trainError}` : '–';
+    const cpuCell = !cpu ? '–' : cpu.status !== 'ok' ? cpu.status : `${cpu.forward ? ms(cpu.forward.median) : '–'} / ${cpu.train ? ms(cpu.train.median) : '–'}`;
+    return [
+      w.name,
+      triple(ours),
+      triple(p1),
+      r(ours, p1, 'train'),
+      r(ours, p1, 'forward'),
+      r(ours, p1, 'predict'),
+      r(ours, p2, 'train'),
+      stockCell,
+      cpuCell,
+      ours?.memory?.peakBytesInStep !== undefined ? (ours.memory.peakBytesInStep / MiB).toFixed(1) : '–',
+      ours?.memory?.tensorsAllocatedPerStep !== undefined ? String(ours.memory.tensorsAllocatedPerStep) : '–',
+      ours?.memory && ours.memory.leakedTensorsPerStep !== null ? String(Math.round(ours.memory.leakedTensorsPerStep * 100) / 100) : '–',
+    ];
+  });
+}
+
+/** The targeted ratios and checks of every workload, one line each. */
+export function summaryTargets(workloads: WorkloadResult[]): string[] {
+  const out: string[] = [];
+  for (const w of workloads) {
+    for (const r of w.ratios.filter((x) => x.target)) out.push(`${w.name}: ${ratioLine(r)}`);
+    for (const c of w.checks ?? []) out.push(`${w.name}: ${checkLine(c)}`);
+  }
+  return out;
+}
+
+/** Console rendering of the run summary. */
+export function consoleSummary(workloads: WorkloadResult[]): string {
+  return ['\n== summary (medians; ratios = ours-wasm ÷ PyTorch at the thread count named) ==', aligned(SUMMARY_HEADERS, summaryRows(workloads)), '', ...summaryTargets(workloads)].join('\n');
 }
 
 /** Writes `latest.json` and `latest.md` into `dir`; returns their paths. */

@@ -68,6 +68,10 @@ export interface Row {
   kind: 'library' | 'stock' | 'peer' | 'experiment';
   forward: Stats | null;
   train: Stats | null;
+  /** Per-patient inference latency: one batch-1 prediction (absent where not measured). */
+  predict?: Stats | null;
+  /** Why the train step cannot run at all (e.g. a missing gradient kernel); the cell shows `fails: …`. */
+  trainError?: string;
   status: RowStatus;
   /** Why a row was skipped / failed, or what an experiment changes. */
   note?: string;
@@ -80,12 +84,15 @@ export interface Row {
   maxAbsDiff?: number;
 }
 
+/** The timed phases of a row: batch forward, train step, batch-1 prediction. */
+export type Phase = 'forward' | 'train' | 'predict';
+
 /** A ratio of two rows' medians (e.g. ours-wasm / pytorch-1). */
 export interface Ratio {
   label: string;
   numerator: string;
   denominator: string;
-  phase: 'forward' | 'train';
+  phase: Phase;
   /** null when either side is missing. */
   value: number | null;
   /** Optional goal, e.g. `≤ 2`. */
@@ -129,6 +136,17 @@ export interface WorkloadResult {
   ratios: Ratio[];
   profiles: Profile[];
   notes: string[];
+  /** Pass/fail checks that are not ratios (e.g. "tensors per step flat over 1000 steps"). */
+  checks?: Check[];
+}
+
+/** A pass/fail check of a workload, shown with the ratios and in the run summary. */
+export interface Check {
+  label: string;
+  /** What was measured, as text (e.g. `+0 tensors after 1000 steps`). */
+  value: string;
+  target: string;
+  met: boolean;
 }
 
 /** Run-wide settings handed to each workload. */

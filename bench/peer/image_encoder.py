@@ -18,6 +18,9 @@ tape in predict); the train step is zero_grad + forward (training mode) + backwa
 float32, CPU, torch.set_num_threads(n). Padding: PyTorch's symmetric padding 1 gives the same
 output sizes (and FLOPs) as TensorFlow's 'same' rule for these even sizes.
 
+With --predict-reps k, also times k batch-1 inference calls (sigmoid of the head, no_grad, eval
+mode): the per-patient latency ("predict") of bench/workloads/image-encoder.ts.
+
 Run: /usr/bin/python3 bench/peer/image_encoder.py --workload plain2d --threads 1 --warmup 2 --reps 5
 Prints one JSON object (protocol of bench/peer/common.py).
 """
@@ -113,11 +116,17 @@ def main():
     p.add_argument('--reps', type=int, default=5)
     p.add_argument('--max-seconds', type=float, default=30.0)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--batch', type=int, default=0, help='batch size (default 16 for 2D, 4 for 3D)')
+    p.add_argument('--predict-reps', type=int, default=0,
+                   help='also time batch-1 inference (per-patient latency) this many times')
     args = p.parse_args()
     torch = import_torch()
     torch.manual_seed(args.seed)
     shape = [4, 1, 32, 64, 64] if args.workload.endswith('3d') else [16, 1, 128, 128]
+    if args.batch > 0:
+        shape[0] = args.batch
     x = torch.randn(*shape)
+    x1 = x[:1].clone()
     results = []
     for n in [int(t) for t in args.threads.split(',') if t]:
         torch.set_num_threads(n)
@@ -130,6 +139,12 @@ def main():
                 y = model(x)
             return float(y[0, 0])
 
+        def predict():
+            model.eval()
+            with torch.no_grad():
+                y = torch.sigmoid(model(x1))
+            return float(y[0, 0])
+
         def train():
             model.train()
             opt.zero_grad(set_to_none=True)
@@ -140,7 +155,11 @@ def main():
 
         fwd, fwd_cpu = time_series(forward, args.warmup, args.reps, args.max_seconds)
         trn, trn_cpu = time_series(train, args.warmup, args.reps, args.max_seconds)
+        extra = {}
+        if args.predict_reps > 0:
+            extra['predict'] = time_series(predict, args.warmup, args.predict_reps, args.max_seconds)[0]
         results.append({
+            **extra,
             'threads': torch.get_num_threads(),
             'forward': fwd,
             'train': trn,

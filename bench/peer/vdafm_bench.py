@@ -10,6 +10,9 @@ Workload (same on the tfjs side):
 Forward = VDAFM forward in eval mode under torch.no_grad(); train step = zero_grad + forward in
 training mode + head + losses + backward + Adam step. float32, CPU, torch.set_num_threads(n).
 
+With --predict-reps k, also times k batch-1 inference calls (VDAFM + head + sigmoid, eval mode,
+no_grad): the per-patient latency ("predict") of bench/workloads/vdafm.ts.
+
 Run: /usr/bin/python3 bench/peer/vdafm_bench.py --threads 1 --variant none,late
 Prints one JSON object (protocol of bench/peer/common.py, one result per variant and thread count).
 """
@@ -43,6 +46,8 @@ def main():
     p.add_argument("--reps", type=int, default=15)
     p.add_argument("--max-seconds", type=float, default=20.0, help="soft budget per timed series")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--predict-reps", type=int, default=0,
+                   help="also time batch-1 inference (per-patient latency) this many times")
     args = p.parse_args()
     torch = import_torch()
     from vdafm import VDAFM, dual_alignment_loss  # noqa: PLC0415 (needs torch)
@@ -72,6 +77,15 @@ def main():
                     out = model(*inputs)
                 return float(out["headInput"][0, 0])
 
+            inputs1 = tuple(t[:1].clone() for t in inputs)
+
+            def predict():
+                model.eval()
+                with torch.no_grad():
+                    out = model(*inputs1)
+                    p = torch.sigmoid(head(out["headInput"]))
+                return float(p[0, 0])
+
             def train():
                 model.train()
                 opt.zero_grad(set_to_none=True)
@@ -85,7 +99,11 @@ def main():
 
             fwd = time_series(forward, args.warmup, args.reps, args.max_seconds)
             trn = time_series(train, args.warmup, args.reps, args.max_seconds)
+            extra = {}
+            if args.predict_reps > 0:
+                extra["predict"] = time_series(predict, args.warmup, args.predict_reps, args.max_seconds)
             results.append({
+                **extra,
                 "variant": variant,
                 "threads": torch.get_num_threads(),
                 "forward": fwd,

@@ -12,8 +12,10 @@
  * `feedForwardResidual`) on wasm (1 thread) and cpu; stock tfjs as a user would write it
  * (tfl.layers.dense / layerNormalization, `tf.matMul(q, k, false, true)`) on wasm and cpu; the
  * PyTorch peer (bench/peer/attention_block.py) with 1 and 2 threads; and, timed round-robin
- * with a fresh library instance and the 1-thread peer (load-robust ratios), experiments:
- * alternative formulations on the same weights, labelled `exp-*`.
+ * with a fresh library instance and the 1-thread peer (load-robust ratios): `prev-wasm`, the
+ * library path as it was before the per-backend formulations (batched products on depthwise
+ * convolutions, dense bias gradient as a product), and experiments: alternative formulations on
+ * the same weights, labelled `exp-*`.
  *
  * @packageDocumentation
  */
@@ -378,7 +380,7 @@ async function runInterleaved(ctx: BenchContext, list: Experiment[], withPeer: b
   };
   const entries: Entry[] = [
     tfjsEntry('ours-wasm-paired', 'ours (vdafm ops), interleaved', 'library', 'same as ours-wasm, re-timed round-robin with the rows below', libraryForward),
-    ...list.map((e) => tfjsEntry(e.id, `experiment: ${e.label}`, 'experiment', e.description, e.forward)),
+    ...list.map((e) => tfjsEntry(e.id, e.id.startsWith('exp-') ? `experiment: ${e.label}` : e.label, 'experiment', e.description, e.forward)),
   ];
   let server: PeerServer | null = null;
   if (withPeer) {
@@ -513,6 +515,8 @@ async function runPeerRows(ctx: BenchContext): Promise<{ rows: Row[]; note: stri
 // ---------------------------------------------------------------------------------------------
 // EXPERIMENTS: alternative formulations measured on the library block's weights. Not library
 // code; the integrator may adopt a winner into src/core/ops.ts / src/layers/attention.ts.
+// (The former `exp-dwconv-attn` — batched attention products on depthwiseConv2d — is now the
+// library path on wasm: src/core/batched-matmul.ts.)
 // ---------------------------------------------------------------------------------------------
 
 /** An alternative forward of the block on the library's weights. */
@@ -526,39 +530,51 @@ interface Experiment {
 }
 
 /**
- * `contract(x [M, K, N], f [K, N, P]) → [N, M, P]` with `out[n, m, p] = Σ_k x[m, k, n]·f[k, n, p]`:
- * N independent small matrix products as ONE depthwise convolution (input `[1, M, K, N]`,
- * filter `[1, K, N, P]`, channel multiplier P, 'valid'), which tfjs-backend-wasm runs through
- * XNNPACK. A batched `tf.matMul` (batch > 1) instead falls back to a naive scalar triple loop in
- * tfjs-backend-wasm 4.22 (`slow_batch_matmul`; XNNPACK only when both batch sizes are 1).
- * Not differentiable by itself (wasm has no depthwise backprop kernels): used inside customGrad.
+ * The library's batched product and dense map as they were BEFORE the per-backend formulations
+ * (kept here only to time the change in the same run): a `tf.customGrad` matMul whose gradient
+ * uses plain batched matMuls (a naive loop on wasm for batch > 1), and `dense` = matMul + add
+ * (bias gradient: a Sum over axis 0).
  */
-function contract(x: tf.Tensor3D, f: tf.Tensor3D): tf.Tensor3D {
-  const [m, k, n] = x.shape;
-  const p = f.shape[2];
-  const y = tf.depthwiseConv2d(tf.reshape(x, [1, m, k, n]) as tf.Tensor4D, tf.reshape(f, [1, k, n, p]) as tf.Tensor4D, 1, 'valid');
-  return tf.transpose(tf.reshape(y, [m, n, p]), [1, 0, 2]);
-}
-
-/**
- * EXPERIMENT: batched `a · bᵀ` (`a [n, m, k]`, `bT [n, p, k]` → `[n, m, p]`) on the depthwise
- * convolution kernel, forward and backward (both gradients are again such products).
- */
-const bmmT = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [a, bT, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-  save([a, bT]);
+const prevMatMul = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  const swap = (t: tf.Tensor) => (t.rank === 2 ? tf.transpose(t) : tf.transpose(t, [0, 2, 1]));
   return {
-    value: contract(tf.transpose(a, [1, 2, 0]), tf.transpose(bT, [2, 0, 1])),
+    value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
-      const d = dy as tf.Tensor3D;
-      // dA[n,i,k] = Σ_j dC[n,i,j]·bT[n,j,k];  dBT[n,j,k] = Σ_i dC[n,i,j]·a[n,i,k]
-      const da = contract(tf.transpose(d, [1, 2, 0]), tf.transpose(sb, [1, 0, 2]));
-      const db = contract(tf.transpose(d, [2, 1, 0]), tf.transpose(sa, [1, 0, 2]));
-      return [da, db];
+      const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+      return [tf.matMul(dy as tf.Tensor3D, swap(sb) as tf.Tensor3D), tf.matMul(swap(sa) as tf.Tensor3D, dy as tf.Tensor3D)];
     },
   };
-}) as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor3D, bT: tf.Tensor3D) => tf.Tensor3D;
+}) as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+function prevDense(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+  const inDim = x.shape[x.rank - 1]!;
+  const y = prevMatMul(tf.reshape(x, [-1, inDim]), kernel);
+  return tf.reshape(bias ? tf.add(y, bias) : y, [...x.shape.slice(0, -1), kernel.shape[1]!]);
+}
+
+/** The library block before the change (same weights): plain batched attention core, Sum bias gradients. */
+function prevBlock(w: OursWeights, x: tf.Tensor, c: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const a = w.attn;
+    const read = (v: tfl.LayerVariable | null) => (v ? v.read() : null);
+    const h = layerNorm(x, w.normQ.gamma.read(), w.normQ.beta.read(), EPS);
+    const kv = layerNorm(c, w.normKv.gamma.read(), w.normKv.beta.read(), EPS);
+    const split = (t: tf.Tensor, n: number, perm: number[], shape: [number, number, number]) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [-1, n, HEADS, HEAD_DIM]), perm), shape);
+    const q = split(prevDense(h, a.queryKernel.read(), read(a.queryBias)), NQ, [0, 2, 1, 3], [-1, NQ, HEAD_DIM]);
+    const kT = split(prevDense(kv, a.keyKernel.read(), read(a.keyBias)), NK, [0, 2, 3, 1], [-1, HEAD_DIM, NK]);
+    const v = split(prevDense(kv, a.valueKernel.read(), read(a.valueBias)), NK, [0, 2, 1, 3], [-1, NK, HEAD_DIM]);
+    const scores = prevMatMul(tf.mul(q, 1 / Math.sqrt(HEAD_DIM)), kT);
+    const context = prevMatMul(tf.softmax(scores), v);
+    const merged = tf.reshape(tf.transpose(tf.reshape(context, [-1, HEADS, NQ, HEAD_DIM]), [0, 2, 1, 3]), [-1, NQ, D]);
+    const x1 = tf.add(x, prevDense(merged, a.outputKernel.read(), read(a.outputBias)));
+    const f = w.ffn;
+    const hid = gelu(prevDense(layerNorm(x1, f.normGamma.read(), f.normBeta.read(), EPS), f.kernel1.read(), f.bias1.read()));
+    return tf.add(x1, prevDense(hid, f.kernel2.read(), f.bias2.read()));
+  });
+}
 
 /**
  * EXPERIMENT: layer normalisation with a closed-form gradient
@@ -604,47 +620,32 @@ const geluFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) =>
   };
 }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
-interface ExperimentOps {
-  norm: (x: tf.Tensor, g: tfl.LayerVariable, b: tfl.LayerVariable) => tf.Tensor;
-  act: (x: tf.Tensor) => tf.Tensor;
-}
-
-/** The block with the attention core on {@link bmmT} (projections: the library's `dense`). */
-function dwconvBlock(ops: ExperimentOps): ExperimentForward {
-  return (w, x, c) =>
-    tf.tidy(() => {
-      const a = w.attn;
-      const read = (v: tfl.LayerVariable | null) => (v ? v.read() : null);
-      const h = ops.norm(x, w.normQ.gamma, w.normQ.beta);
-      const kv = ops.norm(c, w.normKv.gamma, w.normKv.beta);
-      const split = (t: tf.Tensor, n: number, perm: number[], shape: [number, number, number]) =>
-        tf.reshape(tf.transpose(tf.reshape(t, [-1, n, HEADS, HEAD_DIM]), perm), shape) as tf.Tensor3D;
-      const q = split(dense(h, a.queryKernel.read(), read(a.queryBias)), NQ, [0, 2, 1, 3], [-1, NQ, HEAD_DIM]);
-      const k = split(dense(kv, a.keyKernel.read(), read(a.keyBias)), NK, [0, 2, 1, 3], [-1, NK, HEAD_DIM]);
-      const vT = split(dense(kv, a.valueKernel.read(), read(a.valueBias)), NK, [0, 2, 3, 1], [-1, HEAD_DIM, NK]);
-      const scores = bmmT(tf.mul(q, 1 / Math.sqrt(HEAD_DIM)) as tf.Tensor3D, k);
-      const context = bmmT(tf.softmax(scores) as tf.Tensor3D, vT); // [B·H, NQ, HEAD_DIM]
-      const merged = tf.reshape(tf.transpose(tf.reshape(context, [-1, HEADS, NQ, HEAD_DIM]), [0, 2, 1, 3]), [-1, NQ, D]);
-      const x1 = tf.add(x, dense(merged, a.outputKernel.read(), read(a.outputBias)));
-      const f = w.ffn;
-      const hid = ops.act(dense(ops.norm(x1, f.normGamma, f.normBeta), f.kernel1.read(), f.bias1.read()));
-      return tf.add(x1, dense(hid, f.kernel2.read(), f.bias2.read()));
-    });
+/** EXPERIMENT: the library block with closed-form layer-norm and GELU gradients. */
+function fusedGradsBlock(w: OursWeights, x: tf.Tensor, c: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const h = layerNormFast(x, w.normQ.gamma.read(), w.normQ.beta.read(), EPS);
+    const kv = layerNormFast(c, w.normKv.gamma.read(), w.normKv.beta.read(), EPS);
+    const { output } = attentionForward(w.attn, h, kv, kv, null, { numHeads: HEADS, keyDim: HEAD_DIM, valueDim: HEAD_DIM, dropout: 0, training: false });
+    const x1 = tf.add(x, output);
+    const f = w.ffn;
+    const hid = geluFast(dense(layerNormFast(x1, f.normGamma.read(), f.normBeta.read(), EPS), f.kernel1.read(), f.bias1.read()));
+    return tf.add(x1, dense(hid, f.kernel2.read(), f.bias2.read()));
+  });
 }
 
 const EXPERIMENTS: Experiment[] = [
   {
-    id: 'exp-dwconv-attn',
-    label: 'attention core on depthwiseConv2d',
+    id: 'prev-wasm',
+    label: 'library before the per-backend formulations',
     description:
-      'EXPERIMENT: the 6 batched [128,·,·] products of attention (2 forward, 4 backward) as depthwise convolutions (XNNPACK) in a customGrad, instead of batched matMul (naive loop on wasm); rest = library ops',
-    forward: dwconvBlock({ norm: (x, g, b) => layerNorm(x, g.read(), b.read(), EPS), act: gelu }),
+      'the library path before depthwise batched products, the dense customGrad and the redundant-cast removal (batched BatchMatMul: naive loop on wasm; bias gradient = Sum over axis 0); kept to time the change in the same run',
+    forward: prevBlock,
   },
   {
-    id: 'exp-dwconv-fusedgrads',
-    label: 'depthwise attention + closed-form LN/GELU grads',
-    description: 'EXPERIMENT: exp-dwconv-attn plus customGrad layer norm and GELU (fewer backward kernels)',
-    forward: dwconvBlock({ norm: (x, g, b) => layerNormFast(x, g.read(), b.read(), EPS), act: geluFast }),
+    id: 'exp-fusedgrads',
+    label: 'library + closed-form LN/GELU grads',
+    description: 'EXPERIMENT: the library block with customGrad layer norm and GELU (fewer backward kernels)',
+    forward: fusedGradsBlock,
   },
 ];
 

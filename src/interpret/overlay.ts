@@ -58,7 +58,7 @@ export function fieldTokenPositions(tokenizer: WordPieceTokenizer, report: strin
 
 /**
  * Sums the attention of the given text tokens over the visual tokens and normalises it to
- * [0, 1]: a map over the image encoder's token grid.
+ * the range 0 to 1, giving a map over the image encoder's token grid.
  *
  * @param attention - `[textTokens][visualTokens]` weights of one sample (e.g. text→vision
  *   attention of the last VDAFM layer, averaged over heads).

@@ -1,0 +1,204 @@
+/**
+ * Generic runner for "model" workloads (VDAFM, image encoders, the tri-modal model): times a
+ * batch forward, a train step and a batch-1 prediction of one implementation on one backend,
+ * records tensors and bytes per step, and turns a PyTorch peer's answer into rows.
+ *
+ * A workload supplies {@link ModelVariant}s (how to build each implementation) and a peer
+ * command; everything else (timing, leak check, profile, peer parsing) lives here.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { runPeer } from './peer.js';
+import { summarize } from './stats.js';
+import { maxRssBytes, profileStep, timeStep, useBackend } from './tfjs.js';
+import type { BenchContext, Profile, RepPlan, Row, Stats, StepMemory } from './types.js';
+
+/** One implementation under test, built on the active backend. Every method returns a tensor the caller disposes. */
+export interface ModelImpl {
+  /** Batch forward pass in inference mode, no gradient tape. */
+  forward(): tf.Tensor;
+  /** One train step (loss forward + backward + optimizer update); returns the loss. */
+  train(): tf.Tensor;
+  /** One batch-1 prediction (per-patient inference latency). */
+  predict?(): tf.Tensor;
+  /** Frees weights, optimizer state and inputs. */
+  dispose(): void;
+}
+
+/** Repetition plans per phase; null skips the phase. */
+export interface PhasePlans {
+  forward: RepPlan;
+  train: RepPlan | null;
+  predict: RepPlan | null;
+}
+
+/** A tfjs variant of a model workload (one row). */
+export interface ModelVariant {
+  id: string;
+  label: string;
+  backend: 'wasm' | 'cpu';
+  kind: Row['kind'];
+  make: () => ModelImpl;
+  plans: PhasePlans;
+  /** Profile one train step (kernels, tensors and peak bytes per step). @defaultValue backend === 'wasm' */
+  profile?: boolean;
+  /** Run one untimed step before timing each phase (slot creation, JIT). @defaultValue true */
+  settle?: boolean;
+  note?: string;
+}
+
+/** Whether variant `id` passes `--variants` (a trailing `*` matches a prefix). */
+export function isSelected(ctx: BenchContext, id: string): boolean {
+  if (!ctx.variants) return true;
+  return ctx.variants.some((p) => (p.endsWith('*') ? id.startsWith(p.slice(0, -1)) : id === p));
+}
+
+/** A row that was not measured (`skipped`, `not installed` or `failed`). */
+export function emptyRow(v: { id: string; label: string; backend: string; kind: Row['kind']; threads?: number }, status: Row['status'], note: string): Row {
+  return { id: v.id, label: v.label, backend: v.backend, threads: v.threads ?? 1, kind: v.kind, forward: null, train: null, predict: null, status, note };
+}
+
+/** Short reason of a failed train step, e.g. `no Conv2DBackpropFilter` for a kernel tfjs lacks. */
+export function failureReason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const kernel = /'(\w+)' not registered/.exec(message) ?? /[Kk]ernel '?(\w+)'? (?:is )?not (?:registered|found)/.exec(message);
+  if (kernel) return `no ${kernel[1]}`;
+  const grad = /gradient (?:function )?(?:for|of) (?:op |kernel )?'?(\w+)'?/i.exec(message);
+  if (grad) return `no gradient for ${grad[1]}`;
+  return message.split('\n')[0]!.slice(0, 120);
+}
+
+/**
+ * Builds and times one variant: forward, train step and batch-1 predict (each as planned),
+ * then (wasm by default) profiles one train step (pushed to `profiles` when given). A train step
+ * that throws gives a row with `trainError` (e.g. "no Conv2DBackpropFilter") instead of failing
+ * the workload.
+ */
+export async function runModelVariant(v: ModelVariant, ctx: BenchContext, profiles?: Profile[]): Promise<Row> {
+  if (!isSelected(ctx, v.id)) return emptyRow(v, 'skipped', 'not selected (--variants)');
+  await useBackend(v.backend);
+  const startTensors = tf.memory().numTensors;
+  const impl = v.make();
+  const settle = v.settle ?? true;
+  const row: Row = { id: v.id, label: v.label, backend: v.backend, threads: 1, kind: v.kind, forward: null, train: null, predict: null, status: 'ok' };
+  if (v.note) row.note = v.note;
+  try {
+    ctx.log(`  ${v.id}: forward`);
+    row.forward = (await timeStep(() => impl.forward(), v.plans.forward, settle)).stats;
+    if (v.plans.predict && impl.predict) {
+      ctx.log(`  ${v.id}: predict (batch 1)`);
+      const p = impl.predict.bind(impl);
+      row.predict = (await timeStep(() => p(), v.plans.predict, settle)).stats;
+    }
+    if (v.plans.train) {
+      ctx.log(`  ${v.id}: train step`);
+      let memory: StepMemory | null = null;
+      try {
+        const r = await timeStep(() => impl.train(), v.plans.train, settle);
+        row.train = r.stats;
+        memory = r.memory;
+      } catch (e) {
+        row.trainError = failureReason(e);
+        ctx.log(`  ${v.id}: train step fails: ${row.trainError}`);
+      }
+      if (memory && (v.profile ?? v.backend === 'wasm') && ctx.profile) {
+        const prof = await profileStep(() => impl.train());
+        memory.kernelsPerStep = prof.kernelsPerStep;
+        memory.tensorsAllocatedPerStep = prof.tensorsAllocatedPerStep;
+        memory.peakBytesInStep = prof.peakBytesInStep;
+        profiles?.push({
+          variant: v.id,
+          phases: [
+            { name: 'forward', ms: row.forward?.median ?? Number.NaN },
+            { name: 'train step', ms: row.train?.median ?? Number.NaN },
+          ],
+          kernels: prof.kernels.slice(0, 20),
+          byName: prof.byName.slice(0, 12),
+          totalKernelMs: prof.totalKernelMs,
+          wallMs: prof.wallMs,
+        });
+      }
+      if (memory) row.memory = memory;
+    }
+  } catch (e) {
+    row.status = 'failed';
+    row.note = `${v.note ? `${v.note}; ` : ''}FAILED: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+  } finally {
+    impl.dispose();
+  }
+  const left = tf.memory().numTensors - startTensors;
+  if (left !== 0) row.note = `${row.note ? `${row.note}; ` : ''}${left} tensors still allocated after the variant was disposed (library-level caches or a leak outside the step; per-step growth is leak/step)`;
+  row.maxRssBytes = maxRssBytes();
+  return row;
+}
+
+/** Options of {@link runPeerRows}. */
+export interface PeerOptions {
+  /** Script path (absolute). */
+  script: string;
+  /** Extra arguments after the common ones. */
+  args?: string[];
+  threads: number[];
+  warmup: number;
+  reps: number;
+  /** Batch-1 predictions to time (0 = none; the script must support `--predict-reps`). */
+  predictReps: number;
+  timeoutMs: number;
+  /** Result filter for scripts answering several variants (e.g. `r.variant === 'late'`). */
+  filter?: (r: Record<string, unknown>) => boolean;
+}
+
+/** Runs a PyTorch peer and returns its rows `pytorch-<threads>` (or `not installed` rows) and a note. */
+export async function runPeerRows(ctx: BenchContext, o: PeerOptions): Promise<{ rows: Row[]; note: string | null }> {
+  const base = (n: number) => ({ id: `pytorch-${n}`, label: 'PyTorch peer', backend: 'pytorch', kind: 'peer' as const, threads: n });
+  if (!ctx.peer) return { rows: o.threads.map((n) => emptyRow(base(n), 'skipped', '--no-peer')), note: null };
+  ctx.log(`  PyTorch peer ${o.script.split('/').pop()} (threads ${o.threads.join(',')})`);
+  const args = ['--threads', o.threads.join(','), '--warmup', String(o.warmup), '--reps', String(o.reps), ...(o.predictReps > 0 ? ['--predict-reps', String(o.predictReps)] : []), ...(o.args ?? [])];
+  const answer = await runPeer(ctx.python, o.script, args, o.timeoutMs);
+  if (answer.status !== 'ok') {
+    const status = answer.status === 'not installed' ? 'not installed' : 'failed';
+    return { rows: o.threads.map((n) => emptyRow(base(n), status, answer.error.split('\n')[0]!)), note: `PyTorch peer ${status}: ${answer.error.split('\n')[0]}` };
+  }
+  const results = answer.results.filter((r) => !o.filter || o.filter(r as unknown as Record<string, unknown>));
+  const stats = (xs: number[] | undefined, warmup: number): Stats | null => (xs && xs.length ? summarize(xs, warmup) : null);
+  const rows = o.threads.map((n) => {
+    const r = results.find((x) => x.threads === n);
+    if (!r) return emptyRow(base(n), 'failed', `no result for ${n} threads`);
+    const row: Row = {
+      ...base(n),
+      forward: stats(r.forward, r.forward_warmup),
+      train: stats(r.train, r.train_warmup),
+      predict: stats(r.predict, r.forward_warmup),
+      status: 'ok',
+      maxRssBytes: r.max_rss_kb * 1024,
+    };
+    return row;
+  });
+  return { rows, note: `PyTorch ${answer.torch} (Python ${answer.python}), BLAS: ${answer.blas}` };
+}
+
+/** Repetition plans of the usual wasm variant (few in `--quick`). */
+export function wasmPlans(ctx: BenchContext, heavy = false): PhasePlans {
+  if (ctx.quick) {
+    return {
+      forward: { warmup: 0, reps: 1 },
+      train: { warmup: 0, reps: 1 },
+      predict: { warmup: 0, reps: 3, minReps: 1, maxSeconds: 1 },
+    };
+  }
+  return {
+    forward: { warmup: 1, reps: heavy ? 7 : 15, minReps: 3, maxSeconds: heavy ? 15 : 10 },
+    train: { warmup: 1, reps: heavy ? 7 : 15, minReps: 3, maxSeconds: heavy ? 30 : 15 },
+    predict: { warmup: 2, reps: 30, minReps: 5, maxSeconds: 5 },
+  };
+}
+
+/** Repetition plans of a cpu variant: few reps, no warm-up (the pure-JS backend is slow). */
+export function cpuPlans(heavy = false): PhasePlans {
+  return {
+    forward: { warmup: 0, reps: heavy ? 1 : 3, minReps: 1, maxSeconds: 10 },
+    train: { warmup: 0, reps: heavy ? 1 : 2, minReps: 1, maxSeconds: 20 },
+    predict: { warmup: 0, reps: 3, minReps: 1, maxSeconds: 3 },
+  };
+}
