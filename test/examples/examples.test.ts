@@ -92,3 +92,11 @@ describe('examples/other-disease', () => {
     await tf.setBackend('cpu');
   });
 });
+
+describe('examples/backend', () => {
+  it('selects the wasm backend as the backends guide shows', async () => {
+    const { backend } = await import('../../examples/backend.js');
+    expect(backend).toBe('wasm');
+    await tf.setBackend('cpu');
+  });
+});
