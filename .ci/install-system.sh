@@ -11,6 +11,9 @@ if [ ${#need[@]} -eq 0 ]; then
 fi
 echo "installing: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${need[@]}" > /tmp/vdafm-apt.log 2>&1 || { tail -20 /tmp/vdafm-apt.log; exit 1; }
-echo "installed: ${need[*]}"
+if apt-get update -qq && apt-get install -y -qq "${need[@]}" > /tmp/vdafm-apt.log 2>&1; then
+  echo "installed: ${need[*]}"
+else
+  tail -20 /tmp/vdafm-apt.log || true
+  echo "WARNING: could not install ${need[*]}; the browser test and the notebooks will be skipped"
+fi
