@@ -184,3 +184,4 @@ export {
   type PipelineArtifacts,
 } from './core/bundle.js';
 export { fieldTokenPositions, attentionMap, overlayHeatmap, type GreyPicture, type RgbPicture } from './interpret/overlay.js';
+export { prepareTriModalData, type RawTriModalInputs } from './models/data.js';

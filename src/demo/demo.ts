@@ -19,6 +19,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { bootstrapCi } from '../metrics/bootstrap.js';
 import { evaluateBinary, type BinaryEvaluation } from '../metrics/evaluate.js';
 import { rocAuc } from '../metrics/ranking.js';
+import { prepareTriModalData } from '../models/data.js';
 import { createTriModalModel, type TriModalModel, type TriModalModelConfig } from '../models/tri-modal.js';
 import { savePipeline } from '../node.js';
 import { generateReports } from '../text/batch.js';
@@ -132,16 +133,16 @@ function tensorsFor(cohort: SyntheticCohort, idx: number[], texts: Array<string 
   const per = cohort.sampleShape.reduce((a, b) => a * b, 1);
   const images = new Float32Array(idx.length * per);
   idx.forEach((p, i) => images.set(cohort.images.subarray(p * per, (p + 1) * per), i * per));
-  const { values, mask } = pre.transform(idx.map((p) => cohort.rows[p]!));
-  const { ids, mask: textMask } = tok.encodeToTensors(idx.map((p) => texts[p]!));
-  return {
-    image: tf.tensor(images, [idx.length, ...cohort.sampleShape]),
-    textIds: ids,
-    textMask,
-    clinicalValues: values,
-    clinicalMask: mask,
-    labels: tf.tensor1d(idx.map((p) => cohort.poor[p]!)),
-  };
+  return prepareTriModalData(
+    {
+      images,
+      imageShape: cohort.sampleShape,
+      rows: idx.map((p) => cohort.rows[p]!),
+      reports: idx.map((p) => texts[p]!),
+      labels: idx.map((p) => cohort.poor[p]!),
+    },
+    { preprocessor: pre, tokenizer: tok },
+  );
 }
 
 function fmt(x: number, digits = 3): string {
