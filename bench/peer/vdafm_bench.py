@@ -1,4 +1,4 @@
-"""PyTorch peer of the VDAFM benchmark (bench/vdafm-standalone.ts), module from bench/peer/vdafm.py.
+"""PyTorch peer of the VDAFM benchmark (bench/workloads/vdafm.ts), module from bench/peer/vdafm.py.
 
 Workload (same on the tfjs side):
   visual [16, 49, 256], text [16, 64, 256] with a text mask (varied report lengths, one sample

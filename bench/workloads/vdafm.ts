@@ -1,7 +1,7 @@
 /**
  * Workload `vdafm`: the VDAFM fusion layer (src/fusion/vdafm.ts) with a linear prognosis head and
  * the dual semantic alignment loss, against its PyTorch peer (bench/peer/vdafm_bench.py, module
- * bench/peer/vdafm.py). Shapes as bench/vdafm-standalone.ts, clinical mode 'late'.
+ * bench/peer/vdafm.py). Clinical mode 'late'.
  *
  * @packageDocumentation
  */

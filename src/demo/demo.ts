@@ -8,8 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { cohortImage, type PatientImage } from '../data/cohort.js';
-import { generateSyntheticCohort, type SyntheticCohort } from '../data/cohort.js';
+import { cohortImage, generateSyntheticCohort, type PatientImage, type SyntheticCohort } from '../data/cohort.js';
 import { findingsExtractor } from '../data/findings.js';
 import { renderSlice } from '../data/render.js';
 import { splitCohort } from '../data/split.js';

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { gelu } from '../core/ops.js';
+import { gelu, maskedMean } from '../core/ops.js';
 import { assertBoolean, assertOneOf, assertPositiveInt, assertPositiveNumber } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
@@ -21,7 +21,6 @@ import {
   type LinearWeights,
   linear,
   parseFusionShapes,
-  pool,
   presence,
   project,
   type ProjectionWeights,
@@ -216,18 +215,18 @@ export class BaselineFusion extends tfl.layers.Layer {
       const v0 = project(w.visualProj, visual, eps);
       const t0 = tf.mul(project(w.textProj, text, eps), tf.expandDims(textMask, -1));
       const c0 = w.clinicalProj && clinical ? tf.mul(project(w.clinicalProj, clinical, eps), tf.expandDims(clinicalMask!, -1)) : null;
-      const zt = pool(t0, textMask);
-      const zc = c0 ? pool(c0, clinicalMask) : null;
+      const zt = maskedMean(t0, textMask);
+      const zc = c0 ? maskedMean(c0, clinicalMask) : null;
       const hasClinical = clinicalMask ? presence(clinicalMask) : null;
       let visualStates = v0;
       let fused: tf.Tensor;
       let gate: tf.Tensor | null = null;
       if (this.method === 'concat') {
-        const parts = [pool(v0, null), zt];
+        const parts = [maskedMean(v0, null), zt];
         if (this.clinical === 'token' && zc) parts.push(zc);
         fused = linear(w.out!, gelu(linear(w.hidden!, tf.concat(parts, 1))));
       } else if (this.method === 'gatedSum') {
-        const vectors = [pool(v0, null), zt];
+        const vectors = [maskedMean(v0, null), zt];
         const present = [tf.onesLike(hasText), hasText];
         if (this.clinical === 'token' && zc && hasClinical) {
           vectors.push(zc);
@@ -244,13 +243,13 @@ export class BaselineFusion extends tfl.layers.Layer {
         const film = linear(w.film2!, gelu(linear(w.film1!, condition)));
         const [dGamma, beta] = tf.split(film, 2, 1) as [tf.Tensor, tf.Tensor];
         visualStates = tf.add(tf.mul(v0, tf.add(1, tf.expandDims(dGamma, 1))), tf.expandDims(beta, 1));
-        fused = linear(w.out!, tf.concat([pool(visualStates, null), zt], 1));
+        fused = linear(w.out!, tf.concat([maskedMean(visualStates, null), zt], 1));
       }
       const headInput = this.clinical === 'late' && zc ? tf.concat([fused, zc], 1) : tf.clone(fused);
       const result: tf.Tensor[] = [
         headInput,
         fused,
-        linear(w.visualEmbed, pool(v0, null)),
+        linear(w.visualEmbed, maskedMean(v0, null)),
         linear(w.textEmbed, zt),
         v0,
         t0,

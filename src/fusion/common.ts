@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, layerNorm, maskedMean } from '../core/ops.js';
+import { dense, layerNorm } from '../core/ops.js';
 import { assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
@@ -154,9 +154,4 @@ export function weightsOf(...records: Array<object | null | undefined>): tfl.Lay
 /** 1 for samples with at least one valid token, else 0: `[batch, 1]`. */
 export function presence(mask: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => tf.reshape(tf.max(tf.cast(mask, 'float32'), 1), [-1, 1]) as tf.Tensor2D);
-}
-
-/** Masked mean over tokens (zeros for an empty row): `[batch, dim]`. */
-export function pool(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
-  return maskedMean(x, mask);
 }

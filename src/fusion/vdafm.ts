@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm } from '../core/ops.js';
+import { dense, dropout, gelu, layerNorm, maskedMean } from '../core/ops.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -39,7 +39,6 @@ import {
   type LinearWeights,
   linear,
   parseFusionShapes,
-  pool,
   presence,
   project,
   type ProjectionWeights,
@@ -477,7 +476,7 @@ export class VDAFM extends tfl.layers.Layer {
     // 1. vision prior on the text (FiLM)
     let t = t0 as tf.Tensor;
     if (w.film1 && w.film2) {
-      const vbar = pool(v0, null);
+      const vbar = maskedMean(v0, null);
       const film = linear(w.film2, gelu(linear(w.film1, vbar))); // [B, 2d]
       const [dGamma, beta] = tf.split(film, 2, 1) as [tf.Tensor, tf.Tensor];
       t = tf.add(tf.mul(t0, tf.add(1, tf.expandDims(dGamma, 1))), tf.expandDims(beta, 1));
@@ -508,8 +507,8 @@ export class VDAFM extends tfl.layers.Layer {
     }
 
     // 3. fusion
-    const zv = pool(v, null);
-    const zt = pool(t, textMask);
+    const zv = maskedMean(v, null);
+    const zt = maskedMean(t, textMask);
     let fused: tf.Tensor2D;
     let gate: tf.Tensor2D | undefined;
     if (this.fusion === 'gated') {
@@ -522,7 +521,7 @@ export class VDAFM extends tfl.layers.Layer {
     } else {
       fused = tf.concat([zv, tf.mul(zt, hasText)], 1) as tf.Tensor2D;
     }
-    const clinicalPooled = c0 ? pool(c0, clinicalMask) : null;
+    const clinicalPooled = c0 ? maskedMean(c0, clinicalMask) : null;
     // outputs are distinct tensors (tf.clone shares the data), so each can be disposed on its own
     const headInput =
       this.clinical === 'late' && clinicalPooled ? (tf.concat([fused, clinicalPooled], 1) as tf.Tensor2D) : (tf.clone(fused) as tf.Tensor2D);
@@ -531,8 +530,8 @@ export class VDAFM extends tfl.layers.Layer {
     const result: VdafmOutputs = {
       headInput,
       fused,
-      visualEmbedding: linear(w.visualEmbed, pool(v0, null)) as tf.Tensor2D,
-      textEmbedding: linear(w.textEmbed, pool(t0, textMask)) as tf.Tensor2D,
+      visualEmbedding: linear(w.visualEmbed, maskedMean(v0, null)) as tf.Tensor2D,
+      textEmbedding: linear(w.textEmbed, maskedMean(t0, textMask)) as tf.Tensor2D,
       visualTokens: v0,
       textTokens: t0,
       visualStates: v as tf.Tensor3D,

@@ -72,6 +72,14 @@ export function checkSeed(value: unknown, argument = 'seed'): number | undefined
   return value;
 }
 
+/** Validates a layer/model name prefix: a letter, then letters, digits and `_`. */
+export function checkName(name: unknown, argument = 'name'): string {
+  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must start with a letter and hold only letters, digits and _.`, received: name });
+  }
+  return name;
+}
+
 /** Reads the `training` flag tfjs passes to `call` (false when absent). */
 export function isTraining(kwargs: Record<string, unknown> | undefined): boolean {
   return kwargs != null && kwargs['training'] === true;
@@ -118,26 +126,5 @@ export class DropoutSeeds {
 /** Normalises a layer's `inputs` argument to a list. */
 export function asList<T>(inputs: T | T[]): T[] {
   return Array.isArray(inputs) ? inputs : [inputs];
-}
-
-/** Splits an input list into its rank-3 tensors (in order) and an optional trailing rank-2 mask. */
-export function splitTokensAndMask<T extends { shape: ReadonlyArray<number | null> }>(
-  list: T[],
-  layerName: string,
-): { tokens: T[]; mask: T | null } {
-  const last = list[list.length - 1];
-  if (list.length > 1 && last !== undefined && last.shape.length === 2) {
-    return { tokens: list.slice(0, -1), mask: last };
-  }
-  for (let i = 0; i < list.length; i++) {
-    if (list[i]!.shape.length !== 3) {
-      throw new InvalidArgumentError({
-        argument: `inputs[${i}]`,
-        message: `${layerName} takes rank-3 token tensors [batch, tokens, dim], optionally followed by a rank-2 mask [batch, tokens] as the last input.`,
-        received: `shape [${list[i]!.shape.join(',')}]`,
-      });
-    }
-  }
-  return { tokens: list, mask: null };
 }
 

@@ -6,7 +6,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { assertNonNegativeInt, assertOneOf, assertPositiveInt, assertRate } from '../../core/shapes.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkSeed, type KernelInitializerName } from '../../layers/common.js';
+import { checkName, checkSeed, type KernelInitializerName } from '../../layers/common.js';
 import { TransformerBlock } from '../../layers/transformer-block.js';
 import { LayerNormalization } from '../../layers/layer-norm.js';
 import {
@@ -151,10 +151,7 @@ export function createTabularEncoder(config: TabularEncoderConfig): TabularEncod
   const dropout = config.dropout ?? 0;
   assertRate(dropout, 'dropout');
   const seed = checkSeed(config.seed);
-  const name = config.name ?? 'tabular';
-  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
-    throw new InvalidArgumentError({ argument: 'name', message: 'name must start with a letter and hold only letters, digits and _.', received: name });
-  }
+  const name = checkName(config.name ?? 'tabular');
   const seedAt = (i: number) => (seed === undefined ? {} : { seed: seed + 1009 * i });
   const f = spec.numScalar + spec.cardinalities.length;
   const inputs = config.inputs ?? {

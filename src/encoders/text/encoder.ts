@@ -7,7 +7,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { assertBoolean, assertNonNegativeInt, assertPositiveInt, assertRate } from '../../core/shapes.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkSeed, type KernelInitializerName } from '../../layers/common.js';
+import { checkName, checkSeed, type KernelInitializerName } from '../../layers/common.js';
 import { MaskedPooling } from '../../layers/pooling.js';
 import { PositionalEmbedding } from '../../layers/positional-embedding.js';
 import { TransformerBlock } from '../../layers/transformer-block.js';
@@ -78,13 +78,6 @@ export interface TextEncoderConfig {
   name?: string;
   /** Existing symbolic inputs to build on. @defaultValue new inputs `${name}_ids`, `${name}_mask` */
   inputs?: { ids: SymbolicTensor; mask: SymbolicTensor };
-}
-
-function checkName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
-    throw new InvalidArgumentError({ argument: 'name', message: 'name must start with a letter and hold only letters, digits and _.', received: name });
-  }
-  return name;
 }
 
 /**

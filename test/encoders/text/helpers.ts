@@ -2,17 +2,12 @@
 // model (outputs and weight gradients), and one training step.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { FrozenEmbeddingAdapter, LayerNormalization, TokenEmbedding } from '../../../src/encoders/text/index.js';
-import { ClsAttentionImportance, ClsTokenSplit, FeatureTokenizer, TabularMLP } from '../../../src/encoders/tabular/index.js';
 import { registerLayers } from '../../../src/core/register.js';
 import { onBackend } from '../../helpers/backends.js';
 
-/** Registers the encoder layers (src/core/register.ts does it once the integrator adds them). */
+/** Registers vdafm's layer classes (encoders included) for the save/load round trips. */
 export function registerEncoderLayers(): void {
   registerLayers();
-  for (const cls of [TokenEmbedding, LayerNormalization, FrozenEmbeddingAdapter, FeatureTokenizer, TabularMLP, ClsTokenSplit, ClsAttentionImportance]) {
-    tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
-  }
 }
 
 export interface ModelRun {
