@@ -80,6 +80,10 @@ function makeBatch(b: number, image: number[], maxLength: number, vocab: number,
 const disposeBatch = (batch: TriModalData) => tf.dispose(Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
 
 /** The full model, its Trainer loss and Adam on the active backend. */
+export function triModalImpl(): ModelImpl {
+  return ours();
+}
+
 function ours(): ModelImpl {
   const model = createTriModalModel(fullConfig());
   const batch = makeBatch(B, IMAGE, MAXLEN, VOCAB, 1);

@@ -10,10 +10,10 @@
  * - Batched rank-3 products (batch > 1) take a per-backend formulation, chosen at call time from
  *   `tf.getBackend()`: on 'wasm' they run as depthwise convolutions (src/core/batched-matmul.ts;
  *   wasm's BatchMatMul with batch > 1 is a naive loop), elsewhere as a plain batched matMul.
- * - {@link dense} keeps matrix products at rank 2; on 'wasm' the whole affine map is one
- *   `tf.customGrad` whose bias gradient is a plain product with a row of ones (wasm's Sum over
- *   axis 0 is a Transpose + Sum; the product was faster over a whole train step).
- * - {@link layerNorm}, {@link gelu} and {@link maskedMean} are plain functional ops.
+ * - {@link dense}, {@link layerNorm}, {@link gelu}, {@link maskedMean} and {@link dropout} are each
+ *   one `tf.customGrad` node with a closed-form gradient: the tape records one node instead of
+ *   5–12 stock kernels, each of which would keep a copy of its inputs for the backward pass (an
+ *   Identity kernel per saved tensor), and the backward pass runs fewer, larger kernels.
  *
  * @packageDocumentation
  */
@@ -68,27 +68,56 @@ export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T): T {
   return matMulFast(a, b) as T;
 }
 
-const denseBiasFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [x, kernel, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-  save([x, kernel]);
-  return {
-    value: tf.add(tf.matMul(x, kernel), bias),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sx, sk] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const d = dy as tf.Tensor2D;
-      const dBias = tf.reshape(tf.matMul(tf.ones([1, d.shape[0]]), d), bias.shape);
-      return [tf.matMul(d, tf.transpose(sk)), tf.matMul(tf.transpose(sx), d), dBias];
-    },
-  };
-}) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor) => tf.Tensor2D;
+type Grad = Parameters<typeof tf.customGrad>[0];
+
+/** Column sums of `[rows, c]` as `ones[1, rows] · x` → `[c]` (fast on every backend). */
+function colSums(x: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x), [x.shape[1]]);
+}
+
+/** Sums `dy` over every axis but the last: `[..., c]` → `[c]`. */
+function sumToLast(dy: tf.Tensor): tf.Tensor1D {
+  const c = dy.shape[dy.rank - 1]!;
+  return colSums(dy.rank === 2 ? (dy as tf.Tensor2D) : (tf.reshape(dy, [-1, c]) as tf.Tensor2D));
+}
+
+/** The affine map as one tape node: forward `x·K (+ b)` at rank 2, gradients as plain products. */
+function denseNode(hasBias: boolean): (...t: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor;
+    const kernel = args[1] as tf.Tensor2D;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inDim = x.shape[x.rank - 1]!;
+    const outDim = kernel.shape[1];
+    const flat = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
+    save([flat, kernel]);
+    let y: tf.Tensor = tf.matMul(flat, kernel);
+    if (hasBias) y = tf.add(y, args[2] as tf.Tensor);
+    const outShape = [...x.shape.slice(0, -1), outDim];
+    return {
+      value: x.rank === 2 ? y : tf.reshape(y, outShape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sk] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const d = (dy.rank === 2 ? dy : tf.reshape(dy, [-1, outDim])) as tf.Tensor2D;
+        const dx = tf.matMul(d, tf.transpose(sk));
+        const grads = [x.rank === 2 ? dx : tf.reshape(dx, x.shape), tf.matMul(tf.transpose(sx), d)];
+        if (hasBias) grads.push(colSums(d));
+        return grads;
+      },
+    };
+  }) as Grad) as (...t: tf.Tensor[]) => tf.Tensor;
+}
+
+const denseWithBias = denseNode(true);
+const denseNoBias = denseNode(false);
 
 /**
  * Affine map over the last axis: `x · kernel + bias`, for `x` of any rank ≥ 2.
- * The product is computed at rank 2 (`[prod(batch dims), in] · [in, out]`). On the 'wasm'
- * backend (read at call time) the biased map is one `tf.customGrad` whose gradients are plain
- * products only (the bias gradient is `ones[1, N] · dy` instead of a Sum over axis 0, which wasm
- * runs as Transpose + Sum);
- * elsewhere it is `matMul` + `tf.add`. Same values on every backend.
+ * One tape node on every backend: the product runs at rank 2 (`[prod(batch dims), in] · [in,
+ * out]`) and the gradients are plain products with explicit transposes (the bias gradient is
+ * `ones[1, N] · dy`, not a Sum over axis 0, which wasm runs as Transpose + Sum). Only `x` and
+ * `kernel` are kept for the backward pass (stock ops would also keep copies for every reshape
+ * and the bias add).
  *
  * @param x - `[..., in]`.
  * @param kernel - `[in, out]`.
@@ -100,27 +129,21 @@ const denseBiasFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc
  * ```
  */
 export function dense(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
-  return tf.tidy(() => {
-    const inDim = x.shape[x.rank - 1]!;
-    const outDim = kernel.shape[1]!;
-    const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    let y: tf.Tensor;
-    if (bias && tf.getBackend() === 'wasm') y = denseBiasFast(flat, kernel as tf.Tensor2D, bias);
-    else {
-      y = matMul(flat, kernel as tf.Tensor2D);
-      if (bias) y = tf.add(y, bias);
-    }
-    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
-  });
+  return bias ? denseWithBias(x, kernel, bias) : denseNoBias(x, kernel);
 }
 
 /**
  * Layer normalisation over the last axis: `(x − mean) / sqrt(var + epsilon) · gamma + beta`
  * (biased variance, as PyTorch `nn.LayerNorm` and Keras `LayerNormalization`).
  *
+ * One tape node with the closed-form gradient
+ * `dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))`, `g = dy · gamma`; it keeps only `x̂` and
+ * `rstd` for the backward pass.
+ *
  * @param x - `[..., d]`.
  * @param gamma - `[d]` scale, or null for 1.
  * @param beta - `[d]` offset, or null for 0.
+ * @returns `[..., d]`; the caller owns it.
  * @example
  * ```ts
  * layerNorm(tf.tensor2d([[1, 2, 3]]), null, null, 1e-5); // ≈ [[-1.2247, 0, 1.2247]]
@@ -132,33 +155,83 @@ export function layerNorm(
   beta: tf.Tensor | null,
   epsilon: number,
 ): tf.Tensor {
-  return tf.tidy(() => {
-    const axis = x.rank - 1;
-    const mean = tf.mean(x, axis, true);
-    const centred = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(centred), axis, true);
-    let y = tf.mul(centred, tf.rsqrt(tf.add(variance, epsilon)));
-    if (gamma) y = tf.mul(y, gamma);
-    if (beta) y = tf.add(y, beta);
-    return y;
-  });
+  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xx = args[0] as tf.Tensor;
+    const g = gamma ? (args[1] as tf.Tensor) : null;
+    const b = beta ? (args[gamma ? 2 : 1] as tf.Tensor) : null;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const axis = xx.rank - 1;
+    const mean = tf.mean(xx, axis, true);
+    const centred = tf.sub(xx, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), axis, true), epsilon));
+    const xhat = tf.mul(centred, rstd);
+    save(g ? [xhat, rstd, g] : [xhat, rstd]);
+    let y = g ? tf.mul(xhat, g) : xhat;
+    if (b) y = tf.add(y, b);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sr, sg] = saved as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+        const gy = sg ? tf.mul(dy, sg) : dy;
+        const inner = tf.sub(tf.sub(gy, tf.mean(gy, axis, true)), tf.mul(sx, tf.mean(tf.mul(gy, sx), axis, true)));
+        const grads: tf.Tensor[] = [tf.mul(inner, sr)];
+        if (sg) grads.push(sumToLast(tf.mul(dy, sx)));
+        if (b) grads.push(sumToLast(dy));
+        return grads;
+      },
+    };
+  }) as Grad) as (...t: tf.Tensor[]) => tf.Tensor;
+  const inputs = [x];
+  if (gamma) inputs.push(gamma);
+  if (beta) inputs.push(beta);
+  return node(...inputs);
 }
 
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
 /**
- * Exact GELU, `0.5 · x · (1 + erf(x / √2))` (PyTorch `nn.GELU()` default).
+ * `exp(z)` for `z ≤ 0` as `σ(z) / (1 − σ(z))`: tfjs-backend-wasm's Exp kernel is a scalar loop
+ * (~8 ns per element), its Sigmoid is vectorised; the four kernels together are ~4× faster.
+ * Relative error a few float32 ulps; underflows to 0 where `exp` does.
+ */
+function expNonPositive(z: tf.Tensor): tf.Tensor {
+  const s = tf.sigmoid(z);
+  return tf.div(s, tf.sub(1, s));
+}
+
+const geluNode = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const cdf = tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5);
+  save([x, cdf]);
+  return {
+    value: tf.mul(x, cdf),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sc] = saved as [tf.Tensor, tf.Tensor];
+      // d/dx [x·Φ(x)] = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π)
+      const pdf = tf.mul(expNonPositive(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI);
+      return tf.mul(dy, tf.add(sc, tf.mul(sx, pdf)));
+    },
+  };
+}) as Grad) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Exact GELU, `0.5 · x · (1 + erf(x / √2))` (PyTorch `nn.GELU()` default), as one tape node
+ * with the closed-form gradient `Φ(x) + x·φ(x)`, whose `exp` runs as a sigmoid (wasm's Exp
+ * kernel is a scalar loop, ~4× slower than Sigmoid + 3 elementwise ops).
  *
+ * @returns a tensor of `x`'s shape; the caller owns it.
  * @example
  * ```ts
  * gelu(tf.tensor1d([0, 1])); // ≈ [0, 0.8413]
  * ```
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+  return geluNode(x);
 }
 
 /**
  * Mean over the token axis of `x` counting only tokens where `mask` is 1.
- * A row with no valid token gives zeros (never NaN).
+ * A row with no valid token gives zeros (never NaN). One tape node; the mask gets no gradient.
  *
  * @param x - `[batch, tokens, dim]`.
  * @param mask - `[batch, tokens]` of 0/1, or null for all valid.
@@ -169,19 +242,67 @@ export function gelu(x: tf.Tensor): tf.Tensor {
  * ```
  */
 export function maskedMean(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
+  if (x.rank !== 3) return tf.tidy(() => tf.mean(x, 1) as tf.Tensor2D);
   return tf.tidy(() => {
-    if (!mask) return tf.mean(x, 1) as tf.Tensor2D;
-    const m = tf.expandDims(mask.dtype === x.dtype ? mask : tf.cast(mask, x.dtype), -1);
-    const total = tf.sum(tf.mul(x, m), 1);
-    const count = tf.maximum(tf.sum(m, 1), 1);
-    return tf.div(total, count) as tf.Tensor2D;
+    const [b, n, d] = x.shape as [number, number, number];
+    const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      // weights[b, 1, n] = mask / max(count, 1): the mean is one batched product weights · x.
+      // Built inside the node, so that none of these ops is recorded on the tape.
+      let w: tf.Tensor;
+      if (mask) {
+        const m = mask.dtype === x.dtype ? mask : tf.cast(mask, x.dtype);
+        w = tf.reshape(tf.div(m, tf.maximum(tf.sum(m, 1, true), 1)), [b, 1, n]);
+      } else {
+        w = tf.fill([b, 1, n], 1 / n);
+      }
+      save([w]);
+      return {
+        value: tf.reshape(b === 1 ? tf.matMul(tf.reshape(w, [1, n]), tf.reshape(xx, [n, d])) : matMul(w as tf.Tensor3D, xx as tf.Tensor3D), [b, d]),
+        // dx[b, t, :] = w[b, t] · dy[b, :]
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.reshape(saved[0]!, [b, n, 1]), tf.reshape(dy, [b, 1, d])),
+      };
+    }) as Grad) as (x: tf.Tensor) => tf.Tensor;
+    return node(x) as tf.Tensor2D;
   });
 }
 
 /**
- * Dropout with inverted scaling, applied only when `rate > 0`. `seed` makes the mask
- * reproducible; pass a different seed per call.
+ * A dropout mask `[...shape]` with values `1 / (1 − rate)` (kept) and 0 (dropped), drawn from
+ * vdafm's seeded generator in JavaScript (tf.randomUniform draws through seedrandom, several
+ * times slower). The same seed gives the same mask on every backend.
+ * @internal
+ */
+export function dropoutMask(shape: number[], rate: number, seed: number | undefined): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  const keep = 1 - rate;
+  const scale = 1 / keep;
+  // xorshift32 seeded through a SplitMix32 scramble; each 32-bit draw gives two 16-bit uniforms
+  // (keep probability resolved to 1/65536), branch-free: ~2.5 ns per element in V8.
+  let z = (seed === undefined ? Math.floor(Math.random() * 4294967296) : Math.floor(seed) ^ 0x9e3779b9) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  let s = (z ^ (z >>> 16)) | 0 || 0x6d2b79f5;
+  const threshold = Math.round(keep * 65536);
+  for (let i = 0; i < size; i += 2) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    values[i] = scale * (((s & 0xffff) - threshold) >>> 31);
+    if (i + 1 < size) values[i + 1] = scale * (((s >>> 16) - threshold) >>> 31);
+  }
+  return tf.tensor(values, shape, 'float32');
+}
+
+/**
+ * Dropout with inverted scaling, applied only when `rate > 0`: `x · mask` with the mask's kept
+ * entries `1 / (1 − rate)`. `seed` makes the mask reproducible (the same on every backend); pass a
+ * different seed per call. One tape node whose gradient is `dy · mask`.
  *
+ * @param x - any shape.
+ * @param rate - fraction dropped, in [0, 1).
+ * @returns a tensor of `x`'s shape (`x` itself when `rate ≤ 0`).
  * @example
  * ```ts
  * const y = dropout(tf.ones([4, 4]), 0.5, 42); // zeros and 2s
@@ -189,7 +310,15 @@ export function maskedMean(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
  */
 export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
   if (rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, seed);
+  return tf.tidy(() => {
+    const mask = dropoutMask(x.shape, rate, seed);
+    const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      save([mask]);
+      return { value: tf.mul(xx, mask), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!) };
+    }) as Grad) as (x: tf.Tensor) => tf.Tensor;
+    return node(x);
+  });
 }
 
 const stopGradientOp = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

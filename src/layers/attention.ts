@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, matMul } from '../core/ops.js';
+import { dense, dropoutMask, matMul } from '../core/ops.js';
 import {
   assertBoolean,
   assertDim,
@@ -99,6 +99,82 @@ export function attentionWeightList(w: AttentionWeights): tfl.LayerVariable[] {
   ].filter((v): v is tfl.LayerVariable => v !== null);
 }
 
+type Grad = Parameters<typeof tf.customGrad>[0];
+
+/** `[B, N, h·d]` → `[B·h, N, d]`. */
+function splitHeads(x: tf.Tensor, n: number, h: number, d: number): tf.Tensor3D {
+  return tf.reshape(tf.transpose(tf.reshape(x, [-1, n, h, d]), [0, 2, 1, 3]), [-1, n, d]) as tf.Tensor3D;
+}
+
+/** `[B·h, N, d]` → `[B, N, h·d]`. */
+function mergeHeads(x: tf.Tensor, n: number, h: number, d: number): tf.Tensor3D {
+  return tf.reshape(tf.transpose(tf.reshape(x, [-1, h, n, d]), [0, 2, 1, 3]), [-1, n, h * d]) as tf.Tensor3D;
+}
+
+/** Swaps the last two axes of `[b, m, n]`. */
+const swap = (x: tf.Tensor): tf.Tensor3D => tf.transpose(x, [0, 2, 1]) as tf.Tensor3D;
+
+/**
+ * Attention weights `P = softmax(Q·Kᵀ/√d + maskBias)` `[B, h, nq, nk]` from the projected
+ * queries `[B, nq, h·d]` and keys `[B, nk, h·d]`, as ONE tape node (head split, scaling, mask,
+ * softmax) with the closed-form gradient `dS = P ⊙ (dP − Σ_k dP ⊙ P)`, `dQ = dS·K/√d`,
+ * `dK = dSᵀ·Q/√d`. Rows whose keys are all masked get zero weights (and zero gradients).
+ * The key mask `[B, nk]` is a constant (no gradient).
+ */
+function attentionWeights(qp: tf.Tensor, kp: tf.Tensor, keyMask: tf.Tensor | null, h: number, d: number, nq: number, nk: number): tf.Tensor4D {
+  const scale = 1 / Math.sqrt(d);
+  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qq, kk, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const q = tf.mul(splitHeads(qq, nq, h, d), scale) as tf.Tensor3D; // [B·h, nq, d], scaled
+    const k = splitHeads(kk, nk, h, d); // [B·h, nk, d]
+    let scores = tf.reshape(matMul(q, swap(k)), [-1, h, nq, nk]);
+    let p: tf.Tensor;
+    if (keyMask) {
+      scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(1, keyMask), -1e9), [-1, 1, 1, nk]));
+      p = tf.mul(tf.softmax(scores), tf.reshape(tf.max(keyMask, 1), [-1, 1, 1, 1]));
+    } else {
+      p = tf.softmax(scores);
+    }
+    save([q, k, p]);
+    return {
+      value: p,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sp] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor];
+        const ds = tf.reshape(tf.mul(sp, tf.sub(dy, tf.sum(tf.mul(dy, sp), -1, true))), [-1, nq, nk]) as tf.Tensor3D;
+        const dq = tf.mul(matMul(ds, sk), scale); // [B·h, nq, d]
+        const dk = matMul(swap(ds), sq); // [B·h, nk, d] (sq carries the scale)
+        return [mergeHeads(dq, nq, h, d), mergeHeads(dk, nk, h, d)];
+      },
+    };
+  }) as Grad) as (q: tf.Tensor, k: tf.Tensor) => tf.Tensor4D;
+  return node(qp, kp);
+}
+
+/**
+ * The attention context `merge(dropout(P)·V)` `[B, nq, h·dv]` from the weights `[B, h, nq, nk]`
+ * and the projected values `[B, nk, h·dv]`, as ONE tape node. `mask` is the dropout mask of the
+ * weights (already scaled by `1/(1 − rate)`), or null.
+ */
+function attentionContext(p: tf.Tensor4D, vp: tf.Tensor, mask: tf.Tensor | null, h: number, dv: number, nq: number, nk: number): tf.Tensor3D {
+  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [pp, vv, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const pd = tf.reshape(mask ? tf.mul(pp, mask) : pp, [-1, nq, nk]) as tf.Tensor3D;
+    const v = splitHeads(vv, nk, h, dv);
+    save(mask ? [pd, v, mask] : [pd, v]);
+    return {
+      value: mergeHeads(matMul(pd, v), nq, h, dv),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [spd, sv, sm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor | undefined];
+        const dc = splitHeads(dy, nq, h, dv); // [B·h, nq, dv]
+        let dp: tf.Tensor = tf.reshape(matMul(dc, swap(sv)), [-1, h, nq, nk]);
+        if (sm) dp = tf.mul(dp, sm);
+        return [dp, mergeHeads(matMul(swap(spd), dc), nk, h, dv)];
+      },
+    };
+  }) as Grad) as (p: tf.Tensor, v: tf.Tensor) => tf.Tensor3D;
+  return node(p, vp);
+}
+
 /** Options of {@link attentionForward}. */
 export interface AttentionCallOptions {
   numHeads: number;
@@ -142,35 +218,14 @@ export function attentionForward(
     const nq = query.shape[1]!;
     const nk = key.shape[1]!;
     const read = (v: tfl.LayerVariable | null) => (v ? v.read() : null);
-
-    // [B, N, h·d] -> [B·h, N, d] (queries, values) or [B·h, d, N] (keys, pre-transposed).
-    const q = tf.reshape(
-      tf.transpose(tf.reshape(dense(query, w.queryKernel.read(), read(w.queryBias)), [-1, nq, h, keyDim]), [0, 2, 1, 3]),
-      [-1, nq, keyDim],
-    ) as tf.Tensor3D;
-    const kT = tf.reshape(
-      tf.transpose(tf.reshape(dense(key, w.keyKernel.read(), read(w.keyBias)), [-1, nk, h, keyDim]), [0, 2, 3, 1]),
-      [-1, keyDim, nk],
-    ) as tf.Tensor3D;
-    const v = tf.reshape(
-      tf.transpose(tf.reshape(dense(value, w.valueKernel.read(), read(w.valueBias)), [-1, nk, h, valueDim]), [0, 2, 1, 3]),
-      [-1, nk, valueDim],
-    ) as tf.Tensor3D;
-
-    let scores = tf.reshape(matMul(tf.mul(q, 1 / Math.sqrt(keyDim)) as tf.Tensor3D, kT), [-1, h, nq, nk]);
-    let anyValid: tf.Tensor | null = null;
-    if (keyMask) {
-      const m = keyMask.dtype === 'float32' ? keyMask : tf.cast(keyMask, 'float32');
-      const bias = tf.reshape(tf.mul(tf.sub(1, m), -1e9), [-1, 1, 1, nk]);
-      scores = tf.add(scores, bias);
-      anyValid = tf.reshape(tf.max(m, 1), [-1, 1, 1, 1]);
-    }
-    let weights = tf.softmax(scores) as tf.Tensor4D;
-    if (anyValid) weights = tf.mul(weights, anyValid) as tf.Tensor4D;
-
-    const dropped = opts.training ? dropout(weights, opts.dropout, opts.dropoutSeed) : weights;
-    const context = matMul(tf.reshape(dropped, [-1, nq, nk]) as tf.Tensor3D, v);
-    const merged = tf.reshape(tf.transpose(tf.reshape(context, [-1, h, nq, valueDim]), [0, 2, 1, 3]), [-1, nq, h * valueDim]);
+    const qp = dense(query, w.queryKernel.read(), read(w.queryBias));
+    const kp = dense(key, w.keyKernel.read(), read(w.keyBias));
+    const vp = dense(value, w.valueKernel.read(), read(w.valueBias));
+    let m: tf.Tensor | null = null;
+    if (keyMask) m = keyMask.dtype === 'float32' ? keyMask : tf.cast(keyMask, 'float32');
+    const weights = attentionWeights(qp, kp, m, h, keyDim, nq, nk);
+    const mask = opts.training && opts.dropout > 0 ? dropoutMask(weights.shape, opts.dropout, opts.dropoutSeed) : null;
+    const merged = attentionContext(weights, vp, mask, h, valueDim, nq, nk);
     const output = dense(merged, w.outputKernel.read(), read(w.outputBias)) as tf.Tensor3D;
     return { output, weights };
   });

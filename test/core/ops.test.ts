@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/core/batched-matmul.js';
-import { dense, maskedMean, matMul } from '../../src/core/ops.js';
+import { dense, dropout, gelu, layerNorm, maskedMean, matMul } from '../../src/core/ops.js';
 import { ShapeError } from '../../src/errors.js';
 import { lateInteractionSimilarity } from '../../src/losses/alignment.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
@@ -246,6 +246,123 @@ describe('maskedMean', () => {
     const intMask = tf.tensor2d([[1, 0, 1]], undefined, 'int32');
     expect(Array.from(maskedMean(x, intMask).dataSync())).toEqual([3]);
     tf.dispose([x, mask, intMask]);
+  });
+});
+
+describe('single-node ops (layerNorm, gelu, maskedMean, dropout) against stock compositions', () => {
+  /** Stock-op references: every kernel and gradient is tfjs's own. */
+  const refLayerNorm = (x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null) => {
+    const mean = tf.mean(x, -1, true);
+    const c = tf.sub(x, mean);
+    let y = tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), 1e-5)));
+    if (g) y = tf.mul(y, g);
+    return b ? tf.add(y, b) : y;
+  };
+  const refGelu = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+
+  fcTest.prop([fc.integer({ min: 1, max: 3 }), dim, fc.integer({ min: 2, max: 9 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 1e6 })], { numRuns: 10 })(
+    'layerNorm: value and gradients (x, gamma, beta) equal the stock composition on cpu and wasm',
+    async (b, n, d, withGamma, withBeta, seed) => {
+      const x = normal([b, n, d], seed);
+      const params = [...(withGamma ? [normal([d], seed + 1)] : []), ...(withBeta ? [normal([d], seed + 2)] : [])];
+      const dy = normal([b, n, d], seed + 3);
+      const split = (t: tf.Tensor[]) => [withGamma ? t[1]! : null, withBeta ? t[withGamma ? 2 : 1]! : null] as const;
+      const ref = valueAndGrads((...t) => refLayerNorm(t[0]!, ...split(t)), [x, ...params], dy);
+      for (const backend of BACKENDS) {
+        const got = await onBackend(backend, () => valueAndGrads((...t) => layerNorm(t[0]!, ...split(t), 1e-5), [x, ...params], dy));
+        expectAllClose(got, ref, `layerNorm ${backend} gamma=${withGamma} beta=${withBeta}`);
+      }
+    },
+  );
+
+  fcTest.prop([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1e6 })], { numRuns: 10 })(
+    'gelu: value and gradient equal the stock erf composition on cpu and wasm (inputs up to ±12)',
+    async (n, seed) => {
+      const x = normal([n], seed);
+      x.data.forEach((v, i) => (x.data[i] = v * 4)); // reach the tails, where exp underflows
+      const dy = normal([n], seed + 1);
+      const ref = valueAndGrads(refGelu, [x], dy);
+      for (const backend of BACKENDS) {
+        expectAllClose(await onBackend(backend, () => valueAndGrads(gelu, [x], dy)), ref, `gelu ${backend}`);
+      }
+    },
+  );
+
+  it('gelu: hand-checked values and derivative (Φ(x) + x·φ(x))', () => {
+    const x = tf.tensor1d([-2, 0, 1]);
+    const [y, g] = tf.tidy(() => [gelu(x), tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x)]);
+    const phi = (v: number) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+    // Φ(-2) = 0.0227501319, Φ(1) = 0.8413447461
+    assertTensorsClose(y!, [-2 * 0.0227501319, 0, 0.8413447461], { atol: 1e-6, rtol: 1e-5 }, 'gelu value');
+    assertTensorsClose(g!, [0.0227501319 - 2 * phi(-2), 0.5, 0.8413447461 + phi(1)], { atol: 1e-6, rtol: 1e-5 }, 'gelu derivative');
+    tf.dispose([x, y!, g!]);
+  });
+
+  fcTest.prop([fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 }), dim, fc.integer({ min: 1, max: 1e6 })], { numRuns: 10 })(
+    'maskedMean: value and gradient equal the stock composition (rows with no valid token give 0)',
+    async (b, n, d, seed) => {
+      const x = normal([b, n, d], seed);
+      const maskValues = Float32Array.from({ length: b * n }, (_, i) => (Math.floor(i / n) === 0 ? 0 : (i * 7 + seed) % 3 === 0 ? 0 : 1));
+      const mask = { data: maskValues, shape: [b, n] };
+      const dy = normal([b, d], seed + 1);
+      const ref = valueAndGrads(
+        (t: tf.Tensor) => {
+          const m = tf.expandDims(tf.tensor(maskValues, [b, n]), -1);
+          return tf.div(tf.sum(tf.mul(t, m), 1), tf.maximum(tf.sum(m, 1), 1));
+        },
+        [x],
+        dy,
+      );
+      for (const backend of BACKENDS) {
+        const got = await onBackend(backend, () => valueAndGrads((t) => maskedMean(t, tf.tensor(mask.data, mask.shape)), [x], dy));
+        expectAllClose(got, ref, `maskedMean ${backend}`);
+        expect(Array.from(got[0]!.slice(0, d)), 'row 0 has no valid token').toEqual(Array.from({ length: d }, () => 0));
+      }
+    },
+  );
+
+  it('dropout: kept fraction ≈ 1 − rate, kept values 1/(1 − rate), gradient = the mask, same mask on cpu and wasm', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.ones([200, 500]);
+        const y = dropout(x, 0.3, 1234);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(dropout(t, 0.3, 1234)))(x);
+        return snapshot([y, g]);
+      });
+    const [y, g] = run();
+    const kept = y!.filter((v) => v !== 0);
+    // 100 000 Bernoulli(0.7) draws: sd of the fraction is 0.00145, so ±0.006 is > 4 sd.
+    expect(Math.abs(kept.length / y!.length - 0.7)).toBeLessThan(0.006);
+    expect(new Set(kept)).toEqual(new Set([Math.fround(1 / 0.7)]));
+    expect(g).toEqual(y); // d(x·mask)/dx = mask, and x = 1
+    const [yw] = await onBackend('wasm', run);
+    expect(yw).toEqual(y);
+    const other = tf.tidy(() => snapshot([dropout(tf.ones([200, 500]), 0.3, 1235)]))[0]!;
+    expect(other).not.toEqual(y);
+  });
+
+  it('dropout: neighbouring elements and seeds are uncorrelated (two 16-bit halves per draw)', () => {
+    const [y] = tf.tidy(() => snapshot([dropout(tf.ones([100000]), 0.5, 99)]));
+    let both = 0;
+    for (let i = 0; i < y!.length; i += 2) if (y![i] !== 0 && y![i + 1] !== 0) both++;
+    // P(both kept) = 0.25 over 50 000 pairs: sd 0.0019.
+    expect(Math.abs(both / 50000 - 0.25)).toBeLessThan(0.01);
+  });
+
+  it('records one tape node each: a gradient through all four saves few tensors and leaks nothing on wasm', async () => {
+    await onBackend('wasm', async () => {
+      const x = tf.randomNormal([2, 5, 8]);
+      const g = tf.ones([8]);
+      const m = tf.tensor2d([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1]]);
+      const step = () => tf.grads((t: tf.Tensor, gg: tf.Tensor) => tf.sum(maskedMean(dropout(gelu(layerNorm(t, gg, null, 1e-5)), 0.1, 3), m)))([x, g]);
+      tf.dispose(step());
+      await assertNoLeaks(step, 'fused ops gradients on wasm');
+      const names = await kernelsOf(step);
+      // Stock compositions save ~25 tensors here (an Identity copy each); the four nodes save 7
+      // (layerNorm 2 + gamma, gelu 2, dropout 1, maskedMean 1) and the loss's sum 1.
+      expect(names.filter((nm) => nm === 'Identity').length).toBeLessThanOrEqual(8);
+      tf.dispose([x, g, m]);
+    });
   });
 });
 
