@@ -321,6 +321,50 @@ export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
   });
 }
 
+const residualAddNode = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b] = args as [tf.Tensor, tf.Tensor];
+  // a reshape to the same shape shares dy's data (no copy), so each input gets its own tensor
+  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [dy, tf.reshape(dy, dy.shape)] };
+}) as Grad) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * `a + b` for two tensors of the same shape (residual connections), as a tape node that keeps
+ * nothing for the backward pass (stock Add keeps copies of both inputs to undo broadcasting).
+ * Falls back to `tf.add` when the shapes differ.
+ *
+ * @returns a tensor of the common shape; the caller owns it.
+ * @example
+ * ```ts
+ * residualAdd(tf.ones([2, 3]), tf.ones([2, 3])); // all 2
+ * ```
+ */
+export function residualAdd(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.util.arraysEqual(a.shape, b.shape) ? residualAddNode(a, b) : tf.add(a, b);
+}
+
+/**
+ * Multiplies token vectors by a per-token (or per-sample) 0/1 or weight mask: `x · mask[..., None]`,
+ * with `x` `[batch, tokens, dim]` and `mask` `[batch, tokens]` or `[batch, 1]`. The mask is a
+ * constant (no gradient); the tape node keeps only the mask (stock Multiply keeps `x` too).
+ *
+ * @returns `[batch, tokens, dim]`; the caller owns it.
+ * @example
+ * ```ts
+ * maskTokens(tf.ones([1, 2, 3]), tf.tensor2d([[1, 0]])); // [[[1, 1, 1], [0, 0, 0]]]
+ * ```
+ */
+export function maskTokens(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      const m = tf.expandDims(mask.dtype === xx.dtype ? mask : tf.cast(mask, xx.dtype), -1);
+      save([m]);
+      return { value: tf.mul(xx, m), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!) };
+    }) as Grad) as (x: tf.Tensor) => tf.Tensor;
+    return node(x);
+  });
+}
+
 const stopGradientOp = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const x = args[0] as tf.Tensor;
   return { value: tf.add(x, 0), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm, maskedMean } from '../core/ops.js';
+import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, residualAdd } from '../core/ops.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -470,8 +470,8 @@ export class VDAFM extends tfl.layers.Layer {
     const v0 = project(w.visualProj, visual, eps) as tf.Tensor3D;
     const t0raw = project(w.textProj, text, eps);
     // zero padded text tokens so that nothing downstream can read their values
-    const t0 = tf.mul(t0raw, tf.expandDims(textMask, -1)) as tf.Tensor3D;
-    const c0 = w.clinicalProj && clinical ? (tf.mul(project(w.clinicalProj, clinical, eps), tf.expandDims(clinicalMask!, -1)) as tf.Tensor3D) : null;
+    const t0 = maskTokens(t0raw, textMask) as tf.Tensor3D;
+    const c0 = w.clinicalProj && clinical ? (maskTokens(project(w.clinicalProj, clinical, eps), clinicalMask!) as tf.Tensor3D) : null;
 
     // 1. vision prior on the text (FiLM)
     let t = t0 as tf.Tensor;
@@ -480,7 +480,7 @@ export class VDAFM extends tfl.layers.Layer {
       const film = linear(w.film2, gelu(linear(w.film1, vbar))); // [B, 2d]
       const [dGamma, beta] = tf.split(film, 2, 1) as [tf.Tensor, tf.Tensor];
       t = tf.add(tf.mul(t0, tf.add(1, tf.expandDims(dGamma, 1))), tf.expandDims(beta, 1));
-      t = tf.mul(t, tf.expandDims(textMask, -1));
+      t = maskTokens(t, textMask);
     }
 
     // 2. bidirectional cross-attention
@@ -498,10 +498,10 @@ export class VDAFM extends tfl.layers.Layer {
       const v2t = attentionForward(layer.visionToText, vn, context, context, contextMask, { ...opts, dropoutSeed: seedFor() });
       const t2v = attentionForward(layer.textToVision, tn, vn, vn, null, { ...opts, dropoutSeed: seedFor() });
       // a sample with no valid context gets no update at all (exactly the vision-only path)
-      const vUpdate = tf.mul(drop(v2t.output), tf.expandDims(hasContext, -1));
-      v = feedForwardResidual(layer.visualFfn, tf.add(v, vUpdate), eps, this.dropoutRate, training, seedFor());
-      const tNext = feedForwardResidual(layer.textFfn, tf.add(t, drop(t2v.output)), eps, this.dropoutRate, training, seedFor());
-      t = tf.mul(tNext, tf.expandDims(textMask, -1));
+      const vUpdate = maskTokens(drop(v2t.output), hasContext);
+      v = feedForwardResidual(layer.visualFfn, residualAdd(v, vUpdate), eps, this.dropoutRate, training, seedFor());
+      const tNext = feedForwardResidual(layer.textFfn, residualAdd(t, drop(t2v.output)), eps, this.dropoutRate, training, seedFor());
+      t = maskTokens(tNext, textMask);
       v2tMaps.push(v2t.weights);
       t2vMaps.push(t2v.weights);
     }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm } from '../core/ops.js';
+import { dense, dropout, gelu, layerNorm, residualAdd } from '../core/ops.js';
 import {
   assertPositiveInt,
   assertPositiveNumber,
@@ -76,7 +76,7 @@ export function feedForwardResidual(
   return tf.tidy(() => {
     const h = layerNorm(x, w.normGamma.read(), w.normBeta.read(), epsilon);
     const y = dense(gelu(dense(h, w.kernel1.read(), w.bias1.read())), w.kernel2.read(), w.bias2.read());
-    return tf.add(x, training ? dropout(y, rate, seed) : y);
+    return residualAdd(x, training ? dropout(y, rate, seed) : y);
   });
 }
 
@@ -265,7 +265,7 @@ export class TransformerBlock extends tfl.layers.Layer {
         training,
         dropoutSeed: seed(),
       });
-      const x1 = tf.add(x, training ? dropout(output, this.dropoutRate, seed()) : output);
+      const x1 = residualAdd(x, training ? dropout(output, this.dropoutRate, seed()) : output);
       const y = feedForwardResidual(this.ffn!, x1, this.epsilon, this.dropoutRate, training, seed());
       return this.returnAttentionScores ? [y, weights] : y;
     });

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/core/batched-matmul.js';
-import { dense, dropout, gelu, layerNorm, maskedMean, matMul } from '../../src/core/ops.js';
+import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, matMul, residualAdd } from '../../src/core/ops.js';
 import { ShapeError } from '../../src/errors.js';
 import { lateInteractionSimilarity } from '../../src/losses/alignment.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
@@ -347,6 +347,33 @@ describe('single-node ops (layerNorm, gelu, maskedMean, dropout) against stock c
     for (let i = 0; i < y!.length; i += 2) if (y![i] !== 0 && y![i + 1] !== 0) both++;
     // P(both kept) = 0.25 over 50 000 pairs: sd 0.0019.
     expect(Math.abs(both / 50000 - 0.25)).toBeLessThan(0.01);
+  });
+
+  fcTest.prop([fc.integer({ min: 1, max: 3 }), dim, dim, fc.boolean(), fc.integer({ min: 1, max: 1e6 })], { numRuns: 8 })(
+    'residualAdd and maskTokens: values and gradients equal tf.add and the broadcast multiply, on cpu and wasm',
+    async (b, n, d, perSample, seed) => {
+      const x = normal([b, n, d], seed);
+      const y = normal([b, n, d], seed + 1);
+      const dy = normal([b, n, d], seed + 2);
+      const maskShape = perSample ? [b, 1] : [b, n];
+      const maskData = Float32Array.from({ length: maskShape[0]! * maskShape[1]! }, (_, i) => ((i + seed) % 3 === 0 ? 0 : 1));
+      const refAdd = valueAndGrads((p, q) => tf.add(p!, q!), [x, y], dy);
+      const refMask = valueAndGrads((p) => tf.mul(p!, tf.expandDims(tf.tensor(maskData, maskShape), -1)), [x], dy);
+      for (const backend of BACKENDS) {
+        expectAllClose(await onBackend(backend, () => valueAndGrads((p, q) => residualAdd(p!, q!), [x, y], dy)), refAdd, `residualAdd ${backend}`);
+        expectAllClose(await onBackend(backend, () => valueAndGrads((p) => maskTokens(p!, tf.tensor(maskData, maskShape)), [x], dy)), refMask, `maskTokens ${backend}`);
+      }
+    },
+  );
+
+  it('residualAdd keeps no tensor for the backward pass and broadcasts like tf.add otherwise', async () => {
+    const a = tf.ones([2, 3]);
+    const b = tf.ones([2, 3]);
+    const names = await kernelsOf(() => tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(residualAdd(p, q)))([a, b]));
+    expect(names.filter((nm) => nm === 'Identity')).toHaveLength(1); // the loss's sum only
+    const c = residualAdd(a, tf.ones([3]));
+    expect(Array.from(c.dataSync())).toEqual([2, 2, 2, 2, 2, 2]);
+    tf.dispose([a, b, c]);
   });
 
   it('records one tape node each: a gradient through all four saves few tensors and leaks nothing on wasm', async () => {
