@@ -1,0 +1,140 @@
+/**
+ * A slice that does not copy its whole input on the wasm backend.
+ *
+ * tfjs-backend-wasm 4.22's Slice kernel reads its input with `readSync`, which copies the WHOLE
+ * input out of the wasm heap before copying the slice: cutting a 280k-element vector into 112
+ * parts takes ~80 ms, and the slices of a convolution's im2col/filter gradient pay the same.
+ * vdafm registers its own kernel, `VdafmSlice`, for the wasm backend only (the stock Slice
+ * kernel is never replaced): it copies the slice's contiguous runs straight from a view of the
+ * heap. Every other backend runs the stock `tf.slice`.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Name of vdafm's slice kernel (registered for the 'wasm' backend). */
+export const VDAFM_SLICE = 'VdafmSlice';
+
+/** The part of tfjs-backend-wasm's backend object the kernel uses (public methods of BackendWasm). */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+function isWasmBackendLike(b: unknown): b is WasmBackendLike {
+  const o = b as Partial<WasmBackendLike> | null;
+  return !!o && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
+}
+
+/** Copies `x[begin : begin + size]` (any rank) run by run; `xs`/`out` are flat views. */
+function copySlice(
+  xs: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  begin: number[],
+  size: number[],
+  out: Float32Array | Int32Array | Uint8Array,
+): void {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  let acc = 1;
+  for (let a = rank - 1; a >= 0; a--) {
+    strides[a] = acc;
+    acc *= shape[a]!;
+  }
+  // the innermost axes the slice covers fully form one contiguous run with the axis before them
+  let k = rank - 1;
+  while (k > 0 && size[k] === shape[k] && begin[k] === 0) k--;
+  const run = size[k]! * strides[k]!;
+  const outer = size.slice(0, k).reduce((p, s) => p * s, 1);
+  const idx = new Array<number>(k).fill(0);
+  let dst = 0;
+  for (let o = 0; o < outer; o++) {
+    let src = begin[k]! * strides[k]!;
+    for (let a = 0; a < k; a++) src += (begin[a]! + idx[a]!) * strides[a]!;
+    if (run >= 16) out.set(xs.subarray(src, src + run), dst);
+    else for (let i = 0; i < run; i++) out[dst + i] = xs[src + i]!;
+    dst += run;
+    for (let a = k - 1; a >= 0; a--) {
+      if (++idx[a]! < size[a]!) break;
+      idx[a] = 0;
+    }
+  }
+}
+
+function sliceKernel(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo {
+  const x = args.inputs['x']!;
+  const begin = args.attrs!['begin'] as number[];
+  const size = args.attrs!['size'] as number[];
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput(size, x.dtype);
+  if (size.every((s) => s > 0)) copySlice(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+  return out;
+}
+
+let registered = false;
+
+/** Registers `VdafmSlice` for the wasm backend once (idempotent, also across bundle copies). */
+function ensureRegistered(): void {
+  if (registered) return;
+  if (!tf.getKernel(VDAFM_SLICE, 'wasm')) {
+    tf.registerKernel({ kernelName: VDAFM_SLICE, backendName: 'wasm', kernelFunc: sliceKernel as unknown as tf.KernelFunc });
+  }
+  registered = true;
+}
+
+/** Whether the active backend takes vdafm's slice kernel. */
+function useFastSlice(): boolean {
+  return tf.getBackend() === 'wasm' && isWasmBackendLike(tf.backend());
+}
+
+/** Forward only (no gradient): the kernel on wasm, `tf.slice` elsewhere. */
+function sliceRaw<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T {
+  if (!useFastSlice() || x.dtype === 'string') return tf.slice(x, begin, size);
+  ensureRegistered();
+  return tf.engine().runKernel(VDAFM_SLICE, { x }, { begin, size } as unknown as tf.NamedAttrMap) as T;
+}
+
+/**
+ * `tf.slice(x, begin, size)` (explicit begin and size, no -1) that on the wasm backend copies only
+ * the slice (see the module comment). Differentiable: the gradient pads `dy` back to `x`'s shape.
+ *
+ * @param x - any rank.
+ * @param begin - start index per axis.
+ * @param size - length per axis (explicit, ≥ 0).
+ * @returns a tensor of shape `size`; the caller owns it.
+ * @example
+ * ```ts
+ * fastSlice(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), [0, 1], [2, 2]); // [[2, 3], [5, 6]]
+ * ```
+ */
+export function fastSlice<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T {
+  if (!useFastSlice()) return tf.slice(x, begin, size);
+  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xx = args[0] as tf.Tensor;
+    return {
+      value: sliceRaw(xx, begin, size),
+      gradFunc: (dy: tf.Tensor) =>
+        tf.pad(
+          dy,
+          x.shape.map((n, a) => [begin[a]!, n - begin[a]! - size[a]!] as [number, number]),
+        ),
+    };
+  }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+  return node(x) as T;
+}
+
+/**
+ * Splits `x` along axis 0 into consecutive parts of the given sizes, without gradient (for
+ * optimizer updates and other bookkeeping); on wasm each part copies only its own elements.
+ *
+ * @returns one tensor per size; the caller owns them.
+ */
+export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
+  const rest = x.shape.slice(1);
+  let offset = 0;
+  return sizes.map((s) => {
+    const part = sliceRaw(x, [offset, ...rest.map(() => 0)], [s, ...rest]);
+    offset += s;
+    return part;
+  });
+}
