@@ -31,7 +31,8 @@ export {
   type HasShape,
   type Shape,
 } from './core/shapes.js';
-export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize } from './core/ops.js';
+export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './core/ops.js';
+export { fastSlice, splitRows } from './core/fast-slice.js';
 export { registerLayers, LAYER_CLASSES } from './core/register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName, type Initializer } from './layers/common.js';
@@ -185,3 +186,4 @@ export {
 } from './core/bundle.js';
 export { fieldTokenPositions, attentionMap, overlayHeatmap, type GreyPicture, type RgbPicture } from './interpret/overlay.js';
 export { prepareTriModalData, type RawTriModalInputs } from './models/data.js';
+export { runGraph } from './models/graph.js';

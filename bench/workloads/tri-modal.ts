@@ -81,15 +81,18 @@ function makeBatch(b: number, image: number[], maxLength: number, vocab: number,
 const disposeBatch = (batch: TriModalData) => tf.dispose(Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
 
 /** The full model, its Trainer loss and Adam on the active backend. */
-export function triModalImpl(): ModelImpl {
-  return ours();
+export function triModalImpl(drop: Array<'image' | 'text' | 'clinical'> = [], trainerOptions: ConstructorParameters<typeof Trainer>[0] = {}): ModelImpl {
+  return ours(drop, trainerOptions);
 }
 
-function ours(): ModelImpl {
-  const model = createTriModalModel(fullConfig());
+function ours(drop: Array<'image' | 'text' | 'clinical'> = [], trainerOptions: ConstructorParameters<typeof Trainer>[0] = {}): ModelImpl {
+  const config = fullConfig();
+  for (const m of drop) delete config[m];
+  if (drop.includes('image') || drop.includes('text')) config.fusion = { type: 'pooled' };
+  const model = createTriModalModel(config);
   const batch = makeBatch(B, IMAGE, MAXLEN, VOCAB, 1);
   const one = makeBatch(1, IMAGE, MAXLEN, VOCAB, 2);
-  const trainer = new Trainer({ learningRate: LR });
+  const trainer = new Trainer({ learningRate: LR, ...trainerOptions });
   const vars = model.trainableVariables();
   const opt = new AdamW({ learningRate: LR }); // the Trainer's optimizer; weight decay 0 = Adam
   const probabilities = (data: TriModalData) => model.predict(data).probabilities;

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { runGraph } from './graph.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { assertOneOf, assertPositiveInt } from '../core/shapes.js';
@@ -262,8 +263,8 @@ export class TriModalModel {
    */
   forward(batch: TriModalBatch, options: { training?: boolean } = {}): TriModalOutputs {
     const inputs = this.inputsOf(batch);
-    const raw = this.model.apply(inputs, { training: options.training ?? false }) as tf.Tensor | tf.Tensor[];
-    const list = Array.isArray(raw) ? raw : [raw];
+    // every layer once (tfjs-layers' own apply runs a K-output layer K times: src/models/graph.ts)
+    const list = runGraph(this.model, inputs, { training: options.training ?? false });
     const byName: Record<string, tf.Tensor> = {};
     this.outputNames.forEach((n, i) => (byName[n] = list[i]!));
     const out: TriModalOutputs = { logits: byName['logits']!, auxiliary: {} };
