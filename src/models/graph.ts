@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 /** The parts of a tfjs-layers node and container the executor reads (public JS fields). */
 interface GraphNode {
