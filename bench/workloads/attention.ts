@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, gelu, layerNorm } from '../../src/core/ops.js';
+import { dense, gelu, layerNorm, residualAdd } from '../../src/core/ops.js';
 import {
   type AddWeight,
   addAttentionWeights,
@@ -114,7 +114,7 @@ class BenchCrossBlock extends tfl.layers.Layer {
         dropout: 0,
         training: false,
       });
-      return feedForwardResidual(w.ffn, tf.add(x, output), EPS, 0, false, undefined);
+      return feedForwardResidual(w.ffn, residualAdd(x, output), EPS, 0, false, undefined);
     });
   }
 
@@ -465,7 +465,7 @@ function libraryForward(w: OursWeights, x: tf.Tensor, c: tf.Tensor): tf.Tensor {
     const h = layerNorm(x, w.normQ.gamma.read(), w.normQ.beta.read(), EPS);
     const kv = layerNorm(c, w.normKv.gamma.read(), w.normKv.beta.read(), EPS);
     const { output } = attentionForward(w.attn, h, kv, kv, null, { numHeads: HEADS, keyDim: HEAD_DIM, valueDim: HEAD_DIM, dropout: 0, training: false });
-    return feedForwardResidual(w.ffn, tf.add(x, output), EPS, 0, false, undefined);
+    return feedForwardResidual(w.ffn, residualAdd(x, output), EPS, 0, false, undefined);
   });
 }
 
