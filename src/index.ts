@@ -33,6 +33,17 @@ export {
 } from './core/shapes.js';
 export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './core/ops.js';
 export { fastSlice, splitRows } from './core/fast-slice.js';
+export {
+  COLUMN_SUM_KERNEL_NAME,
+  fastKernelsActive,
+  fastKernelsMode,
+  fastMatMul,
+  GEMM_KERNEL_NAME,
+  initFastKernels,
+  setFastKernelsEnabled,
+  type FastKernelsOptions,
+  type FastMatMulOptions,
+} from './kernels/gemm.js';
 export { registerLayers, LAYER_CLASSES } from './core/register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName, type Initializer } from './layers/common.js';

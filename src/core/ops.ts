@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from './batched-matmul.js';
+import { fastKernelsActive, fastMatMul } from '../kernels/gemm.js';
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
 function swapLast(x: tf.Tensor): tf.Tensor {
@@ -64,8 +65,20 @@ export function matMul<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T): T {
     const expected = r === 2 ? `[${a.shape[1]}, n]` : `[${a.shape[0]}, ${a.shape[2]}, n]`;
     throw new ShapeError({ argument: 'b', expected, received: b.shape });
   }
+  if (fastKernelsActive()) return fastMatMul(a, b);
   if (r === 3 && useDepthwiseBatchMatMul(a.shape[0]!)) return batchMatMulDepthwise(a as tf.Tensor3D, b as tf.Tensor3D) as T;
   return matMulFast(a, b) as T;
+}
+
+/**
+ * `op(a) · op(b)` for rank-2 or rank-3 operands, `op` a transpose of the last two axes when its
+ * flag is set: vdafm's own GEMM (transposes absorbed by its packing) when the fast kernels are
+ * active, else {@link matMul} on explicitly transposed operands. Differentiable.
+ * @internal
+ */
+export function product<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T, transposeA = false, transposeB = false): T {
+  if (fastKernelsActive()) return fastMatMul(a, b, { transposeA, transposeB });
+  return matMul((transposeA ? swapLast(a) : a) as T, (transposeB ? swapLast(b) : b) as T);
 }
 
 type Grad = Parameters<typeof tf.customGrad>[0];
@@ -91,16 +104,23 @@ function denseNode(hasBias: boolean): (...t: tf.Tensor[]) => tf.Tensor {
     const outDim = kernel.shape[1];
     const flat = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
     save([flat, kernel]);
-    let y: tf.Tensor = tf.matMul(flat, kernel);
-    if (hasBias) y = tf.add(y, args[2] as tf.Tensor);
+    const fast = fastKernelsActive();
+    let y: tf.Tensor;
+    if (fast) y = fastMatMul(flat, kernel, hasBias ? { bias: args[2] as tf.Tensor1D } : {});
+    else {
+      y = tf.matMul(flat, kernel);
+      if (hasBias) y = tf.add(y, args[2] as tf.Tensor);
+    }
     const outShape = [...x.shape.slice(0, -1), outDim];
     return {
       value: x.rank === 2 ? y : tf.reshape(y, outShape),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sk] = saved as [tf.Tensor2D, tf.Tensor2D];
         const d = (dy.rank === 2 ? dy : tf.reshape(dy, [-1, outDim])) as tf.Tensor2D;
-        const dx = tf.matMul(d, tf.transpose(sk));
-        const grads = [x.rank === 2 ? dx : tf.reshape(dx, x.shape), tf.matMul(tf.transpose(sx), d)];
+        // dx = dy·Kᵀ, dK = xᵀ·dy: transposes absorbed by the GEMM's packing when it is active
+        const dx = fast ? fastMatMul(d, sk, { transposeB: true }) : tf.matMul(d, tf.transpose(sk));
+        const dk = fast ? fastMatMul(sx, d, { transposeA: true }) : tf.matMul(tf.transpose(sx), d);
+        const grads = [x.rank === 2 ? dx : tf.reshape(dx, x.shape), dk];
         if (hasBias) grads.push(colSums(d));
         return grads;
       },

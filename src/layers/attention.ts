@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropoutMask, matMul } from '../core/ops.js';
+import { dense, dropoutMask, product } from '../core/ops.js';
 import {
   assertBoolean,
   assertDim,
@@ -111,9 +111,6 @@ function mergeHeads(x: tf.Tensor, n: number, h: number, d: number): tf.Tensor3D 
   return tf.reshape(tf.transpose(tf.reshape(x, [-1, h, n, d]), [0, 2, 1, 3]), [-1, n, h * d]) as tf.Tensor3D;
 }
 
-/** Swaps the last two axes of `[b, m, n]`. */
-const swap = (x: tf.Tensor): tf.Tensor3D => tf.transpose(x, [0, 2, 1]) as tf.Tensor3D;
-
 /**
  * Attention weights `P = softmax(Q·Kᵀ/√d + maskBias)` `[B, h, nq, nk]` from the projected
  * queries `[B, nq, h·d]` and keys `[B, nk, h·d]`, as ONE tape node (head split, scaling, mask,
@@ -127,7 +124,7 @@ function attentionWeights(qp: tf.Tensor, kp: tf.Tensor, keyMask: tf.Tensor | nul
     const [qq, kk, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const q = tf.mul(splitHeads(qq, nq, h, d), scale) as tf.Tensor3D; // [B·h, nq, d], scaled
     const k = splitHeads(kk, nk, h, d); // [B·h, nk, d]
-    let scores = tf.reshape(matMul(q, swap(k)), [-1, h, nq, nk]);
+    let scores = tf.reshape(product(q, k, false, true), [-1, h, nq, nk]);
     let p: tf.Tensor;
     if (keyMask) {
       scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(1, keyMask), -1e9), [-1, 1, 1, nk]));
@@ -141,8 +138,8 @@ function attentionWeights(qp: tf.Tensor, kp: tf.Tensor, keyMask: tf.Tensor | nul
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sp] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor];
         const ds = tf.reshape(tf.mul(sp, tf.sub(dy, tf.sum(tf.mul(dy, sp), -1, true))), [-1, nq, nk]) as tf.Tensor3D;
-        const dq = tf.mul(matMul(ds, sk), scale); // [B·h, nq, d]
-        const dk = matMul(swap(ds), sq); // [B·h, nk, d] (sq carries the scale)
+        const dq = tf.mul(product(ds, sk), scale); // [B·h, nq, d]
+        const dk = product(ds, sq, true, false); // [B·h, nk, d] (sq carries the scale)
         return [mergeHeads(dq, nq, h, d), mergeHeads(dk, nk, h, d)];
       },
     };
@@ -162,13 +159,13 @@ function attentionContext(p: tf.Tensor4D, vp: tf.Tensor, mask: tf.Tensor | null,
     const v = splitHeads(vv, nk, h, dv);
     save(mask ? [pd, v, mask] : [pd, v]);
     return {
-      value: mergeHeads(matMul(pd, v), nq, h, dv),
+      value: mergeHeads(product(pd, v), nq, h, dv),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [spd, sv, sm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor | undefined];
         const dc = splitHeads(dy, nq, h, dv); // [B·h, nq, dv]
-        let dp: tf.Tensor = tf.reshape(matMul(dc, swap(sv)), [-1, h, nq, nk]);
+        let dp: tf.Tensor = tf.reshape(product(dc, sv, false, true), [-1, h, nq, nk]);
         if (sm) dp = tf.mul(dp, sm);
-        return [dp, mergeHeads(matMul(swap(spd), dc), nk, h, dv)];
+        return [dp, mergeHeads(product(spd, dc, true, false), nk, h, dv)];
       },
     };
   }) as Grad) as (p: tf.Tensor, v: tf.Tensor) => tf.Tensor3D;

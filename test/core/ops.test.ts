@@ -7,6 +7,7 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/core/batched-matmul.js';
 import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, matMul, residualAdd } from '../../src/core/ops.js';
 import { ShapeError } from '../../src/errors.js';
+import { GEMM_KERNEL_NAME, setFastKernelsEnabled } from '../../src/kernels/gemm.js';
 import { lateInteractionSimilarity } from '../../src/losses/alignment.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
@@ -98,7 +99,7 @@ describe('matMul (per-backend formulation)', () => {
     }
   });
 
-  it('runs batched products on depthwise convolutions on wasm only, read at call time', async () => {
+  it('runs on vdafm\'s GEMM on wasm, on depthwise convolutions when the fast kernels are off, plain elsewhere (read at call time)', async () => {
     const a = normal([4, 3, 5], 1);
     const b = normal([4, 5, 2], 2);
     const fwdAndGrad = () => {
@@ -109,12 +110,22 @@ describe('matMul (per-backend formulation)', () => {
       return [ta, tb, y, ...g];
     };
     const onWasm = await onBackend('wasm', () => kernelsOf(fwdAndGrad));
-    expect(onWasm).toContain('DepthwiseConv2dNative');
+    expect(onWasm).toContain(GEMM_KERNEL_NAME);
     expect(onWasm).not.toContain('BatchMatMul');
+    expect(onWasm).not.toContain('DepthwiseConv2dNative');
+    setFastKernelsEnabled(false);
+    try {
+      const onWasmOff = await onBackend('wasm', () => kernelsOf(fwdAndGrad));
+      expect(onWasmOff).toContain('DepthwiseConv2dNative');
+      expect(onWasmOff).not.toContain('BatchMatMul');
+    } finally {
+      setFastKernelsEnabled(true);
+    }
     expect(useDepthwiseBatchMatMul(4)).toBe(false); // back on cpu
     const onCpu = await kernelsOf(fwdAndGrad);
     expect(onCpu).toContain('BatchMatMul');
     expect(onCpu).not.toContain('DepthwiseConv2dNative');
+    expect(onCpu).not.toContain(GEMM_KERNEL_NAME);
     // batch 1 already reaches the fast kernel: plain matMul on wasm too.
     await onBackend('wasm', async () => {
       expect(useDepthwiseBatchMatMul(1)).toBe(false);
