@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from './batched-matmul.js';
-import { fastKernelsActive, fastMatMul } from '../kernels/gemm.js';
+import { columnSum, fastKernelsActive, fastMatMul } from '../kernels/gemm.js';
 
 /** Swaps the last two axes of a rank-2 or rank-3 tensor. */
 function swapLast(x: tf.Tensor): tf.Tensor {
@@ -83,8 +83,12 @@ export function product<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T, transpo
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
-/** Column sums of `[rows, c]` as `ones[1, rows] · x` → `[c]` (fast on every backend). */
+/**
+ * Column sums of `[rows, c]` → `[c]`: vdafm's column-sum kernel on wasm with the fast kernels
+ * (XNNPACK re-packs a fresh right operand on every product), else `ones[1, rows] · x`.
+ */
 function colSums(x: tf.Tensor2D): tf.Tensor1D {
+  if (fastKernelsActive()) return columnSum(x) as tf.Tensor1D;
   return tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x), [x.shape[1]]);
 }
 

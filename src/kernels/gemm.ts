@@ -402,8 +402,13 @@ function gemm(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean, bias
   });
 }
 
-/** Sum over every axis but the last (`[.., n]` → `[n]`). */
-function columnSum(x: tf.Tensor): tf.Tensor {
+/**
+ * Sum over every axis but the last (`[.., n]` → `[n]`, rank 2 or 3), not differentiable: vdafm's
+ * column-sum kernel when the fast kernels are active (a product `ones·x` makes XNNPACK pack `x`
+ * on every call), `tf.sum` elsewhere.
+ * @internal
+ */
+export function columnSum(x: tf.Tensor): tf.Tensor {
   if (fastKernelsActive()) return tf.engine().runKernel(COLUMN_SUM_KERNEL_NAME, { x }, {}) as tf.Tensor;
   return tf.sum(x, x.rank === 3 ? [0, 1] : 0);
 }
