@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dualSemanticAlignmentLoss, LogitScale, vdafm } from '../src/index.js';
+import { dualSemanticAlignmentLoss, LogitScale, runGraph, vdafm } from '../src/index.js';
 
 export async function customModel(log: (line: string) => void = console.log, steps = 30): Promise<{ first: number; last: number }> {
   await tf.setBackend('cpu');
@@ -46,7 +46,9 @@ export async function customModel(log: (line: string) => void = console.log, ste
   for (let step = 0; step < steps; step++) {
     const { value, grads } = tf.variableGrads(() =>
       tf.tidy(() => {
-        const [logits, ev, et, vt, tt] = model.apply(x, { training: true }) as tf.Tensor[];
+        // runGraph calls each layer once; tfjs-layers' model.apply would run the 6-output VDAFM layer
+        // once per output it reads
+        const [logits, ev, et, vt, tt] = runGraph(model, x, { training: true });
         const cls = tf.losses.sigmoidCrossEntropy(tf.reshape(label, [B, 1]), logits!);
         const align = dualSemanticAlignmentLoss(
           {
@@ -70,9 +72,10 @@ export async function customModel(log: (line: string) => void = console.log, ste
   log(`loss ${first.toFixed(3)} → ${last.toFixed(3)} after ${steps} steps; temperature ${scale.temperature().toFixed(4)}`);
 
   // Interpretability: the gate (1 = vision only) for the sample without a report.
-  const gate = (model.predict(x) as tf.Tensor[])[5]!;
+  const outputs = runGraph(model, x);
+  const gate = outputs[5]!;
   log(`gate of the sample without a report: ${Array.from((gate.arraySync() as number[][])[3]!).every((g) => g === 1)}`); // true
-  tf.dispose([label, ...x, gate]);
+  tf.dispose([label, ...x, ...outputs]);
   scale.dispose();
   return { first, last };
 }
