@@ -17,9 +17,17 @@ import { InvalidArgumentError } from '../errors.js';
  */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
-    const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(parts.length > 0 ? tf.addN(parts) : tf.scalar(0)) as tf.Scalar;
+    const list = Object.values(grads);
+    if (list.length === 0) return tf.scalar(0);
+    // one reduction over the concatenated gradients (2 kernels, not 2 per variable)
+    return tf.sqrt(tf.sum(tf.square(flatten(list)))) as tf.Scalar;
   });
+}
+
+/** All tensors as one flat vector (a single concat kernel). */
+function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
+  const flat = tensors.map((t) => tf.reshape(t, [-1]));
+  return (flat.length === 1 ? flat[0]! : tf.concat(flat, 0)) as tf.Tensor1D;
 }
 
 /**
@@ -88,7 +96,8 @@ export function modulationCoefficients(scores: Record<string, tf.Scalar>, alpha:
 export function allFinite(tensors: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (tensors.length === 0) return tf.scalar(1);
-    const flags = tensors.map((t) => tf.cast(tf.all(tf.isFinite(t)), 'float32'));
-    return tf.min(tf.stack(flags)) as tf.Scalar;
+    // x·0 is 0 for every finite x and NaN for ±Inf or NaN: the sum is finite iff all elements are
+    // (3 kernels over one concatenated vector instead of 3 per tensor)
+    return tf.cast(tf.isFinite(tf.sum(tf.mul(flatten(tensors), 0))), 'float32') as tf.Scalar;
   });
 }

@@ -99,8 +99,11 @@ export class AdamW {
    *
    * All variables are updated together on flat, concatenated vectors; the arithmetic is the same,
    * element by element, as a per-variable update.
+   *
+   * @param options - `gradientScale`: a scalar every gradient is multiplied by first (e.g. the
+   *   clipping factor of a global-norm clip), applied once to the concatenated gradients.
    */
-  applyGradients(grads: Record<string, tf.Tensor>, variables: tf.Variable[]): void {
+  applyGradients(grads: Record<string, tf.Tensor>, variables: tf.Variable[], options: { gradientScale?: tf.Scalar } = {}): void {
     this.step += 1;
     const t = this.step;
     const c1 = 1 - this.beta1 ** t;
@@ -112,7 +115,8 @@ export class AdamW {
     const flat = this.flat!;
     tf.tidy(() => {
       const col = (ts: tf.Tensor[]) => (ts.length === 1 ? tf.reshape(ts[0]!, [-1]) : tf.concat(ts.map((x) => tf.reshape(x, [-1])), 0));
-      const g = col(variables.map((v, i) => (present[i] ? grads[v.name]! : tf.zeros([this.layout[i]!.size]))));
+      const raw = col(variables.map((v, i) => (present[i] ? grads[v.name]! : tf.zeros([this.layout[i]!.size]))));
+      const g = options.gradientScale ? tf.mul(raw, options.gradientScale) : raw;
       const w = col(variables);
       let newM = tf.add(tf.mul(flat.m, this.beta1), tf.mul(g, 1 - this.beta1));
       let newV = tf.add(tf.mul(flat.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));

@@ -22,7 +22,7 @@ import {
 import { LogitScale } from '../losses/contrastive.js';
 import { rocAuc } from '../metrics/index.js';
 import type { Modality, TriModalBatch, TriModalModel, TriModalOutputs } from '../models/tri-modal.js';
-import { allFinite, clipByGlobalNorm, modulationCoefficients } from './gradients.js';
+import { allFinite, globalNorm, modulationCoefficients } from './gradients.js';
 import { AdamW, type AdamWState } from './optimizer.js';
 import { warmupCosineSchedule } from './schedule.js';
 
@@ -386,19 +386,20 @@ export class Trainer {
         }
         const finite = allFinite([value, ...Object.values(grads)]);
         let norm: tf.Scalar | null = null;
-        let applied = grads;
+        let clipScale: tf.Scalar | null = null;
         if (this.options.clipNorm !== null) {
-          const c = clipByGlobalNorm(grads, this.options.clipNorm ?? 1);
-          applied = c.grads;
-          norm = c.norm;
+          // clipping by global norm, applied by the optimizer to the concatenated gradients
+          const maxNorm = this.options.clipNorm ?? 1;
+          norm = globalNorm(grads);
+          clipScale = tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.maximum(norm!, 1e-12))) as tf.Scalar);
         }
         const partNames = Object.keys(keptParts);
         const coefNames = Object.keys(coefficients);
         const readback = tf.stack([finite, value, ...partNames.map((k) => keptParts[k]!), ...coefNames.map((k) => coefficients[k]!), ...(norm ? [norm] : [])]);
         const values = await readback.data();
         const ok = values[0] === 1;
-        if (ok) this.optimizer.applyGradients(applied, allVars);
-        const toDispose = new Set<tf.Tensor>([readback, finite, value, ...Object.values(rawGrads), ...Object.values(grads), ...Object.values(applied), ...Object.values(keptParts), ...Object.values(keptConfidence), ...Object.values(coefficients), ...created]);
+        if (ok) this.optimizer.applyGradients(grads, allVars, clipScale ? { gradientScale: clipScale } : {});
+        const toDispose = new Set<tf.Tensor>([readback, finite, value, ...Object.values(rawGrads), ...Object.values(grads), ...(clipScale ? [clipScale] : []), ...Object.values(keptParts), ...Object.values(keptConfidence), ...Object.values(coefficients), ...created]);
         if (norm) toDispose.add(norm);
         if (owned) for (const t of Object.values(raw)) if (t instanceof tf.Tensor) toDispose.add(t);
         tf.dispose([...toDispose]);

@@ -142,6 +142,26 @@ describe('AdamW', () => {
     tf.dispose([a, b]);
   });
 
+  it('gradientScale gives the same update as gradients multiplied by the scale', () => {
+    const run = (scaleIt: boolean) => {
+      const v = tf.variable(tf.tensor1d([1, -1, 0.5]), true, uniqueName('s_kernel'));
+      const opt = new AdamW({ learningRate: 0.1, weightDecay: 0.01 });
+      for (let t = 0; t < 3; t++) {
+        const g = tf.tensor1d([0.3 * (t + 1), -0.2, 0.05]);
+        const scale = tf.scalar(0.25);
+        const scaled = tf.mul(g, scale);
+        if (scaleIt) opt.applyGradients({ [v.name]: g }, [v], { gradientScale: scale });
+        else opt.applyGradients({ [v.name]: scaled }, [v]);
+        tf.dispose([g, scale, scaled]);
+      }
+      const out = Array.from(v.dataSync());
+      opt.dispose();
+      v.dispose();
+      return out;
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+
   it('rejects bad options and a state from another architecture', () => {
     expect(() => new AdamW({ beta1: 1 })).toThrow(InvalidArgumentError);
     expect(() => new AdamW({ weightDecay: -1 })).toThrow(/weightDecay/);
