@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { maxLastAxis } from '../core/fast-max.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize, matMul, stopGradient } from '../core/ops.js';
 import { assertRank, assertSameDims } from '../core/shapes.js';
@@ -65,32 +66,6 @@ export function lateInteractionSimilarity(visualTokens: tf.Tensor3D, textTokens:
     const mean = tf.div(tf.sum(tf.mul(best, m), 1), tf.maximum(tf.sum(m, 1), 1)); // [B_text, B_image]
     return tf.transpose(mean) as tf.Tensor2D; // [B_image, B_text]
   });
-}
-
-const maxLastAxisWasm = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  save([x]);
-  return {
-    value: tf.max(x, -1),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const sx = saved[0]!;
-      const n = sx.shape[sx.rank - 1]!;
-      if (n === 1) return [tf.expandDims(dy, -1)]; // max over one element is the identity
-      // oneHot in its default int32, then cast: tfjs-backend-wasm 4.22's float32 oneHot is wrong.
-      const at = tf.cast(tf.oneHot(tf.argMax(sx, -1), n), 'float32');
-      return [tf.mul(at, tf.expandDims(dy, -1))];
-    },
-  };
-}) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
-
-/**
- * Max over the last axis. On 'wasm' (read at call time) its gradient goes to the first maximum
- * through argMax + oneHot (the stock gradient's Equal kernel is very slow there); elsewhere it
- * is `tf.max` (whose gradient goes to every tied maximum; ties do not occur for continuous
- * similarities).
- */
-function maxLastAxis(x: tf.Tensor): tf.Tensor {
-  return tf.getBackend() === 'wasm' ? maxLastAxisWasm(x) : tf.max(x, -1);
 }
 
 function checkTokens(visualTokens: tf.Tensor, textTokens: tf.Tensor, textMask: tf.Tensor): void {

@@ -404,7 +404,7 @@ describe('single-node ops (layerNorm, gelu, maskedMean, dropout) against stock c
   });
 });
 
-describe('lateInteractionSimilarity max gradient (argMax + oneHot on wasm)', () => {
+describe('lateInteractionSimilarity max gradient (vdafm\'s max kernels on wasm)', () => {
   fcTest.prop([fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 })], {
     numRuns: 10,
   })('value and gradients (visual and text tokens) equal stock tf.max on cpu and on wasm', async (b, nv, nt, seed) => {
@@ -420,14 +420,16 @@ describe('lateInteractionSimilarity max gradient (argMax + oneHot on wasm)', () 
     expectAllClose(wasm, ref, 'lateInteractionSimilarity wasm');
   });
 
-  it('uses no Equal kernel for its gradient on wasm', async () => {
+  it('uses vdafm\'s max kernels (no Equal, no OneHot) for its gradient on wasm', async () => {
     await onBackend('wasm', async () => {
       const v = tf.randomNormal([2, 3, 4]) as tf.Tensor3D;
       const t = tf.randomNormal([2, 5, 4]) as tf.Tensor3D;
       const m = tf.ones([2, 5]) as tf.Tensor2D;
       const names = await kernelsOf(() => tf.grads((a: tf.Tensor, c: tf.Tensor) => tf.sum(lateInteractionSimilarity(a as tf.Tensor3D, c as tf.Tensor3D, m)))([v, t]));
-      expect(names).toContain('ArgMax');
+      expect(names).toContain('VdafmMaxLast');
+      expect(names).toContain('VdafmScatterLast');
       expect(names).not.toContain('Equal');
+      expect(names).not.toContain('OneHot');
       tf.dispose([v, t, m]);
     });
   });
