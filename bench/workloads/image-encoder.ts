@@ -208,3 +208,8 @@ function imageWorkload(dims: Dims): Workload {
 
 /** The 2D and 3D image-encoder workloads. */
 export const workloads: Workload[] = [imageWorkload(2), imageWorkload(3)];
+
+/** The library's encoder train/forward implementation for `dims` (used by ad-hoc A/B scripts). */
+export function imageEncoderImpl(dims: Dims): ModelImpl {
+  return impl(SPECS[dims], oursModel)();
+}

@@ -45,16 +45,24 @@ function copySlice(
   let k = rank - 1;
   while (k > 0 && size[k] === shape[k] && begin[k] === 0) k--;
   const run = size[k]! * strides[k]!;
-  const outer = size.slice(0, k).reduce((p, s) => p * s, 1);
-  const idx = new Array<number>(k).fill(0);
+  // runs are copied row by row along axis j = k − 1 in a tight loop; an odometer walks the rest
+  const j = k - 1;
+  const rows = j >= 0 ? size[j]! : 1;
+  const rowStride = j >= 0 ? strides[j]! : 0;
+  const outer = size.slice(0, Math.max(j, 0)).reduce((p, s) => p * s, 1);
+  const idx = new Array<number>(Math.max(j, 0)).fill(0);
   let dst = 0;
   for (let o = 0; o < outer; o++) {
-    let src = begin[k]! * strides[k]!;
-    for (let a = 0; a < k; a++) src += (begin[a]! + idx[a]!) * strides[a]!;
-    if (run >= 16) out.set(xs.subarray(src, src + run), dst);
-    else for (let i = 0; i < run; i++) out[dst + i] = xs[src + i]!;
-    dst += run;
-    for (let a = k - 1; a >= 0; a--) {
+    let src = begin[k]! * strides[k]! + (j >= 0 ? begin[j]! * rowStride : 0);
+    for (let a = 0; a < j; a++) src += (begin[a]! + idx[a]!) * strides[a]!;
+    if (run >= 16) {
+      for (let r = 0; r < rows; r++, src += rowStride, dst += run) out.set(xs.subarray(src, src + run), dst);
+    } else if (run === 1) {
+      for (let r = 0; r < rows; r++, src += rowStride) out[dst++] = xs[src]!;
+    } else {
+      for (let r = 0; r < rows; r++, src += rowStride) for (let i = 0; i < run; i++) out[dst++] = xs[src + i]!;
+    }
+    for (let a = j - 1; a >= 0; a--) {
       if (++idx[a]! < size[a]!) break;
       idx[a] = 0;
     }

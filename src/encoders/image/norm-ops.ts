@@ -1,7 +1,20 @@
 /**
- * Batch and group normalisation of channels-last feature maps, with analytic gradients whose
- * reductions are `matMul`s with a row of ones (fast on every backend; tfjs reduces over
- * non-last axes by transposing first, and its broadcast gradients do exactly that).
+ * Batch and group normalisation of channels-last feature maps, with analytic gradients built
+ * for tfjs-backend-wasm's fast paths:
+ *
+ * - both are one custom-gradient node (nothing inside is taped; only the centred input and
+ *   per-channel vectors are saved for the backward pass);
+ * - every large elementwise op is same-shape, a `[n, s, c] ∘ [n, 1, c]` middle-axis broadcast
+ *   or (one sample) a `[s, c] ∘ [c]` last-axis broadcast: wasm's 4-D broadcasts are ~3× slower
+ *   per element;
+ * - column sums over the positions are a batched `matMul` of a row of ones with `x` split into
+ *   ≥ 4 row blocks (`[b, 1, s/b] · [b, s/b, c]`). A rank-2 `ones[1, s] · x` makes XNNPACK pack
+ *   the whole of `x` as its weights first (~5× slower), and `tf.sum` over a non-last axis
+ *   transposes first.
+ *
+ * The forward pass is `centred = x − mean`, `y = centred · (rstd·gamma) + beta`; the backward
+ * pass is `dx = dy·A + centred·B + Q` with per-(sample, channel) `A, B, Q` (see
+ * {@link groupNorm}).
  *
  * @packageDocumentation
  */
@@ -9,14 +22,78 @@ import * as tf from '@tensorflow/tfjs-core';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
-/** Column sums of `[rows, c]` as `ones[1, rows] · x` → `[1, c]`. */
-function colSums(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(tf.ones([1, x.shape[0]]), x);
+/**
+ * Per-sample column sums of `x` `[n, s, c]` → `[n, c]`: the rows of every sample are split into
+ * `b` blocks (`b` = 4 when `s` allows, else 2 or 1) summed by a batched `matMul` with rows of ones,
+ * then the `b` partial sums are added (tiny).
+ */
+function sampleColSums(x: tf.Tensor, n: number, s: number, c: number): tf.Tensor2D {
+  const b = s % 4 === 0 && s >= 64 ? 4 : s % 2 === 0 && s >= 32 ? 2 : 1;
+  const parts = tf.matMul(tf.ones([n * b, 1, s / b]), tf.reshape(x, [n * b, s / b, c])); // [n·b, 1, c]
+  return (b === 1 ? tf.reshape(parts, [n, c]) : tf.sum(tf.reshape(parts, [n, b, c]), 1)) as tf.Tensor2D;
 }
 
-/** Per-sample column sums of `[n, rows, c]` → `[n, 1, c]`. */
-function colSumsBatched(x: tf.Tensor3D): tf.Tensor3D {
-  return tf.matMul(tf.ones([x.shape[0], 1, x.shape[1]]), x);
+/** `[n, s, c] ∘ [n, 1, c]`-style broadcast op; with one sample, as `[s, c] ∘ [c]` (wasm's faster path). */
+function bcast(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, big: tf.Tensor, v: tf.Tensor, n: number, s: number, c: number): tf.Tensor {
+  return n === 1 ? op(tf.reshape(big, [s, c]), tf.reshape(v, [c])) : op(tf.reshape(big, [n, s, c]), tf.reshape(v, [n, 1, c]));
+}
+
+/** Group reduction of per-(sample, channel) values `[n, c]` → `[n, groups]` (identity when `groups = c`). */
+function toGroups(t: tf.Tensor2D, n: number, groups: number, cg: number): tf.Tensor2D {
+  return cg === 1 ? t : (tf.sum(tf.reshape(t, [n, groups, cg]), 2) as tf.Tensor2D);
+}
+
+/** Expands per-(sample, group) values `[n, groups]` to per-(sample, channel) `[n, c]`. */
+function toChannels(t: tf.Tensor2D, n: number, groups: number, cg: number): tf.Tensor2D {
+  return cg === 1 ? t : (tf.reshape(tf.tile(tf.reshape(t, [n, groups, 1]), [1, 1, cg]), [n, groups * cg]) as tf.Tensor2D);
+}
+
+/**
+ * The shared normalisation node: statistics per (sample, group) of `x` `[n, s, c]` over the `s`
+ * positions and the `c / groups` channels of the group. Batch norm is `n = 1, groups = c`.
+ */
+function normalise(
+  x: tf.Tensor3D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  epsilon: number,
+  onStats?: (mean: tf.Tensor2D, variance: tf.Tensor2D) => void,
+): tf.Tensor3D {
+  const [n, s, c] = x.shape;
+  const cg = c / groups;
+  const count = s * cg;
+  const f = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xx, g, b, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const mean = tf.div(toGroups(sampleColSums(xx, n, s, c), n, groups, cg), count) as tf.Tensor2D; // [n, groups]
+    const centred = bcast(tf.sub, xx, toChannels(mean, n, groups, cg), n, s, c);
+    const variance = tf.div(toGroups(sampleColSums(tf.square(centred), n, s, c), n, groups, cg), count) as tf.Tensor2D;
+    const rstd = toChannels(tf.rsqrt(tf.add(variance, epsilon)) as tf.Tensor2D, n, groups, cg); // [n, c]
+    if (onStats) onStats(mean, variance);
+    save([centred, rstd, g]);
+    const y = tf.add(tf.reshape(bcast(tf.mul, centred, tf.mul(rstd, g), n, s, c), [n * s, c]), b);
+    return {
+      value: tf.reshape(y, [n, s, c]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sc, sr, sg] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor1D];
+        // Per-(sample, channel) sums of dy and dy·centred.
+        const sumDy = sampleColSums(dy, n, s, c); // [n, c]
+        const sumT = sampleColSums(tf.mul(dy, sc), n, s, c); // [n, c]
+        const dBeta = tf.sum(sumDy, 0);
+        const dGamma = tf.sum(tf.mul(sr, sumT), 0); // Σ dy·xhat, xhat = centred·rstd
+        // dx = rstd/count · (count·gy − Σgy − xhat·Σ(gy·xhat)), gy = dy·gamma, sums per (sample, group)
+        //    = dy·A + centred·B + Q, A = rstd·gamma, B = −rstd³/count·Σ(gamma·dy·centred), Q = −rstd/count·Σ(gamma·dy)
+        const sumG = toChannels(toGroups(tf.mul(sumDy, sg) as tf.Tensor2D, n, groups, cg), n, groups, cg);
+        const sumGC = toChannels(toGroups(tf.mul(sumT, sg) as tf.Tensor2D, n, groups, cg), n, groups, cg);
+        const a = tf.mul(sr, sg);
+        const bb = tf.mul(tf.pow(sr, 3), tf.mul(sumGC, -1 / count));
+        const q = tf.mul(sr, tf.mul(sumG, -1 / count));
+        const dx = bcast(tf.add, tf.add(bcast(tf.mul, dy, a, n, s, c), bcast(tf.mul, sc, bb, n, s, c)), q, n, s, c);
+        return [tf.reshape(dx, [n, s, c]), dGamma, dBeta];
+      },
+    };
+  }) as Grad);
+  return f(x, gamma, beta) as tf.Tensor3D;
 }
 
 /** Receives the batch statistics (`mean`, biased `variance`, both `[c]`) computed by a training-mode call. */
@@ -43,31 +120,9 @@ export function batchNormTrain(
   epsilon: number,
   onStats?: BatchStatsCallback,
 ): tf.Tensor2D {
-  const f = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xx, g, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const rows = xx.shape[0];
-    const mean = tf.div(colSums(xx), rows);
-    const centred = tf.sub(xx, mean);
-    const variance = tf.div(colSums(tf.square(centred) as tf.Tensor2D), rows);
-    const rstd = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = tf.mul(centred, rstd) as tf.Tensor2D;
-    if (onStats) onStats(tf.reshape(mean, [-1]) as tf.Tensor1D, tf.reshape(variance, [-1]) as tf.Tensor1D);
-    save([xhat, rstd, g]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sr, sg] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-        const d = dy as tf.Tensor2D;
-        const dBeta = colSums(d);
-        const dGamma = colSums(tf.mul(d, sx) as tf.Tensor2D);
-        // dx = gamma·rstd/rows · (rows·dy − Σdy − xhat·Σ(dy·xhat))
-        const inner = tf.sub(tf.sub(tf.mul(d, rows), dBeta), tf.mul(sx, dGamma));
-        const dx = tf.mul(inner, tf.div(tf.mul(sr, sg), rows));
-        return [dx, tf.reshape(dGamma, [-1]), tf.reshape(dBeta, [-1])];
-      },
-    };
-  }) as Grad);
-  return f(x, gamma, beta) as tf.Tensor2D;
+  const [rows, c] = x.shape;
+  const stats = onStats ? (mean: tf.Tensor2D, variance: tf.Tensor2D) => onStats(tf.reshape(mean, [c]) as tf.Tensor1D, tf.reshape(variance, [c]) as tf.Tensor1D) : undefined;
+  return tf.reshape(normalise(tf.reshape(x, [1, rows, c]) as tf.Tensor3D, gamma, beta, c, epsilon, stats), [rows, c]) as tf.Tensor2D;
 }
 
 /**
@@ -84,37 +139,5 @@ export function batchNormTrain(
  * ```
  */
 export function groupNorm(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number): tf.Tensor3D {
-  const [n, s, c] = x.shape;
-  const cg = c / groups;
-  const count = s * cg;
-  /** Per-(sample, group) sums of `[n, s, c]` → `[n, 1, groups, 1]`. */
-  const groupSums = (t: tf.Tensor3D) => tf.reshape(tf.sum(tf.reshape(colSumsBatched(t), [n, groups, cg]), 2), [n, 1, groups, 1]);
-  const f = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xx, g, b, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const x4 = tf.reshape(xx, [n, s, groups, cg]);
-    const mean = tf.div(groupSums(xx), count);
-    const centred = tf.sub(x4, mean);
-    const variance = tf.div(groupSums(tf.reshape(tf.square(centred), [n, s, c]) as tf.Tensor3D), count);
-    const rstd = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = tf.reshape(tf.mul(centred, rstd), [n, s, c]) as tf.Tensor3D;
-    save([xhat, rstd, g]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sr, sg] = saved as [tf.Tensor3D, tf.Tensor, tf.Tensor1D];
-        const d = dy as tf.Tensor3D;
-        const flatD = tf.reshape(d, [n * s, c]) as tf.Tensor2D;
-        const dBeta = colSums(flatD);
-        const dGamma = colSums(tf.reshape(tf.mul(d, sx), [n * s, c]) as tf.Tensor2D);
-        const gy = tf.mul(d, sg) as tf.Tensor3D;
-        const sumG = groupSums(gy);
-        const sumGX = groupSums(tf.mul(gy, sx) as tf.Tensor3D);
-        // dx = rstd/count · (count·gy − Σgy − xhat·Σ(gy·xhat)), sums per (sample, group)
-        const inner = tf.sub(tf.sub(tf.mul(tf.reshape(gy, [n, s, groups, cg]), count), sumG), tf.mul(tf.reshape(sx, [n, s, groups, cg]), sumGX));
-        const dx = tf.reshape(tf.mul(inner, tf.div(sr, count)), [n, s, c]);
-        return [dx, tf.reshape(dGamma, [-1]), tf.reshape(dBeta, [-1])];
-      },
-    };
-  }) as Grad);
-  return f(x, gamma, beta) as tf.Tensor3D;
+  return normalise(x, gamma, beta, groups, epsilon);
 }
