@@ -9,3 +9,9 @@ await tf.setBackend('wasm');
 /** The backend in use: tfjs falls back silently when one fails, so check it. */
 export const backend = tf.getBackend();
 if (import.meta.url === `file://${process.argv[1]}`) console.log(backend); // wasm
+
+// vdafm's matrix products on two threads in Node (bitwise the same results), then one again.
+// import { disableThreads, enableThreads } from 'vdafm/node';
+import { disableThreads, enableThreads } from '../src/node.js';
+await enableThreads({ threads: 2 }); // returns the number of threads in use
+await disableThreads(); // back to one thread

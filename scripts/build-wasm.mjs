@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds native/gemm.c into WebAssembly (wasm32 + simd128) with clang + wasm-ld (no emscripten,
-// no libc), and writes src/kernels/gemm-wasm.generated.ts holding the module as base64.
+// Builds native/gemm.c and native/fused.c into one WebAssembly module (wasm32 + simd128) with
+// clang + wasm-ld (no emscripten, no libc), and writes src/kernels/gemm-wasm.generated.ts holding
+// the module as base64.
 //
 //   node scripts/build-wasm.mjs              # regenerate src/kernels/gemm-wasm.generated.ts
 //   node scripts/build-wasm.mjs --check      # exit 1 if the generated file is out of date
@@ -18,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'native', 'gemm.c');
+/** The C sources linked into the module (the -D macros configure gemm.c; fused.c ignores them). */
+const sources = [join(root, 'native', 'gemm.c'), join(root, 'native', 'fused.c')];
 const buildDir = join(root, 'native', 'build');
 const generated = join(root, 'src', 'kernels', 'gemm-wasm.generated.ts');
 const clang = process.env.CLANG ?? 'clang';
@@ -26,7 +28,7 @@ const clang = process.env.CLANG ?? 'clang';
 /** The shipped configuration (see bench/experiments/gemm.ts for how it was chosen). */
 export const SHIPPED = { MR: 4, NR: 8, KC: 256, MC: 64, NC: 1024, KU: 1, SPLATA: 0, MACRO: 0, KERNEL_INLINE: 1 };
 
-/** Compiles gemm.c with the given -D macros into `out`; returns the bytes. */
+/** Compiles the sources with the given -D macros into `out`; returns the bytes. */
 export function compile(defines, out) {
   mkdirSync(dirname(out), { recursive: true });
   const args = [
@@ -44,7 +46,7 @@ export function compile(defines, out) {
     '-Wl,--global-base=0',
     '-o',
     out,
-    source,
+    ...sources,
   ];
   execFileSync(clang, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   return readFileSync(out);
@@ -60,11 +62,11 @@ function renderGenerated(bytes) {
   const lines = b64.match(/.{1,100}/g) ?? [];
   return [
     '// GENERATED FILE, DO NOT EDIT. Regenerate with `node scripts/build-wasm.mjs` (needs clang + wasm-ld),',
-    '// from native/gemm.c compiled with ' + Object.entries(SHIPPED).map(([k, v]) => `${k}=${v}`).join(' ') + '.',
+    '// from native/gemm.c (compiled with ' + Object.entries(SHIPPED).map(([k, v]) => `${k}=${v}`).join(' ') + ') and native/fused.c.',
     `// Built with: ${clangVersion()}`,
     '// Checked by test/kernels/gemm-generated.test.ts when that clang version is installed.',
     '',
-    '/** The vdafm GEMM WebAssembly module (wasm32 + simd128), base64-encoded. */',
+    '/** The vdafm WebAssembly module (GEMM + fused elementwise kernels; wasm32 + simd128), base64-encoded. */',
     'export const GEMM_WASM_BASE64 =',
     lines.map((l) => `  '${l}'`).join(' +\n') + ';',
     '',
@@ -74,7 +76,7 @@ function renderGenerated(bytes) {
   ].join('\n');
 }
 
-/** The text the generated file should have, built fresh from native/gemm.c. */
+/** The text the generated file should have, built fresh from native/gemm.c and native/fused.c. */
 export function expectedGenerated() {
   const dir = mkdtempSync(join(tmpdir(), 'vdafm-gemm-'));
   try {

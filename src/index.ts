@@ -44,6 +44,7 @@ export {
   type FastKernelsOptions,
   type FastMatMulOptions,
 } from './kernels/gemm.js';
+export { gemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
 export { registerLayers, LAYER_CLASSES } from './core/register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName, type Initializer } from './layers/common.js';

@@ -227,3 +227,4 @@ export async function loadPipeline(dir: string): Promise<Pipeline> {
 }
 
 export type { Pipeline, PipelineManifest };
+export { disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';

@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+import { disableThreads, enableThreads } from '../../src/node/threads.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { runPeer } from './peer.js';
 import { summarize } from './stats.js';
@@ -45,6 +46,8 @@ export interface ModelVariant {
   profile?: boolean;
   /** Run one untimed step before timing each phase (slot creation, JIT). @defaultValue true */
   settle?: boolean;
+  /** Threads for vdafm's GEMM (`enableThreads` from vdafm/node) while this variant runs. @defaultValue 1 */
+  threads?: number;
   note?: string;
 }
 
@@ -78,10 +81,12 @@ export function failureReason(e: unknown): string {
 export async function runModelVariant(v: ModelVariant, ctx: BenchContext, profiles?: Profile[]): Promise<Row> {
   if (!isSelected(ctx, v.id)) return emptyRow(v, 'skipped', 'not selected (--variants)');
   await useBackend(v.backend);
+  const threads = v.threads ?? 1;
+  if (threads > 1) await enableThreads({ threads });
   const startTensors = tf.memory().numTensors;
   const impl = v.make();
   const settle = v.settle ?? true;
-  const row: Row = { id: v.id, label: v.label, backend: v.backend, threads: 1, kind: v.kind, forward: null, train: null, predict: null, status: 'ok' };
+  const row: Row = { id: v.id, label: v.label, backend: v.backend, threads, kind: v.kind, forward: null, train: null, predict: null, status: 'ok' };
   if (v.note) row.note = v.note;
   try {
     ctx.log(`  ${v.id}: forward`);
@@ -126,6 +131,7 @@ export async function runModelVariant(v: ModelVariant, ctx: BenchContext, profil
     row.note = `${v.note ? `${v.note}; ` : ''}FAILED: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
   } finally {
     impl.dispose();
+    if (threads > 1) await disableThreads();
   }
   const left = tf.memory().numTensors - startTensors;
   if (left !== 0) row.note = `${row.note ? `${row.note}; ` : ''}${left} tensors still allocated after the variant was disposed (library-level caches or a leak outside the step; per-step growth is leak/step)`;

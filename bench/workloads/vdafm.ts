@@ -103,7 +103,10 @@ function ours(): ModelImpl {
 
 function variants(ctx: BenchContext): ModelVariant[] {
   const list: ModelVariant[] = [{ id: 'ours-wasm', label: 'ours (vdafm layer)', backend: 'wasm', kind: 'library', make: ours, plans: wasmPlans(ctx) }];
-  if (!ctx.quick) list.push({ id: 'ours-cpu', label: 'ours (vdafm layer)', backend: 'cpu', kind: 'library', make: ours, plans: cpuPlans(true), settle: false, profile: false });
+  if (!ctx.quick) {
+    list.push({ id: 'ours-wasm-2', label: 'ours, GEMM on 2 threads (vdafm/node enableThreads)', backend: 'wasm', kind: 'library', make: ours, plans: wasmPlans(ctx), threads: 2, profile: false });
+    list.push({ id: 'ours-cpu', label: 'ours (vdafm layer)', backend: 'cpu', kind: 'library', make: ours, plans: cpuPlans(true), settle: false, profile: false });
+  }
   return list;
 }
 
@@ -145,6 +148,8 @@ export const workload: Workload = {
         makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'forward'),
         makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'predict'),
         makeRatio(rows, 'ours-wasm / PyTorch 2 threads', 'ours-wasm', 'pytorch-2', 'train'),
+        makeRatio(rows, 'ours-wasm-2 (2 threads) / PyTorch 2 threads', 'ours-wasm-2', 'pytorch-2', 'train'),
+        makeRatio(rows, 'ours-wasm / ours-wasm-2 (speed-up of 2 GEMM threads)', 'ours-wasm', 'ours-wasm-2', 'train'),
         makeRatio(rows, 'ours-cpu / ours-wasm', 'ours-cpu', 'ours-wasm', 'train'),
       ],
       profiles,

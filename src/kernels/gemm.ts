@@ -5,10 +5,11 @@
  * Why: tfjs-backend-wasm's `BatchMatMul` (XNNPACK, one thread in Node) reaches 18–30 GFLOP/s at
  * the shapes of the attention train step; the packed-panel GEMM in native/gemm.c (4×8 register
  * tile of f32x4 mul + add, KC=256 cache blocking, transposes absorbed by the packing) reaches
- * 37–42 GFLOP/s on the same machine (bench/experiments/gemm.ts). The module is ~28 KB, shipped
- * as base64 in `gemm-wasm.generated.ts` (no fs, no fetch). It imports its memory and has no
- * static data, so it is instantiated on tfjs-backend-wasm's own heap and runs on the tensors'
- * memory (zero-copy; the packing workspace is malloc'ed there once per backend). Where that heap
+ * 37–42 GFLOP/s on the same machine (bench/experiments/gemm.ts). The module (with the fused
+ * kernels of fused.ts) is ~38 KB, shipped as base64 in `gemm-wasm.generated.ts` (no fs, no
+ * fetch). It imports its memory and has no static data, so it is instantiated on
+ * tfjs-backend-wasm's own heap and runs on the tensors' memory (zero-copy; the packing workspace
+ * is malloc'ed there once per backend). Where that heap
  * is not reachable (another tfjs build, e.g. the threaded one with a shared memory) a second
  * instance with a memory of its own is used, and operands are copied in and out.
  *
@@ -32,13 +33,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertBoolean } from '../core/shapes.js';
 import { GEMM_WASM_BASE64 } from './gemm-wasm.generated.js';
+import { gemmPool } from './threads.js';
 
 /** Name of our GEMM kernel on the 'wasm' backend. */
 export const GEMM_KERNEL_NAME = 'VdafmGemm';
 /** Name of our column-sum kernel (the bias gradient) on the 'wasm' backend. */
 export const COLUMN_SUM_KERNEL_NAME = 'VdafmColumnSum';
 
-interface GemmExports {
+/** The module's exports (native/gemm.c). @internal */
+export interface GemmExports {
   gemm(
     m: number, n: number, k: number,
     a: number, lda: number, transA: number,
@@ -53,8 +56,9 @@ interface GemmExports {
  * The parts of tfjs-backend-wasm's `BackendWasm` (4.x) our kernels use, typed structurally:
  * the package is not a peer dependency, so it is never imported here. `wasm.asm.memory` and
  * `wasm._malloc` are emscripten internals; without them the kernels fall back to copying.
+ * @internal shared with src/kernels/fused.ts
  */
-interface WasmBackendLike {
+export interface WasmBackendLike {
   wasm?: { asm?: { memory?: unknown }; _malloc?: (bytes: number) => number };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -64,8 +68,9 @@ interface WasmBackendLike {
 /**
  * One instance of our module. `zeroCopy`: it imports tfjs-backend-wasm's own memory and runs on
  * tensor pointers; otherwise it has a memory of its own and operands are copied in and out.
+ * @internal shared with src/kernels/fused.ts (which casts `exports` to its own interface)
  */
-interface Runner {
+export interface Runner {
   exports: GemmExports;
   memory: WebAssembly.Memory;
   zeroCopy: boolean;
@@ -147,14 +152,21 @@ function runnerFor(backend: WasmBackendLike): Runner | null {
   return (zeroCopyAllowed ? getSharedRunner(backend) : null) ?? getOwnRunner();
 }
 
-function pickRunner(backend: WasmBackendLike): Runner {
+/**
+ * The runner for a kernel call on this backend; throws when the module is not loaded.
+ * @internal shared with src/kernels/fused.ts
+ */
+export function pickRunner(backend: WasmBackendLike): Runner {
   const runner = runnerFor(backend);
   if (!runner) throw new Error(`${GEMM_KERNEL_NAME}: the module could not be instantiated`);
   return runner;
 }
 
-/** Byte offsets (16-aligned) of regions of `floats[i]` floats after the workspace; grows memory. */
-function reserve(runner: Runner, floats: number[]): number[] {
+/**
+ * Byte offsets (16-aligned) of regions of `floats[i]` floats after the workspace; grows memory.
+ * @internal shared with src/kernels/fused.ts (copy mode only)
+ */
+export function reserve(runner: Runner, floats: number[]): number[] {
   let offset = (runner.work + runner.exports.gemm_workspace_bytes() + 15) & ~15;
   const offsets = floats.map((n) => {
     const at = offset;
@@ -166,7 +178,11 @@ function reserve(runner: Runner, floats: number[]): number[] {
   return offsets;
 }
 
-function pointer(backend: WasmBackendLike, t: tf.TensorInfo): number {
+/**
+ * Byte offset of a tensor's data in tfjs-backend-wasm's heap (zero-copy mode only).
+ * @internal shared with src/kernels/fused.ts
+ */
+export function pointer(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const entry = backend.dataIdMap.get(t.dataId);
   if (!entry) throw new Error(`${GEMM_KERNEL_NAME}: tensor data not found on the wasm backend`);
   return entry.memoryOffset;
@@ -187,6 +203,12 @@ function gemmKernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   const bSize = k * n;
   const cSize = m * n;
   const out = backend.makeOutput(r === 3 ? [batch, m, n] : [m, n], 'float32');
+  // large rank-2 products go to the thread pool when one is registered (vdafm/node enableThreads)
+  const pool = batch === 1 ? gemmPool() : null;
+  if (pool && m * n * k >= pool.minWork) {
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    if (pool.run({ m, n, k, a: view(a), transA, b: view(b), transB, bias: bias ? view(bias) : null, out: view(out) })) return out;
+  }
   let aPtr: number, bPtr: number, biasPtr: number, cPtr: number;
   if (runner.zeroCopy) {
     [aPtr, bPtr, cPtr] = [pointer(backend, a), pointer(backend, b), pointer(backend, out)];

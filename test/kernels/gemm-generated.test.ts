@@ -1,5 +1,5 @@
 // The committed module (src/kernels/gemm-wasm.generated.ts) is valid and up to date with
-// native/gemm.c (the rebuild is skipped when clang/wasm-ld are not installed).
+// native/gemm.c and native/fused.c (the rebuild is skipped when clang/wasm-ld are not installed).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +22,16 @@ describe('gemm-wasm.generated.ts', () => {
     expect(WebAssembly.validate(bytes)).toBe(true);
     const mod = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['colsum', 'gemm', 'gemm_workspace_bytes']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual([
+      'colsum', 'gelu_bwd', 'gelu_fwd', 'gemm', 'gemm_workspace_bytes', 'layernorm_bwd', 'layernorm_fwd', 'vdafm_erf',
+    ]);
   });
 
   it('records the clang that built it', () => {
     expect(recordedClang).toMatch(/clang version \d+/);
   });
 
-  it.skipIf(!canRebuild)('is what scripts/build-wasm.mjs builds from native/gemm.c (same clang)', () => {
+  it.skipIf(!canRebuild)('is what scripts/build-wasm.mjs builds from native/gemm.c and native/fused.c (same clang)', () => {
     const out = execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: root, encoding: 'utf8' });
     expect(out).toContain('up to date');
   });

@@ -15,6 +15,7 @@ import {
 } from '../../src/kernels/gemm.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 interface Case {
   batch: number; // 0: rank 2
@@ -286,16 +287,7 @@ describe('fastMatMul rejects bad inputs', () => {
     ['bias of the wrong size', () => fastMatMul(a(), tf.ones([3, 4]) as tf.Tensor2D, { bias: tf.ones([3]) as tf.Tensor1D }), 'bias'],
     ['bias of rank 2', () => fastMatMul(a(), tf.ones([3, 4]) as tf.Tensor2D, { bias: tf.ones([1, 4]) as unknown as tf.Tensor1D }), 'bias'],
   ])('throws ShapeError for %s', (_, call, argument) => {
-    tf.tidy(() => {
-      let caught: unknown;
-      try {
-        call();
-      } catch (e) {
-        caught = e;
-      }
-      expect(ShapeError.isInstance(caught)).toBe(true);
-      expect((caught as ShapeError).argument).toBe(argument);
-    });
+    expectArgumentError(call, ShapeError, argument);
   });
 
   it.each<[string, () => unknown, string]>([

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Builds native/gemm.c a second time for a SHARED WebAssembly memory (wasm32 + simd128 + atomics),
+// the module the Node worker-thread GEMM pool runs on every thread (src/node/threads.ts), and
+// writes src/kernels/gemm-shared-wasm.generated.ts holding it as base64. Same micro-kernel
+// configuration as the single-threaded module (scripts/build-wasm.mjs, SHIPPED).
+//
+//   node scripts/build-wasm-threads.mjs           # regenerate
+//   node scripts/build-wasm-threads.mjs --check   # exit 1 if the generated file is out of date
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SHIPPED, clangVersion } from './build-wasm.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const generated = join(root, 'src', 'kernels', 'gemm-shared-wasm.generated.ts');
+const clang = process.env.CLANG ?? 'clang';
+
+/** Compiles native/gemm.c for an imported shared memory; returns the module bytes. */
+export function compileShared() {
+  const dir = mkdtempSync(join(tmpdir(), 'vdafm-gemm-shared-'));
+  const out = join(dir, 'gemm-shared.wasm');
+  try {
+    execFileSync(clang, [
+      '--target=wasm32', '-msimd128', '-matomics', '-mbulk-memory', '-O3', '-nostdlib', '-ffreestanding', '-fno-ident',
+      ...Object.entries(SHIPPED).map(([k, v]) => `-D${k}=${v}`),
+      '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296',
+      '-Wl,--strip-all', '-Wl,-z,stack-size=0', '-Wl,--global-base=0',
+      '-o', out, join(root, 'native', 'gemm.c'),
+    ], { stdio: ['ignore', 'inherit', 'inherit'] });
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The text the generated file should have. */
+export function expectedSharedGenerated() {
+  const bytes = compileShared();
+  const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
+  return [
+    '// GENERATED FILE, DO NOT EDIT. Regenerate with `node scripts/build-wasm-threads.mjs` (needs clang + wasm-ld),',
+    '// from native/gemm.c (compiled with ' + Object.entries(SHIPPED).map(([k, v]) => `${k}=${v}`).join(' ') + ') for a shared memory.',
+    `// Built with: ${clangVersion()}`,
+    '',
+    '/** native/gemm.c for an imported SHARED memory (wasm32 + simd128 + atomics), base64-encoded. */',
+    'export const GEMM_SHARED_WASM_BASE64 =',
+    lines.map((l) => `  '${l}'`).join(' +\n') + ';',
+    '',
+  ].join('\n');
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  const text = expectedSharedGenerated();
+  if (process.argv.includes('--check')) {
+    const current = readFileSync(generated, 'utf8');
+    if (current !== text) {
+      console.error(`${generated} is out of date: run node scripts/build-wasm-threads.mjs`);
+      process.exit(1);
+    }
+    console.log('up to date');
+  } else {
+    writeFileSync(generated, text);
+    console.log(`wrote ${generated}`);
+  }
+}

@@ -1,0 +1,393 @@
+/**
+ * Fused WebAssembly-SIMD kernels for exact GELU and layer normalisation on the tfjs 'wasm'
+ * backend, as non-differentiable ops that src/core/ops.ts wraps in its own `tf.customGrad` nodes.
+ *
+ * Why: after the GEMM, a wasm train step spends its time in small elementwise kernels:
+ * tfjs-backend-wasm's `Erf` and `Exp` are scalar libm loops (measured 26 and 7 ns per element
+ * against 0.35 ns for a same-shape multiply), broadcasting binary ops take a generic path (~3×
+ * a same-shape op) and every kernel costs ~3–7 µs of dispatch. GELU (5 stock kernels forward,
+ * 9 backward) and layerNorm (9 forward, ~11 backward) each become one kernel call here: 7–8×
+ * faster for GELU and ~4× for layerNorm, forward and forward + backward, at the model's shapes
+ * (bench/experiments/fused.ts; the GELU kernel itself runs at ~2.4 ns per element).
+ *
+ * The C is native/fused.c, linked into the same module as the GEMM (native/gemm.c, built by
+ * scripts/build-wasm.mjs) and run by the same instance (src/kernels/gemm.ts: zero-copy on
+ * tfjs-backend-wasm's heap when reachable, else copying into a memory of its own). erf is a
+ * vectorised approximation (our own near-minimax fits, native/fit_erf.py): max absolute error
+ * 8.9e-8 over [−12, 12] in float32 (stock `tf.erf`: 4.4e-8 on wasm, 1.7e-7 on cpu).
+ *
+ * Four kernels are registered for the 'wasm' backend, under names of our own (no stock kernel is
+ * touched), when this module is imported:
+ * - `VdafmGelu`: input `x` (any shape); attr `save` (0: outputs `[y]`; 1: `[y, Φ(x)]`;
+ *   2: `[y, Φ(x) + x·φ(x)]`, the derivative);
+ * - `VdafmGeluGrad`: inputs `dy`, `x`, optional `cdf`; output `dx`;
+ * - `VdafmLayerNorm`: inputs `x` `[..., d]`, optional `gamma`, `beta` `[d]`; attr `epsilon`;
+ *   outputs `[y, mean, rstd]` (`mean` and `rstd` of shape `x.shape[:-1]`);
+ * - `VdafmLayerNormGrad`: inputs `dy`, `x`, `mean`, `rstd`, optional `gamma`; attr `betaGrad`;
+ *   outputs `[dx, dgamma (when gamma is given), dbeta (when betaGrad)]`.
+ *
+ * Every op here returns null when our kernels are not active ({@link fastKernelsActive}: another
+ * backend, disabled by `setFastKernelsEnabled(false)`, or the module not loaded): the caller then
+ * takes the stock formulation. The same switch and the same loading (`initFastKernels`) as the
+ * GEMM apply.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, ShapeError } from '../errors.js';
+import { assertBoolean, assertOneOf } from '../core/shapes.js';
+import { fastKernelsActive, pickRunner, pointer, reserve, type Runner, type WasmBackendLike } from './gemm.js';
+
+/** Name of our GELU forward kernel on the 'wasm' backend. */
+export const GELU_KERNEL_NAME = 'VdafmGelu';
+/** Name of our GELU gradient kernel on the 'wasm' backend. */
+export const GELU_GRAD_KERNEL_NAME = 'VdafmGeluGrad';
+/** Name of our layer-normalisation forward kernel on the 'wasm' backend. */
+export const LAYER_NORM_KERNEL_NAME = 'VdafmLayerNorm';
+/** Name of our layer-normalisation gradient kernel on the 'wasm' backend. */
+export const LAYER_NORM_GRAD_KERNEL_NAME = 'VdafmLayerNormGrad';
+
+/** The exports of native/fused.c (pointers are byte offsets; 0 is "none"). */
+interface FusedExports {
+  gelu_fwd(n: number, x: number, y: number, aux: number, mode: number): void;
+  gelu_bwd(n: number, dy: number, x: number, cdf: number, dx: number): void;
+  layernorm_fwd(rows: number, d: number, x: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
+  layernorm_bwd(rows: number, d: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/**
+ * Runs `call` with byte offsets of `inputs` and `outputs` (null entries give 0) in the runner's
+ * memory: the tensors' own memory in zero-copy mode, else copies in and out of scratch regions.
+ */
+function run(
+  backend: WasmBackendLike,
+  runner: Runner,
+  inputs: Array<tf.TensorInfo | null>,
+  outputs: Array<tf.TensorInfo | null>,
+  call: (exports: FusedExports, ins: number[], outs: number[]) => void,
+): void {
+  const exports = runner.exports as unknown as FusedExports;
+  const size = (t: tf.TensorInfo | null) => (t ? t.shape.reduce((p, d) => p * d, 1) : 0);
+  if (runner.zeroCopy) {
+    const at = (t: tf.TensorInfo | null) => (t ? pointer(backend, t) : 0);
+    call(exports, inputs.map(at), outputs.map(at));
+    return;
+  }
+  const all = [...inputs, ...outputs];
+  const offsets = reserve(runner, all.map(size));
+  const heap = new Float32Array(runner.memory.buffer);
+  inputs.forEach((t, i) => {
+    if (t) heap.set(backend.typedArrayFromHeap(t) as Float32Array, offsets[i]! >> 2);
+  });
+  const ptr = (t: tf.TensorInfo | null, i: number) => (t ? offsets[i]! : 0);
+  call(exports, inputs.map(ptr), outputs.map((t, i) => ptr(t, inputs.length + i)));
+  const after = new Float32Array(runner.memory.buffer);
+  outputs.forEach((t, i) => {
+    if (!t) return;
+    const at = offsets[inputs.length + i]! >> 2;
+    (backend.typedArrayFromHeap(t) as Float32Array).set(after.subarray(at, at + size(t)));
+  });
+}
+
+function geluKernelFunc(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const runner = pickRunner(backend);
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const mode = Number(args.attrs?.['save'] ?? 0);
+  const n = x.shape.reduce((p, d) => p * d, 1);
+  const y = backend.makeOutput([...x.shape], 'float32');
+  const aux = mode ? backend.makeOutput([...x.shape], 'float32') : null;
+  run(backend, runner, [x], [y, aux], (e, [xp], [yp, ap]) => e.gelu_fwd(n, xp!, yp!, ap!, mode));
+  return aux ? [y, aux] : [y];
+}
+
+function geluGradKernelFunc(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const runner = pickRunner(backend);
+  const { dy, x, cdf } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; cdf?: tf.TensorInfo };
+  const n = x.shape.reduce((p, d) => p * d, 1);
+  const dx = backend.makeOutput([...x.shape], 'float32');
+  run(backend, runner, [dy, x, cdf ?? null], [dx], (e, [dyp, xp, cp], [dxp]) => e.gelu_bwd(n, dyp!, xp!, cp!, dxp!));
+  return dx;
+}
+
+function layerNormKernelFunc(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const runner = pickRunner(backend);
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta?: tf.TensorInfo };
+  const eps = Number(args.attrs?.['epsilon']);
+  const d = x.shape[x.shape.length - 1]!;
+  const lead = x.shape.slice(0, -1);
+  const rows = lead.reduce((p, s) => p * s, 1);
+  const y = backend.makeOutput([...x.shape], 'float32');
+  const mean = backend.makeOutput(lead, 'float32');
+  const rstd = backend.makeOutput(lead, 'float32');
+  run(backend, runner, [x, gamma ?? null, beta ?? null], [y, mean, rstd], (e, [xp, gp, bp], [yp, mp, rp]) =>
+    e.layernorm_fwd(rows, d, xp!, gp!, bp!, eps, yp!, mp!, rp!),
+  );
+  return [y, mean, rstd];
+}
+
+function layerNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const runner = pickRunner(backend);
+  const { dy, x, mean, rstd, gamma } = args.inputs as {
+    dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma?: tf.TensorInfo;
+  };
+  const betaGrad = args.attrs?.['betaGrad'] === true;
+  const d = x.shape[x.shape.length - 1]!;
+  const rows = x.shape.slice(0, -1).reduce((p, s) => p * s, 1);
+  const dx = backend.makeOutput([...x.shape], 'float32');
+  const dgamma = gamma ? backend.makeOutput([d], 'float32') : null;
+  const dbeta = betaGrad ? backend.makeOutput([d], 'float32') : null;
+  run(backend, runner, [dy, x, mean, rstd, gamma ?? null], [dx, dgamma, dbeta], (e, [dyp, xp, mp, rp, gp], [dxp, dgp, dbp]) =>
+    e.layernorm_bwd(rows, d, dyp!, xp!, mp!, rp!, gp!, dxp!, dgp!, dbp!),
+  );
+  return [dx, ...(dgamma ? [dgamma] : []), ...(dbeta ? [dbeta] : [])];
+}
+
+// Registered at import (cheap; the module itself is compiled on first use by gemm.ts). Another
+// copy of this package (ESM + CJS) may have registered the same self-contained kernels.
+for (const [kernelName, kernelFunc] of [
+  [GELU_KERNEL_NAME, geluKernelFunc],
+  [GELU_GRAD_KERNEL_NAME, geluGradKernelFunc],
+  [LAYER_NORM_KERNEL_NAME, layerNormKernelFunc],
+  [LAYER_NORM_GRAD_KERNEL_NAME, layerNormGradKernelFunc],
+] as const) {
+  if (!tf.getKernel(kernelName, 'wasm')) {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+}
+
+function assertFloat32(t: tf.Tensor, argument: string): void {
+  if (t.dtype !== 'float32') {
+    throw new InvalidArgumentError({
+      argument: `${argument}.dtype`,
+      message: `${argument} must be a float32 tensor.`,
+      received: t.dtype,
+      fix: `Cast it first: tf.cast(${argument}, 'float32').`,
+    });
+  }
+}
+
+function assertTensor(t: unknown, argument: string): asserts t is tf.Tensor {
+  if (!(t instanceof tf.Tensor)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be a tf.Tensor.`, received: t });
+  }
+}
+
+function assertShape(t: tf.Tensor, shape: readonly number[], argument: string): void {
+  if (!tf.util.arraysEqual(t.shape, [...shape])) {
+    throw new ShapeError({ argument, expected: `[${shape.join(', ')}]`, received: t.shape });
+  }
+}
+
+/** What {@link geluForward} returns next to `y` for the backward pass. */
+export type GeluSaved = 'derivative' | 'cdf' | 'none';
+
+/** Outputs of {@link geluForward}; the caller owns every tensor. */
+export interface GeluForwardResult {
+  /** `x·Φ(x)`, shape of `x`. */
+  y: tf.Tensor;
+  /** `Φ(x)` when `save` is 'cdf', else null. */
+  cdf: tf.Tensor | null;
+  /** `Φ(x) + x·φ(x)` (dy/dx) when `save` is 'derivative', else null. */
+  derivative: tf.Tensor | null;
+}
+
+/**
+ * Exact GELU `y = x·Φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`, in one vdafm kernel call on the 'wasm'
+ * backend, with what the backward pass needs in the same pass. Not differentiable: wrap it in a
+ * `tf.customGrad` node.
+ *
+ * With `save: 'derivative'` (recommended) the second output is `Φ(x) + x·φ(x)` and the gradient
+ * is simply `tf.mul(dy, derivative)` (one same-shape multiply; only one tensor kept for the
+ * backward pass); with 'cdf' it is `Φ(x)`, for {@link geluBackward} with `x`; with 'none'
+ * nothing more ({@link geluBackward} then recomputes from `x`).
+ *
+ * Accuracy: erf to ~1e-7 absolute (float32 rounding level); `Φ` for `x < 0` is computed from
+ * erfc, so it is relatively accurate in the left tail (stock `0.5·(1 + erf)` is only absolutely
+ * accurate there).
+ *
+ * @param x - float32, any shape.
+ * @param save - what to return next to `y`, see {@link GeluForwardResult}.
+ * @defaultValue save 'derivative'
+ * @returns the outputs (the caller owns them), or null when our kernels are not active (another
+ *   backend, disabled, or not loaded): compute GELU with stock ops then.
+ * @throws {@link InvalidArgumentError} when `x` is not a float32 tensor or `save` is not one of
+ *   'derivative', 'cdf', 'none'.
+ * @example
+ * ```ts
+ * const out = geluForward(tf.tensor1d([0, 1])); // on 'wasm': { y ≈ [0, 0.8413], derivative ≈ [0.5, 1.0833], cdf: null }
+ * ```
+ */
+export function geluForward(x: tf.Tensor, save: GeluSaved = 'derivative'): GeluForwardResult | null {
+  assertTensor(x, 'x');
+  assertFloat32(x, 'x');
+  assertOneOf(save, ['derivative', 'cdf', 'none'] as const, 'save');
+  if (!fastKernelsActive()) return null;
+  const mode = save === 'none' ? 0 : save === 'cdf' ? 1 : 2;
+  const out = tf.engine().runKernel(GELU_KERNEL_NAME, { x }, { save: mode }) as tf.Tensor[];
+  return { y: out[0]!, cdf: mode === 1 ? out[1]! : null, derivative: mode === 2 ? out[1]! : null };
+}
+
+/**
+ * Gradient of exact GELU: `dx = dy·(Φ(x) + x·φ(x))`, `φ(x) = exp(−x²/2)/√(2π)`, in one vdafm
+ * kernel call on the 'wasm' backend. With `cdf` (from `geluForward(x, 'cdf')`) it computes only
+ * `φ`; without, it recomputes `Φ` too. (After `geluForward(x, 'derivative')` use
+ * `tf.mul(dy, derivative)` instead.)
+ *
+ * @param dy - float32, shape of `x`.
+ * @param x - float32, the forward input.
+ * @param cdf - `Φ(x)` of shape of `x`, or null.
+ * @returns `dx`, shape of `x` (the caller owns it), or null when our kernels are not active.
+ * @throws {@link ShapeError} when `dy` or `cdf` does not have `x`'s shape.
+ * @throws {@link InvalidArgumentError} when a tensor is not float32.
+ * @example
+ * ```ts
+ * const x = tf.tensor1d([0, 1]);
+ * geluBackward(tf.ones([2]), x, null); // on 'wasm': ≈ [0.5, 1.0833]
+ * ```
+ */
+export function geluBackward(dy: tf.Tensor, x: tf.Tensor, cdf: tf.Tensor | null): tf.Tensor | null {
+  assertTensor(x, 'x');
+  assertTensor(dy, 'dy');
+  assertFloat32(x, 'x');
+  assertFloat32(dy, 'dy');
+  assertShape(dy, x.shape, 'dy');
+  if (cdf !== null) {
+    assertTensor(cdf, 'cdf');
+    assertFloat32(cdf, 'cdf');
+    assertShape(cdf, x.shape, 'cdf');
+  }
+  if (!fastKernelsActive()) return null;
+  return tf.engine().runKernel(GELU_GRAD_KERNEL_NAME, cdf ? { dy, x, cdf } : { dy, x }, {}) as tf.Tensor;
+}
+
+/** Outputs of {@link layerNormForward}; the caller owns every tensor. */
+export interface LayerNormForwardResult {
+  /** `x̂·gamma + beta`, shape of `x`. */
+  y: tf.Tensor;
+  /** Row means, shape `x.shape[:-1]` (rank 0 for a rank-1 `x`). */
+  mean: tf.Tensor;
+  /** Row `1/sqrt(var + epsilon)` (biased variance), shape `x.shape[:-1]`. */
+  rstd: tf.Tensor;
+}
+
+function checkLayerNormInputs(x: tf.Tensor, gamma: tf.Tensor | null, argumentX: string): number {
+  assertTensor(x, argumentX);
+  assertFloat32(x, argumentX);
+  const d = x.shape[x.rank - 1];
+  if (x.rank < 1 || d === undefined || d < 1) {
+    throw new ShapeError({ argument: argumentX, expected: '[..., d] with d ≥ 1', received: x.shape });
+  }
+  if (gamma !== null) {
+    assertTensor(gamma, 'gamma');
+    assertFloat32(gamma, 'gamma');
+    assertShape(gamma, [d], 'gamma');
+  }
+  return d;
+}
+
+/**
+ * Layer normalisation over the last axis, `y = (x − mean)·rstd·gamma + beta`,
+ * `rstd = 1/sqrt(mean((x − mean)²) + epsilon)` (biased variance, epsilon inside the square
+ * root, as PyTorch `nn.LayerNorm`), in one vdafm kernel call on the 'wasm' backend: one pass over
+ * the rows, SIMD over `d`. Not differentiable: wrap it in a `tf.customGrad` node that keeps `x`,
+ * `mean` and `rstd` for {@link layerNormBackward}.
+ *
+ * Any rank: the kernel treats `x` as `[prod(x.shape[:-1]), d]` itself (no reshape needed).
+ *
+ * @param x - float32 `[..., d]`, `d ≥ 1`.
+ * @param gamma - float32 `[d]` scale, or null for 1.
+ * @param beta - float32 `[d]` offset, or null for 0.
+ * @param epsilon - added to the variance (a finite number ≥ 0).
+ * @returns `{ y, mean, rstd }` (the caller owns them), or null when our kernels are not active.
+ * @throws {@link ShapeError} when `x` has rank 0 or a last axis of 0, or `gamma`/`beta` is not `[d]`.
+ * @throws {@link InvalidArgumentError} when a tensor is not float32 or `epsilon` is not a finite
+ *   number ≥ 0.
+ * @example
+ * ```ts
+ * const out = layerNormForward(tf.tensor2d([[1, 2, 3]]), null, null, 1e-5);
+ * // on 'wasm': y ≈ [[-1.2247, 0, 1.2247]], mean [2], rstd ≈ [1.2247]
+ * ```
+ */
+export function layerNormForward(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, epsilon: number): LayerNormForwardResult | null {
+  const d = checkLayerNormInputs(x, gamma, 'x');
+  if (beta !== null) {
+    assertTensor(beta, 'beta');
+    assertFloat32(beta, 'beta');
+    assertShape(beta, [d], 'beta');
+  }
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
+    throw new InvalidArgumentError({ argument: 'epsilon', message: 'epsilon must be a finite number ≥ 0.', received: epsilon });
+  }
+  if (!fastKernelsActive()) return null;
+  const inputs: tf.NamedTensorMap = { x };
+  if (gamma) inputs['gamma'] = gamma;
+  if (beta) inputs['beta'] = beta;
+  const [y, mean, rstd] = tf.engine().runKernel(LAYER_NORM_KERNEL_NAME, inputs, { epsilon }) as tf.Tensor[];
+  return { y: y!, mean: mean!, rstd: rstd! };
+}
+
+/** Outputs of {@link layerNormBackward}; the caller owns every tensor. */
+export interface LayerNormBackwardResult {
+  /** Gradient for `x`, shape of `x`. */
+  dx: tf.Tensor;
+  /** `Σ_rows dy·x̂`, `[d]`, when `gamma` was given, else null. */
+  dgamma: tf.Tensor1D | null;
+  /** `Σ_rows dy`, `[d]`, when `betaGrad`, else null. */
+  dbeta: tf.Tensor1D | null;
+}
+
+/**
+ * Gradients of {@link layerNormForward} in one vdafm kernel call on the 'wasm' backend:
+ * `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))` with `g = dy·gamma` and `x̂ = (x − mean)·rstd`
+ * recomputed from `x` (nothing of size `[rows, d]` but `x` needs keeping); `dgamma = Σ_rows dy·x̂`,
+ * `dbeta = Σ_rows dy` (summed in row order).
+ *
+ * @param dy - float32, shape of `x`.
+ * @param x - float32 `[..., d]`, the forward input.
+ * @param mean - `mean` from {@link layerNormForward}, shape `x.shape[:-1]`.
+ * @param rstd - `rstd` from {@link layerNormForward}, shape `x.shape[:-1]`.
+ * @param gamma - the forward `gamma` `[d]`, or null (then no `dgamma`).
+ * @param betaGrad - whether to compute `dbeta` (the forward had a `beta`).
+ * @returns `{ dx, dgamma, dbeta }` (the caller owns them), or null when our kernels are not active.
+ * @throws {@link ShapeError} when a shape does not match `x`'s.
+ * @throws {@link InvalidArgumentError} when a tensor is not float32 or `betaGrad` is not a boolean.
+ * @example
+ * ```ts
+ * const x = tf.tensor2d([[1, 2, 3]]);
+ * const f = layerNormForward(x, null, null, 1e-5)!;
+ * const g = layerNormBackward(tf.tensor2d([[1, 0, 0]]), x, f.mean, f.rstd, null, true);
+ * // on 'wasm': dx ≈ [[0.2041, -0.4082, 0.2041]], dbeta [1, 0, 0], dgamma null
+ * ```
+ */
+export function layerNormBackward(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  rstd: tf.Tensor,
+  gamma: tf.Tensor | null,
+  betaGrad: boolean,
+): LayerNormBackwardResult | null {
+  checkLayerNormInputs(x, gamma, 'x');
+  assertBoolean(betaGrad, 'betaGrad');
+  const lead = x.shape.slice(0, -1);
+  for (const [t, name, shape] of [[dy, 'dy', x.shape], [mean, 'mean', lead], [rstd, 'rstd', lead]] as const) {
+    assertTensor(t, name);
+    assertFloat32(t, name);
+    assertShape(t, shape, name);
+  }
+  if (!fastKernelsActive()) return null;
+  const inputs: tf.NamedTensorMap = { dy, x, mean, rstd };
+  if (gamma) inputs['gamma'] = gamma;
+  const out = tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL_NAME, inputs, { betaGrad }) as tf.Tensor[];
+  return {
+    dx: out[0]!,
+    dgamma: gamma ? (out[1] as tf.Tensor1D) : null,
+    dbeta: betaGrad ? (out[gamma ? 2 : 1] as tf.Tensor1D) : null,
+  };
+}
