@@ -3,6 +3,10 @@
  *
  * They are written so that both the forward pass and the gradients run on fast kernels on
  * every backend (see docs/guides/backends.md):
+ * - On 'wasm' with vdafm's own kernels active (src/kernels: the default in Node; call
+ *   `initFastKernels()` on a browser main thread), matrix products run on vdafm's WebAssembly
+ *   GEMM with transposes absorbed by its packing, and GELU / layer norm on fused kernels. The
+ *   formulations below are what runs everywhere else (and give the same values).
  * - {@link matMul} never uses the `transposeA`/`transposeB` flags, in the forward pass *or*
  *   in its gradient (stock tfjs's BatchMatMul gradient uses them, and on the wasm backend the
  *   flagged variants miss the XNNPACK fast path and are ~20× slower). Its gradient is a
