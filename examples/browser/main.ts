@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { Pipeline } from '../../src/index.js';
+import { fastKernelsMode, initFastKernels, type Pipeline } from '../../src/index.js';
 import { DemoCohort, type DemoPrediction } from './demo-cohort.js';
 import { loadPipelineFromUrl } from './loader.js';
 
@@ -48,6 +48,8 @@ export interface PageState {
   wasmThreads: number | null;
   /** Whether the wasm backend runs its multi-threaded build (needs cross-origin isolation). */
   wasmMultithread: boolean | null;
+  /** vdafm's own wasm kernels (GEMM, fused GELU / layer norm): 'zero-copy', 'copy' or 'off'. */
+  fastKernels: string | null;
   /** `crossOriginIsolated` of the page (COOP/COEP headers sent: wasm may use threads). */
   isolated: boolean;
   error: string | null;
@@ -83,6 +85,7 @@ const page: PageState = {
   backendInfo: '',
   wasmThreads: null,
   wasmMultithread: null,
+  fastKernels: null,
   isolated: globalThis.crossOriginIsolated === true,
   error: null,
   patients: 0,
@@ -129,7 +132,10 @@ async function activateBackend(name: string): Promise<string> {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     page.wasmThreads = getThreadsCount();
     page.wasmMultithread = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') as boolean;
-    return `wasm (SIMD ${simd ? 'on' : 'off'}, ${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}${crossOriginIsolated ? '' : '; not cross-origin isolated, so no threads'})`;
+    // a browser main thread compiles vdafm's kernel module only asynchronously: load it once here
+    await initFastKernels();
+    page.fastKernels = fastKernelsMode();
+    return `wasm (SIMD ${simd ? 'on' : 'off'}, ${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}${crossOriginIsolated ? '' : '; not cross-origin isolated, so no threads'}; vdafm kernels ${page.fastKernels})`;
   }
   if (name === 'webgl') return `webgl (WebGL ${tf.env().getNumber('WEBGL_VERSION')})`;
   return 'cpu (plain JavaScript)';

@@ -291,7 +291,7 @@ function loadSync(): boolean {
   if (compiled) return true;
   if (syncFailed) return false;
   try {
-    install(new WebAssembly.Module(moduleBytes()));
+    install(new WebAssembly.Module(moduleBytes() as BufferSource));
     return true;
   } catch {
     syncFailed = true;

@@ -155,7 +155,7 @@ export interface ThreadOptions {
  * Node. Call {@link disableThreads} to stop the workers.
  *
  * @returns the number of threads now in use (1 = off).
- * @throws {@link InvalidArgumentError} when `threads` is not a positive integer.
+ * @throws InvalidArgumentError (from `vdafm`) when `threads` is not a positive integer.
  * @example
  * ```ts
  * import { enableThreads } from 'vdafm/node';

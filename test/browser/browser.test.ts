@@ -144,7 +144,10 @@ describe.skipIf(!HAVE_CHROMIUM)('browser demo (examples/browser) in headless Chr
           info: window.__vdafm.backendInfo,
           backend: window.__vdafm.currentBackend(),
           cores: navigator.hardwareConcurrency,
+          fast: window.__vdafm.fastKernels,
         }));
+        // the threaded build's heap is a shared memory: vdafm's kernels copy operands instead
+        expect(state.fast).toBe('copy');
         expect(state.backend).toBe('wasm');
         expect(state.isolated).toBe(true);
         // the threaded SIMD build is the one running (tfjs caps the thread count by the cores)
@@ -174,8 +177,11 @@ describe.skipIf(!HAVE_CHROMIUM)('browser demo (examples/browser) in headless Chr
         patients: window.__vdafm.patients,
         isolated: window.__vdafm.isolated,
         multi: window.__vdafm.wasmMultithread,
+        fast: window.__vdafm.fastKernels,
       }));
       expect(state.error).toBeNull();
+      // on wasm, vdafm's own kernels load asynchronously on the page (initFastKernels) and run
+      if (backend === 'wasm') expect(['zero-copy', 'copy']).toContain(state.fast);
       expect(state.state).toBe('ready');
       expect(state.backend).toBe(backend);
       expect(state.info.startsWith(backend)).toBe(true);
