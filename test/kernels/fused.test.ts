@@ -491,6 +491,9 @@ describe('layerNormForward / layerNormBackward on wasm', () => {
   });
 
   fcTest.prop([lnArb], { numRuns: 40 })('has the gradients of the stock formulation (cpu autodiff)', async (c) => {
+    // With a large offset and few features the float32 stock composition itself loses ~3 digits
+    // to cancellation (the float64 test above covers those cases): compare where it is accurate.
+    fc.pre(Math.abs(c.offset) <= 5);
     const t = lnData(c);
     const got = await onBackend('wasm', () => fusedLayerNorm(c, t));
     const want = stockLayerNorm(c, t); // y, dx, [dgamma], [dbeta]
