@@ -479,7 +479,12 @@ describe('layerNormForward / layerNormBackward on wasm', () => {
     const got = await onBackend('wasm', () => fusedLayerNorm(c, t));
     const ref = layerNorm64(t.x, c.d, t.gamma, t.beta, c.eps);
     const grad = layerNormGrad64(t.dy, ref.xhat, ref.rstd, c.d, t.gamma);
-    const tol = 2e-5;
+    // float32 rounding of x − mean is relative to |x|, not to the row's spread: the tolerance
+    // scales with the conditioning max |x|·rstd (≈ 1–3 for centred rows; large for an offset row
+    // whose values nearly coincide; the float64 reference sees exact inputs)
+    let cond = 1;
+    t.x.forEach((v, i) => (cond = Math.max(cond, Math.abs(v) * ref.rstd[Math.floor(i / c.d)]!)));
+    const tol = 2e-5 * Math.max(1, cond / 3);
     expect(worst(got[0]!, ref.y, tol, tol)).toBeLessThanOrEqual(1);
     expect(worst(got[1]!, ref.mean, tol, tol)).toBeLessThanOrEqual(1);
     expect(worst(got[2]!, ref.rstd, tol, tol)).toBeLessThanOrEqual(1);
