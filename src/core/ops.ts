@@ -89,18 +89,29 @@ export function product<T extends tf.Tensor2D | tf.Tensor3D>(a: T, b: T, transpo
 type Grad = Parameters<typeof tf.customGrad>[0];
 
 /**
- * Column sums of `[rows, c]` → `[c]`: vdafm's column-sum kernel on wasm with the fast kernels
- * (XNNPACK re-packs a fresh right operand on every product), else `ones[1, rows] · x`.
+ * Per-group column sums, not differentiable: `x` viewed as `[groups, rows, c]` (`rows` = the
+ * rest) → `[groups, c]`. On wasm with the fast kernels: vdafm's column-sum kernel (one group) or
+ * its GEMM (`ones[groups, 1, rows] · x`). Elsewhere the rows are split into up to 4 blocks summed
+ * by one batched product with rows of ones, then the partial sums are added (a rank-2
+ * `ones[1, rows] · x` makes XNNPACK pack all of `x` first, and `tf.sum` over a non-last axis
+ * transposes first).
+ * @internal shared with the convolution and normalisation ops
  */
-function colSums(x: tf.Tensor2D): tf.Tensor1D {
-  if (fastKernelsActive()) return columnSum(x) as tf.Tensor1D;
-  return tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x), [x.shape[1]]);
+export function columnSums(x: tf.Tensor, groups = 1): tf.Tensor2D {
+  const c = x.shape[x.rank - 1]!;
+  const rows = x.size / c / groups;
+  if (fastKernelsActive()) {
+    if (groups === 1) return tf.reshape(columnSum(tf.reshape(x, [rows, c])), [1, c]);
+    return tf.reshape(fastMatMul(tf.ones([groups, 1, rows]) as tf.Tensor3D, tf.reshape(x, [groups, rows, c]) as tf.Tensor3D), [groups, c]);
+  }
+  const b = rows % 4 === 0 && rows >= 64 ? 4 : rows % 2 === 0 && rows >= 32 ? 2 : 1;
+  const parts = tf.matMul(tf.ones([groups * b, 1, rows / b]), tf.reshape(x, [groups * b, rows / b, c])); // [groups·b, 1, c]
+  return (b === 1 ? tf.reshape(parts, [groups, c]) : tf.sum(tf.reshape(parts, [groups, b, c]), 1)) as tf.Tensor2D;
 }
 
-/** Sums `dy` over every axis but the last: `[..., c]` → `[c]`. */
-function sumToLast(dy: tf.Tensor): tf.Tensor1D {
-  const c = dy.shape[dy.rank - 1]!;
-  return colSums(dy.rank === 2 ? (dy as tf.Tensor2D) : (tf.reshape(dy, [-1, c]) as tf.Tensor2D));
+/** Sums over every axis but the last: `[..., c]` → `[c]` (see {@link columnSums}). */
+function sumToLast(x: tf.Tensor): tf.Tensor1D {
+  return tf.reshape(columnSums(x), [x.shape[x.rank - 1]!]);
 }
 
 /** The affine map as one tape node: forward `x·K (+ b)` at rank 2, gradients as plain products. */
@@ -130,7 +141,7 @@ function denseNode(hasBias: boolean): (...t: tf.Tensor[]) => tf.Tensor {
         const dx = fast ? fastMatMul(d, sk, { transposeB: true }) : tf.matMul(d, tf.transpose(sk));
         const dk = fast ? fastMatMul(sx, d, { transposeA: true }) : tf.matMul(tf.transpose(sx), d);
         const grads = [x.rank === 2 ? dx : tf.reshape(dx, x.shape), dk];
-        if (hasBias) grads.push(colSums(d));
+        if (hasBias) grads.push(sumToLast(d));
         return grads;
       },
     };

@@ -30,6 +30,7 @@
  * @packageDocumentation
  */
 import { fastSlice } from '../core/fast-slice.js';
+import { columnSums } from '../core/ops.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 
@@ -248,18 +249,9 @@ function conv2dFilterGrad1x1(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv2DGeometry)
   return tf.reshape(dw, [1, 1, c, co]) as tf.Tensor4D;
 }
 
-/**
- * Sum over all leading axes of `dy` `[..., c]` → `[c]`: the rows are split into `b` blocks
- * (4 when possible) summed by a batched `matMul` with rows of ones, then the `b` partial sums
- * are added. (A rank-2 `ones[1, rows] · dy` makes XNNPACK pack all of `dy` as its weights
- * first, ~5× slower on wasm; `tf.sum` over a non-last axis transposes first.)
- */
+/** Sum over all leading axes of `dy` `[..., c]` → `[c]` (the bias gradient). */
 function sumToChannels(dy: tf.Tensor): tf.Tensor1D {
-  const c = dy.shape[dy.rank - 1]!;
-  const rows = dy.size / c;
-  const b = rows % 4 === 0 && rows >= 64 ? 4 : rows % 2 === 0 && rows >= 32 ? 2 : 1;
-  const parts = tf.matMul(tf.ones([b, 1, rows / b]), tf.reshape(dy, [b, rows / b, c])); // [b, 1, c]
-  return (b === 1 ? tf.reshape(parts, [c]) : tf.sum(tf.reshape(parts, [b, c]), 0)) as tf.Tensor1D;
+  return tf.reshape(columnSums(dy), [dy.shape[dy.rank - 1]!]);
 }
 
 type Grad = Parameters<typeof tf.customGrad>[0];

@@ -19,19 +19,10 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { columnSums } from '../../core/ops.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
-/**
- * Per-sample column sums of `x` `[n, s, c]` → `[n, c]`: the rows of every sample are split into
- * `b` blocks (`b` = 4 when `s` allows, else 2 or 1) summed by a batched `matMul` with rows of ones,
- * then the `b` partial sums are added (tiny).
- */
-function sampleColSums(x: tf.Tensor, n: number, s: number, c: number): tf.Tensor2D {
-  const b = s % 4 === 0 && s >= 64 ? 4 : s % 2 === 0 && s >= 32 ? 2 : 1;
-  const parts = tf.matMul(tf.ones([n * b, 1, s / b]), tf.reshape(x, [n * b, s / b, c])); // [n·b, 1, c]
-  return (b === 1 ? tf.reshape(parts, [n, c]) : tf.sum(tf.reshape(parts, [n, b, c]), 1)) as tf.Tensor2D;
-}
 
 /** `[n, s, c] ∘ [n, 1, c]`-style broadcast op; with one sample, as `[s, c] ∘ [c]` (wasm's faster path). */
 function bcast(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, big: tf.Tensor, v: tf.Tensor, n: number, s: number, c: number): tf.Tensor {
@@ -65,9 +56,9 @@ function normalise(
   const count = s * cg;
   const f = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xx, g, b, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const mean = tf.div(toGroups(sampleColSums(xx, n, s, c), n, groups, cg), count) as tf.Tensor2D; // [n, groups]
+    const mean = tf.div(toGroups(columnSums(xx, n), n, groups, cg), count) as tf.Tensor2D; // [n, groups]
     const centred = bcast(tf.sub, xx, toChannels(mean, n, groups, cg), n, s, c);
-    const variance = tf.div(toGroups(sampleColSums(tf.square(centred), n, s, c), n, groups, cg), count) as tf.Tensor2D;
+    const variance = tf.div(toGroups(columnSums(tf.square(centred), n), n, groups, cg), count) as tf.Tensor2D;
     const rstd = toChannels(tf.rsqrt(tf.add(variance, epsilon)) as tf.Tensor2D, n, groups, cg); // [n, c]
     if (onStats) onStats(mean, variance);
     save([centred, rstd, g]);
@@ -77,8 +68,8 @@ function normalise(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sc, sr, sg] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor1D];
         // Per-(sample, channel) sums of dy and dy·centred.
-        const sumDy = sampleColSums(dy, n, s, c); // [n, c]
-        const sumT = sampleColSums(tf.mul(dy, sc), n, s, c); // [n, c]
+        const sumDy = columnSums(dy, n); // [n, c]
+        const sumT = columnSums(tf.mul(dy, sc), n); // [n, c]
         const dBeta = tf.sum(sumDy, 0);
         const dGamma = tf.sum(tf.mul(sr, sumT), 0); // Σ dy·xhat, xhat = centred·rstd
         // dx = rstd/count · (count·gy − Σgy − xhat·Σ(gy·xhat)), gy = dy·gamma, sums per (sample, group)
