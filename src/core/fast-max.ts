@@ -13,25 +13,15 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from './wasm-heap.js';
 
 const MAX_LAST = 'VdafmMaxLast';
 const SCATTER_LAST = 'VdafmScatterLast';
 
-/** The part of tfjs-backend-wasm's backend object the kernels use (public methods of BackendWasm). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-function isWasmBackendLike(b: unknown): b is WasmBackendLike {
-  const o = b as Partial<WasmBackendLike> | null;
-  return !!o && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
-}
-
 /** `x [..., n]` → `[max [...], index [...] (int32)]`; the first maximum wins a tie; NaN propagates. */
 function maxLastKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo[] {
   const x = args.inputs['x']!;
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmHeapBackend;
   const n = x.shape[x.shape.length - 1]!;
   const outShape = x.shape.slice(0, -1);
   const values = backend.makeOutput(outShape, 'float32');
@@ -64,7 +54,7 @@ function scatterLastKernel(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Nam
   const dy = args.inputs['dy']!;
   const index = args.inputs['index']!;
   const n = args.attrs!['n'] as number;
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmHeapBackend;
   const out = backend.makeOutput([...dy.shape, n], 'float32');
   const os = backend.typedArrayFromHeap(out) as Float32Array;
   os.fill(0);
@@ -74,14 +64,6 @@ function scatterLastKernel(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Nam
   return out;
 }
 
-let registered = false;
-
-function ensureRegistered(): void {
-  if (registered) return;
-  if (!tf.getKernel(MAX_LAST, 'wasm')) tf.registerKernel({ kernelName: MAX_LAST, backendName: 'wasm', kernelFunc: maxLastKernel as unknown as tf.KernelFunc });
-  if (!tf.getKernel(SCATTER_LAST, 'wasm')) tf.registerKernel({ kernelName: SCATTER_LAST, backendName: 'wasm', kernelFunc: scatterLastKernel as unknown as tf.KernelFunc });
-  registered = true;
-}
 
 const maxLastNode = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -124,9 +106,11 @@ const maxLastStock = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>
  * ```
  */
 export function maxLastAxis(x: tf.Tensor): tf.Tensor {
-  if (tf.getBackend() === 'wasm' && isWasmBackendLike(tf.backend()) && x.dtype === 'float32') {
-    ensureRegistered();
+  if (onWasmHeap() && x.dtype === 'float32') {
     return maxLastNode(x);
   }
   return maxLastStock(x);
 }
+
+registerWasmKernel(MAX_LAST, maxLastKernel);
+registerWasmKernel(SCATTER_LAST, scatterLastKernel);

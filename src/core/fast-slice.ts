@@ -11,20 +11,10 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from './wasm-heap.js';
 
 /** Name of vdafm's slice kernel (registered for the 'wasm' backend). */
 export const VDAFM_SLICE = 'VdafmSlice';
-
-/** The part of tfjs-backend-wasm's backend object the kernel uses (public methods of BackendWasm). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-function isWasmBackendLike(b: unknown): b is WasmBackendLike {
-  const o = b as Partial<WasmBackendLike> | null;
-  return !!o && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
-}
 
 /** Copies `x[begin : begin + size]` (any rank) run by run; `xs`/`out` are flat views. */
 function copySlice(
@@ -73,32 +63,15 @@ function sliceKernel(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
   const x = args.inputs['x']!;
   const begin = args.attrs!['begin'] as number[];
   const size = args.attrs!['size'] as number[];
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmHeapBackend;
   const out = backend.makeOutput(size, x.dtype);
   if (size.every((s) => s > 0)) copySlice(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
   return out;
 }
 
-let registered = false;
-
-/** Registers `VdafmSlice` for the wasm backend once (idempotent, also across bundle copies). */
-function ensureRegistered(): void {
-  if (registered) return;
-  if (!tf.getKernel(VDAFM_SLICE, 'wasm')) {
-    tf.registerKernel({ kernelName: VDAFM_SLICE, backendName: 'wasm', kernelFunc: sliceKernel as unknown as tf.KernelFunc });
-  }
-  registered = true;
-}
-
-/** Whether the active backend takes vdafm's slice kernel. */
-function useFastSlice(): boolean {
-  return tf.getBackend() === 'wasm' && isWasmBackendLike(tf.backend());
-}
-
 /** Forward only (no gradient): the kernel on wasm, `tf.slice` elsewhere. */
 function sliceRaw<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T {
-  if (!useFastSlice() || x.dtype === 'string') return tf.slice(x, begin, size);
-  ensureRegistered();
+  if (!onWasmHeap() || x.dtype === 'string') return tf.slice(x, begin, size);
   return tf.engine().runKernel(VDAFM_SLICE, { x }, { begin, size } as unknown as tf.NamedAttrMap) as T;
 }
 
@@ -116,7 +89,7 @@ function sliceRaw<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T
  * ```
  */
 export function fastSlice<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T {
-  if (!useFastSlice()) return tf.slice(x, begin, size);
+  if (!onWasmHeap()) return tf.slice(x, begin, size);
   const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const xx = args[0] as tf.Tensor;
     return {
@@ -146,3 +119,5 @@ export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
     return part;
   });
 }
+
+registerWasmKernel(VDAFM_SLICE, sliceKernel);

@@ -24,15 +24,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from './batched-matmul.js';
-import { columnSum, fastKernelsActive, fastMatMul } from '../kernels/gemm.js';
+import { columnSum, fastKernelsActive, fastMatMul, swapLast } from '../kernels/gemm.js';
 import { geluForward, layerNormBackward, layerNormForward } from '../kernels/fused.js';
-
-/** Swaps the last two axes of a rank-2 or rank-3 tensor. */
-function swapLast(x: tf.Tensor): tf.Tensor {
-  if (x.rank === 2) return tf.transpose(x);
-  if (x.rank === 3) return tf.transpose(x, [0, 2, 1]);
-  return tf.transpose(x, [...Array.from({ length: x.rank - 2 }, (_, i) => i), x.rank - 1, x.rank - 2]);
-}
 
 const matMulFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];

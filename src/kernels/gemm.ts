@@ -407,8 +407,11 @@ export function fastKernelsMode(): 'zero-copy' | 'copy' | 'off' {
   return runnerFor(tf.backend() as unknown as WasmBackendLike)!.zeroCopy ? 'zero-copy' : 'copy';
 }
 
-/** Swaps the last two axes of a rank-2 or rank-3 tensor. */
-function swapLast(x: tf.Tensor): tf.Tensor {
+/**
+ * Swaps the last two axes of a rank-2 or rank-3 tensor.
+ * @internal shared with src/core/ops.ts
+ */
+export function swapLast(x: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1]);
 }
 

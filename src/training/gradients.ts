@@ -24,8 +24,11 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
   });
 }
 
-/** All tensors as one flat vector (a single concat kernel). */
-function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
+/**
+ * All tensors as one flat vector (a single concat kernel).
+ * @internal shared with the optimizer
+ */
+export function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
   const flat = tensors.map((t) => tf.reshape(t, [-1]));
   return (flat.length === 1 ? flat[0]! : tf.concat(flat, 0)) as tf.Tensor1D;
 }

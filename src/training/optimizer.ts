@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { splitRows } from '../core/fast-slice.js';
+import { flatten } from './gradients.js';
 import { assertPositiveNumber } from '../core/shapes.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
 
@@ -114,34 +115,19 @@ export class AdamW {
     if (!present.some(Boolean)) return;
     const flat = this.flat!;
     tf.tidy(() => {
-      const col = (ts: tf.Tensor[]) => (ts.length === 1 ? tf.reshape(ts[0]!, [-1]) : tf.concat(ts.map((x) => tf.reshape(x, [-1])), 0));
-      const raw = col(variables.map((v, i) => (present[i] ? grads[v.name]! : tf.zeros([this.layout[i]!.size]))));
+      const raw = flatten(variables.map((v, i) => (present[i] ? grads[v.name]! : tf.zeros([this.layout[i]!.size]))));
       const g = options.gradientScale ? tf.mul(raw, options.gradientScale) : raw;
-      const w = col(variables);
+      const w = flatten(variables);
       let newM = tf.add(tf.mul(flat.m, this.beta1), tf.mul(g, 1 - this.beta1));
       let newV = tf.add(tf.mul(flat.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
       let decayed: tf.Tensor = w;
       const decays = this.weightDecay > 0 ? variables.map((v) => this.decay(v.name)) : [];
-      if (decays.some(Boolean)) {
-        const factor = new Float32Array(w.size);
-        let offset = 0;
-        this.layout.forEach((l, i) => {
-          factor.fill(decays[i] ? 1 - lr * this.weightDecay : 1, offset, offset + l.size);
-          offset += l.size;
-        });
-        decayed = tf.mul(w, tf.tensor1d(factor));
-      }
+      if (decays.some(Boolean)) decayed = tf.mul(w, this.perElement((i) => (decays[i] ? 1 - lr * this.weightDecay : 1)));
       const update = tf.div(tf.div(newM, c1), tf.add(tf.sqrt(tf.div(newV, c2)), this.epsilon));
       let newW = tf.sub(decayed, tf.mul(update, lr));
       if (present.some((p) => !p)) {
         // variables without a gradient keep their weights and moments
-        const keep = new Float32Array(w.size);
-        let offset = 0;
-        this.layout.forEach((l, i) => {
-          keep.fill(present[i] ? 1 : 0, offset, offset + l.size);
-          offset += l.size;
-        });
-        const mask = tf.tensor1d(keep);
+        const mask = this.perElement((i) => (present[i] ? 1 : 0));
         const select = (a: tf.Tensor, b: tf.Tensor) => tf.where(tf.cast(mask, 'bool'), a, b);
         newM = select(newM, flat.m);
         newV = select(newV, flat.v);
@@ -157,6 +143,17 @@ export class AdamW {
     present.forEach((p, i) => {
       if (p) this.layout[i]!.seen = true;
     });
+  }
+
+  /** A flat vector holding `value(i)` on the elements of the layout's variable `i`. */
+  private perElement(value: (i: number) => number): tf.Tensor1D {
+    const out = new Float32Array(this.layout.reduce((a, l) => a + l.size, 0));
+    let offset = 0;
+    this.layout.forEach((l, i) => {
+      out.fill(value(i), offset, offset + l.size);
+      offset += l.size;
+    });
+    return tf.tensor1d(out);
   }
 
   /** Makes the flat moments follow `variables` (binding restored moments, or re-laying out). */
