@@ -257,6 +257,36 @@ function sumToChannels(dy: tf.Tensor): tf.Tensor1D {
 type Grad = Parameters<typeof tf.customGrad>[0];
 
 /**
+ * Node B of a convolution (see {@link conv2dCore}): `(ya, w, bias) → ya + bias` with `x`
+ * captured; passes `dy` through to `ya` and yields the filter gradient `filterGrad(x, dy)` and the
+ * bias gradient. Without a bias the output is a reshape of `ya` (shares the data, no copy).
+ */
+function filterAndBiasNode(
+  ya: tf.Tensor4D,
+  x: tf.Tensor,
+  w: tf.Tensor,
+  bias: tf.Tensor1D | null,
+  filterGrad: (x: tf.Tensor, dy: tf.Tensor4D) => tf.Tensor,
+): tf.Tensor4D {
+  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const yy = args[0] as tf.Tensor4D;
+    const b = bias ? (args[2] as tf.Tensor1D) : null;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    save([x]);
+    return {
+      value: b ? tf.add(yy, b) : tf.reshape(yy, yy.shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const d = dy as tf.Tensor4D;
+        const grads: tf.Tensor[] = [d, filterGrad(saved[0]!, d)];
+        if (b) grads.push(sumToChannels(d));
+        return grads;
+      },
+    };
+  }) as Grad) as (...t: tf.Tensor[]) => tf.Tensor4D;
+  return bias ? node(ya, w, bias) : node(ya, w);
+}
+
+/**
  * The differentiable 2D convolution, as two custom-gradient nodes so that tfjs's tape prunes
  * the gradient nobody needs: node A (`x → conv(x, w)`, `w` captured) yields only the input
  * gradient and is skipped when `x` does not depend on a trained variable (e.g. the image fed to
@@ -281,23 +311,7 @@ function conv2dCore(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D | null, st
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => conv2dInputGrad(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, xShape, g),
     };
   }) as Grad) as (x: tf.Tensor) => tf.Tensor4D;
-  const nodeB = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const ya = args[0] as tf.Tensor4D;
-    const b = bias ? (args[2] as tf.Tensor1D) : null;
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    save([x]);
-    return {
-      value: b ? tf.add(ya, b) : tf.reshape(ya, ya.shape), // a reshape shares the data (no copy)
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const d = dy as tf.Tensor4D;
-        const grads: tf.Tensor[] = [d, conv2dFilterGrad(saved[0] as tf.Tensor4D, d, kh, kw, g)];
-        if (b) grads.push(sumToChannels(d));
-        return grads;
-      },
-    };
-  }) as Grad) as (...t: tf.Tensor[]) => tf.Tensor4D;
-  const ya = nodeA(x);
-  return bias ? nodeB(ya, w, bias) : nodeB(ya, w);
+  return filterAndBiasNode(nodeA(x), x, w, bias, (sx, d) => conv2dFilterGrad(sx as tf.Tensor4D, d, kh, kw, g));
 }
 
 function checkStrides(strides: number | number[], n: number): number[] {
@@ -473,25 +487,11 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
       },
     };
   }) as Grad) as (x: tf.Tensor) => tf.Tensor4D;
-  const nodeB = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const ya = args[0] as tf.Tensor4D;
-    const b = bias ? (args[2] as tf.Tensor1D) : null;
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    save([x]);
-    return {
-      value: b ? tf.add(ya, b) : tf.reshape(ya, ya.shape), // a reshape shares the data (no copy)
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const d4 = dy as tf.Tensor4D;
-        const dyT = kh === 1 && kw === 1 ? undefined : (tf.transpose(d4, [1, 2, 0, 3]) as tf.Tensor4D);
-        const dw = slabs(saved[0]!).map((slab) => conv2dFilterGrad(slab, d4, kh, kw, g, dyT));
-        const grads: tf.Tensor[] = [d4, tf.reshape(dw.length === 1 ? dw[0]! : tf.stack(dw), [kd, kh, kw, c, co])];
-        if (b) grads.push(sumToChannels(d4));
-        return grads;
-      },
-    };
-  }) as Grad) as (...t: tf.Tensor[]) => tf.Tensor4D;
-  const ya = nodeA(x);
-  const y = bias ? nodeB(ya, w, bias) : nodeB(ya, w);
+  const y = filterAndBiasNode(nodeA(x), x, w, bias, (sx, d4) => {
+    const dyT = kh === 1 && kw === 1 ? undefined : (tf.transpose(d4, [1, 2, 0, 3]) as tf.Tensor4D);
+    const dw = slabs(sx).map((slab) => conv2dFilterGrad(slab, d4, kh, kw, g, dyT));
+    return tf.reshape(dw.length === 1 ? dw[0]! : tf.stack(dw), [kd, kh, kw, c, co]);
+  });
   const [, ho, wo] = y.shape;
   return tf.reshape(y, [n, pd.out, ho, wo, co]) as tf.Tensor5D;
 }
