@@ -64,7 +64,7 @@ function renderGenerated(bytes) {
     '// GENERATED FILE, DO NOT EDIT. Regenerate with `node scripts/build-wasm.mjs` (needs clang + wasm-ld),',
     '// from native/gemm.c (compiled with ' + Object.entries(SHIPPED).map(([k, v]) => `${k}=${v}`).join(' ') + ') and native/fused.c.',
     `// Built with: ${clangVersion()}`,
-    '// Checked by test/kernels/gemm-generated.test.ts when that clang version is installed.',
+    '// Checked by test/kernels/gemm-wasm.generated.test.ts when that clang version is installed.',
     '',
     '/** The vdafm WebAssembly module (GEMM + fused elementwise kernels; wasm32 + simd128), base64-encoded. */',
     'export const GEMM_WASM_BASE64 =',

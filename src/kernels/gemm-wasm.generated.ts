@@ -1,7 +1,7 @@
 // GENERATED FILE, DO NOT EDIT. Regenerate with `node scripts/build-wasm.mjs` (needs clang + wasm-ld),
 // from native/gemm.c (compiled with MR=4 NR=8 KC=256 MC=64 NC=1024 KU=1 SPLATA=0 MACRO=0 KERNEL_INLINE=1) and native/fused.c.
 // Built with: Debian clang version 14.0.6
-// Checked by test/kernels/gemm-generated.test.ts when that clang version is installed.
+// Checked by test/kernels/gemm-wasm.generated.test.ts when that clang version is installed.
 
 /** The vdafm WebAssembly module (GEMM + fused elementwise kernels; wasm32 + simd128), base64-encoded. */
 export const GEMM_WASM_BASE64 =
