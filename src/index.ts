@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import './core/register.js';
+import './register.js';
 
 export {
   VdafmError,
@@ -31,8 +31,8 @@ export {
   type HasShape,
   type Shape,
 } from './core/shapes.js';
-export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './core/ops.js';
-export { fastSlice, splitRows } from './core/fast-slice.js';
+export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/ops.js';
+export { fastSlice, splitRows } from './ops/slice.js';
 export {
   COLUMN_SUM_KERNEL_NAME,
   fastKernelsActive,
@@ -45,7 +45,7 @@ export {
   type FastMatMulOptions,
 } from './kernels/gemm.js';
 export { gemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
-export { registerLayers, LAYER_CLASSES } from './core/register.js';
+export { registerLayers, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName, type Initializer } from './layers/common.js';
 export {
@@ -181,7 +181,6 @@ export {
   type TrainingHistory,
   type TrainingData,
   type TrainingLogs,
-  type TriModalData,
 } from './training/trainer.js';
 export { AdamW, type AdamWOptions, type AdamWState } from './training/optimizer.js';
 export { warmupCosineSchedule, constantSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/schedule.js';
@@ -195,7 +194,7 @@ export {
   type Pipeline,
   type PipelineManifest,
   type PipelineArtifacts,
-} from './core/bundle.js';
+} from './training/pipeline.js';
 export { fieldTokenPositions, attentionMap, overlayHeatmap, type GreyPicture, type RgbPicture } from './interpret/overlay.js';
-export { prepareTriModalData, type RawTriModalInputs } from './models/data.js';
+export { prepareTriModalData, type RawTriModalInputs, type TriModalData } from './models/data.js';
 export { runGraph } from './models/graph.js';

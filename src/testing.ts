@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import './core/register.js';
+import './register.js';
 
 export {
   assertNoLeaks,
@@ -15,4 +15,4 @@ export {
   type Numeric,
 } from './testing/assertions.js';
 export { makeLayerInputs, runLayerTest, type LayerTestReport, type LayerTestSpec } from './testing/layer-test.js';
-export { MockTextGenerator, type MockTextGeneratorOptions, type MockResponse } from './text/mock-generator.js';
+export { MockTextGenerator, type MockTextGeneratorOptions, type MockResponse } from './testing/mock-generator.js';

@@ -3,6 +3,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
+// Every vdafm layer class registered for (de)serialisation, as `import 'vdafm'` does.
+import '../src/register.js';
 
 tf.enableProdMode();
 await tf.setBackend('cpu');

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the stock gradients (Sum, Transpose, ...)
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { dense, matMul } from '../../src/core/ops.js';
+import { dense, matMul } from '../../src/ops/ops.js';
 import { fastKernelsMode, fastMatMul } from '../../src/kernels/gemm.js';
 
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1] || 15);

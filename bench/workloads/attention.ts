@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, gelu, layerNorm, residualAdd } from '../../src/core/ops.js';
+import { dense, gelu, layerNorm, residualAdd } from '../../src/ops/ops.js';
 import {
   type AddWeight,
   addAttentionWeights,

@@ -6,7 +6,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SerializationError } from '../errors.js';
-import './register.js';
 
 /** A model's topology and weights as plain data: what `tf.io` calls `ModelArtifacts`. */
 export type ModelArtifacts = tf.io.ModelArtifacts;

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { gelu, maskedMean } from '../core/ops.js';
+import { gelu, maskedMean } from '../ops/ops.js';
 import { assertBoolean, assertOneOf, assertPositiveInt, assertPositiveNumber } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';

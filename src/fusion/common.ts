@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, layerNorm } from '../core/ops.js';
+import { dense, layerNorm } from '../ops/ops.js';
 import { assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';

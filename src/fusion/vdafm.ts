@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, residualAdd } from '../core/ops.js';
+import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, residualAdd } from '../ops/ops.js';
 import {
   assertBoolean,
   assertOneOf,

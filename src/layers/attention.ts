@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropoutMask, product } from '../core/ops.js';
+import { dense, dropoutMask, product } from '../ops/ops.js';
 import {
   assertBoolean,
   assertDim,

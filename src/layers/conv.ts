@@ -10,7 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { assertBoolean, assertPositiveInt, assertRank } from '../core/shapes.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from './common.js';
-import { axisPadding, conv2d, conv3d, type ConvPadding } from './conv-ops.js';
+import { axisPadding, conv2d, conv3d, type ConvPadding } from '../ops/conv.js';
 import type { Shape } from '../core/shapes.js';
 
 

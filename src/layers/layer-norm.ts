@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { layerNorm } from '../core/ops.js';
+import { layerNorm } from '../ops/ops.js';
 import { assertPositiveNumber } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList, makeInitializer } from './common.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { maskedMean } from '../core/ops.js';
+import { maskedMean } from '../ops/ops.js';
 import { assertOneOf, assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList } from './common.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm, residualAdd } from '../core/ops.js';
+import { dense, dropout, gelu, layerNorm, residualAdd } from '../ops/ops.js';
 import {
   assertPositiveInt,
   assertPositiveNumber,

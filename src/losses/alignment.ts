@@ -7,9 +7,9 @@
  *
  * @packageDocumentation
  */
-import { maxLastAxis } from '../core/fast-max.js';
+import { maxLastAxis } from '../ops/max.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, matMul, stopGradient } from '../core/ops.js';
+import { l2Normalize, matMul, stopGradient } from '../ops/ops.js';
 import { assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { contrastiveLoss, type ContrastiveLossOptions, symmetricInfoNce } from './contrastive.js';

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, matMul } from '../core/ops.js';
+import { l2Normalize, matMul } from '../ops/ops.js';
 import { assertPositiveNumber, assertRank, assertSameDims } from '../core/shapes.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 

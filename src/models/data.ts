@@ -9,7 +9,10 @@ import type { CellValue } from '../encoders/tabular/preprocessor.js';
 import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { TriModalData } from '../training/trainer.js';
+import type { TriModalBatch } from './tri-modal.js';
+
+/** In-memory data: the batch tensors plus `labels`, first axis = samples (whoever creates them owns them). */
+export type TriModalData = TriModalBatch & { labels: tf.Tensor };
 
 /** Raw inputs of {@link prepareTriModalData}; give the modalities your model uses. */
 export interface RawTriModalInputs {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { splitRows } from '../core/fast-slice.js';
+import { splitRows } from '../ops/slice.js';
 import { flatten } from './gradients.js';
 import { assertPositiveNumber } from '../core/shapes.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';

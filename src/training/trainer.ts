@@ -21,13 +21,12 @@ import {
 } from '../losses/classification.js';
 import { LogitScale } from '../losses/contrastive.js';
 import { rocAuc } from '../metrics/index.js';
-import type { Modality, TriModalBatch, TriModalModel, TriModalOutputs } from '../models/tri-modal.js';
+import type { TriModalData } from '../models/data.js';
+import type { Modality, TriModalModel, TriModalOutputs } from '../models/tri-modal.js';
 import { allFinite, globalNorm, modulationCoefficients } from './gradients.js';
 import { AdamW, type AdamWState } from './optimizer.js';
 import { warmupCosineSchedule } from './schedule.js';
 
-/** In-memory data: tensors whose first axis is the sample axis (the trainer does not dispose them). */
-export type TriModalData = TriModalBatch & { labels: tf.Tensor };
 
 /** Where batches come from: in-memory tensors (shuffled per epoch under the seed) or an async iterable of batches. */
 export type TrainingData = TriModalData | AsyncIterable<TriModalData> | (() => AsyncIterable<TriModalData>);

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, ShapeError } from '../../src/index.js';
 import { Conv2D, Conv3D, conv2dLayer, conv3dLayer } from '../../src/layers/conv.js';
-import { axisPadding, biasAdd, conv2d, conv3d, type ConvPadding } from '../../src/layers/conv-ops.js';
+import { axisPadding, biasAdd, conv2d, conv3d, type ConvPadding } from '../../src/ops/conv.js';
 import { assertNoLeaks, assertTensorsClose, runLayerTest } from '../../src/testing.js';
 import { onBackend } from '../helpers/backends.js';
 import { expectBackendParity, parityInputs } from '../helpers/parity.js';

@@ -19,8 +19,8 @@ import {
   type ReportCase,
   type TextGenerator,
 } from '../../src/text/index.js';
-import { FileReportCache } from '../../src/text/file-cache.js';
-import { MockTextGenerator } from '../../src/text/mock-generator.js';
+import { FileReportCache } from '../../src/node/file-cache.js';
+import { MockTextGenerator } from '../../src/testing/mock-generator.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vdafm-text-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import {
   type Findings,
   type TextGenerateRequest,
 } from '../../src/text/index.js';
-import { MockTextGenerator } from '../../src/text/mock-generator.js';
+import { MockTextGenerator } from '../../src/testing/mock-generator.js';
 
 const findings: Findings = {
   sequences: 'DWI, ADC',

@@ -20,7 +20,7 @@ import {
   type ReportCase,
   type TextGenerator,
 } from '../../src/text/index.js';
-import { FileReportCache } from '../../src/text/file-cache.js';
+import { FileReportCache } from '../../src/node/file-cache.js';
 import { startServer, VALID_REPORT, type TestServer } from './helpers/openai-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

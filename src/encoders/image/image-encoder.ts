@@ -6,12 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense } from '../../core/ops.js';
+import { dense } from '../../ops/ops.js';
 import { assertOneOf, assertPositiveInt, assertPositiveNumber, assertRank } from '../../core/shapes.js';
 import { InvalidArgumentError, ShapeError } from '../../errors.js';
 import { asList, checkInitializer, checkSeed, isTraining, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
-import { axisPadding, conv2d, conv3d } from '../../layers/conv-ops.js';
-import { batchNormTrain, groupNorm } from './norm-ops.js';
+import { axisPadding, conv2d, conv3d } from '../../ops/conv.js';
+import { batchNormTrain, groupNorm } from '../../ops/norm.js';
 import type { Shape } from '../../core/shapes.js';
 
 

@@ -18,6 +18,6 @@ export {
   type ImageNorm,
   type ImageActivation,
 } from './image-encoder.js';
-export { batchNormTrain, groupNorm, type BatchStatsCallback } from './norm-ops.js';
+export { batchNormTrain, groupNorm, type BatchStatsCallback } from '../../ops/norm.js';
 export { Conv2D, Conv3D, conv2dLayer, conv3dLayer, type ConvArgs } from '../../layers/conv.js';
-export { conv2d, conv3d, biasAdd, axisPadding, type ConvOptions, type ConvPadding, type AxisPadding } from '../../layers/conv-ops.js';
+export { conv2d, conv3d, biasAdd, axisPadding, type ConvOptions, type ConvPadding, type AxisPadding } from '../../ops/conv.js';

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout as dropoutOp, gelu } from '../../core/ops.js';
+import { dense, dropout as dropoutOp, gelu } from '../../ops/ops.js';
 import {
   assertBoolean,
   assertDim,
@@ -30,7 +30,7 @@ import {
   type KernelInitializerName,
   makeInitializer,
 } from '../../layers/common.js';
-import { embeddingLookup } from '../../core/embedding.js';
+import { embeddingLookup } from '../../ops/embedding.js';
 import type { Shape } from '../../core/shapes.js';
 
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, layerNorm } from '../../core/ops.js';
+import { dense, layerNorm } from '../../ops/ops.js';
 import { assertBoolean, assertDim, assertPositiveInt, assertPositiveNumber, assertRank, assertSameDims } from '../../core/shapes.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../../layers/common.js';

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { embeddingLookup, sanitizeIds } from '../../core/embedding.js';
+export { embeddingLookup, sanitizeIds } from '../../ops/embedding.js';
 export { buildVocab, bertWords, DEFAULT_SPECIAL_TOKENS, type BuildVocabOptions } from './vocab.js';
 export {
   WordPieceTokenizer,

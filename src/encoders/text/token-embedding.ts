@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { assertPositiveInt, assertRank } from '../../core/shapes.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
-import { embeddingLookup, sanitizeIds } from '../../core/embedding.js';
+import { embeddingLookup, sanitizeIds } from '../../ops/embedding.js';
 import type { Shape } from '../../core/shapes.js';
 
 

@@ -2,7 +2,7 @@
 // model (outputs and weight gradients), and one training step.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { registerLayers } from '../../../src/core/register.js';
+import { registerLayers } from '../../../src/register.js';
 import { onBackend } from '../../helpers/backends.js';
 
 /** Registers vdafm's layer classes (encoders included) for the save/load round trips. */

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
-import { isCachedReport, type CachedReport, type ReportCache } from './cache.js';
+import { isCachedReport, type CachedReport, type ReportCache } from '../text/cache.js';
 
 /** Options of {@link FileReportCache.open}. */
 export interface FileReportCacheOptions {

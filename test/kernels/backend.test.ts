@@ -2,7 +2,7 @@
 // JavaScript kernels for the wasm backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { onWasmHeap, registerWasmKernel } from '../../src/core/wasm-heap.js';
+import { onWasmHeap, registerWasmKernel } from '../../src/kernels/backend.js';
 import { onBackend } from '../helpers/backends.js';
 
 describe('wasm-heap', () => {

@@ -29,8 +29,8 @@
  *
  * @packageDocumentation
  */
-import { fastSlice } from '../core/fast-slice.js';
-import { columnSums } from '../core/ops.js';
+import { fastSlice } from './slice.js';
+import { columnSums } from './ops.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 

@@ -4,9 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { batchNormTrain, groupNorm } from '../../../src/encoders/image/index.js';
-import { assertNoLeaks, assertTensorsClose } from '../../../src/testing.js';
-import { onBackend, snapshot } from '../../helpers/backends.js';
+import { batchNormTrain, groupNorm } from '../../src/encoders/image';
+import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
+import { onBackend, snapshot } from '../helpers/backends.js';
 
 /** Group norm from stock ops (tf.moments over positions and the channels of a group). */
 function groupNormRef(x: tf.Tensor3D, gamma: tf.Tensor, beta: tf.Tensor, groups: number, epsilon: number): tf.Tensor {

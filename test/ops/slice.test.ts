@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { fastSlice, splitRows, VDAFM_SLICE } from '../../src/core/fast-slice.js';
+import { fastSlice, splitRows, VDAFM_SLICE } from '../../src/ops/slice.js';
 import { assertNoLeaks } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
 

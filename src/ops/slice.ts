@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from './wasm-heap.js';
+import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from '../kernels/backend.js';
 
 /** Name of vdafm's slice kernel (registered for the 'wasm' backend). */
 export const VDAFM_SLICE = 'VdafmSlice';

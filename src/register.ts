@@ -5,18 +5,18 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ImageEncoderLayer } from '../encoders/image/image-encoder.js';
-import { ClsAttentionImportance, ClsTokenSplit, FeatureTokenizer, TabularMLP } from '../encoders/tabular/layers.js';
-import { FrozenEmbeddingAdapter } from '../encoders/text/frozen-adapter.js';
-import { TokenEmbedding } from '../encoders/text/token-embedding.js';
-import { BaselineFusion } from '../fusion/baselines.js';
-import { VDAFM } from '../fusion/vdafm.js';
-import { MultiHeadAttention } from '../layers/attention.js';
-import { Conv2D, Conv3D } from '../layers/conv.js';
-import { LayerNormalization } from '../layers/layer-norm.js';
-import { GlobalPooling3D, MaskedPooling } from '../layers/pooling.js';
-import { PositionalEmbedding } from '../layers/positional-embedding.js';
-import { TransformerBlock } from '../layers/transformer-block.js';
+import { ImageEncoderLayer } from './encoders/image/image-encoder.js';
+import { ClsAttentionImportance, ClsTokenSplit, FeatureTokenizer, TabularMLP } from './encoders/tabular/layers.js';
+import { FrozenEmbeddingAdapter } from './encoders/text/frozen-adapter.js';
+import { TokenEmbedding } from './encoders/text/token-embedding.js';
+import { BaselineFusion } from './fusion/baselines.js';
+import { VDAFM } from './fusion/vdafm.js';
+import { MultiHeadAttention } from './layers/attention.js';
+import { Conv2D, Conv3D } from './layers/conv.js';
+import { LayerNormalization } from './layers/layer-norm.js';
+import { GlobalPooling3D, MaskedPooling } from './layers/pooling.js';
+import { PositionalEmbedding } from './layers/positional-embedding.js';
+import { TransformerBlock } from './layers/transformer-block.js';
 
 /** Every layer class vdafm registers, by its serialised class name. */
 export const LAYER_CLASSES = [

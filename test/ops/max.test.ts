@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { maxLastAxis } from '../../src/core/fast-max.js';
+import { maxLastAxis } from '../../src/ops/max.js';
 import { assertNoLeaks } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
 

@@ -4,8 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/core/batched-matmul.js';
-import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, matMul, residualAdd } from '../../src/core/ops.js';
+import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/ops/batched-matmul.js';
+import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, matMul, residualAdd } from '../../src/ops/ops.js';
 import { ShapeError } from '../../src/errors.js';
 import { GEMM_KERNEL_NAME, setFastKernelsEnabled } from '../../src/kernels/gemm.js';
 import { lateInteractionSimilarity } from '../../src/losses/alignment.js';

@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from './wasm-heap.js';
+import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from '../kernels/backend.js';
 
 const MAX_LAST = 'VdafmMaxLast';
 const SCATTER_LAST = 'VdafmScatterLast';

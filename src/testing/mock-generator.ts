@@ -4,11 +4,11 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
-import { ReportValidationError } from './errors.js';
-import { parseReport } from './parse.js';
-import { abortedError, assertGenerateRequest } from './request.js';
-import type { ReportSchema } from './schema.js';
-import type { TextGenerateRequest, TextGenerateResult, TextGenerator } from './types.js';
+import { ReportValidationError } from '../text/errors.js';
+import { parseReport } from '../text/parse.js';
+import { abortedError, assertGenerateRequest } from '../text/request.js';
+import type { ReportSchema } from '../text/schema.js';
+import type { TextGenerateRequest, TextGenerateResult, TextGenerator } from '../text/types.js';
 
 /**
  * One scripted answer: raw model text (parsed against the request's schema; an invalid one

@@ -19,7 +19,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { columnSums } from '../../core/ops.js';
+import { columnSums } from './ops.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
