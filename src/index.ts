@@ -30,24 +30,25 @@ export {
   assertBoolean,
   type HasShape,
   type Shape,
-} from './core/shapes.js';
-export { matMul, dense, layerNorm, gelu, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/ops.js';
+} from './core/validate.js';
+export { matMul } from './ops/matmul.js';
+export { dense, layerNorm, gelu } from './ops/dense.js';
+export { maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
 export { fastSlice, splitRows } from './ops/slice.js';
+export { COLUMN_SUM_KERNEL_NAME, GEMM_KERNEL_NAME } from './kernels/gemm.js';
 export {
-  COLUMN_SUM_KERNEL_NAME,
   fastKernelsActive,
   fastKernelsMode,
-  fastMatMul,
-  GEMM_KERNEL_NAME,
   initFastKernels,
   setFastKernelsEnabled,
   type FastKernelsOptions,
-  type FastMatMulOptions,
-} from './kernels/gemm.js';
+} from './kernels/module.js';
+export { fastMatMul, type FastMatMulOptions } from './ops/matmul.js';
 export { gemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
 export { registerLayers, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
-export { KERNEL_INITIALIZERS, type KernelInitializerName, type Initializer } from './layers/common.js';
+export { KERNEL_INITIALIZERS, type KernelInitializerName } from './core/validate.js';
+export { type Initializer } from './layers/common.js';
 export {
   MultiHeadAttention,
   multiHeadAttention,
@@ -185,7 +186,6 @@ export {
 export { AdamW, type AdamWOptions, type AdamWState } from './training/optimizer.js';
 export { warmupCosineSchedule, constantSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/schedule.js';
 export { globalNorm, clipByGlobalNorm, modulationCoefficients, allFinite } from './training/gradients.js';
-export { setDropoutStep } from './layers/common.js';
 export {
   savePipelineToMemory,
   loadPipelineFromMemory,

@@ -16,7 +16,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the stock gradients
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { columnSum, fastKernelsMode } from '../../src/kernels/gemm.js';
+import { columnSum } from '../../src/ops/matmul.js';
+import { fastKernelsMode } from '../../src/kernels/module.js';
 import { geluBackward, geluForward, layerNormBackward, layerNormForward } from '../../src/kernels/fused.js';
 import { GEMM_WASM_BASE64 } from '../../src/kernels/gemm-wasm.generated.js';
 

@@ -13,8 +13,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the stock gradients (Sum, Transpose, ...)
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { dense, matMul } from '../../src/ops/ops.js';
-import { fastKernelsMode, fastMatMul } from '../../src/kernels/gemm.js';
+import { dense } from '../../src/ops/dense.js';
+import { matMul } from '../../src/ops/matmul.js';
+import { fastKernelsMode } from '../../src/kernels/module.js';
+import { fastMatMul } from '../../src/ops/matmul.js';
 
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1] || 15);
 

@@ -20,7 +20,8 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { fastKernelsActive, fastKernelsMode, fastMatMul, setFastKernelsEnabled } from '../../src/kernels/gemm.js';
+import { fastKernelsActive, fastKernelsMode, setFastKernelsEnabled } from '../../src/kernels/module.js';
+import { fastMatMul } from '../../src/ops/matmul.js';
 
 interface Shape {
   name: string;

@@ -23,7 +23,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, gelu, layerNorm, residualAdd } from '../../src/ops/ops.js';
+import { dense, gelu, layerNorm } from '../../src/ops/dense.js';
+import { residualAdd } from '../../src/ops/elementwise.js';
 import {
   type AddWeight,
   addAttentionWeights,

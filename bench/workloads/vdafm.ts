@@ -9,7 +9,7 @@ import { AdamW } from '../../src/training/optimizer.js';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { dense } from '../../src/ops/ops.js';
+import { dense } from '../../src/ops/dense.js';
 import { type VDAFM, vdafm } from '../../src/fusion/vdafm.js';
 import { dualSemanticAlignmentLoss } from '../../src/losses/alignment.js';
 import { cpuPlans, type ModelImpl, type ModelVariant, runModelVariant, runPeerRows, wasmPlans } from '../lib/model-bench.js';

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { Random } from '../core/random.js';
-import { assertNonNegativeInt, assertOneOf, assertPositiveInt, assertRate } from '../core/shapes.js';
+import { assertNonNegativeInt, assertOneOf, assertPositiveInt, assertRate } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
   CLINICAL_SCHEMA,

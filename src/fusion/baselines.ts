@@ -7,11 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { gelu, maskedMean } from '../ops/ops.js';
-import { assertBoolean, assertOneOf, assertPositiveInt, assertPositiveNumber } from '../core/shapes.js';
+import { gelu } from '../ops/dense.js';
+import { maskedMean } from '../ops/elementwise.js';
+import { assertBoolean, assertOneOf, assertPositiveInt, assertPositiveNumber } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
-import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../layers/common.js';
+import { asList, configFields, layerBaseArgs, makeInitializer } from '../layers/common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
 import {
   addLinear,
   addProjection,
@@ -25,7 +27,7 @@ import {
   project,
   type ProjectionWeights,
 } from './common.js';
-import type { Shape } from '../core/shapes.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** Baseline fusion methods. */
@@ -105,10 +107,7 @@ export class BaselineFusion extends tfl.layers.Layer {
   } | null = null;
 
   constructor(args: BaselineFusionArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'BaselineFusion needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'BaselineFusion'));
     assertOneOf(args.method, ['concat', 'gatedSum', 'film'] as const, 'method');
     const dim = args.dim ?? 128;
     assertPositiveInt(dim, 'dim');
@@ -272,8 +271,7 @@ export class BaselineFusion extends tfl.layers.Layer {
       epsilon: this.epsilon,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

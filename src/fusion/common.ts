@@ -6,12 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, layerNorm } from '../ops/ops.js';
-import { assertRank, assertSameDims } from '../core/shapes.js';
+import { dense, layerNorm } from '../ops/dense.js';
+import { assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
-import { type KernelInitializerName, makeInitializer } from '../layers/common.js';
-import type { Shape } from '../core/shapes.js';
+import { type KernelInitializerName } from '../core/validate.js';
+import { makeInitializer } from '../layers/common.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** How clinical (tabular) tokens enter a fusion module. */

@@ -10,25 +10,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm, maskedMean, maskTokens, residualAdd } from '../ops/ops.js';
+import { gelu, layerNorm } from '../ops/dense.js';
+import { dropout, maskedMean, maskTokens, residualAdd } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
   assertPositiveInt,
   assertPositiveNumber,
   assertRate,
-} from '../core/shapes.js';
+} from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type AddWeight, addAttentionWeights, type AttentionWeights, attentionForward } from '../layers/attention.js';
-import {
-  asList,
-  checkInitializer,
-  checkSeed,
-  DropoutSeeds,
-  isTraining,
-  type KernelInitializerName,
-  makeInitializer,
-} from '../layers/common.js';
+import { asList, configFields, DropoutSeeds, dropoutStepOf, isTraining, layerBaseArgs, makeInitializer } from '../layers/common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
 import { addFeedForwardWeights, type FeedForwardWeights, feedForwardResidual } from '../layers/transformer-block.js';
 import {
   addLinear,
@@ -44,7 +38,7 @@ import {
   type ProjectionWeights,
   weightsOf,
 } from './common.js';
-import type { Shape } from '../core/shapes.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** Vision prior on the text: FiLM, or none. */
@@ -237,10 +231,7 @@ export class VDAFM extends tfl.layers.Layer {
   } | null = null;
 
   constructor(args: VdafmArgs = {}) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'VDAFM needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'VDAFM'));
     const dim = args.dim ?? 128;
     assertPositiveInt(dim, 'dim');
     const numHeads = args.numHeads ?? 4;
@@ -393,7 +384,7 @@ export class VDAFM extends tfl.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
     return tf.tidy(() => {
-      const out = this.forward(asList(inputs), isTraining(kwargs));
+      const out = this.forward(asList(inputs), isTraining(kwargs), dropoutStepOf(kwargs));
       const list: tf.Tensor[] = [
         out.headInput,
         out.fused,
@@ -455,7 +446,7 @@ export class VDAFM extends tfl.layers.Layer {
     return result;
   }
 
-  private forward(inputs: tf.Tensor[], training: boolean): VdafmOutputs {
+  private forward(inputs: tf.Tensor[], training: boolean, step: number): VdafmOutputs {
     parseFusionShapes(inputs.map((t) => t.shape), this.clinical, 'VDAFM');
     const w = this.w!;
     const eps = this.epsilon;
@@ -463,8 +454,8 @@ export class VDAFM extends tfl.layers.Layer {
     const textMask = tf.cast(textMaskRaw, 'float32');
     const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
     const hasText = presence(textMask); // [B, 1]
-    const drop = (x: tf.Tensor) => (training && this.dropoutRate > 0 ? dropout(x, this.dropoutRate, this.dropoutSeeds.next()) : x);
-    const seedFor = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next() : undefined);
+    const drop = (x: tf.Tensor) => (training && this.dropoutRate > 0 ? dropout(x, this.dropoutRate, this.dropoutSeeds.next(step)) : x);
+    const seedFor = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next(step) : undefined);
 
     // 0. projections ("align before fuse")
     const v0 = project(w.visualProj, visual, eps) as tf.Tensor3D;
@@ -582,8 +573,7 @@ export class VDAFM extends tfl.layers.Layer {
       epsilon: this.epsilon,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

@@ -1,28 +1,52 @@
 /**
- * What vdafm's JavaScript kernels for the wasm backend (src/core/fast-slice.ts,
- * src/core/fast-max.ts) need from tfjs-backend-wasm, and their one-time registration.
+ * What vdafm's kernels for the 'wasm' backend need from tfjs-backend-wasm (one structural
+ * interface: the package is not a peer dependency, so it is never imported), the check that it
+ * is the active backend, and the one registration helper every kernel uses.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** The part of tfjs-backend-wasm's backend object the kernels use (public methods of BackendWasm). */
-export interface WasmHeapBackend {
+/**
+ * The parts of tfjs-backend-wasm's `BackendWasm` (4.x) vdafm's kernels use, typed structurally.
+ * `makeOutput`, `typedArrayFromHeap` and `dataIdMap` are public methods/fields of the backend;
+ * `wasm.asm.memory` and `wasm._malloc` are emscripten internals: without them the WebAssembly
+ * kernels copy their operands (src/kernels/module.ts).
+ * @internal
+ */
+export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-/** Whether the active backend is 'wasm' with the methods of {@link WasmHeapBackend}. */
-export function onWasmHeap(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const o = tf.backend() as unknown as Partial<WasmHeapBackend> | null;
-  return !!o && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  wasm?: { asm?: { memory?: unknown }; _malloc?: (bytes: number) => number };
 }
 
 /**
- * Registers `kernelFunc` as `kernelName` for the 'wasm' backend unless a kernel of that name is
- * already there (e.g. from another copy of the bundle). Only vdafm's own kernel names are used.
+ * Whether the active backend is 'wasm' with the methods of {@link WasmBackend} that the
+ * JavaScript kernels (slice, max) use.
+ * @internal
  */
-export function registerWasmKernel(kernelName: string, kernelFunc: unknown): void {
+export function onWasmHeap(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  const o = tf.backend() as unknown as Partial<WasmBackend> | null;
+  return !!o && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
+}
+
+/** A gradient registered with a kernel (see `tf.registerGradient`). */
+export interface KernelGradient {
+  inputsToSave: string[];
+  outputsToSave?: boolean[];
+  gradFunc: tf.GradConfig['gradFunc'];
+}
+
+/**
+ * Registers `kernelFunc` as `kernelName` for the 'wasm' backend (and its gradient, when given)
+ * unless one of that name is already there (e.g. from the other copy of a dual ESM + CJS
+ * install: the kernels are self-contained, so either copy's works). Only vdafm's own kernel names
+ * (`Vdafm…`) are used: no stock kernel is ever replaced.
+ * @internal
+ */
+export function registerWasmKernel(kernelName: string, kernelFunc: unknown, gradient?: KernelGradient): void {
   if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+  if (gradient && !tf.getGradient(kernelName)) tf.registerGradient({ kernelName, ...gradient });
 }

@@ -1,6 +1,6 @@
 /**
  * Fused WebAssembly-SIMD kernels for exact GELU and layer normalisation on the tfjs 'wasm'
- * backend, as non-differentiable ops that src/core/ops.ts wraps in its own `tf.customGrad` nodes.
+ * backend, as non-differentiable ops that src/ops/dense.ts wraps in its own `tf.customGrad` nodes.
  *
  * Why: after the GEMM, a wasm train step spends its time in small elementwise kernels:
  * tfjs-backend-wasm's `Erf` and `Exp` are scalar libm loops (measured 26 and 7 ns per element
@@ -11,7 +11,7 @@
  * (bench/experiments/fused.ts; the GELU kernel itself runs at ~2.4 ns per element).
  *
  * The C is native/fused.c, linked into the same module as the GEMM (native/gemm.c, built by
- * scripts/build-wasm.mjs) and run by the same instance (src/kernels/gemm.ts: zero-copy on
+ * scripts/build-wasm.mjs) and run by the same instance (src/kernels/module.ts: zero-copy on
  * tfjs-backend-wasm's heap when reachable, else copying into a memory of its own). erf is a
  * vectorised approximation (our own near-minimax fits, native/fit_erf.py): max absolute error
  * 8.9e-8 over [−12, 12] in float32 (stock `tf.erf`: 4.4e-8 on wasm, 1.7e-7 on cpu).
@@ -35,8 +35,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertBoolean, assertOneOf } from '../core/shapes.js';
-import { fastKernelsActive, pickRunner, pointer, reserve, type Runner, type WasmBackendLike } from './gemm.js';
+import { assertBoolean, assertOneOf } from '../core/validate.js';
+import { fastKernelsActive, pickRunner, pointer, reserve, type Runner } from './module.js';
+import { registerWasmKernel, type WasmBackend } from './backend.js';
 
 /** Name of our GELU forward kernel on the 'wasm' backend. */
 export const GELU_KERNEL_NAME = 'VdafmGelu';
@@ -62,7 +63,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
  * memory: the tensors' own memory in zero-copy mode, else copies in and out of scratch regions.
  */
 function run(
-  backend: WasmBackendLike,
+  backend: WasmBackend,
   runner: Runner,
   inputs: Array<tf.TensorInfo | null>,
   outputs: Array<tf.TensorInfo | null>,
@@ -92,7 +93,7 @@ function run(
 }
 
 function geluKernelFunc(args: KernelArgs): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmBackend;
   const runner = pickRunner(backend);
   const { x } = args.inputs as { x: tf.TensorInfo };
   const mode = Number(args.attrs?.['save'] ?? 0);
@@ -104,7 +105,7 @@ function geluKernelFunc(args: KernelArgs): tf.TensorInfo[] {
 }
 
 function geluGradKernelFunc(args: KernelArgs): tf.TensorInfo {
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmBackend;
   const runner = pickRunner(backend);
   const { dy, x, cdf } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; cdf?: tf.TensorInfo };
   const n = x.shape.reduce((p, d) => p * d, 1);
@@ -114,7 +115,7 @@ function geluGradKernelFunc(args: KernelArgs): tf.TensorInfo {
 }
 
 function layerNormKernelFunc(args: KernelArgs): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmBackend;
   const runner = pickRunner(backend);
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta?: tf.TensorInfo };
   const eps = Number(args.attrs?.['epsilon']);
@@ -131,7 +132,7 @@ function layerNormKernelFunc(args: KernelArgs): tf.TensorInfo[] {
 }
 
 function layerNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmBackend;
   const runner = pickRunner(backend);
   const { dy, x, mean, rstd, gamma } = args.inputs as {
     dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma?: tf.TensorInfo;
@@ -148,18 +149,11 @@ function layerNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
   return [dx, ...(dgamma ? [dgamma] : []), ...(dbeta ? [dbeta] : [])];
 }
 
-// Registered at import (cheap; the module itself is compiled on first use by gemm.ts). Another
-// copy of this package (ESM + CJS) may have registered the same self-contained kernels.
-for (const [kernelName, kernelFunc] of [
-  [GELU_KERNEL_NAME, geluKernelFunc],
-  [GELU_GRAD_KERNEL_NAME, geluGradKernelFunc],
-  [LAYER_NORM_KERNEL_NAME, layerNormKernelFunc],
-  [LAYER_NORM_GRAD_KERNEL_NAME, layerNormGradKernelFunc],
-] as const) {
-  if (!tf.getKernel(kernelName, 'wasm')) {
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
-}
+// Registered at import (cheap; the module itself is compiled on first use by module.ts).
+registerWasmKernel(GELU_KERNEL_NAME, geluKernelFunc);
+registerWasmKernel(GELU_GRAD_KERNEL_NAME, geluGradKernelFunc);
+registerWasmKernel(LAYER_NORM_KERNEL_NAME, layerNormKernelFunc);
+registerWasmKernel(LAYER_NORM_GRAD_KERNEL_NAME, layerNormGradKernelFunc);
 
 function assertFloat32(t: tf.Tensor, argument: string): void {
   if (t.dtype !== 'float32') {

@@ -6,27 +6,29 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropoutMask, product } from '../ops/ops.js';
+import { dense } from '../ops/dense.js';
+import { dropoutMask } from '../ops/elementwise.js';
+import { attentionContext, attentionWeights } from '../ops/attention.js';
 import {
   assertBoolean,
-  assertDim,
   assertPositiveInt,
   assertRank,
   assertRate,
   assertSameDims,
-} from '../core/shapes.js';
+} from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
   asList,
-  checkInitializer,
-  checkSeed,
+  configFields,
   DropoutSeeds,
+  dropoutStepOf,
   type Initializer,
   isTraining,
-  type KernelInitializerName,
+  layerBaseArgs,
   makeInitializer,
 } from './common.js';
-import type { Shape } from '../core/shapes.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** The weights of one attention block (kernels `[in, out]`, biases `[out]` or null). */
@@ -99,79 +101,6 @@ export function attentionWeightList(w: AttentionWeights): tfl.LayerVariable[] {
   ].filter((v): v is tfl.LayerVariable => v !== null);
 }
 
-type Grad = Parameters<typeof tf.customGrad>[0];
-
-/** `[B, N, h·d]` → `[B·h, N, d]`. */
-function splitHeads(x: tf.Tensor, n: number, h: number, d: number): tf.Tensor3D {
-  return tf.reshape(tf.transpose(tf.reshape(x, [-1, n, h, d]), [0, 2, 1, 3]), [-1, n, d]) as tf.Tensor3D;
-}
-
-/** `[B·h, N, d]` → `[B, N, h·d]`. */
-function mergeHeads(x: tf.Tensor, n: number, h: number, d: number): tf.Tensor3D {
-  return tf.reshape(tf.transpose(tf.reshape(x, [-1, h, n, d]), [0, 2, 1, 3]), [-1, n, h * d]) as tf.Tensor3D;
-}
-
-/**
- * Attention weights `P = softmax(Q·Kᵀ/√d + maskBias)` `[B, h, nq, nk]` from the projected
- * queries `[B, nq, h·d]` and keys `[B, nk, h·d]`, as ONE tape node (head split, scaling, mask,
- * softmax) with the closed-form gradient `dS = P ⊙ (dP − Σ_k dP ⊙ P)`, `dQ = dS·K/√d`,
- * `dK = dSᵀ·Q/√d`. Rows whose keys are all masked get zero weights (and zero gradients).
- * The key mask `[B, nk]` is a constant (no gradient).
- */
-function attentionWeights(qp: tf.Tensor, kp: tf.Tensor, keyMask: tf.Tensor | null, h: number, d: number, nq: number, nk: number): tf.Tensor4D {
-  const scale = 1 / Math.sqrt(d);
-  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [qq, kk, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const q = tf.mul(splitHeads(qq, nq, h, d), scale) as tf.Tensor3D; // [B·h, nq, d], scaled
-    const k = splitHeads(kk, nk, h, d); // [B·h, nk, d]
-    let scores = tf.reshape(product(q, k, false, true), [-1, h, nq, nk]);
-    let p: tf.Tensor;
-    if (keyMask) {
-      scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(1, keyMask), -1e9), [-1, 1, 1, nk]));
-      p = tf.mul(tf.softmax(scores), tf.reshape(tf.max(keyMask, 1), [-1, 1, 1, 1]));
-    } else {
-      p = tf.softmax(scores);
-    }
-    save([q, k, p]);
-    return {
-      value: p,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sp] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor];
-        const ds = tf.reshape(tf.mul(sp, tf.sub(dy, tf.sum(tf.mul(dy, sp), -1, true))), [-1, nq, nk]) as tf.Tensor3D;
-        const dq = tf.mul(product(ds, sk), scale); // [B·h, nq, d]
-        const dk = product(ds, sq, true, false); // [B·h, nk, d] (sq carries the scale)
-        return [mergeHeads(dq, nq, h, d), mergeHeads(dk, nk, h, d)];
-      },
-    };
-  }) as Grad) as (q: tf.Tensor, k: tf.Tensor) => tf.Tensor4D;
-  return node(qp, kp);
-}
-
-/**
- * The attention context `merge(dropout(P)·V)` `[B, nq, h·dv]` from the weights `[B, h, nq, nk]`
- * and the projected values `[B, nk, h·dv]`, as ONE tape node. `mask` is the dropout mask of the
- * weights (already scaled by `1/(1 − rate)`), or null.
- */
-function attentionContext(p: tf.Tensor4D, vp: tf.Tensor, mask: tf.Tensor | null, h: number, dv: number, nq: number, nk: number): tf.Tensor3D {
-  const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [pp, vv, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const pd = tf.reshape(mask ? tf.mul(pp, mask) : pp, [-1, nq, nk]) as tf.Tensor3D;
-    const v = splitHeads(vv, nk, h, dv);
-    save(mask ? [pd, v, mask] : [pd, v]);
-    return {
-      value: mergeHeads(product(pd, v), nq, h, dv),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [spd, sv, sm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor | undefined];
-        const dc = splitHeads(dy, nq, h, dv); // [B·h, nq, dv]
-        let dp: tf.Tensor = tf.reshape(product(dc, sv, false, true), [-1, h, nq, nk]);
-        if (sm) dp = tf.mul(dp, sm);
-        return [dp, mergeHeads(product(spd, dc, true, false), nk, h, dv)];
-      },
-    };
-  }) as Grad) as (p: tf.Tensor, v: tf.Tensor) => tf.Tensor3D;
-  return node(p, vp);
-}
-
 /** Options of {@link attentionForward}. */
 export interface AttentionCallOptions {
   numHeads: number;
@@ -187,7 +116,7 @@ export interface AttentionCallOptions {
  * Multi-head scaled dot-product attention, functional form.
  *
  * Heads are folded into the batch axis (`[batch·heads, tokens, headDim]`) so every product is a
- * rank-3 `matMul` (src/core/ops.ts) with explicit transposes, whose formulation is chosen per
+ * rank-3 product (src/ops/attention.ts, src/ops/matmul.ts) without transpose flags, whose formulation is chosen per
  * backend at call time: plain batched matMul on cpu/webgl, depthwise convolutions on wasm (where
  * a batched BatchMatMul is a naive loop). Fast forward and backward on every backend; the same
  * values everywhere. A float32 `keyMask` is used as is (no cast kernel).
@@ -324,10 +253,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   private readonly dropoutSeeds: DropoutSeeds;
 
   constructor(args: MultiHeadAttentionArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'MultiHeadAttention needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'MultiHeadAttention'));
     assertPositiveInt(args.numHeads, 'numHeads');
     assertPositiveInt(args.keyDim, 'keyDim');
     if (args.valueDim !== undefined) assertPositiveInt(args.valueDim, 'valueDim');
@@ -429,7 +355,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
         valueDim: this.valueDim,
         dropout: this.dropoutRate,
         training: isTraining(kwargs),
-        dropoutSeed: this.dropoutRate > 0 && isTraining(kwargs) ? this.dropoutSeeds.next() : undefined,
+        dropoutSeed: this.dropoutRate > 0 && isTraining(kwargs) ? this.dropoutSeeds.next(dropoutStepOf(kwargs)) : undefined,
       });
       return this.returnAttentionScores ? [output, weights] : output;
     });
@@ -445,9 +371,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       returnAttentionScores: this.returnAttentionScores,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.outputDim !== undefined) config['outputDim'] = this.outputDim;
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { outputDim: this.outputDim, seed: this.seed }) };
   }
 }
 

@@ -1,33 +1,14 @@
 /**
- * Small helpers shared by vdafm's layer classes: seeded initialisers, the `training` flag,
- * per-call dropout seeds and input-list parsing.
+ * Small helpers shared by vdafm's layer classes: the constructor prelude and optional config
+ * fields, seeded initialisers, the `training` flag, per-call dropout seeds and input-list parsing.
+ * (Argument validation lives in src/core/validate.ts.)
  *
  * @packageDocumentation
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertOneOf } from '../core/shapes.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { KernelInitializerName } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
-
-/** Names of the kernel initialisers a vdafm layer accepts (all JSON-safe, all seedable). */
-export type KernelInitializerName =
-  | 'glorotUniform'
-  | 'glorotNormal'
-  | 'heUniform'
-  | 'heNormal'
-  | 'leCunNormal'
-  | 'truncatedNormal'
-  | 'zeros';
-
-/** Every accepted {@link KernelInitializerName}. */
-export const KERNEL_INITIALIZERS: ReadonlyArray<KernelInitializerName> = [
-  'glorotUniform',
-  'glorotNormal',
-  'heUniform',
-  'heNormal',
-  'leCunNormal',
-  'truncatedNormal',
-  'zeros',
-];
 
 /** Initialiser instance handed to `addWeight`. */
 export type Initializer = ReturnType<typeof tfl.initializers.zeros>;
@@ -57,62 +38,36 @@ export function makeInitializer(name: KernelInitializerName, seed: number | unde
   }
 }
 
-/** Validates a kernel-initialiser option. */
-export function checkInitializer(value: unknown, argument: string): KernelInitializerName {
-  assertOneOf(value, KERNEL_INITIALIZERS, argument);
-  return value;
-}
-
-/** Validates an optional integer seed. */
-export function checkSeed(value: unknown, argument = 'seed'): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new InvalidArgumentError({ argument, message: `${argument} must be an integer or undefined.`, received: value });
-  }
-  return value;
-}
-
-/** Validates a layer/model name prefix: a letter, then letters, digits and `_`. */
-export function checkName(name: unknown, argument = 'name'): string {
-  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
-    throw new InvalidArgumentError({ argument, message: `${argument} must start with a letter and hold only letters, digits and _.`, received: name });
-  }
-  return name;
-}
-
 /** Reads the `training` flag tfjs passes to `call` (false when absent). */
 export function isTraining(kwargs: Record<string, unknown> | undefined): boolean {
   return kwargs != null && kwargs['training'] === true;
 }
 
-let dropoutStep = 0;
-
 /**
- * Sets the training step that vdafm layers mix into their dropout seeds. The trainer calls it
- * before every step, so that a run resumed from a checkpoint draws exactly the same dropout
- * masks as an uninterrupted one. Outside the trainer it stays 0 and every call draws new masks.
- *
- * @example
- * ```ts
- * setDropoutStep(120); // the next training call of each seeded layer uses step 120's masks
- * ```
+ * The training step a vdafm layer mixes into its dropout seeds, read from the call's kwargs
+ * (`dropoutStep`). The trainer passes its step with every training call (through
+ * `TriModalModel.forward` and `runGraph`), so that a run resumed from a checkpoint draws exactly
+ * the same dropout masks as an uninterrupted one; outside the trainer it is 0.
+ * @internal
  */
-export function setDropoutStep(step: number): void {
-  dropoutStep = step;
+export function dropoutStepOf(kwargs: Record<string, unknown> | undefined): number {
+  const step = kwargs?.['dropoutStep'];
+  return typeof step === 'number' && Number.isFinite(step) ? step : 0;
 }
 
 /**
  * Hands out dropout seeds: deterministic per (layer seed, training step, call within the step)
  * when the layer has a seed, random otherwise.
+ * @internal
  */
 export class DropoutSeeds {
   private calls = 0;
   private step = -1;
   constructor(private readonly seed: number | undefined) {}
-  next(): number | undefined {
+  next(step: number): number | undefined {
     if (this.seed === undefined) return undefined;
-    if (this.step !== dropoutStep) {
-      this.step = dropoutStep;
+    if (this.step !== step) {
+      this.step = step;
       this.calls = 0;
     }
     this.calls += 1;
@@ -128,3 +83,36 @@ export function asList<T>(inputs: T | T[]): T[] {
   return Array.isArray(inputs) ? inputs : [inputs];
 }
 
+/** The base-layer arguments every vdafm layer class accepts besides its own. */
+export interface BaseLayerArgs {
+  /** Layer name (unique in a model). @defaultValue auto-generated */
+  name?: string;
+  /** Whether the weights are trainable. @defaultValue true */
+  trainable?: boolean;
+}
+
+/**
+ * The constructor prelude of every vdafm layer: checks that `args` is an object and returns what
+ * `tfl.layers.Layer`'s constructor takes (`super(layerBaseArgs(args, 'VDAFM'))`).
+ *
+ * @throws {@link InvalidArgumentError} (argument `args`) when `args` is not an object.
+ * @internal
+ */
+export function layerBaseArgs(args: unknown, className: string): { name?: string; trainable: boolean } {
+  if (args == null || typeof args !== 'object') {
+    throw new InvalidArgumentError({ argument: 'args', message: `${className} needs an args object.`, received: args });
+  }
+  const { name, trainable } = args as BaseLayerArgs;
+  return { ...(name === undefined ? {} : { name }), trainable: trainable ?? true };
+}
+
+/**
+ * A layer's `getConfig()` fields: `required` plus those of `optional` that are set (tfjs configs
+ * are JSON: an `undefined` value would not survive a save/load round trip).
+ * @internal
+ */
+export function configFields(required: tf.serialization.ConfigDict, optional: Record<string, tf.serialization.ConfigDictValue | undefined> = {}): tf.serialization.ConfigDict {
+  const out: tf.serialization.ConfigDict = { ...required };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) out[k] = v;
+  return out;
+}

@@ -7,11 +7,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertBoolean, assertPositiveInt, assertRank } from '../core/shapes.js';
+import { assertBoolean, assertPositiveInt, assertRank } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from './common.js';
+import { asList, configFields, layerBaseArgs, makeInitializer } from './common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
 import { axisPadding, conv2d, conv3d, type ConvPadding } from '../ops/conv.js';
-import type { Shape } from '../core/shapes.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** Constructor arguments of {@link Conv2D} and {@link Conv3D}. */
@@ -77,10 +78,7 @@ abstract class ConvBase extends tfl.layers.Layer {
   protected abstract readonly spatialRank: 2 | 3;
 
   constructor(args: ConvArgs, spatialRank: 2 | 3) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'A convolution layer needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'A convolution layer'));
     assertPositiveInt(args.filters, 'filters');
     this.filters = args.filters;
     this.kernelSize = spatialList(args.kernelSize, spatialRank, 'kernelSize');
@@ -151,8 +149,7 @@ abstract class ConvBase extends tfl.layers.Layer {
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

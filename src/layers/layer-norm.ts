@@ -9,11 +9,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { layerNorm } from '../ops/ops.js';
-import { assertPositiveNumber } from '../core/shapes.js';
+import { layerNorm } from '../ops/dense.js';
+import { assertPositiveNumber } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
-import { asList, makeInitializer } from './common.js';
-import type { Shape } from '../core/shapes.js';
+import { asList, layerBaseArgs, makeInitializer } from './common.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** Constructor arguments of {@link LayerNormalization}. */
@@ -50,10 +50,7 @@ export class LayerNormalization extends tfl.layers.Layer {
   private beta: tfl.LayerVariable | null = null;
 
   constructor(args: LayerNormalizationArgs = {}) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'LayerNormalization takes an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'LayerNormalization'));
     assertPositiveNumber(args.epsilon ?? 1e-5, 'epsilon');
     this.epsilon = args.epsilon ?? 1e-5;
   }

@@ -5,10 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertDim, assertPositiveInt, assertRank } from '../core/shapes.js';
+import { assertDim, assertPositiveInt, assertRank } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { asList, checkSeed, makeInitializer } from './common.js';
-import type { Shape } from '../core/shapes.js';
+import { asList, configFields, layerBaseArgs, makeInitializer } from './common.js';
+import { checkSeed } from '../core/validate.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** Constructor arguments of {@link PositionalEmbedding}. */
@@ -47,10 +48,7 @@ export class PositionalEmbedding extends tfl.layers.Layer {
   private embeddings: tfl.LayerVariable | null = null;
 
   constructor(args: PositionalEmbeddingArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'PositionalEmbedding needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'PositionalEmbedding'));
     assertPositiveInt(args.maxLength, 'maxLength');
     this.maxLength = args.maxLength;
     this.seed = checkSeed(args.seed);
@@ -99,8 +97,7 @@ export class PositionalEmbedding extends tfl.layers.Layer {
 
   override getConfig(): tf.serialization.ConfigDict {
     const config: tf.serialization.ConfigDict = { maxLength: this.maxLength };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

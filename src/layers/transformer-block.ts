@@ -5,14 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout, gelu, layerNorm, residualAdd } from '../ops/ops.js';
+import { dense, gelu, layerNorm } from '../ops/dense.js';
+import { dropout, residualAdd } from '../ops/elementwise.js';
 import {
   assertPositiveInt,
   assertPositiveNumber,
   assertRank,
   assertRate,
   assertSameDims,
-} from '../core/shapes.js';
+} from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
   type AddWeight,
@@ -20,16 +21,9 @@ import {
   type AttentionWeights,
   attentionForward,
 } from './attention.js';
-import {
-  asList,
-  checkInitializer,
-  checkSeed,
-  DropoutSeeds,
-  isTraining,
-  type KernelInitializerName,
-  makeInitializer,
-} from './common.js';
-import type { Shape } from '../core/shapes.js';
+import { asList, configFields, DropoutSeeds, dropoutStepOf, isTraining, layerBaseArgs, makeInitializer } from './common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** Weights of a pre-norm feed-forward sub-block `x + W2·GELU(W1·LN(x))`. */
@@ -162,10 +156,7 @@ export class TransformerBlock extends tfl.layers.Layer {
   private readonly dropoutSeeds: DropoutSeeds;
 
   constructor(args: TransformerBlockArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'TransformerBlock needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'TransformerBlock'));
     assertPositiveInt(args.numHeads, 'numHeads');
     if (args.keyDim !== undefined) assertPositiveInt(args.keyDim, 'keyDim');
     if (args.ffnDim !== undefined) assertPositiveInt(args.ffnDim, 'ffnDim');
@@ -255,7 +246,7 @@ export class TransformerBlock extends tfl.layers.Layer {
       const x = list[0]!;
       const mask = list[1] ?? null;
       const training = isTraining(kwargs);
-      const seed = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next() : undefined);
+      const seed = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next(dropoutStepOf(kwargs)) : undefined);
       const h = layerNorm(x, this.attnNorm!.gamma.read(), this.attnNorm!.beta.read(), this.epsilon);
       const { output, weights } = attentionForward(this.attn!, h, h, h, mask, {
         numHeads: this.numHeads,
@@ -279,10 +270,7 @@ export class TransformerBlock extends tfl.layers.Layer {
       returnAttentionScores: this.returnAttentionScores,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.keyDim !== undefined) config['keyDim'] = this.keyDim;
-    if (this.ffnDim !== undefined) config['ffnDim'] = this.ffnDim;
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { keyDim: this.keyDim, ffnDim: this.ffnDim, seed: this.seed }) };
   }
 }
 

@@ -9,8 +9,9 @@
  */
 import { maxLastAxis } from '../ops/max.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, matMul, stopGradient } from '../ops/ops.js';
-import { assertRank, assertSameDims } from '../core/shapes.js';
+import { l2Normalize, stopGradient } from '../ops/elementwise.js';
+import { matMul } from '../ops/matmul.js';
+import { assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { contrastiveLoss, type ContrastiveLossOptions, symmetricInfoNce } from './contrastive.js';
 

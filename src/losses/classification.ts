@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 
 function checkLogitsLabels(logits: tf.Tensor, labels: tf.Tensor, what: string): void {

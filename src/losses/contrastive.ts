@@ -5,8 +5,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, matMul } from '../ops/ops.js';
-import { assertPositiveNumber, assertRank, assertSameDims } from '../core/shapes.js';
+import { l2Normalize } from '../ops/elementwise.js';
+import { matMul } from '../ops/matmul.js';
+import { assertPositiveNumber, assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 
 /** Large negative logit used to remove excluded samples from a softmax. */

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, VdafmError } from '../errors.js';
 import { Random } from '../core/random.js';
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 import { checkOptions, toBinaryLabels, toScores } from './validate.js';
 
 /** Options of the bootstrap. */

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 import { checkOptions, toBinaryLabels, toScores } from './validate.js';
 
 /** @internal */

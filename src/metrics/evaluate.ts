@@ -14,7 +14,7 @@ import type { CalibrationCurve } from './calibration.js';
 import { bootstrapStatistics, resolveBootstrapOptions } from './bootstrap.js';
 import type { BootstrapOptions, BootstrapResult, IndexStatistic } from './bootstrap.js';
 import { assertBothClasses, checkOptions, checkThreshold, countPositives, toBinaryLabels, toScores } from './validate.js';
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 
 /** Options of {@link evaluateBinary}. */
 export interface EvaluateBinaryOptions {

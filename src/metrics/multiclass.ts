@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 import { rocAucUnchecked } from './ranking.js';
 import { checkOptions, toScores } from './validate.js';
 

@@ -8,7 +8,7 @@
  */
 import { assertBothClasses, checkOptions, countPositives, toBinaryLabels, toScores } from './validate.js';
 import { InvalidArgumentError } from '../errors.js';
-import { assertBoolean } from '../core/shapes.js';
+import { assertBoolean } from '../core/validate.js';
 
 /**
  * Cumulative true and false positive counts at each distinct score, from the highest score down

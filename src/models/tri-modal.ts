@@ -8,7 +8,7 @@
 import { runGraph } from './graph.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertOneOf, assertPositiveInt } from '../core/shapes.js';
+import { assertOneOf, assertPositiveInt } from '../core/validate.js';
 import { createImageEncoder, type CreateImageEncoderConfig } from '../encoders/image/image-encoder.js';
 import { createTabularEncoder, type TabularEncoderConfig } from '../encoders/tabular/encoder.js';
 import { createTextEncoder, type TextEncoderConfig } from '../encoders/text/encoder.js';
@@ -258,13 +258,14 @@ export class TriModalModel {
   /**
    * Runs the model and returns its outputs by name.
    *
-   * @param options - `training` enables dropout.
+   * @param options - `training` enables dropout; `dropoutStep` (the trainer's step) is mixed into
+   *   the seeded layers' dropout seeds, so that a resumed run draws the same masks. @defaultValue 0
    * @returns named tensors owned by the caller.
    */
-  forward(batch: TriModalBatch, options: { training?: boolean } = {}): TriModalOutputs {
+  forward(batch: TriModalBatch, options: { training?: boolean; dropoutStep?: number } = {}): TriModalOutputs {
     const inputs = this.inputsOf(batch);
     // every layer once (tfjs-layers' own apply runs a K-output layer K times: src/models/graph.ts)
-    const list = runGraph(this.model, inputs, { training: options.training ?? false });
+    const list = runGraph(this.model, inputs, { training: options.training ?? false, dropoutStep: options.dropoutStep ?? 0 });
     const byName: Record<string, tf.Tensor> = {};
     this.outputNames.forEach((n, i) => (byName[n] = list[i]!));
     const out: TriModalOutputs = { logits: byName['logits']!, auxiliary: {} };

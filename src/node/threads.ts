@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '../errors.js';
-import type { GemmExports } from '../kernels/gemm.js';
+import type { GemmExports } from '../kernels/module.js';
 import { GEMM_SHARED_WASM_BASE64 } from '../kernels/gemm-shared-wasm.generated.js';
 import { type GemmJob, type GemmPool, gemmPool, setGemmPool } from '../kernels/threads.js';
 

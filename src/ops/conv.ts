@@ -30,7 +30,7 @@
  * @packageDocumentation
  */
 import { fastSlice } from './slice.js';
-import { columnSums } from './ops.js';
+import { columnSums } from './matmul.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 
@@ -214,7 +214,7 @@ function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[], g: C
  */
 function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, g: Conv2DGeometry, dyT?: tf.Tensor4D): tf.Tensor4D {
   if (kh === 1 && kw === 1) return conv2dFilterGrad1x1(x, dy, g);
-  const [n, h, wd, c] = x.shape;
+  const [, h, wd] = x.shape;
   const [, ho, wo] = dy.shape;
   const { sh, sw } = g;
   // Rows/columns past the last one read (negative: crop the input; positive: pad zeros).
@@ -406,9 +406,10 @@ export function conv3d(x: tf.Tensor5D, filter: tf.Tensor5D, options: ConvOptions
   if (bias && (bias.rank !== 1 || bias.shape[0] !== filter.shape[4])) {
     throw new ShapeError({ argument: 'bias', expected: `[${filter.shape[4]}]`, received: bias.shape });
   }
-  const [n, d, h, w, c] = x.shape;
-  const [kd, kh, kw, , co] = filter.shape;
-  const pd = axisPadding(d, kd, sd, padding);
+  // validates the geometry (throws for a kernel larger than a 'valid' input)
+  const [, d, h, w] = x.shape;
+  const [kd, kh, kw] = filter.shape;
+  axisPadding(d, kd, sd, padding);
   axisPadding(h, kh, sh, padding);
   axisPadding(w, kw, sw, padding);
   return tf.tidy(() => conv3dCore(x, filter, bias, [sd, sh, sw], padding));

@@ -8,72 +8,23 @@
  * tensor (~25 ms per step; the stock max gradient's `Equal` is slower still). vdafm registers
  * `VdafmMaxLast` (max and index of the first max in one pass) and `VdafmScatterLast` (the
  * gradient: `dy` written at those indices) for the wasm backend, computed in JavaScript on views
- * of tfjs's heap. Stock kernels are never replaced; other backends use stock ops.
+ * of tfjs's heap (src/kernels/max.ts). Stock kernels are never replaced; other backends use stock ops.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { onWasmHeap, registerWasmKernel, type WasmHeapBackend } from '../kernels/backend.js';
-
-const MAX_LAST = 'VdafmMaxLast';
-const SCATTER_LAST = 'VdafmScatterLast';
-
-/** `x [..., n]` → `[max [...], index [...] (int32)]`; the first maximum wins a tie; NaN propagates. */
-function maxLastKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo[] {
-  const x = args.inputs['x']!;
-  const backend = args.backend as WasmHeapBackend;
-  const n = x.shape[x.shape.length - 1]!;
-  const outShape = x.shape.slice(0, -1);
-  const values = backend.makeOutput(outShape, 'float32');
-  const index = backend.makeOutput(outShape, 'int32');
-  const xs = backend.typedArrayFromHeap(x) as Float32Array;
-  const vs = backend.typedArrayFromHeap(values) as Float32Array;
-  const is = backend.typedArrayFromHeap(index) as Int32Array;
-  const rows = vs.length;
-  for (let r = 0, o = 0; r < rows; r++, o += n) {
-    let best = xs[o]!;
-    let at = 0;
-    if (best === best) {
-      for (let j = 1; j < n; j++) {
-        const v = xs[o + j]!;
-        if (v > best || v !== v) {
-          best = v;
-          at = j;
-          if (v !== v) break;
-        }
-      }
-    }
-    vs[r] = best;
-    is[r] = at;
-  }
-  return [values, index];
-}
-
-/** `dy [...]`, `index [...]`, attr `n` → `[..., n]` zeros with `dy` at `index` along the last axis. */
-function scatterLastKernel(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo {
-  const dy = args.inputs['dy']!;
-  const index = args.inputs['index']!;
-  const n = args.attrs!['n'] as number;
-  const backend = args.backend as WasmHeapBackend;
-  const out = backend.makeOutput([...dy.shape, n], 'float32');
-  const os = backend.typedArrayFromHeap(out) as Float32Array;
-  os.fill(0);
-  const ds = backend.typedArrayFromHeap(dy) as Float32Array;
-  const is = backend.typedArrayFromHeap(index) as Int32Array;
-  for (let r = 0; r < ds.length; r++) os[r * n + is[r]!] = ds[r]!;
-  return out;
-}
-
+import { onWasmHeap } from '../kernels/backend.js';
+import { MAX_LAST_KERNEL_NAME, SCATTER_LAST_KERNEL_NAME } from '../kernels/max.js';
 
 const maxLastNode = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   const n = x.shape[x.rank - 1]!;
-  const [values, index] = tf.engine().runKernel(MAX_LAST, { x }, {}) as tf.Tensor[];
+  const [values, index] = tf.engine().runKernel(MAX_LAST_KERNEL_NAME, { x }, {}) as tf.Tensor[];
   save([index!]);
   return {
     value: values!,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      tf.engine().runKernel(SCATTER_LAST, { dy, index: saved[0]! }, { n } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      tf.engine().runKernel(SCATTER_LAST_KERNEL_NAME, { dy, index: saved[0]! }, { n } as unknown as tf.NamedAttrMap) as tf.Tensor,
   };
 }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
@@ -111,6 +62,3 @@ export function maxLastAxis(x: tf.Tensor): tf.Tensor {
   }
   return maxLastStock(x);
 }
-
-registerWasmKernel(MAX_LAST, maxLastKernel);
-registerWasmKernel(SCATTER_LAST, scatterLastKernel);

@@ -19,7 +19,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { columnSums } from './ops.js';
+import { columnSums } from './matmul.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 

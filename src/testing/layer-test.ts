@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadModelFromMemory, saveModelToMemory } from '../core/io.js';
 import { assertNoLeaks, assertTensorsClose, collectTensors } from './assertions.js';
-import type { Shape } from '../core/shapes.js';
+import type { Shape } from '../core/validate.js';
 
 
 /** What {@link runLayerTest} checks and how. */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 import { isCachedReport, reportCacheKey, type ReportCache } from './cache.js';
 import { CaseGenerationError, TextGenerationError } from './errors.js';
 import { assertReportImage, type ReportImage } from './images.js';

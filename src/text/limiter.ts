@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 
 /** Runs functions with at most `concurrency` of them in flight at once. */
 export type Limiter = (<T>(task: () => Promise<T>) => Promise<T>) & {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { splitRows } from '../ops/slice.js';
 import { flatten } from './gradients.js';
-import { assertPositiveNumber } from '../core/shapes.js';
+import { assertPositiveNumber } from '../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
 
 /** Options of {@link AdamW}. */

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { assertNonNegativeInt, assertPositiveNumber } from '../core/shapes.js';
+import { assertNonNegativeInt, assertPositiveNumber } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** A learning-rate schedule: step (0-based) → learning rate. */

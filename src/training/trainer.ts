@@ -8,9 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../core/random.js';
-import { assertPositiveInt } from '../core/shapes.js';
+import { assertPositiveInt } from '../core/validate.js';
 import { InvalidArgumentError, NonFiniteError, ShapeError } from '../errors.js';
-import { setDropoutStep } from '../layers/common.js';
 import { dualSemanticAlignmentLoss } from '../losses/alignment.js';
 import {
   binaryCrossEntropy,
@@ -190,7 +189,8 @@ export class Trainer {
   }
 
   /**
-   * Computes the loss parts of one batch (training mode when `training`).
+   * Computes the loss parts of one batch (training mode when `training`; `step` seeds the
+   * dropout masks).
    *
    * @returns `total` and named parts, plus each modality's confidence on the true class; all
    *   owned by the caller.
@@ -200,9 +200,10 @@ export class Trainer {
     batch: TriModalData,
     training: boolean,
     classWeights: number[] | null,
+    step = 0,
   ): { total: tf.Scalar; parts: Record<string, tf.Scalar>; confidence: Partial<Record<Modality, tf.Scalar>> } {
     return tf.tidy(() => {
-      const out = model.forward(batch, { training });
+      const out = model.forward(batch, { training, dropoutStep: step });
       const labels = batch.labels;
       const parts: Record<string, tf.Scalar> = {};
       const cls = (logits: tf.Tensor) => this.classificationLoss(model, logits, labels, classWeights);
@@ -359,13 +360,12 @@ export class Trainer {
       for await (const { batch: raw, owned } of this.batches(data)) {
         const { batch, created } = this.dropModalities(raw);
         const step = this.step;
-        setDropoutStep(step);
         const lr = schedule(step);
         this.optimizer.learningRate = lr;
         const keptParts: Record<string, tf.Scalar> = {};
         const keptConfidence: Partial<Record<Modality, tf.Scalar>> = {};
         const { value, grads: rawGrads } = tf.variableGrads(() => {
-          const r = this.computeLoss(model, batch, true, classWeights);
+          const r = this.computeLoss(model, batch, true, classWeights, step);
           for (const [k, v] of Object.entries(r.parts)) keptParts[k] = tf.keep(v);
           for (const [k, v] of Object.entries(r.confidence)) keptConfidence[k as Modality] = tf.keep(v!);
           return r.total;

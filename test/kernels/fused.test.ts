@@ -16,7 +16,7 @@ import {
   layerNormBackward,
   layerNormForward,
 } from '../../src/kernels/fused.js';
-import { fastKernelsMode, initFastKernels, setFastKernelsEnabled } from '../../src/kernels/gemm.js';
+import { fastKernelsMode, initFastKernels, setFastKernelsEnabled } from '../../src/kernels/module.js';
 import { GEMM_WASM_BASE64 } from '../../src/kernels/gemm-wasm.generated.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';

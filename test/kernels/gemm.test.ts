@@ -4,15 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, ShapeError } from '../../src/errors.js';
+import { COLUMN_SUM_KERNEL_NAME, GEMM_KERNEL_NAME } from '../../src/kernels/gemm.js';
 import {
-  COLUMN_SUM_KERNEL_NAME,
   fastKernelsActive,
   fastKernelsMode,
-  fastMatMul,
-  GEMM_KERNEL_NAME,
   initFastKernels,
   setFastKernelsEnabled,
-} from '../../src/kernels/gemm.js';
+} from '../../src/kernels/module.js';
+import { fastMatMul } from '../../src/ops/matmul.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
 import { expectArgumentError } from '../helpers/errors.js';

@@ -3,7 +3,7 @@
 // the kernel itself.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fastMatMul } from '../../src/kernels/gemm.js';
+import { fastMatMul } from '../../src/ops/matmul.js';
 import { gemmPool, setGemmPool, type GemmJob, type GemmPool } from '../../src/kernels/threads.js';
 import { onBackend } from '../helpers/backends.js';
 

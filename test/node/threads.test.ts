@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { disableThreads, enableThreads, threadCount } from '../../src/node/threads.js';
 import { gemmPool } from '../../src/kernels/threads.js';
-import { fastMatMul } from '../../src/kernels/gemm.js';
+import { fastMatMul } from '../../src/ops/matmul.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { onBackend } from '../helpers/backends.js';
 

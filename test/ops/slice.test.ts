@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { fastSlice, splitRows, VDAFM_SLICE } from '../../src/ops/slice.js';
+import { VDAFM_SLICE } from '../../src/kernels/slice.js';
+import { fastSlice, splitRows } from '../../src/ops/slice.js';
 import { assertNoLeaks } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
 

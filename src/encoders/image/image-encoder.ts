@@ -6,13 +6,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense } from '../../ops/ops.js';
-import { assertOneOf, assertPositiveInt, assertPositiveNumber, assertRank } from '../../core/shapes.js';
+import { dense } from '../../ops/dense.js';
+import { assertOneOf, assertPositiveInt, assertPositiveNumber, assertRank } from '../../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../../errors.js';
-import { asList, checkInitializer, checkSeed, isTraining, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
+import { asList, configFields, isTraining, layerBaseArgs, makeInitializer } from '../../layers/common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { axisPadding, conv2d, conv3d } from '../../ops/conv.js';
 import { batchNormTrain, groupNorm } from '../../ops/norm.js';
-import type { Shape } from '../../core/shapes.js';
+import type { Shape } from '../../core/validate.js';
 
 
 /** Normalisation after every convolution. */
@@ -262,8 +263,8 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
   private projBias: tfl.LayerVariable | null = null;
 
   constructor(args: ImageEncoderLayerArgs = {}) {
-    const { name, trainable, ...options } = args ?? {};
-    super({ ...(name === undefined ? {} : { name }), trainable: trainable ?? true });
+    super(layerBaseArgs(args, 'ImageEncoderLayer'));
+    const { name: _name, trainable: _trainable, ...options } = args;
     this.options = resolveImageEncoderOptions(options);
   }
 
@@ -474,9 +475,7 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
       epsilon: o.epsilon,
       kernelInitializer: o.kernelInitializer,
     };
-    if (o.outputDim !== undefined) config['outputDim'] = o.outputDim;
-    if (o.seed !== undefined) config['seed'] = o.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { outputDim: o.outputDim, seed: o.seed }) };
   }
 }
 

@@ -4,9 +4,9 @@
  * @packageDocumentation
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertNonNegativeInt, assertOneOf, assertPositiveInt, assertRate } from '../../core/shapes.js';
+import { assertNonNegativeInt, assertOneOf, assertPositiveInt, assertRate } from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkName, checkSeed, type KernelInitializerName } from '../../layers/common.js';
+import { checkName, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { TransformerBlock } from '../../layers/transformer-block.js';
 import { LayerNormalization } from '../../layers/layer-norm.js';
 import {

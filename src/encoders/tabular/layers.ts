@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, dropout as dropoutOp, gelu } from '../../ops/ops.js';
+import { dense, gelu } from '../../ops/dense.js';
+import { dropout as dropoutOp } from '../../ops/elementwise.js';
 import {
   assertBoolean,
   assertDim,
@@ -19,19 +20,12 @@ import {
   assertRank,
   assertRate,
   assertSameDims,
-} from '../../core/shapes.js';
+} from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import {
-  asList,
-  checkInitializer,
-  checkSeed,
-  DropoutSeeds,
-  isTraining,
-  type KernelInitializerName,
-  makeInitializer,
-} from '../../layers/common.js';
+import { asList, configFields, DropoutSeeds, dropoutStepOf, isTraining, layerBaseArgs, makeInitializer } from '../../layers/common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { embeddingLookup } from '../../ops/embedding.js';
-import type { Shape } from '../../core/shapes.js';
+import type { Shape } from '../../core/validate.js';
 
 
 function checkCardinalities(value: unknown, argument = 'cardinalities'): number[] {
@@ -153,10 +147,7 @@ export class FeatureTokenizer extends tfl.layers.Layer {
   private clsToken: tfl.LayerVariable | null = null;
 
   constructor(args: FeatureTokenizerArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'FeatureTokenizer needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'FeatureTokenizer'));
     const { numScalar, cardinalities } = checkFeatureCounts(args.numScalar, args.cardinalities);
     assertPositiveInt(args.dim, 'dim');
     assertBoolean(args.useCls ?? true, 'useCls');
@@ -234,8 +225,7 @@ export class FeatureTokenizer extends tfl.layers.Layer {
       useCls: this.useCls,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 
@@ -324,10 +314,7 @@ export class TabularMLP extends tfl.layers.Layer {
   private readonly dropoutSeeds: DropoutSeeds;
 
   constructor(args: TabularMLPArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'TabularMLP needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'TabularMLP'));
     const { numScalar, cardinalities } = checkFeatureCounts(args.numScalar, args.cardinalities);
     assertPositiveInt(args.dim, 'dim');
     const hidden = args.hiddenUnits ?? [64, 64];
@@ -413,7 +400,7 @@ export class TabularMLP extends tfl.layers.Layer {
         h = dense(h, k.read(), this.biases[i]!.read());
         if (i < last) {
           h = this.activation === 'relu' ? tf.relu(h) : gelu(h);
-          if (training && this.dropoutRate > 0) h = dropoutOp(h, this.dropoutRate, this.dropoutSeeds.next());
+          if (training && this.dropoutRate > 0) h = dropoutOp(h, this.dropoutRate, this.dropoutSeeds.next(dropoutStepOf(kwargs)));
         }
       });
       return h;
@@ -431,8 +418,7 @@ export class TabularMLP extends tfl.layers.Layer {
       dropout: this.dropoutRate,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertOneOf, assertPositiveInt } from '../../core/shapes.js';
+import { assertOneOf, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../../errors.js';
 
 /** Kind of a clinical column. */

@@ -5,11 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dense, layerNorm } from '../../ops/ops.js';
-import { assertBoolean, assertDim, assertPositiveInt, assertPositiveNumber, assertRank, assertSameDims } from '../../core/shapes.js';
+import { dense, layerNorm } from '../../ops/dense.js';
+import { assertBoolean, assertDim, assertPositiveInt, assertPositiveNumber, assertRank, assertSameDims } from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
-import type { Shape } from '../../core/shapes.js';
+import { asList, configFields, layerBaseArgs, makeInitializer } from '../../layers/common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
+import type { Shape } from '../../core/validate.js';
 
 
 /** Constructor arguments of {@link FrozenEmbeddingAdapter}. */
@@ -71,10 +72,7 @@ export class FrozenEmbeddingAdapter extends tfl.layers.Layer {
   private beta: tfl.LayerVariable | null = null;
 
   constructor(args: FrozenEmbeddingAdapterArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'FrozenEmbeddingAdapter needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'FrozenEmbeddingAdapter'));
     assertPositiveInt(args.dim, 'dim');
     assertBoolean(args.normalize ?? true, 'normalize');
     assertPositiveNumber(args.epsilon ?? 1e-5, 'epsilon');
@@ -155,8 +153,7 @@ export class FrozenEmbeddingAdapter extends tfl.layers.Layer {
       epsilon: this.epsilon,
       kernelInitializer: this.kernelInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

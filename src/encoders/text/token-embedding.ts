@@ -5,11 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertPositiveInt, assertRank } from '../../core/shapes.js';
+import { assertPositiveInt, assertRank } from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { asList, checkInitializer, checkSeed, type KernelInitializerName, makeInitializer } from '../../layers/common.js';
+import { asList, configFields, layerBaseArgs, makeInitializer } from '../../layers/common.js';
+import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { embeddingLookup, sanitizeIds } from '../../ops/embedding.js';
-import type { Shape } from '../../core/shapes.js';
+import type { Shape } from '../../core/validate.js';
 
 
 /** Constructor arguments of {@link TokenEmbedding}. */
@@ -66,10 +67,7 @@ export class TokenEmbedding extends tfl.layers.Layer {
   private embeddings: tfl.LayerVariable | null = null;
 
   constructor(args: TokenEmbeddingArgs) {
-    if (args == null || typeof args !== 'object') {
-      throw new InvalidArgumentError({ argument: 'args', message: 'TokenEmbedding needs an args object.', received: args });
-    }
-    super({ ...(args.name === undefined ? {} : { name: args.name }), trainable: args.trainable ?? true });
+    super(layerBaseArgs(args, 'TokenEmbedding'));
     assertPositiveInt(args.vocabSize, 'vocabSize');
     assertPositiveInt(args.dim, 'dim');
     const oov = args.oovId ?? 0;
@@ -120,8 +118,7 @@ export class TokenEmbedding extends tfl.layers.Layer {
       oovId: this.oovId,
       embeddingsInitializer: this.embeddingsInitializer,
     };
-    if (this.seed !== undefined) config['seed'] = this.seed;
-    return { ...super.getConfig(), ...config };
+    return { ...super.getConfig(), ...configFields(config, { seed: this.seed }) };
   }
 }
 

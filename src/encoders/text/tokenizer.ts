@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { assertBoolean, assertOneOf, assertPositiveInt } from '../../core/shapes.js';
+import { assertBoolean, assertOneOf, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../../errors.js';
 import { type BuildVocabOptions, buildVocab, DEFAULT_SPECIAL_TOKENS } from './vocab.js';
 

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { BertNormalizer, BertPreTokenizer } from '@huggingface/tokenizers';
-import { assertBoolean, assertPositiveInt } from '../../core/shapes.js';
+import { assertBoolean, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
 
 /** The special tokens of a BERT-style WordPiece vocabulary, in id order. */

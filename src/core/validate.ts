@@ -225,3 +225,47 @@ export function assertBoolean(value: unknown, argument: string): asserts value i
     throw new InvalidArgumentError({ argument, message: `${argument} must be a boolean.`, received: value });
   }
 }
+
+/** Names of the kernel initialisers a vdafm layer accepts (all JSON-safe, all seedable). */
+export type KernelInitializerName =
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heUniform'
+  | 'heNormal'
+  | 'leCunNormal'
+  | 'truncatedNormal'
+  | 'zeros';
+
+/** Every accepted {@link KernelInitializerName}. */
+export const KERNEL_INITIALIZERS: ReadonlyArray<KernelInitializerName> = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'leCunNormal',
+  'truncatedNormal',
+  'zeros',
+];
+
+/** Validates a kernel-initialiser option. */
+export function checkInitializer(value: unknown, argument: string): KernelInitializerName {
+  assertOneOf(value, KERNEL_INITIALIZERS, argument);
+  return value;
+}
+
+/** Validates an optional integer seed. */
+export function checkSeed(value: unknown, argument = 'seed'): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be an integer or undefined.`, received: value });
+  }
+  return value;
+}
+
+/** Validates a layer/model name prefix: a letter, then letters, digits and `_`. */
+export function checkName(name: unknown, argument = 'name'): string {
+  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must start with a letter and hold only letters, digits and _.`, received: name });
+  }
+  return name;
+}
