@@ -163,8 +163,8 @@ export {
   type BinaryLossOptions,
   type FocalLossOptions,
 } from './losses/classification.js';
+export { createTriModalModel } from './models/builder.js';
 export {
-  createTriModalModel,
   TriModalModel,
   type TriModalModelConfig,
   type TriModalBatch,
@@ -174,15 +174,15 @@ export {
   type CustomEncoder,
   type FusionConfig,
 } from './models/tri-modal.js';
+export { Trainer } from './training/trainer.js';
+export { takeRows } from './training/batches.js';
 export {
-  Trainer,
-  takeRows,
   type TrainerOptions,
   type TrainerState,
   type TrainingHistory,
   type TrainingData,
   type TrainingLogs,
-} from './training/trainer.js';
+} from './training/options.js';
 export { AdamW, type AdamWOptions, type AdamWState } from './training/optimizer.js';
 export { warmupCosineSchedule, constantSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/schedule.js';
 export { globalNorm, clipByGlobalNorm, modulationCoefficients, allFinite } from './training/gradients.js';

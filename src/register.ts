@@ -6,7 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ImageEncoderLayer } from './encoders/image/image-encoder.js';
-import { ClsAttentionImportance, ClsTokenSplit, FeatureTokenizer, TabularMLP } from './encoders/tabular/layers.js';
+import { ClsAttentionImportance, ClsTokenSplit } from './encoders/tabular/cls.js';
+import { FeatureTokenizer } from './encoders/tabular/feature-tokenizer.js';
+import { TabularMLP } from './encoders/tabular/mlp.js';
 import { FrozenEmbeddingAdapter } from './encoders/text/frozen-adapter.js';
 import { TokenEmbedding } from './encoders/text/token-embedding.js';
 import { BaselineFusion } from './fusion/baselines.js';

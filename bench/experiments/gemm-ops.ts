@@ -14,9 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the stock gradients (Sum, Transpose, ...)
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { dense } from '../../src/ops/dense.js';
-import { matMul } from '../../src/ops/matmul.js';
+import { fastMatMul, matMul } from '../../src/ops/matmul.js';
 import { fastKernelsMode } from '../../src/kernels/module.js';
-import { fastMatMul } from '../../src/ops/matmul.js';
 
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1] || 15);
 

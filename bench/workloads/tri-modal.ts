@@ -13,7 +13,8 @@
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { createTriModalModel, type TriModalModelConfig } from '../../src/models/tri-modal.js';
+import { createTriModalModel } from '../../src/models/builder.js';
+import { type TriModalModelConfig } from '../../src/models/tri-modal.js';
 import { AdamW } from '../../src/training/optimizer.js';
 import { Trainer } from '../../src/training/trainer.js';
 import type { TriModalData } from '../../src/models/data.js';

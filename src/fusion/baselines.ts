@@ -9,16 +9,27 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { gelu } from '../ops/dense.js';
 import { maskedMean } from '../ops/elementwise.js';
-import { assertBoolean, assertOneOf, assertPositiveInt, assertPositiveNumber } from '../core/validate.js';
+import {
+  assertBoolean,
+  assertOneOf,
+  assertPositiveInt,
+  assertPositiveNumber,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
+} from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
-import { asList, configFields, layerBaseArgs, makeInitializer } from '../layers/common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
+import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from '../layers/common.js';
 import {
   addLinear,
   addProjection,
-  BASE_OUTPUTS,
-  CLINICAL_OUTPUTS,
+  type FusionLayout,
+  type FusionOutputMap,
+  fusionOutputList,
+  fusionOutputNames,
+  fusionOutputShapes,
   type ClinicalMode,
   type LinearWeights,
   linear,
@@ -27,14 +38,13 @@ import {
   project,
   type ProjectionWeights,
 } from './common.js';
-import type { Shape } from '../core/validate.js';
 
 
 /** Baseline fusion methods. */
 export type BaselineMethod = 'concat' | 'gatedSum' | 'film';
 
 /** Constructor arguments of {@link BaselineFusion}. */
-export interface BaselineFusionArgs {
+export interface BaselineFusionArgs extends BaseLayerArgs {
   /**
    * 'concat': MLP on the concatenated modality vectors; 'gatedSum': softmax-attention-weighted
    * sum of the modality vectors (missing modalities get weight 0); 'film': DAFT-style FiLM of
@@ -59,10 +69,6 @@ export interface BaselineFusionArgs {
   kernelInitializer?: KernelInitializerName;
   /** Seed. @defaultValue undefined (random) */
   seed?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether the weights are trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**
@@ -138,12 +144,14 @@ export class BaselineFusion extends tfl.layers.Layer {
     return this.dim + (this.clinical === 'late' ? this.dim : 0);
   }
 
+  /** Which outputs `apply` returns (see `fusionOutputNames`). */
+  private get layout(): FusionLayout {
+    return { clinical: this.clinical, gate: this.returnGate, attentionLayers: 0 };
+  }
+
   /** Names of the outputs, in the order `apply` returns them. */
   get outputNames(): string[] {
-    const names: string[] = [...BASE_OUTPUTS];
-    if (this.clinical !== 'none') names.push(...CLINICAL_OUTPUTS);
-    if (this.returnGate) names.push('gate');
-    return names;
+    return fusionOutputNames(this.layout);
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -183,22 +191,8 @@ export class BaselineFusion extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
-    const s = parseFusionShapes(inputShape, this.clinical, 'BaselineFusion');
-    const b = s.visual[0] ?? null;
-    const d = this.dim;
-    const shapes: Shape[] = [
-      [b, this.headInputDim],
-      [b, d],
-      [b, this.embedDim],
-      [b, this.embedDim],
-      [b, s.visual[1] ?? null, d],
-      [b, s.text[1] ?? null, d],
-      [b, s.visual[1] ?? null, d],
-      [b, s.text[1] ?? null, d],
-    ];
-    if (this.clinical !== 'none') shapes.push([b, this.embedDim], [b, s.clinical?.[1] ?? null, d]);
-    if (this.returnGate) shapes.push([b, this.fusedModalities]);
-    return shapes;
+    const dims = { headInput: this.headInputDim, fused: this.dim, embed: this.embedDim, dim: this.dim, gate: this.fusedModalities, heads: 0 };
+    return fusionOutputShapes(parseFusionShapes(inputShape, this.clinical, 'BaselineFusion'), this.layout, dims);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
@@ -245,19 +239,19 @@ export class BaselineFusion extends tfl.layers.Layer {
         fused = linear(w.out!, tf.concat([maskedMean(visualStates, null), zt], 1));
       }
       const headInput = this.clinical === 'late' && zc ? tf.concat([fused, zc], 1) : tf.clone(fused);
-      const result: tf.Tensor[] = [
+      const result: FusionOutputMap<tf.Tensor> = {
         headInput,
         fused,
-        linear(w.visualEmbed, maskedMean(v0, null)),
-        linear(w.textEmbed, zt),
-        v0,
-        t0,
-        visualStates === v0 ? tf.clone(v0) : visualStates,
-        tf.clone(t0),
-      ];
-      if (c0 && zc) result.push(linear(w.clinicalEmbed!, zc), c0);
-      if (this.returnGate && gate) result.push(gate);
-      return result;
+        visualEmbedding: linear(w.visualEmbed, maskedMean(v0, null)),
+        textEmbedding: linear(w.textEmbed, zt),
+        visualTokens: v0,
+        textTokens: t0,
+        visualStates: visualStates === v0 ? tf.clone(v0) : visualStates,
+        textStates: tf.clone(t0),
+      };
+      if (c0 && zc) Object.assign(result, { clinicalEmbedding: linear(w.clinicalEmbed!, zc), clinicalTokens: c0 });
+      if (this.returnGate && gate) result.gate = gate;
+      return fusionOutputList(result, this.layout);
     });
   }
 

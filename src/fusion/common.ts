@@ -7,12 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, layerNorm } from '../ops/dense.js';
-import { assertRank, assertSameDims } from '../core/validate.js';
+import { assertRank, assertSameDims, type KernelInitializerName, type Shape } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
-import { type KernelInitializerName } from '../core/validate.js';
 import { makeInitializer } from '../layers/common.js';
-import type { Shape } from '../core/validate.js';
 
 
 /** How clinical (tabular) tokens enter a fusion module. */
@@ -32,6 +30,118 @@ export const BASE_OUTPUTS = [
 
 /** Names of the extra outputs when clinical tokens are used (after {@link BASE_OUTPUTS}). */
 export const CLINICAL_OUTPUTS = ['clinicalEmbedding', 'clinicalTokens'] as const;
+
+/**
+ * Which outputs a fusion module returns, after {@link BASE_OUTPUTS}: the clinical ones
+ * ({@link CLINICAL_OUTPUTS}) unless `clinical` is 'none', then `gate` when `gate`, then per
+ * layer `visionToTextAttention{l}`, `textToVisionAttention{l}` for `attentionLayers` layers.
+ * This is the one place the output order is defined.
+ * @internal
+ */
+export interface FusionLayout {
+  clinical: ClinicalMode;
+  gate: boolean;
+  attentionLayers: number;
+}
+
+/** Named outputs of a fusion module, tensors or symbolic tensors (see {@link FusionLayout}). */
+export interface FusionOutputMap<T> {
+  headInput: T;
+  fused: T;
+  visualEmbedding: T;
+  textEmbedding: T;
+  visualTokens: T;
+  textTokens: T;
+  visualStates: T;
+  textStates: T;
+  clinicalEmbedding?: T;
+  clinicalTokens?: T;
+  gate?: T;
+  visionToTextAttention?: T[];
+  textToVisionAttention?: T[];
+}
+
+const ATTENTION_OUTPUT = /^(visionToText|textToVision)Attention(\d+)$/;
+
+/**
+ * The output names of a fusion module with this layout, in the order `apply` returns them.
+ * @internal
+ */
+export function fusionOutputNames(layout: FusionLayout): string[] {
+  const names: string[] = [...BASE_OUTPUTS];
+  if (layout.clinical !== 'none') names.push(...CLINICAL_OUTPUTS);
+  if (layout.gate) names.push('gate');
+  for (let l = 0; l < layout.attentionLayers; l++) names.push(`visionToTextAttention${l}`, `textToVisionAttention${l}`);
+  return names;
+}
+
+/**
+ * The outputs as the list `apply` returns (order of {@link fusionOutputNames}).
+ * @throws Error when the map lacks an output the layout names (a bug in the layer).
+ * @internal
+ */
+export function fusionOutputList<T>(out: FusionOutputMap<T>, layout: FusionLayout): T[] {
+  const byName = out as unknown as Record<string, T | T[] | undefined>;
+  return fusionOutputNames(layout).map((name) => {
+    const m = ATTENTION_OUTPUT.exec(name);
+    const value = m ? (byName[`${m[1]}Attention`] as T[] | undefined)?.[Number(m[2])] : (byName[name] as T | undefined);
+    if (value === undefined) throw new Error(`fusion output '${name}' is missing`);
+    return value;
+  });
+}
+
+/**
+ * The list `apply` returned, by name (inverse of {@link fusionOutputList}).
+ * @internal
+ */
+export function fusionOutputsByName<T>(list: readonly T[], layout: FusionLayout): FusionOutputMap<T> {
+  const out: Record<string, T | T[]> = {};
+  fusionOutputNames(layout).forEach((name, i) => {
+    const m = ATTENTION_OUTPUT.exec(name);
+    if (m) ((out[`${m[1]}Attention`] ??= []) as T[])[Number(m[2])] = list[i]!;
+    else out[name] = list[i]!;
+  });
+  return out as unknown as FusionOutputMap<T>;
+}
+
+/** Widths and token counts that fix a fusion module's output shapes. @internal */
+export interface FusionDims {
+  headInput: number;
+  fused: number;
+  embed: number;
+  dim: number;
+  /** Width of the gate output. */
+  gate: number;
+  heads: number;
+}
+
+/**
+ * Output shapes of a fusion module (order of {@link fusionOutputNames}).
+ * @internal
+ */
+export function fusionOutputShapes(s: FusionInputShapes, layout: FusionLayout, dims: FusionDims): Shape[] {
+  const b = s.visual[0] ?? null;
+  const nv = s.visual[1] ?? null;
+  const nt = s.text[1] ?? null;
+  const nc = s.clinical?.[1] ?? null;
+  const context = layout.clinical === 'token' ? (nt !== null && nc !== null ? nt + nc : null) : nt;
+  const shapes: FusionOutputMap<Shape> = {
+    headInput: [b, dims.headInput],
+    fused: [b, dims.fused],
+    visualEmbedding: [b, dims.embed],
+    textEmbedding: [b, dims.embed],
+    visualTokens: [b, nv, dims.dim],
+    textTokens: [b, nt, dims.dim],
+    visualStates: [b, nv, dims.dim],
+    textStates: [b, nt, dims.dim],
+    clinicalEmbedding: [b, dims.embed],
+    clinicalTokens: [b, nc, dims.dim],
+    gate: [b, dims.gate],
+    visionToTextAttention: Array.from({ length: layout.attentionLayers }, () => [b, dims.heads, nv, context]),
+    textToVisionAttention: Array.from({ length: layout.attentionLayers }, () => [b, dims.heads, nt, nv]),
+  };
+  return fusionOutputList(shapes, layout);
+}
 
 /** Parsed input shapes of a fusion module. */
 export interface FusionInputShapes {

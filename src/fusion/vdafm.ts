@@ -18,17 +18,32 @@ import {
   assertPositiveInt,
   assertPositiveNumber,
   assertRate,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
 } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type AddWeight, addAttentionWeights, type AttentionWeights, attentionForward } from '../layers/attention.js';
-import { asList, configFields, DropoutSeeds, dropoutStepOf, isTraining, layerBaseArgs, makeInitializer } from '../layers/common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
+import {
+  asList,
+  type BaseLayerArgs,
+  configFields,
+  DropoutSeeds,
+  dropoutStepOf,
+  isTraining,
+  layerBaseArgs,
+  makeInitializer,
+} from '../layers/common.js';
 import { addFeedForwardWeights, type FeedForwardWeights, feedForwardResidual } from '../layers/transformer-block.js';
 import {
   addLinear,
   addProjection,
-  BASE_OUTPUTS,
-  CLINICAL_OUTPUTS,
+  type FusionLayout,
+  fusionOutputList,
+  fusionOutputNames,
+  fusionOutputShapes,
+  fusionOutputsByName,
   type ClinicalMode,
   type LinearWeights,
   linear,
@@ -38,7 +53,6 @@ import {
   type ProjectionWeights,
   weightsOf,
 } from './common.js';
-import type { Shape } from '../core/validate.js';
 
 
 /** Vision prior on the text: FiLM, or none. */
@@ -47,7 +61,7 @@ export type ConditioningMode = 'film' | 'none';
 export type FusionMode = 'gated' | 'concat' | 'sum';
 
 /** Constructor arguments of {@link VDAFM}. */
-export interface VdafmArgs {
+export interface VdafmArgs extends BaseLayerArgs {
   /**
    * Common model width d (every modality is projected to it).
    * @defaultValue 128
@@ -111,10 +125,6 @@ export interface VdafmArgs {
   kernelInitializer?: KernelInitializerName;
   /** Seed for initialisers and dropout masks. @defaultValue undefined (random) */
   seed?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether the weights are trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /** One bidirectional cross-attention layer's weights. */
@@ -291,15 +301,14 @@ export class VDAFM extends tfl.layers.Layer {
     return this.fusedDim + (this.clinical === 'late' ? this.dim : 0);
   }
 
+  /** Which outputs `apply` returns (see `fusionOutputNames`). */
+  private get layout(): FusionLayout {
+    return { clinical: this.clinical, gate: this.returnGate, attentionLayers: this.returnAttention ? this.numLayers : 0 };
+  }
+
   /** Names of the outputs, in the order `apply` returns them. */
   get outputNames(): string[] {
-    const names: string[] = [...BASE_OUTPUTS];
-    if (this.clinical !== 'none') names.push(...CLINICAL_OUTPUTS);
-    if (this.returnGate) names.push('gate');
-    if (this.returnAttention) {
-      for (let l = 0; l < this.numLayers; l++) names.push(`visionToTextAttention${l}`, `textToVisionAttention${l}`);
-    }
-    return names;
+    return fusionOutputNames(this.layout);
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -357,50 +366,13 @@ export class VDAFM extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
-    const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
-    const b = s.visual[0] ?? null;
-    const nv = s.visual[1] ?? null;
-    const nt = s.text[1] ?? null;
-    const nc = s.clinical?.[1] ?? null;
-    const d = this.dim;
-    const shapes: Shape[] = [
-      [b, this.headInputDim],
-      [b, this.fusedDim],
-      [b, this.embedDim],
-      [b, this.embedDim],
-      [b, nv, d],
-      [b, nt, d],
-      [b, nv, d],
-      [b, nt, d],
-    ];
-    if (this.clinical !== 'none') shapes.push([b, this.embedDim], [b, nc, d]);
-    if (this.returnGate) shapes.push([b, d]);
-    if (this.returnAttention) {
-      const context = this.clinical === 'token' && nt !== null && nc !== null ? nt + nc : this.clinical === 'token' ? null : nt;
-      for (let l = 0; l < this.numLayers; l++) shapes.push([b, this.numHeads, nv, context], [b, this.numHeads, nt, nv]);
-    }
-    return shapes;
+    const dims = { headInput: this.headInputDim, fused: this.fusedDim, embed: this.embedDim, dim: this.dim, gate: this.dim, heads: this.numHeads };
+    return fusionOutputShapes(parseFusionShapes(inputShape, this.clinical, 'VDAFM'), this.layout, dims);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
     return tf.tidy(() => {
-      const out = this.forward(asList(inputs), isTraining(kwargs), dropoutStepOf(kwargs));
-      const list: tf.Tensor[] = [
-        out.headInput,
-        out.fused,
-        out.visualEmbedding,
-        out.textEmbedding,
-        out.visualTokens,
-        out.textTokens,
-        out.visualStates,
-        out.textStates,
-      ];
-      if (this.clinical !== 'none') list.push(out.clinicalEmbedding!, out.clinicalTokens!);
-      if (this.returnGate) list.push(out.gate!);
-      if (this.returnAttention) {
-        for (let l = 0; l < this.numLayers; l++) list.push(out.visionToTextAttention![l]!, out.textToVisionAttention![l]!);
-      }
-      return list;
+      return fusionOutputList<tf.Tensor>(this.forward(asList(inputs), isTraining(kwargs), dropoutStepOf(kwargs)), this.layout);
     });
   }
 
@@ -417,33 +389,7 @@ export class VDAFM extends tfl.layers.Layer {
    */
   fuse(inputs: tf.Tensor[], options: { training?: boolean } = {}): VdafmOutputs {
     const list = this.apply(inputs, { training: options.training ?? false }) as tf.Tensor[];
-    const names = this.outputNames;
-    const named: Record<string, tf.Tensor> = {};
-    names.forEach((n, i) => (named[n] = list[i]!));
-    const result: VdafmOutputs = {
-      headInput: named['headInput'] as tf.Tensor2D,
-      fused: named['fused'] as tf.Tensor2D,
-      visualEmbedding: named['visualEmbedding'] as tf.Tensor2D,
-      textEmbedding: named['textEmbedding'] as tf.Tensor2D,
-      visualTokens: named['visualTokens'] as tf.Tensor3D,
-      textTokens: named['textTokens'] as tf.Tensor3D,
-      visualStates: named['visualStates'] as tf.Tensor3D,
-      textStates: named['textStates'] as tf.Tensor3D,
-    };
-    if (this.clinical !== 'none') {
-      result.clinicalEmbedding = named['clinicalEmbedding'] as tf.Tensor2D;
-      result.clinicalTokens = named['clinicalTokens'] as tf.Tensor3D;
-    }
-    if (this.returnGate) result.gate = named['gate'] as tf.Tensor2D;
-    if (this.returnAttention) {
-      result.visionToTextAttention = [];
-      result.textToVisionAttention = [];
-      for (let l = 0; l < this.numLayers; l++) {
-        result.visionToTextAttention.push(named[`visionToTextAttention${l}`] as tf.Tensor4D);
-        result.textToVisionAttention.push(named[`textToVisionAttention${l}`] as tf.Tensor4D);
-      }
-    }
-    return result;
+    return fusionOutputsByName(list, this.layout) as VdafmOutputs;
   }
 
   private forward(inputs: tf.Tensor[], training: boolean, step: number): VdafmOutputs {

@@ -15,10 +15,15 @@ import {
   assertRank,
   assertRate,
   assertSameDims,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
 } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
   asList,
+  type BaseLayerArgs,
   configFields,
   DropoutSeeds,
   dropoutStepOf,
@@ -27,8 +32,6 @@ import {
   layerBaseArgs,
   makeInitializer,
 } from './common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
-import type { Shape } from '../core/validate.js';
 
 
 /** The weights of one attention block (kernels `[in, out]`, biases `[out]` or null). */
@@ -158,7 +161,7 @@ export function attentionForward(
 }
 
 /** Constructor arguments of {@link MultiHeadAttention}. */
-export interface MultiHeadAttentionArgs {
+export interface MultiHeadAttentionArgs extends BaseLayerArgs {
   /** Number of attention heads. Required, positive integer. */
   numHeads: number;
   /** Size of each head for queries and keys. Required, positive integer. */
@@ -198,10 +201,6 @@ export interface MultiHeadAttentionArgs {
    * @defaultValue undefined (random)
    */
   seed?: number;
-  /** Layer name (unique in a model). @defaultValue auto-generated */
-  name?: string;
-  /** Whether the weights are trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**

@@ -7,16 +7,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertBoolean, assertPositiveInt, assertRank } from '../core/validate.js';
+import {
+  assertBoolean,
+  assertPositiveInt,
+  assertRank,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
+} from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { asList, configFields, layerBaseArgs, makeInitializer } from './common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
+import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from './common.js';
 import { axisPadding, conv2d, conv3d, type ConvPadding } from '../ops/conv.js';
-import type { Shape } from '../core/validate.js';
 
 
 /** Constructor arguments of {@link Conv2D} and {@link Conv3D}. */
-export interface ConvArgs {
+export interface ConvArgs extends BaseLayerArgs {
   /** Number of output channels. Required, positive integer. */
   filters: number;
   /** Kernel size, one number for every spatial axis or one per axis. Required. */
@@ -46,10 +52,6 @@ export interface ConvArgs {
    * @defaultValue undefined (random)
    */
   seed?: number;
-  /** Layer name (unique in a model). @defaultValue auto-generated */
-  name?: string;
-  /** Whether the weights are trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 function spatialList(value: unknown, n: number, argument: string): number[] {

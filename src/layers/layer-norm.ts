@@ -10,20 +10,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { layerNorm } from '../ops/dense.js';
-import { assertPositiveNumber } from '../core/validate.js';
+import { assertPositiveNumber, type Shape } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
-import { asList, layerBaseArgs, makeInitializer } from './common.js';
-import type { Shape } from '../core/validate.js';
+import { asList, type BaseLayerArgs, layerBaseArgs, makeInitializer } from './common.js';
 
 
 /** Constructor arguments of {@link LayerNormalization}. */
-export interface LayerNormalizationArgs {
+export interface LayerNormalizationArgs extends BaseLayerArgs {
   /** Variance epsilon. @defaultValue 1e-5 */
   epsilon?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether gamma and beta are trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**

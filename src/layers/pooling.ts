@@ -6,10 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { maskedMean } from '../ops/elementwise.js';
-import { assertOneOf, assertRank, assertSameDims } from '../core/validate.js';
+import { assertOneOf, assertRank, assertSameDims, type Shape } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList } from './common.js';
-import type { Shape } from '../core/validate.js';
 
 
 /** Constructor arguments of {@link MaskedPooling}. */

@@ -5,23 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertDim, assertPositiveInt, assertRank } from '../core/validate.js';
+import { assertDim, assertPositiveInt, assertRank, checkSeed, type Shape } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { asList, configFields, layerBaseArgs, makeInitializer } from './common.js';
-import { checkSeed } from '../core/validate.js';
-import type { Shape } from '../core/validate.js';
+import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from './common.js';
 
 
 /** Constructor arguments of {@link PositionalEmbedding}. */
-export interface PositionalEmbeddingArgs {
+export interface PositionalEmbeddingArgs extends BaseLayerArgs {
   /** Largest number of tokens the layer accepts. Required. */
   maxLength: number;
   /** Seed of the `truncatedNormal(0.02)` initialiser. @defaultValue undefined (random) */
   seed?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether the embedding is trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**

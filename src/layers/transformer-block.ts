@@ -13,6 +13,10 @@ import {
   assertRank,
   assertRate,
   assertSameDims,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
 } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
@@ -21,9 +25,16 @@ import {
   type AttentionWeights,
   attentionForward,
 } from './attention.js';
-import { asList, configFields, DropoutSeeds, dropoutStepOf, isTraining, layerBaseArgs, makeInitializer } from './common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../core/validate.js';
-import type { Shape } from '../core/validate.js';
+import {
+  asList,
+  type BaseLayerArgs,
+  configFields,
+  DropoutSeeds,
+  dropoutStepOf,
+  isTraining,
+  layerBaseArgs,
+  makeInitializer,
+} from './common.js';
 
 
 /** Weights of a pre-norm feed-forward sub-block `x + W2·GELU(W1·LN(x))`. */
@@ -80,7 +91,7 @@ export function feedForwardWeightList(w: FeedForwardWeights): tfl.LayerVariable[
 }
 
 /** Constructor arguments of {@link TransformerBlock}. */
-export interface TransformerBlockArgs {
+export interface TransformerBlockArgs extends BaseLayerArgs {
   /** Number of attention heads; must divide the model width unless `keyDim` is set. Required. */
   numHeads: number;
   /**
@@ -112,10 +123,6 @@ export interface TransformerBlockArgs {
   kernelInitializer?: KernelInitializerName;
   /** Seed for initialisers and dropout masks. @defaultValue undefined (random) */
   seed?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether the weights are trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**

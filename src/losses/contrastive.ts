@@ -9,6 +9,7 @@ import { l2Normalize } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
 import { assertPositiveNumber, assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
+import { type BaseLayerArgs } from '../layers/common.js';
 
 /** Large negative logit used to remove excluded samples from a softmax. */
 const EXCLUDED = -1e9;
@@ -169,7 +170,7 @@ export function symmetricInfoNce(logits: tf.Tensor2D, options: { mask?: tf.Tenso
 }
 
 /** Constructor arguments of {@link LogitScale}. */
-export interface LogitScaleArgs {
+export interface LogitScaleArgs extends BaseLayerArgs {
   /**
    * Initial temperature τ0 (the scale starts at 1/τ0).
    * @defaultValue 0.07
@@ -179,10 +180,6 @@ export interface LogitScaleArgs {
   min?: number;
   /** Largest scale. @defaultValue 100 */
   max?: number;
-  /** Whether the scale is learned. @defaultValue true */
-  trainable?: boolean;
-  /** Variable name (unique among tfjs variables). @defaultValue auto-generated */
-  name?: string;
 }
 
 let logitScaleCount = 0;

@@ -5,14 +5,23 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
-import { averagePrecisionUnchecked, rocAucUnchecked, rocCurveUnchecked, youdenUnchecked } from './ranking.js';
-import type { RocCurve, YoudenResult } from './ranking.js';
-import { confusionUnchecked, metricsFromConfusion } from './threshold.js';
-import type { ThresholdMetrics } from './threshold.js';
-import { brierUnchecked, calibrationUnchecked } from './calibration.js';
-import type { CalibrationCurve } from './calibration.js';
-import { bootstrapStatistics, resolveBootstrapOptions } from './bootstrap.js';
-import type { BootstrapOptions, BootstrapResult, IndexStatistic } from './bootstrap.js';
+import {
+  averagePrecisionUnchecked,
+  rocAucUnchecked,
+  type RocCurve,
+  rocCurveUnchecked,
+  type YoudenResult,
+  youdenUnchecked,
+} from './ranking.js';
+import { confusionUnchecked, metricsFromConfusion, type ThresholdMetrics } from './threshold.js';
+import { brierUnchecked, type CalibrationCurve, calibrationUnchecked } from './calibration.js';
+import {
+  type BootstrapOptions,
+  type BootstrapResult,
+  bootstrapStatistics,
+  type IndexStatistic,
+  resolveBootstrapOptions,
+} from './bootstrap.js';
 import { assertBothClasses, checkOptions, checkThreshold, countPositives, toBinaryLabels, toScores } from './validate.js';
 import { assertPositiveInt } from '../core/validate.js';
 

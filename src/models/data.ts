@@ -5,8 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { CellValue } from '../encoders/tabular/preprocessor.js';
-import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import type { CellValue, TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TriModalBatch } from './tri-modal.js';

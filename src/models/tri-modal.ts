@@ -1,19 +1,19 @@
 /**
- * `createTriModalModel`: assembles the image, clinical and text encoders, a fusion module (VDAFM,
- * a baseline, or pooled concatenation for modality subsets) and the prognosis head into one
- * functional tf.model, plus the auxiliary unimodal heads used for balanced training.
+ * The tri-modal prognosis model: its configuration and batch types, and {@link TriModalModel},
+ * the assembled functional model with what training and interpretation need (input and output
+ * names, per-modality variable groups, named forward outputs). `createTriModalModel`
+ * (./builder.ts) builds one.
  *
  * @packageDocumentation
  */
 import { runGraph } from './graph.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertOneOf, assertPositiveInt } from '../core/validate.js';
-import { createImageEncoder, type CreateImageEncoderConfig } from '../encoders/image/image-encoder.js';
-import { createTabularEncoder, type TabularEncoderConfig } from '../encoders/tabular/encoder.js';
-import { createTextEncoder, type TextEncoderConfig } from '../encoders/text/encoder.js';
-import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { BaselineFusion, type BaselineMethod } from '../fusion/baselines.js';
+import { type CreateImageEncoderConfig } from '../encoders/image/image-encoder.js';
+import { type TabularEncoderConfig } from '../encoders/tabular/encoder.js';
+import { type TextEncoderConfig } from '../encoders/text/encoder.js';
+import { InvalidArgumentError } from '../errors.js';
+import { type BaselineMethod } from '../fusion/baselines.js';
 import { VDAFM, type VdafmArgs } from '../fusion/vdafm.js';
 import { ordinalProbabilities } from '../losses/classification.js';
 
@@ -103,10 +103,13 @@ export interface TriModalOutputs {
   textToVisionAttention?: tf.Tensor4D[];
 }
 
-const INPUT_ORDER = ['image', 'textIds', 'textMask', 'clinicalValues', 'clinicalMask'] as const;
-type InputName = (typeof INPUT_ORDER)[number];
+/** The model's inputs, in order (those of the modalities present). @internal */
+export const INPUT_ORDER = ['image', 'textIds', 'textMask', 'clinicalValues', 'clinicalMask'] as const;
+/** One of {@link INPUT_ORDER}. @internal */
+export type InputName = (typeof INPUT_ORDER)[number];
 
-function isCustom(x: unknown): x is CustomEncoder {
+/** Whether an encoder config is a user-supplied encoder. @internal */
+export function isCustom(x: unknown): x is CustomEncoder {
   return typeof x === 'object' && x !== null && 'model' in x && typeof (x as CustomEncoder).model?.apply === 'function';
 }
 
@@ -346,7 +349,8 @@ export class TriModalModel {
   }
 }
 
-function findLayer(model: tfl.LayersModel, name: string): tfl.layers.Layer | null {
+/** A layer of `model` (or of a nested model) by name, or null. @internal */
+export function findLayer(model: tfl.LayersModel, name: string): tfl.layers.Layer | null {
   for (const layer of model.layers) {
     if (layer.name === name) return layer;
     const nested = layer as unknown as tfl.LayersModel;
@@ -356,213 +360,4 @@ function findLayer(model: tfl.LayersModel, name: string): tfl.layers.Layer | nul
     }
   }
   return null;
-}
-
-function headUnits(type: HeadType, numClasses: number): number {
-  return type === 'binary' ? 1 : type === 'multiclass' ? numClasses : numClasses - 1;
-}
-
-/**
- * Builds the tri-modal prognosis model (or any subset of modalities, for ablations).
- *
- * - image: `createImageEncoder(config.image)` → visual tokens + pooled vector;
- * - text: `createTextEncoder(config.text)` → token states + mask + pooled vector;
- * - clinical: `createTabularEncoder(config.clinical)` → feature tokens + mask + pooled vector;
- * - fusion: VDAFM (default with image and text), a baseline, or pooled concatenation + MLP;
- * - head: binary (P(poor outcome)), multi-class or ordinal over `numClasses`;
- * - auxiliary heads: one linear head per modality on its global embedding (fusion models) or
- *   pooled vector, for modality balancing.
- *
- * Inputs, in order: `image`, `textIds`, `textMask`, `clinicalValues`, `clinicalMask` (those of
- * the modalities present). Your own encoders can replace the built-in ones (`{ model }`).
- *
- * @throws {@link InvalidArgumentError} for an empty modality set, VDAFM without image and text,
- *   or a bad head.
- * @example
- * ```ts
- * const model = createTriModalModel({
- *   image: { inputShape: [16, 32, 32, 2], spatialDims: 3, widths: [8, 16], depths: [1, 1], strides: [2, 2] },
- *   text: { tokenizer, dim: 32, numLayers: 1, numHeads: 4 },
- *   clinical: { features: preprocessor, dim: 32, numLayers: 1, numHeads: 4 },
- *   fusion: { type: 'vdafm', dim: 32, numHeads: 4, numLayers: 1 },
- * });
- * const { probabilities } = model.predict(batch); // [B]
- * ```
- */
-export function createTriModalModel(config: TriModalModelConfig): TriModalModel {
-  if (config == null || typeof config !== 'object') {
-    throw new InvalidArgumentError({ argument: 'config', message: 'createTriModalModel needs a config object.', received: config });
-  }
-  const seed = config.seed ?? 1;
-  const modalities: Modality[] = (['image', 'text', 'clinical'] as const).filter((m) => config[m] != null);
-  if (modalities.length === 0) {
-    throw new InvalidArgumentError({ argument: 'config', message: 'Give at least one of config.image, config.text, config.clinical.', received: Object.keys(config) });
-  }
-  const headType = config.head?.type ?? 'binary';
-  assertOneOf(headType, ['binary', 'multiclass', 'ordinal'] as const, 'head.type');
-  const numClasses = headType === 'binary' ? 2 : (config.head?.numClasses ?? 7);
-  assertPositiveInt(numClasses, 'head.numClasses');
-  if (numClasses < 2) throw new InvalidArgumentError({ argument: 'head.numClasses', message: 'head.numClasses must be ≥ 2.', received: numClasses });
-  const fusion: FusionConfig = config.fusion ?? (config.image && config.text ? { type: 'vdafm' } : { type: 'pooled' });
-  assertOneOf(fusion.type, ['vdafm', 'concat', 'gatedSum', 'film', 'pooled'] as const, 'fusion.type');
-  if (fusion.type !== 'pooled' && !(config.image && config.text)) {
-    throw new InvalidArgumentError({
-      argument: 'fusion.type',
-      message: `fusion '${fusion.type}' needs the image and text modalities; use { type: 'pooled' } for other subsets.`,
-      received: fusion.type,
-    });
-  }
-
-  const inputs: Partial<Record<InputName, SymbolicTensor>> = {};
-  const groupLayers: Record<string, tfl.layers.Layer[]> = {};
-  const ownedModels: tfl.LayersModel[] = [];
-  const pooled: Partial<Record<Modality, SymbolicTensor>> = {};
-  const tokens: Partial<Record<Modality, SymbolicTensor>> = {};
-  const masks: Partial<Record<Modality, SymbolicTensor>> = {};
-  let importance: SymbolicTensor | null = null;
-  const describe: Record<string, unknown> = { modalities, head: { type: headType, numClasses }, fusion: { ...fusion }, seed };
-
-  if (config.image) {
-    if (isCustom(config.image)) {
-      const m = config.image.model;
-      inputs.image = tfl.input({ shape: (m.inputs[0]!.shape as number[]).slice(1), name: 'image' });
-      const out = m.apply(inputs.image) as SymbolicTensor[];
-      if (!Array.isArray(out) || out.length !== 2) throw new ShapeError({ argument: 'config.image.model', expected: 'outputs [tokens, pooled]', received: [Array.isArray(out) ? out.length : 1] });
-      [tokens.image, pooled.image] = out as [SymbolicTensor, SymbolicTensor];
-      groupLayers['image'] = [m];
-      describe['image'] = { custom: true };
-    } else {
-      const enc = createImageEncoder({ seed, ...config.image });
-      inputs.image = tfl.input({ shape: enc.inputShape, name: 'image' });
-      [tokens.image, pooled.image] = enc.apply(inputs.image);
-      groupLayers['image'] = [enc.layer];
-      ownedModels.push(enc.model);
-      describe['image'] = { ...enc.config, gridShape: enc.gridShape };
-    }
-  }
-  if (config.text) {
-    if (isCustom(config.text)) {
-      const m = config.text.model;
-      const len = (m.inputs[0]!.shape as Array<number | null>)[1] ?? null;
-      inputs.textIds = tfl.input({ shape: [len as number], name: 'text_ids' });
-      inputs.textMask = tfl.input({ shape: [len as number], name: 'text_mask' });
-      const out = m.apply([inputs.textIds, inputs.textMask]) as SymbolicTensor[];
-      [tokens.text, masks.text, pooled.text] = out as [SymbolicTensor, SymbolicTensor, SymbolicTensor];
-      groupLayers['text'] = [m];
-      describe['text'] = { custom: true };
-    } else {
-      const enc = createTextEncoder({ seed: seed + 1, ...config.text });
-      inputs.textIds = tfl.input({ shape: enc.shapes.ids.slice(1) as number[], name: 'text_ids' });
-      inputs.textMask = tfl.input({ shape: enc.shapes.mask.slice(1) as number[], name: 'text_mask' });
-      const out = enc.apply(inputs.textIds, inputs.textMask);
-      tokens.text = out.tokens;
-      masks.text = out.mask;
-      pooled.text = out.pooled;
-      groupLayers['text'] = enc.model.layers;
-      ownedModels.push(enc.model);
-      const { tokenizer: _t, inputs: _i, ...rest } = config.text;
-      describe['text'] = rest;
-    }
-  }
-  if (config.clinical) {
-    if (isCustom(config.clinical)) {
-      const m = config.clinical.model;
-      const f = (m.inputs[0]!.shape as number[])[1]!;
-      inputs.clinicalValues = tfl.input({ shape: [f], name: 'clinical_values' });
-      inputs.clinicalMask = tfl.input({ shape: [f], name: 'clinical_mask' });
-      const out = m.apply([inputs.clinicalValues, inputs.clinicalMask]) as SymbolicTensor | SymbolicTensor[];
-      if (Array.isArray(out)) [tokens.clinical, masks.clinical, pooled.clinical] = out as [SymbolicTensor, SymbolicTensor, SymbolicTensor];
-      else pooled.clinical = out;
-      groupLayers['clinical'] = [m];
-      describe['clinical'] = { custom: true };
-    } else {
-      const enc = createTabularEncoder({ seed: seed + 2, ...config.clinical });
-      const f = enc.inputs.values.shape[1] as number;
-      inputs.clinicalValues = tfl.input({ shape: [f], name: 'clinical_values' });
-      inputs.clinicalMask = tfl.input({ shape: [f], name: 'clinical_mask' });
-      const out = enc.apply(inputs.clinicalValues, inputs.clinicalMask);
-      pooled.clinical = out.pooled;
-      if (out.tokens) tokens.clinical = out.tokens;
-      if (out.mask) masks.clinical = out.mask;
-      importance = out.importance;
-      groupLayers['clinical'] = enc.model.layers;
-      ownedModels.push(enc.model);
-      const { features: _f, ...rest } = config.clinical;
-      describe['clinical'] = rest;
-    }
-  }
-
-  const outputs: Array<[string, SymbolicTensor]> = [];
-  const dense = (units: number, name: string, s: number) =>
-    tfl.layers.dense({ units, name, kernelInitializer: tfl.initializers.glorotUniform({ seed: s }) });
-  const units = headUnits(headType, numClasses);
-  let headInput: SymbolicTensor;
-  const embeddings: Partial<Record<Modality, SymbolicTensor>> = {};
-  const extra: Array<[string, SymbolicTensor]> = [];
-
-  if (fusion.type === 'pooled') {
-    const parts = modalities.map((m) => pooled[m]!);
-    const joined = parts.length === 1 ? parts[0]! : (tfl.layers.concatenate({ name: 'pooled_concat' }).apply(parts) as SymbolicTensor);
-    headInput = tfl.layers
-      .dense({ units: fusion.hiddenUnits ?? 64, activation: 'relu', name: 'fusion_hidden', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 3 }) })
-      .apply(joined) as SymbolicTensor;
-    for (const m of modalities) embeddings[m] = pooled[m]!;
-  } else {
-    const clinicalTokens = tokens.clinical ?? null;
-    const useClinical = config.clinical != null && clinicalTokens != null;
-    const mode = useClinical ? ((fusion as { clinical?: 'late' | 'token' | 'none' }).clinical ?? 'late') : 'none';
-    if (config.clinical != null && !useClinical && mode !== 'none') {
-      throw new InvalidArgumentError({ argument: 'config.clinical', message: 'Fusion with clinical data needs clinical tokens: use the ftTransformer clinical encoder.', received: 'mlp' });
-    }
-    let layer: VDAFM | BaselineFusion;
-    if (fusion.type === 'vdafm') {
-      const { type: _t, ...args } = fusion;
-      layer = new VDAFM({ seed: seed + 4, ...args, clinical: mode, returnGate: (args.fusion ?? 'gated') === 'gated', returnAttention: config.returnAttention ?? false, name: 'vdafm' });
-    } else {
-      const { type, ...args } = fusion as { type: BaselineMethod; dim?: number; embedDim?: number; seed?: number };
-      layer = new BaselineFusion({ seed: seed + 4, ...args, method: type, clinical: mode, name: 'fusion' });
-    }
-    const fusionInputs = [tokens.image!, tokens.text!, masks.text!];
-    if (mode !== 'none') fusionInputs.push(clinicalTokens!, masks.clinical!);
-    const fused = layer.apply(fusionInputs) as SymbolicTensor[];
-    const byName: Record<string, SymbolicTensor> = {};
-    layer.outputNames.forEach((n, i) => (byName[n] = fused[i]!));
-    headInput = byName['headInput']!;
-    embeddings.image = byName['visualEmbedding']!;
-    embeddings.text = byName['textEmbedding']!;
-    if (byName['clinicalEmbedding']) embeddings.clinical = byName['clinicalEmbedding'];
-    else if (pooled.clinical) embeddings.clinical = pooled.clinical;
-    extra.push(['visualEmbedding', byName['visualEmbedding']!], ['textEmbedding', byName['textEmbedding']!]);
-    if (byName['clinicalEmbedding']) extra.push(['clinicalEmbedding', byName['clinicalEmbedding']]);
-    extra.push(['visualTokens', byName['visualTokens']!], ['textTokens', byName['textTokens']!]);
-    if (byName['gate']) extra.push(['gate', byName['gate']]);
-    for (const n of layer.outputNames.filter((x) => x.includes('Attention'))) extra.push([n, byName[n]!]);
-  }
-
-  outputs.push(['logits', dense(units, 'prognosis_head', seed + 5).apply(headInput) as SymbolicTensor]);
-  if (config.auxiliaryHeads ?? true) {
-    modalities.forEach((m, i) => {
-      outputs.push([`aux_${m}`, dense(units, `aux_head_${m}`, seed + 6 + i).apply(embeddings[m]!) as SymbolicTensor]);
-    });
-  }
-  outputs.push(...extra);
-  if (importance) outputs.push(['clinicalImportance', importance]);
-
-  const inputNames = INPUT_ORDER.filter((n) => inputs[n] !== undefined);
-  const model = tfl.model({ inputs: inputNames.map((n) => inputs[n]!), outputs: outputs.map(([, t]) => t), name: 'tri_modal' });
-  // keep only the encoder layers this model actually uses (an encoder may build parts, e.g. a
-  // pooling layer, that the fusion path does not need)
-  for (const g of Object.keys(groupLayers)) groupLayers[g] = groupLayers[g]!.filter((l) => findLayer(model, l.name) === l);
-  return new TriModalModel({
-    model,
-    modalities,
-    headType,
-    numClasses,
-    inputNames,
-    outputNames: outputs.map(([n]) => n),
-    fusionType: fusion.type,
-    config: describe,
-    groupLayers,
-    ownedModels,
-  });
 }

@@ -1,132 +1,36 @@
 /**
  * The trainer: a custom loop on `tf.variableGrads` for the tri-modal model, with the total loss
- * L = L_cls + λg·L_global + λf·L_fine + λc·L_clinical + λaux·Σ L_aux, modality balancing
- * (gradient modulation, modality dropout), AdamW with warm-up + cosine schedule, clipping by
- * global norm, early stopping with restore-best, callbacks, checkpoints and exact resume.
+ * L = L_cls + λg·L_global + λf·L_fine + λc·L_clinical + λaux·Σ L_aux (./loss.ts), modality
+ * balancing (gradient modulation, modality dropout), AdamW with warm-up + cosine schedule,
+ * clipping by global norm (./step.ts), early stopping with restore-best (./early-stopping.ts),
+ * callbacks, checkpoints and exact resume.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../core/random.js';
-import { assertPositiveInt } from '../core/validate.js';
-import { InvalidArgumentError, NonFiniteError, ShapeError } from '../errors.js';
-import { dualSemanticAlignmentLoss } from '../losses/alignment.js';
-import {
-  binaryCrossEntropy,
-  binaryFocalLoss,
-  classWeightsFromLabels,
-  ordinalLoss,
-  softmaxCrossEntropy,
-} from '../losses/classification.js';
+import { InvalidArgumentError } from '../errors.js';
+import { classWeightsFromLabels } from '../losses/classification.js';
 import { LogitScale } from '../losses/contrastive.js';
-import { rocAuc } from '../metrics/index.js';
+import { rocAuc } from '../metrics/ranking.js';
 import type { TriModalData } from '../models/data.js';
-import type { Modality, TriModalModel, TriModalOutputs } from '../models/tri-modal.js';
-import { allFinite, globalNorm, modulationCoefficients } from './gradients.js';
-import { AdamW, type AdamWState } from './optimizer.js';
+import type { TriModalModel } from '../models/tri-modal.js';
+import { dropModalities, epochBatches, isAsync, stepsPerEpoch, takeRows } from './batches.js';
+import { EarlyStopping } from './early-stopping.js';
+import { batchLoss, type BatchLoss, classificationLoss, disposeOutputs, type LossSettings } from './loss.js';
+import { AdamW } from './optimizer.js';
+import {
+  DEFAULT_ALIGNMENT,
+  type ResolvedTrainerOptions,
+  resolveTrainerOptions,
+  type TrainerOptions,
+  type TrainerState,
+  type TrainingData,
+  type TrainingHistory,
+  type TrainingLogs,
+} from './options.js';
 import { warmupCosineSchedule } from './schedule.js';
-
-
-/** Where batches come from: in-memory tensors (shuffled per epoch under the seed) or an async iterable of batches. */
-export type TrainingData = TriModalData | AsyncIterable<TriModalData> | (() => AsyncIterable<TriModalData>);
-
-/**
- * Logs passed to callbacks (numbers by key):
- * - `loss` (total), `classification`, `alignment` (when the alignment loss is on),
- *   `aux_image` / `aux_text` / `aux_clinical` (auxiliary head losses of the modalities present);
- * - `lr`, `grad_norm` (before clipping), `coef_<modality>` (gradient-modulation coefficients);
- * - per epoch also `epoch`, and with validation data `val_loss` and (binary heads) `val_auc`.
- */
-export type TrainingLogs = Record<string, number>;
-
-/** Options of {@link Trainer}. */
-export interface TrainerOptions {
-  /** @defaultValue 20 */
-  epochs?: number;
-  /** Batch size for in-memory data. @defaultValue 16 */
-  batchSize?: number;
-  /** Peak learning rate. @defaultValue 1e-3 */
-  learningRate?: number;
-  /** Decoupled weight decay (AdamW); 0 = Adam. @defaultValue 1e-4 */
-  weightDecay?: number;
-  /** Fraction of the steps used for linear warm-up before cosine decay. @defaultValue 0.05 */
-  warmupFraction?: number;
-  /** Clip gradients to this global L2 norm (null: no clipping). @defaultValue 1 */
-  clipNorm?: number | null;
-  /** Classification loss ('bce' is softmax CE / ordinal loss for those heads). @defaultValue 'bce' */
-  loss?: 'bce' | 'focal';
-  /** Focal loss γ. @defaultValue 2 */
-  focalGamma?: number;
-  /** Class weights: 'balanced' (from label frequencies), explicit weights, or null. @defaultValue null */
-  classWeights?: 'balanced' | number[] | null;
-  /**
-   * Dual semantic alignment loss weights (needs a fusion model with image and text); false to
-   * disable. `learnableTemperature` uses a {@link LogitScale}.
-   * @defaultValue `{ global: 0.1, fine: 0.1, clinical: 0.1, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false }`
-   */
-  alignment?:
-    | false
-    | {
-        global?: number;
-        fine?: number;
-        clinical?: number;
-        temperature?: number;
-        learnableTemperature?: boolean;
-        visionAnchor?: boolean;
-        supervised?: boolean;
-      };
-  /** Weight λaux of the auxiliary unimodal losses (0 disables them). @defaultValue 0.3 */
-  auxiliaryWeight?: number;
-  /**
-   * On-the-fly gradient modulation across modality encoders (needs auxiliary heads); false disables.
-   * @defaultValue `{ alpha: 1 }`
-   */
-  balancing?: false | { alpha?: number };
-  /** Training-only modality dropout: probability of hiding a sample's report / clinical values. @defaultValue `{ text: 0.1, clinical: 0.1 }` */
-  modalityDropout?: false | { text?: number; clinical?: number };
-  /**
-   * Early stopping on a validation metric with restore-best; needs validation data.
-   * @defaultValue `{ metric: 'auc', patience: 5, restoreBest: true }` when validation data is given
-   */
-  earlyStopping?: false | { metric?: 'auc' | 'loss'; patience?: number; restoreBest?: boolean };
-  /** Seed of shuffling and modality dropout. @defaultValue 1 */
-  seed?: number;
-  /** Called after every epoch with the logs (await-ed). */
-  onEpochEnd?: (epoch: number, logs: TrainingLogs) => void | Promise<void>;
-  /** Called after every step with the step's logs (await-ed). */
-  onBatchEnd?: (step: number, logs: TrainingLogs) => void | Promise<void>;
-  /** Called at the end of every `checkpointEvery`-th epoch with the trainer (e.g. to save a bundle). */
-  onCheckpoint?: (epoch: number, trainer: Trainer) => void | Promise<void>;
-  /** @defaultValue 1 */
-  checkpointEvery?: number;
-}
-
-/** The trainer's resumable state (see {@link Trainer.getState}). */
-export interface TrainerState {
-  epoch: number;
-  step: number;
-  rng: { state: number; spareNormal: number | null };
-  optimizer: AdamWState;
-  logScale: number | null;
-  best: { value: number; epoch: number } | null;
-  history: TrainingLogs[];
-}
-
-/** What {@link Trainer.fit} returns. */
-export interface TrainingHistory {
-  /** One log record per epoch (loss parts, lr, balancing coefficients, validation metrics). */
-  epochs: TrainingLogs[];
-  /** Epoch whose weights the model holds at the end (the best one with restore-best). */
-  bestEpoch: number | null;
-  /** Whether early stopping ended the run. */
-  stoppedEarly: boolean;
-}
-
-const DEFAULT_ALIGNMENT = { global: 0.1, fine: 0.1, clinical: 0.1, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false };
-
-function isAsync(data: TrainingData): data is AsyncIterable<TriModalData> | (() => AsyncIterable<TriModalData>) {
-  return typeof data === 'function' || (typeof data === 'object' && data !== null && Symbol.asyncIterator in data);
-}
+import { type StepContext, trainStep } from './step.js';
 
 /**
  * Trains a {@link TriModalModel}. Same seed (model and trainer) ⇒ same weights. No per-batch
@@ -141,8 +45,8 @@ function isAsync(data: TrainingData): data is AsyncIterable<TriModalData> | (() 
  * ```
  */
 export class Trainer {
-  readonly options: Required<Pick<TrainerOptions, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'warmupFraction' | 'auxiliaryWeight' | 'seed' | 'checkpointEvery' | 'focalGamma'>> &
-    TrainerOptions;
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedTrainerOptions;
   private rng: Random;
   private optimizer: AdamW;
   private logScale: LogitScale | null = null;
@@ -152,40 +56,28 @@ export class Trainer {
   private history: TrainingLogs[] = [];
   private restored: TrainerState | null = null;
 
+  /** @throws {@link InvalidArgumentError} naming an invalid option. */
   constructor(options: TrainerOptions = {}) {
-    const o = {
-      epochs: 20,
-      batchSize: 16,
-      learningRate: 1e-3,
-      weightDecay: 1e-4,
-      warmupFraction: 0.05,
-      auxiliaryWeight: 0.3,
-      seed: 1,
-      checkpointEvery: 1,
-      focalGamma: 2,
-      ...options,
-    };
-    assertPositiveInt(o.epochs, 'epochs');
-    assertPositiveInt(o.batchSize, 'batchSize');
-    assertPositiveInt(o.checkpointEvery, 'checkpointEvery');
-    if (!(o.warmupFraction >= 0 && o.warmupFraction < 1)) {
-      throw new InvalidArgumentError({ argument: 'warmupFraction', message: 'warmupFraction must be in [0, 1).', received: o.warmupFraction });
-    }
-    if (!(o.auxiliaryWeight >= 0)) {
-      throw new InvalidArgumentError({ argument: 'auxiliaryWeight', message: 'auxiliaryWeight must be ≥ 0.', received: o.auxiliaryWeight });
-    }
-    if (o.clipNorm !== undefined && o.clipNorm !== null && !(o.clipNorm > 0)) {
-      throw new InvalidArgumentError({ argument: 'clipNorm', message: 'clipNorm must be > 0 or null.', received: o.clipNorm });
-    }
-    this.options = o;
-    this.rng = new Random(o.seed);
-    this.optimizer = new AdamW({ learningRate: o.learningRate, weightDecay: o.weightDecay });
+    this.options = resolveTrainerOptions(options);
+    this.rng = new Random(this.options.seed);
+    this.optimizer = new AdamW({ learningRate: this.options.learningRate, weightDecay: this.options.weightDecay });
   }
 
   /** The alignment configuration in force, or null. */
-  private alignmentConfig() {
+  private alignmentConfig(): typeof DEFAULT_ALIGNMENT | null {
     if (this.options.alignment === false) return null;
     return { ...DEFAULT_ALIGNMENT, ...(this.options.alignment ?? {}) };
+  }
+
+  private lossSettings(classWeights: number[] | null): LossSettings {
+    return {
+      alignment: this.alignmentConfig(),
+      logitScale: this.logScale,
+      auxiliaryWeight: this.options.auxiliaryWeight,
+      loss: this.options.loss ?? 'bce',
+      focalGamma: this.options.focalGamma,
+      classWeights,
+    };
   }
 
   /**
@@ -195,123 +87,63 @@ export class Trainer {
    * @returns `total` and named parts, plus each modality's confidence on the true class; all
    *   owned by the caller.
    */
-  computeLoss(
-    model: TriModalModel,
-    batch: TriModalData,
-    training: boolean,
-    classWeights: number[] | null,
-    step = 0,
-  ): { total: tf.Scalar; parts: Record<string, tf.Scalar>; confidence: Partial<Record<Modality, tf.Scalar>> } {
-    return tf.tidy(() => {
-      const out = model.forward(batch, { training, dropoutStep: step });
-      const labels = batch.labels;
-      const parts: Record<string, tf.Scalar> = {};
-      const cls = (logits: tf.Tensor) => this.classificationLoss(model, logits, labels, classWeights);
-      parts['classification'] = cls(out.logits);
-      const confidence: Partial<Record<Modality, tf.Scalar>> = {};
-      const align = this.alignmentConfig();
-      if (align && out.visualEmbedding && out.textEmbedding && out.visualTokens && out.textTokens && batch.textMask) {
-        const r = dualSemanticAlignmentLoss(
-          {
-            visualEmbedding: out.visualEmbedding,
-            textEmbedding: out.textEmbedding,
-            ...(out.clinicalEmbedding ? { clinicalEmbedding: out.clinicalEmbedding } : {}),
-            visualTokens: out.visualTokens,
-            textTokens: out.textTokens,
-            textMask: batch.textMask as tf.Tensor2D,
-            ...(batch.clinicalMask ? { clinicalMask: batch.clinicalMask as tf.Tensor2D } : {}),
-            ...(align.supervised ? { labels: tf.cast(tf.reshape(labels, [-1]), 'int32') as tf.Tensor1D } : {}),
-          },
-          {
-            globalWeight: align.global,
-            fineWeight: align.fine,
-            clinicalWeight: align.clinical,
-            visionAnchor: align.visionAnchor,
-            supervised: align.supervised,
-            ...(this.logScale ? { logitScale: this.logScale.value() } : { temperature: align.temperature }),
-          },
-        );
-        parts['alignment'] = r.loss;
-      }
-      const auxParts: tf.Scalar[] = [];
-      for (const [m, logits] of Object.entries(out.auxiliary) as Array<[Modality, tf.Tensor]>) {
-        const l = cls(logits);
-        parts[`aux_${m}`] = l;
-        auxParts.push(l);
-        confidence[m] = this.trueClassConfidence(model, logits, labels);
-      }
-      let total: tf.Tensor = parts['classification'];
-      if (parts['alignment']) total = tf.add(total, parts['alignment']);
-      if (auxParts.length > 0 && this.options.auxiliaryWeight > 0) total = tf.add(total, tf.mul(tf.addN(auxParts), this.options.auxiliaryWeight));
-      disposeOutputs(out);
-      return { total: total as tf.Scalar, parts, confidence };
-    });
+  computeLoss(model: TriModalModel, batch: TriModalData, training: boolean, classWeights: number[] | null, step = 0): BatchLoss {
+    return batchLoss(model, batch, training, this.lossSettings(classWeights), step);
   }
 
-  private classificationLoss(model: TriModalModel, logits: tf.Tensor, labels: tf.Tensor, classWeights: number[] | null): tf.Scalar {
-    if (model.headType === 'binary') {
-      const opts = classWeights ? { classWeights: [classWeights[0]!, classWeights[1]!] as [number, number] } : {};
-      return this.options.loss === 'focal'
-        ? binaryFocalLoss(logits, labels, { ...opts, gamma: this.options.focalGamma })
-        : binaryCrossEntropy(logits, labels, opts);
+  /** Class weights from the option (computed from in-memory labels for 'balanced'). */
+  private async classWeightsFor(model: TriModalModel, data: TrainingData): Promise<number[] | null> {
+    const cw = this.options.classWeights;
+    if (cw === 'balanced') {
+      if (isAsync(data)) throw new InvalidArgumentError({ argument: 'classWeights', message: "classWeights 'balanced' needs in-memory data; pass explicit weights.", received: 'balanced' });
+      return classWeightsFromLabels(Array.from(await data.labels.data()), model.numClasses);
     }
-    if (model.headType === 'multiclass') return softmaxCrossEntropy(logits as tf.Tensor2D, labels, classWeights ? { classWeights } : {});
-    return ordinalLoss(logits as tf.Tensor2D, labels);
+    return Array.isArray(cw) ? cw : null;
   }
 
-  /** Batch mean of the probability a head gives to the true class. */
-  private trueClassConfidence(model: TriModalModel, logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
-    return tf.tidy(() => {
-      const p = model.probabilities(logits);
-      if (model.headType === 'binary') {
-        const y = tf.cast(tf.reshape(labels, [-1]), 'float32');
-        return tf.mean(tf.add(tf.mul(y, p), tf.mul(tf.sub(1, y), tf.sub(1, p)))) as tf.Scalar;
-      }
-      const oneHot = tf.oneHot(tf.cast(tf.reshape(labels, [-1]), 'int32'), model.numClasses);
-      return tf.mean(tf.sum(tf.mul(oneHot, p), 1)) as tf.Scalar;
-    });
+  /** The learned temperature (created on first fit of a fusion model; restored from a resumed state). */
+  private ensureLogScale(model: TriModalModel): void {
+    const align = this.alignmentConfig();
+    if (align && align.learnableTemperature && !this.logScale && model.fusionType !== 'pooled') {
+      this.logScale = new LogitScale({ initialTemperature: align.temperature, name: `vdafm_trainer_logit_scale_${this.options.seed}_${Date.now()}` });
+      if (this.restored?.logScale != null) this.logScale.variable.assign(tf.scalar(this.restored.logScale));
+    }
   }
 
-  /** Applies modality dropout to a batch (training only); returns a new batch owning new masks. */
-  private dropModalities(batch: TriModalData): { batch: TriModalData; created: tf.Tensor[] } {
+  /** Early stopping in force for this fit, or null. */
+  private earlyStopping(model: TriModalModel, hasValidation: boolean): EarlyStopping | null {
+    if (!hasValidation || this.options.earlyStopping === false) return null;
+    const config = { metric: model.headType === 'binary' ? ('auc' as const) : ('loss' as const), patience: 5, restoreBest: true, ...(this.options.earlyStopping ?? {}) };
+    if (config.metric === 'auc' && model.headType !== 'binary') {
+      throw new InvalidArgumentError({ argument: 'earlyStopping.metric', message: "metric 'auc' needs a binary head; use 'loss'.", received: 'auc' });
+    }
+    return new EarlyStopping(config, this.best);
+  }
+
+  /** One epoch of steps; returns the epoch's mean logs. */
+  private async runEpoch(ctx: StepContext, data: TrainingData, schedule: (step: number) => number): Promise<TrainingLogs> {
     const md = this.options.modalityDropout === false ? null : { text: 0.1, clinical: 0.1, ...(this.options.modalityDropout ?? {}) };
-    if (!md) return { batch, created: [] };
-    const n = batch.labels.shape[0]!;
-    const created: tf.Tensor[] = [];
-    const out: TriModalData = { ...batch };
-    for (const [key, rate] of [['textMask', md.text], ['clinicalMask', md.clinical]] as const) {
-      const mask = batch[key];
-      if (!mask || !(rate > 0)) continue;
-      const keep = Float32Array.from({ length: n }, () => (this.rng.next() < rate ? 0 : 1));
-      const k = tf.tensor2d(keep, [n, 1]);
-      const masked = tf.mul(mask, k);
-      created.push(k, masked);
-      out[key] = masked;
+    const sums: Record<string, number> = {};
+    let count = 0;
+    for await (const { batch: raw, owned } of epochBatches(data, this.options.batchSize, this.rng)) {
+      const { batch, created } = dropModalities(raw, md, this.rng);
+      const step = this.step;
+      const lr = schedule(step);
+      this.optimizer.learningRate = lr;
+      let logs: TrainingLogs;
+      try {
+        logs = await trainStep(ctx, batch, step, lr);
+      } finally {
+        tf.dispose([...created, ...(owned ? Object.values(raw).filter((t): t is tf.Tensor => t instanceof tf.Tensor) : [])]);
+      }
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
+      count++;
+      this.step++;
+      if (this.options.onBatchEnd) await this.options.onBatchEnd(step, logs);
     }
-    return { batch: out, created };
-  }
-
-  private async *batches(data: TrainingData): AsyncGenerator<{ batch: TriModalData; owned: boolean }> {
-    if (isAsync(data)) {
-      const it = typeof data === 'function' ? data() : data;
-      for await (const b of it) yield { batch: b, owned: false };
-      return;
-    }
-    const n = data.labels.shape[0]!;
-    const order = this.rng.shuffle(Array.from({ length: n }, (_, i) => i));
-    const bs = this.options.batchSize;
-    for (let start = 0; start < n; start += bs) {
-      const idx = tf.tensor1d(order.slice(start, start + bs), 'int32');
-      const batch = takeRows(data, idx);
-      idx.dispose();
-      yield { batch, owned: true };
-    }
-  }
-
-  /** Number of steps per epoch for in-memory data (null for iterables). */
-  private stepsPerEpoch(data: TrainingData): number | null {
-    if (isAsync(data)) return null;
-    return Math.ceil(data.labels.shape[0]! / this.options.batchSize);
+    const epochLogs: TrainingLogs = { epoch: this.epoch };
+    for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / Math.max(count, 1);
+    return epochLogs;
   }
 
   /**
@@ -319,26 +151,24 @@ export class Trainer {
    * `val_auc` for binary heads) and applies early stopping.
    *
    * @throws {@link NonFiniteError} naming the step and the loss part; the model keeps its last good weights.
+   * @throws {@link InvalidArgumentError} for `classWeights: 'balanced'` with iterable data, or
+   *   early stopping on AUC with a non-binary head.
    */
   async fit(model: TriModalModel, data: TrainingData, options: { validation?: TriModalData } = {}): Promise<TrainingHistory> {
     const vars = model.trainableVariables();
-    const align = this.alignmentConfig();
-    if (align && align.learnableTemperature && !this.logScale && model.fusionType !== 'pooled') {
-      this.logScale = new LogitScale({ initialTemperature: align.temperature, name: `vdafm_trainer_logit_scale_${this.options.seed}_${Date.now()}` });
-      if (this.restored?.logScale != null) this.logScale.variable.assign(tf.scalar(this.restored.logScale));
-    }
-    const allVars = this.logScale ? [...vars, this.logScale.variable] : vars;
-    const groups = model.variableGroups();
+    this.ensureLogScale(model);
+    const classWeights = await this.classWeightsFor(model, data);
     const balancing = this.options.balancing === false ? null : { alpha: 1, ...(this.options.balancing ?? {}) };
-    let classWeights: number[] | null = null;
-    if (this.options.classWeights === 'balanced') {
-      if (isAsync(data)) throw new InvalidArgumentError({ argument: 'classWeights', message: "classWeights 'balanced' needs in-memory data; pass explicit weights.", received: 'balanced' });
-      const labels = Array.from(await data.labels.data());
-      classWeights = classWeightsFromLabels(labels, model.numClasses);
-    } else if (Array.isArray(this.options.classWeights)) {
-      classWeights = this.options.classWeights;
-    }
-    const perEpoch = this.stepsPerEpoch(data);
+    const ctx: StepContext = {
+      model,
+      vars: this.logScale ? [...vars, this.logScale.variable] : vars,
+      groups: model.variableGroups(),
+      optimizer: this.optimizer,
+      loss: this.lossSettings(classWeights),
+      balancingAlpha: balancing ? balancing.alpha : null,
+      clipNorm: this.options.clipNorm === null ? null : (this.options.clipNorm ?? 1),
+    };
+    const perEpoch = stepsPerEpoch(data, this.options.batchSize);
     const totalSteps = perEpoch === null ? this.options.epochs * 100 : perEpoch * this.options.epochs;
     const schedule = warmupCosineSchedule({
       learningRate: this.options.learningRate,
@@ -346,107 +176,26 @@ export class Trainer {
       warmupSteps: Math.floor(totalSteps * this.options.warmupFraction),
       minLearningRate: this.options.learningRate * 0.01,
     });
-    const early = options.validation && this.options.earlyStopping !== false ? { metric: model.headType === 'binary' ? 'auc' : 'loss', patience: 5, restoreBest: true, ...(this.options.earlyStopping ?? {}) } : null;
-    if (early && early.metric === 'auc' && model.headType !== 'binary') {
-      throw new InvalidArgumentError({ argument: 'earlyStopping.metric', message: "metric 'auc' needs a binary head; use 'loss'.", received: 'auc' });
-    }
-    let bestWeights: tf.Tensor[] | null = null;
-    let stale = 0;
+    const early = this.earlyStopping(model, options.validation !== undefined);
     let stoppedEarly = false;
-
-    for (; this.epoch < this.options.epochs; ) {
-      const sums: Record<string, number> = {};
-      let count = 0;
-      for await (const { batch: raw, owned } of this.batches(data)) {
-        const { batch, created } = this.dropModalities(raw);
-        const step = this.step;
-        const lr = schedule(step);
-        this.optimizer.learningRate = lr;
-        const keptParts: Record<string, tf.Scalar> = {};
-        const keptConfidence: Partial<Record<Modality, tf.Scalar>> = {};
-        const { value, grads: rawGrads } = tf.variableGrads(() => {
-          const r = this.computeLoss(model, batch, true, classWeights, step);
-          for (const [k, v] of Object.entries(r.parts)) keptParts[k] = tf.keep(v);
-          for (const [k, v] of Object.entries(r.confidence)) keptConfidence[k as Modality] = tf.keep(v!);
-          return r.total;
-        }, allVars);
-        // balancing: scale each modality encoder's gradients by its modulation coefficient
-        let coefficients: Record<string, tf.Scalar> = {};
-        let grads = rawGrads;
-        if (balancing && Object.keys(keptConfidence).length >= 2) {
-          coefficients = modulationCoefficients(keptConfidence as Record<string, tf.Scalar>, balancing.alpha);
-          grads = tf.tidy(() => {
-            const scaled: Record<string, tf.Tensor> = { ...rawGrads };
-            for (const [group, k] of Object.entries(coefficients)) {
-              for (const v of groups[group] ?? []) if (scaled[v.name]) scaled[v.name] = tf.mul(scaled[v.name]!, k);
-            }
-            return scaled;
-          });
-        }
-        const finite = allFinite([value, ...Object.values(grads)]);
-        let norm: tf.Scalar | null = null;
-        let clipScale: tf.Scalar | null = null;
-        if (this.options.clipNorm !== null) {
-          // clipping by global norm, applied by the optimizer to the concatenated gradients
-          const maxNorm = this.options.clipNorm ?? 1;
-          norm = globalNorm(grads);
-          clipScale = tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.maximum(norm!, 1e-12))) as tf.Scalar);
-        }
-        const partNames = Object.keys(keptParts);
-        const coefNames = Object.keys(coefficients);
-        const readback = tf.stack([finite, value, ...partNames.map((k) => keptParts[k]!), ...coefNames.map((k) => coefficients[k]!), ...(norm ? [norm] : [])]);
-        const values = await readback.data();
-        const ok = values[0] === 1;
-        if (ok) this.optimizer.applyGradients(grads, allVars, clipScale ? { gradientScale: clipScale } : {});
-        const toDispose = new Set<tf.Tensor>([readback, finite, value, ...Object.values(rawGrads), ...Object.values(grads), ...(clipScale ? [clipScale] : []), ...Object.values(keptParts), ...Object.values(keptConfidence), ...Object.values(coefficients), ...created]);
-        if (norm) toDispose.add(norm);
-        if (owned) for (const t of Object.values(raw)) if (t instanceof tf.Tensor) toDispose.add(t);
-        tf.dispose([...toDispose]);
-        if (!ok) {
-          const bad = partNames.findIndex((_, i) => !Number.isFinite(values[2 + i]!));
-          if (bad >= 0) throw new NonFiniteError({ step, part: partNames[bad]!, value: values[2 + bad]! });
-          if (!Number.isFinite(values[1]!)) throw new NonFiniteError({ step, part: 'total', value: values[1]! });
-          throw new NonFiniteError({ step, part: 'gradient' });
-        }
-        const logs: TrainingLogs = { loss: values[1]!, lr };
-        partNames.forEach((k, i) => (logs[k] = values[2 + i]!));
-        coefNames.forEach((k, i) => (logs[`coef_${k}`] = values[2 + partNames.length + i]!));
-        if (norm) logs['grad_norm'] = values[values.length - 1]!;
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
-        count++;
-        this.step++;
-        if (this.options.onBatchEnd) await this.options.onBatchEnd(step, logs);
-      }
-      const epochLogs: TrainingLogs = { epoch: this.epoch };
-      for (const [k, v] of Object.entries(sums)) epochLogs[k] = k === 'lr' ? v / count : v / Math.max(count, 1);
+    while (this.epoch < this.options.epochs) {
+      const epochLogs = await this.runEpoch(ctx, data, schedule);
       if (options.validation) Object.assign(epochLogs, await this.evaluate(model, options.validation, classWeights));
       this.history.push(epochLogs);
       const finishedEpoch = this.epoch;
       this.epoch++;
       if (early) {
-        const value = early.metric === 'auc' ? epochLogs['val_auc']! : -epochLogs['val_loss']!;
-        if (this.best === null || value > this.best.value) {
-          this.best = { value, epoch: finishedEpoch };
-          stale = 0;
-          if (early.restoreBest) {
-            tf.dispose(bestWeights ?? []);
-            bestWeights = vars.map((v) => tf.keep(tf.clone(v)));
-          }
-        } else {
-          stale++;
-        }
+        early.update(finishedEpoch, epochLogs, vars);
+        this.best = early.best;
       }
       if (this.options.onEpochEnd) await this.options.onEpochEnd(finishedEpoch, epochLogs);
       if (this.options.onCheckpoint && (finishedEpoch + 1) % this.options.checkpointEvery === 0) await this.options.onCheckpoint(finishedEpoch, this);
-      if (early && stale >= early.patience) {
+      if (early?.shouldStop) {
         stoppedEarly = true;
         break;
       }
     }
-    if (bestWeights) {
-      vars.forEach((v, i) => v.assign(bestWeights![i]!));
-      tf.dispose(bestWeights);
-    }
+    early?.restore(vars);
     return { epochs: this.history.slice(), bestEpoch: this.best?.epoch ?? null, stoppedEarly };
   }
 
@@ -457,6 +206,7 @@ export class Trainer {
   async evaluate(model: TriModalModel, data: TriModalData, classWeights: number[] | null = null): Promise<TrainingLogs> {
     const n = data.labels.shape[0]!;
     const bs = Math.max(this.options.batchSize, 32);
+    const settings = this.lossSettings(classWeights);
     const probs: number[] = [];
     let lossSum = 0;
     for (let start = 0; start < n; start += bs) {
@@ -464,7 +214,7 @@ export class Trainer {
       const batch = takeRows(data, idx);
       const r = tf.tidy(() => {
         const out = model.forward(batch);
-        const loss = this.classificationLoss(model, out.logits, batch.labels, classWeights);
+        const loss = classificationLoss(model, out.logits, batch.labels, settings);
         const p = model.headType === 'binary' ? model.probabilities(out.logits) : tf.zeros([0]);
         disposeOutputs(out);
         return { loss, p };
@@ -512,30 +262,4 @@ export class Trainer {
     this.optimizer.dispose();
     this.logScale?.dispose();
   }
-}
-
-function disposeOutputs(out: TriModalOutputs): void {
-  tf.dispose([
-    out.logits,
-    ...Object.values(out.auxiliary),
-    ...[out.visualEmbedding, out.textEmbedding, out.clinicalEmbedding, out.visualTokens, out.textTokens, out.gate, out.clinicalImportance].filter(
-      (t): t is NonNullable<typeof t> => t !== undefined,
-    ),
-    ...(out.visionToTextAttention ?? []),
-    ...(out.textToVisionAttention ?? []),
-  ]);
-}
-
-/** Gathers rows `idx` of every tensor of the data (new tensors owned by the caller). */
-export function takeRows(data: TriModalData, idx: tf.Tensor1D): TriModalData {
-  const n = data.labels.shape[0]!;
-  const out: Partial<TriModalData> = {};
-  for (const [k, t] of Object.entries(data) as Array<[keyof TriModalData, tf.Tensor | undefined]>) {
-    if (!t) continue;
-    if (t.shape[0] !== n) {
-      throw new ShapeError({ argument: `data.${k}`, expected: `[${n}, ...] (one row per sample, like data.labels)`, received: t.shape });
-    }
-    out[k] = tf.gather(t, idx);
-  }
-  return out as TriModalData;
 }

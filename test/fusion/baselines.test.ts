@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { BaselineFusion, baselineFusion, InvalidArgumentError, vdafm } from '../../src/index.js';
-import type { BaselineMethod } from '../../src/index.js';
+import { BaselineFusion, baselineFusion, type BaselineMethod, InvalidArgumentError, vdafm } from '../../src/index.js';
 import { assertTensorsClose, runLayerTest } from '../../src/testing.js';
 
 const shapes = [[7, 12], [5, 10], [5], [4, 6], [4]];

@@ -2,8 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { feedForwardResidual, InvalidArgumentError, layerNorm, ShapeError, VDAFM, vdafm } from '../../src/index.js';
-import type { FeedForwardWeights } from '../../src/index.js';
+import {
+  feedForwardResidual,
+  type FeedForwardWeights,
+  InvalidArgumentError,
+  layerNorm,
+  ShapeError,
+  VDAFM,
+  vdafm,
+} from '../../src/index.js';
 import { assertTensorsClose, runLayerTest } from '../../src/testing.js';
 
 /** The layer's weights by short name (`layer0_v2t_query_kernel`, ...). */

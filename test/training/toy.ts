@@ -1,8 +1,7 @@
 // A small learnable tri-modal toy task for trainer tests: each modality carries part of the
 // signal. Deterministic under its seed.
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, TabularPreprocessor, WordPieceTokenizer } from '../../src/index.js';
-import type { TriModalData } from '../../src/index.js';
+import { Random, TabularPreprocessor, type TriModalData, WordPieceTokenizer } from '../../src/index.js';
 
 export interface ToyOptions {
   n: number;

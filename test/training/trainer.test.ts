@@ -1,8 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-wasm';
-import { createTriModalModel, InvalidArgumentError, NonFiniteError, rocAuc, Trainer } from '../../src/index.js';
-import type { TrainerOptions, TriModalData, TriModalModel } from '../../src/index.js';
+import {
+  createTriModalModel,
+  InvalidArgumentError,
+  NonFiniteError,
+  rocAuc,
+  Trainer,
+  type TrainerOptions,
+  type TriModalData,
+  type TriModalModel,
+} from '../../src/index.js';
 import { makeToy, toTensors, toyEncoders } from './toy.js';
 
 // The trainer tests run on the wasm backend (4× faster than pure-JS cpu); cpu/wasm agreement of a

@@ -7,13 +7,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense } from '../../ops/dense.js';
-import { assertOneOf, assertPositiveInt, assertPositiveNumber, assertRank } from '../../core/validate.js';
+import {
+  assertOneOf,
+  assertPositiveInt,
+  assertPositiveNumber,
+  assertRank,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
+} from '../../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../../errors.js';
 import { asList, configFields, isTraining, layerBaseArgs, makeInitializer } from '../../layers/common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { axisPadding, conv2d, conv3d } from '../../ops/conv.js';
 import { batchNormTrain, groupNorm } from '../../ops/norm.js';
-import type { Shape } from '../../core/validate.js';
 
 
 /** Normalisation after every convolution. */

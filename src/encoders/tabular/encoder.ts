@@ -4,18 +4,21 @@
  * @packageDocumentation
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertNonNegativeInt, assertOneOf, assertPositiveInt, assertRate } from '../../core/validate.js';
+import {
+  assertNonNegativeInt,
+  assertOneOf,
+  assertPositiveInt,
+  assertRate,
+  checkName,
+  checkSeed,
+  type KernelInitializerName,
+} from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkName, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { TransformerBlock } from '../../layers/transformer-block.js';
 import { LayerNormalization } from '../../layers/layer-norm.js';
-import {
-  ClsAttentionImportance,
-  ClsTokenSplit,
-  FeatureTokenizer,
-  type MlpActivation,
-  TabularMLP,
-} from './layers.js';
+import { ClsAttentionImportance, ClsTokenSplit } from './cls.js';
+import { FeatureTokenizer } from './feature-tokenizer.js';
+import { type MlpActivation, TabularMLP } from './mlp.js';
 import { type TabularFeatureSpec, TabularPreprocessor } from './preprocessor.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;

@@ -14,19 +14,19 @@ export {
   type TabularPreprocessorJSON,
   type TabularPreprocessorOptions,
 } from './preprocessor.js';
+export { FeatureTokenizer, featureTokenizer, type FeatureTokenizerArgs } from './feature-tokenizer.js';
 export {
-  FeatureTokenizer,
-  featureTokenizer,
   TabularMLP,
   tabularMLP,
+  type TabularMLPArgs,
+  type MlpActivation,
+} from './mlp.js';
+export {
   ClsTokenSplit,
   clsTokenSplit,
   ClsAttentionImportance,
   clsAttentionImportance,
-  type FeatureTokenizerArgs,
-  type TabularMLPArgs,
-  type MlpActivation,
   type ClsTokenSplitArgs,
   type ClsAttentionImportanceArgs,
-} from './layers.js';
+} from './cls.js';
 export { createTabularEncoder, type TabularEncoder, type TabularEncoderConfig, type TabularEncoderType } from './encoder.js';

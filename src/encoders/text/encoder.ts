@@ -5,9 +5,16 @@
  * @packageDocumentation
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertBoolean, assertNonNegativeInt, assertPositiveInt, assertRate } from '../../core/validate.js';
+import {
+  assertBoolean,
+  assertNonNegativeInt,
+  assertPositiveInt,
+  assertRate,
+  checkName,
+  checkSeed,
+  type KernelInitializerName,
+} from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkName, checkSeed, type KernelInitializerName } from '../../core/validate.js';
 import { MaskedPooling } from '../../layers/pooling.js';
 import { PositionalEmbedding } from '../../layers/positional-embedding.js';
 import { TransformerBlock } from '../../layers/transformer-block.js';

@@ -6,15 +6,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, layerNorm } from '../../ops/dense.js';
-import { assertBoolean, assertDim, assertPositiveInt, assertPositiveNumber, assertRank, assertSameDims } from '../../core/validate.js';
+import {
+  assertBoolean,
+  assertDim,
+  assertPositiveInt,
+  assertPositiveNumber,
+  assertRank,
+  assertSameDims,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
+} from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { asList, configFields, layerBaseArgs, makeInitializer } from '../../layers/common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
-import type { Shape } from '../../core/validate.js';
+import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from '../../layers/common.js';
 
 
 /** Constructor arguments of {@link FrozenEmbeddingAdapter}. */
-export interface FrozenEmbeddingAdapterArgs {
+export interface FrozenEmbeddingAdapterArgs extends BaseLayerArgs {
   /** Output width (the model width the tokens are projected to). Required. */
   dim: number;
   /**
@@ -28,10 +37,6 @@ export interface FrozenEmbeddingAdapterArgs {
   kernelInitializer?: KernelInitializerName;
   /** Seed of the initialiser. @defaultValue undefined (random) */
   seed?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether the projection is trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**

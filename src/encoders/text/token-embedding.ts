@@ -5,16 +5,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { assertPositiveInt, assertRank } from '../../core/validate.js';
+import {
+  assertPositiveInt,
+  assertRank,
+  checkInitializer,
+  checkSeed,
+  type KernelInitializerName,
+  type Shape,
+} from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { asList, configFields, layerBaseArgs, makeInitializer } from '../../layers/common.js';
-import { checkInitializer, checkSeed, type KernelInitializerName } from '../../core/validate.js';
+import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from '../../layers/common.js';
 import { embeddingLookup, sanitizeIds } from '../../ops/embedding.js';
-import type { Shape } from '../../core/validate.js';
 
 
 /** Constructor arguments of {@link TokenEmbedding}. */
-export interface TokenEmbeddingArgs {
+export interface TokenEmbeddingArgs extends BaseLayerArgs {
   /** Number of rows of the table (the tokenizer's vocabulary size). Required. */
   vocabSize: number;
   /** Embedding width. Required. */
@@ -31,10 +36,6 @@ export interface TokenEmbeddingArgs {
   embeddingsInitializer?: KernelInitializerName;
   /** Seed of the initialiser. @defaultValue undefined (random) */
   seed?: number;
-  /** Layer name. @defaultValue auto-generated */
-  name?: string;
-  /** Whether the table is trainable. @defaultValue true */
-  trainable?: boolean;
 }
 
 /**
