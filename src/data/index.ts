@@ -7,8 +7,6 @@
 export {
   generateSyntheticCohort,
   cohortImage,
-  TERRITORY_WEIGHTS,
-  TERRITORY_CAP_ML,
   type SyntheticCohortOptions,
   type SyntheticCohort,
   type SyntheticPatient,
@@ -17,6 +15,7 @@ export {
   type ScannerEffects,
   type ImageTruth,
 } from './cohort.js';
+export { TERRITORY_WEIGHTS, TERRITORY_CAP_ML } from './lesions.js';
 export {
   CLINICAL_SCHEMA,
   NIHSS_SITE_WEIGHT,

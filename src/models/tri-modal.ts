@@ -13,11 +13,10 @@ import { type CreateImageEncoderConfig } from '../encoders/image/image-encoder.j
 import { type TabularEncoderConfig } from '../encoders/tabular/encoder.js';
 import { type TextEncoderConfig } from '../encoders/text/encoder.js';
 import { InvalidArgumentError } from '../errors.js';
-import { type BaselineMethod } from '../fusion/baselines.js';
-import { VDAFM, type VdafmArgs } from '../fusion/vdafm.js';
+import type { BaselineMethod } from '../fusion/baselines.js';
+import type { VdafmArgs } from '../fusion/vdafm.js';
 import { ordinalProbabilities } from '../losses/classification.js';
 
-type SymbolicTensor = tfl.SymbolicTensor;
 
 /** The modalities of the tri-modal model. */
 export type Modality = 'image' | 'text' | 'clinical';

@@ -1,0 +1,62 @@
+/**
+ * The demo's ablation suite: which modalities, fusion and trainer settings each row uses, built
+ * from the fitted preprocessing of a run (./demo.ts).
+ *
+ * @packageDocumentation
+ */
+import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
+import type { TriModalModelConfig } from '../models/tri-modal.js';
+import type { TrainerOptions } from '../training/options.js';
+
+/** One row of the suite: a model config and its trainer settings. */
+export interface Ablation {
+  name: string;
+  config: (c: Components) => TriModalModelConfig;
+  trainer: Partial<TrainerOptions>;
+}
+
+/** What the configs are built from: the image shape and the fitted preprocessing of a run. */
+export interface Components {
+  imageShape: number[];
+  pre: TabularPreprocessor;
+  tok: WordPieceTokenizer;
+  seed: number;
+}
+
+const DIM = 32;
+
+function image(c: Components): NonNullable<TriModalModelConfig['image']> {
+  return { inputShape: c.imageShape, spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM };
+}
+const text = (c: Components) => ({ tokenizer: c.tok, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
+const clinical = (c: Components) => ({ features: c.pre, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
+const vdafmFusion = { type: 'vdafm' as const, dim: DIM, numHeads: 4, numLayers: 1, dropout: 0.1 };
+
+/** The ablation suite, in table order. */
+export const ABLATIONS: ReadonlyArray<Ablation> = [
+  { name: 'image only', config: (c) => ({ image: image(c) }), trainer: { alignment: false } },
+  { name: 'clinical only', config: (c) => ({ clinical: clinical(c) }), trainer: { alignment: false } },
+  { name: 'text only', config: (c) => ({ text: text(c) }), trainer: { alignment: false } },
+  { name: 'image + clinical', config: (c) => ({ image: image(c), clinical: clinical(c) }), trainer: { alignment: false } },
+  {
+    name: 'image + text (VDAFM)',
+    config: (c) => ({ image: image(c), text: text(c), fusion: { ...vdafmFusion, clinical: 'none' } }),
+    trainer: {},
+  },
+  {
+    name: 'tri-modal concat',
+    config: (c) => ({ image: image(c), text: text(c), clinical: clinical(c), fusion: { type: 'concat', dim: DIM } }),
+    trainer: { alignment: false, balancing: false },
+  },
+  {
+    name: 'tri-modal VDAFM, no alignment',
+    config: (c) => ({ image: image(c), text: text(c), clinical: clinical(c), fusion: vdafmFusion }),
+    trainer: { alignment: false },
+  },
+  {
+    name: 'tri-modal VDAFM (full)',
+    config: (c) => ({ image: image(c), text: text(c), clinical: clinical(c), fusion: vdafmFusion, returnAttention: true }),
+    trainer: {},
+  },
+];
