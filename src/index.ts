@@ -176,13 +176,13 @@ export {
 } from './models/tri-modal.js';
 export { Trainer } from './training/trainer.js';
 export { takeRows } from './training/batches.js';
+export { type TrainerOptions } from './training/trainer.js';
 export {
-  type TrainerOptions,
   type TrainerState,
   type TrainingHistory,
   type TrainingData,
   type TrainingLogs,
-} from './training/options.js';
+} from './training/types.js';
 export { AdamW, type AdamWOptions, type AdamWState } from './training/optimizer.js';
 export { warmupCosineSchedule, constantSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/schedule.js';
 export { globalNorm, clipByGlobalNorm, modulationCoefficients, allFinite } from './training/gradients.js';

@@ -20,7 +20,7 @@ import { prepareTriModalData, type TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
 import { savePipeline } from '../node/io.js';
 import { strokeReportSchema } from '../text/stroke-schema.js';
-import type { TrainingLogs } from '../training/options.js';
+import type { TrainingLogs } from '../training/types.js';
 import { ABLATIONS } from './ablations.js';
 import { attentionOverlays, type DemoRow, demoTable, fmt, writePlots } from './outputs.js';
 import { calibrationSpec, rocSpec, trainingCurvesSpec, type VegaLiteSpec } from './plots.js';

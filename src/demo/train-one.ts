@@ -7,7 +7,7 @@ import { evaluateBinary, type BinaryEvaluation } from '../metrics/evaluate.js';
 import { createTriModalModel } from '../models/builder.js';
 import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
-import type { TrainingLogs } from '../training/options.js';
+import type { TrainingLogs } from '../training/types.js';
 import { Trainer } from '../training/trainer.js';
 import type { Ablation, Components } from './ablations.js';
 import { type DemoRow, fmt } from './outputs.js';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Random } from '../core/random.js';
 import { ShapeError } from '../errors.js';
 import type { TriModalData } from '../models/data.js';
-import type { TrainingData } from './options.js';
+import type { TrainingData } from './types.js';
 
 /** Whether the data is an async iterable (or a function returning one) rather than in-memory tensors. @internal */
 export function isAsync(data: TrainingData): data is AsyncIterable<TriModalData> | (() => AsyncIterable<TriModalData>) {

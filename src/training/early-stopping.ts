@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainingLogs } from './options.js';
+import type { TrainingLogs } from './types.js';
 
 /** Early-stopping settings with their defaults filled in. @internal */
 export interface EarlyStoppingConfig {

@@ -10,7 +10,7 @@ import { binaryCrossEntropy, binaryFocalLoss, ordinalLoss, softmaxCrossEntropy }
 import type { LogitScale } from '../losses/contrastive.js';
 import type { TriModalData } from '../models/data.js';
 import type { Modality, TriModalModel, TriModalOutputs } from '../models/tri-modal.js';
-import { DEFAULT_ALIGNMENT } from './options.js';
+import { DEFAULT_ALIGNMENT } from './types.js';
 
 /** What {@link batchLoss} needs besides the model and the batch. @internal */
 export interface LossSettings {

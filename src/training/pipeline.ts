@@ -11,7 +11,7 @@ import { SerializationError } from '../errors.js';
 import { TriModalModel } from '../models/tri-modal.js';
 import { defineReportSchema, type ReportSchema, type ReportSchemaDefinition } from '../text/schema.js';
 import { strokeReportSchema } from '../text/stroke-schema.js';
-import type { TrainerState } from './options.js';
+import type { TrainerState } from './types.js';
 import { loadModelFromMemory, type ModelArtifacts, saveModelToMemory } from '../core/io.js';
 
 /** Version of the bundle format this build writes (and the newest it reads). */

@@ -12,7 +12,7 @@ import type { Modality, TriModalModel } from '../models/tri-modal.js';
 import { allFinite, globalNorm, modulationCoefficients } from './gradients.js';
 import { batchLoss, type LossSettings } from './loss.js';
 import type { AdamW } from './optimizer.js';
-import type { TrainingLogs } from './options.js';
+import type { TrainingLogs } from './types.js';
 
 /** What one step needs besides the batch. @internal */
 export interface StepContext {
