@@ -3,7 +3,8 @@
  *
  * Importing this module registers every vdafm layer class with tfjs's serialisation registry.
  * It imports only `@tensorflow/tfjs-core` and `@tensorflow/tfjs-layers` (browser-safe); pick
- * and register a backend yourself (cpu, wasm, webgl, webgpu, node).
+ * and register a backend yourself (cpu, wasm, webgl, webgpu, node). Every public name is listed
+ * here (no `export *`); the floors they come from are described in docs/architecture.md.
  *
  * @packageDocumentation
  */
@@ -35,7 +36,6 @@ export { matMul } from './ops/matmul.js';
 export { dense, layerNorm, gelu } from './ops/dense.js';
 export { maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
 export { fastSlice, splitRows } from './ops/slice.js';
-export { COLUMN_SUM_KERNEL_NAME, GEMM_KERNEL_NAME } from './kernels/gemm.js';
 export {
   fastKernelsActive,
   fastKernelsMode,
@@ -48,27 +48,16 @@ export { gemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/th
 export { registerLayers, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName } from './core/validate.js';
-export { type Initializer } from './layers/common.js';
+export { type BaseLayerArgs, type Initializer } from './layers/common.js';
 export {
   MultiHeadAttention,
   multiHeadAttention,
-  attentionForward,
-  addAttentionWeights,
-  attentionWeightList,
   type MultiHeadAttentionArgs,
-  type AttentionWeights,
-  type AttentionDims,
-  type AttentionCallOptions,
-  type AddWeight,
 } from './layers/attention.js';
 export {
   TransformerBlock,
   transformerBlock,
-  addFeedForwardWeights,
-  feedForwardResidual,
-  feedForwardWeightList,
   type TransformerBlockArgs,
-  type FeedForwardWeights,
 } from './layers/transformer-block.js';
 export {
   MaskedPooling,
@@ -110,49 +99,250 @@ export {
   type DualAlignmentResult,
 } from './losses/alignment.js';
 export {
-  createImageEncoder, ImageEncoderLayer, resolveImageEncoderOptions, IMAGE_NORMS, IMAGE_ACTIVATIONS,
-  batchNormTrain, groupNorm, Conv2D, Conv3D, conv2dLayer, conv3dLayer, conv2d, conv3d, biasAdd, axisPadding,
-  type ImageEncoder, type CreateImageEncoderConfig, type ImageEncoderOptions, type ImageEncoderLayerArgs,
-  type ResolvedImageEncoderOptions, type ImageNorm, type ImageActivation, type BatchStatsCallback,
-  type ConvArgs, type ConvOptions, type ConvPadding, type AxisPadding,
-} from './encoders/image/index.js';
+  createImageEncoder,
+  ImageEncoderLayer,
+  resolveImageEncoderOptions,
+  IMAGE_NORMS,
+  IMAGE_ACTIVATIONS,
+  type ImageEncoder,
+  type CreateImageEncoderConfig,
+  type ImageEncoderOptions,
+  type ImageEncoderLayerArgs,
+  type ResolvedImageEncoderOptions,
+  type ImageNorm,
+  type ImageActivation,
+} from './encoders/image/image-encoder.js';
+export { batchNormTrain, groupNorm, type BatchStatsCallback } from './ops/norm.js';
+export { Conv2D, Conv3D, conv2dLayer, conv3dLayer, type ConvArgs } from './layers/conv.js';
+export { conv2d, conv3d, biasAdd, axisPadding, type ConvOptions, type ConvPadding, type AxisPadding } from './ops/conv.js';
 export {
-  TabularPreprocessor, UNSEEN_CATEGORY_INDEX, FeatureTokenizer, featureTokenizer, TabularMLP, tabularMLP,
-  ClsTokenSplit, clsTokenSplit, ClsAttentionImportance, clsAttentionImportance, createTabularEncoder,
-  type CellValue, type ColumnSpec, type ColumnType, type TableInput, type TabularFeatureSpec,
-  type TabularPreprocessorJSON, type TabularPreprocessorOptions, type FeatureTokenizerArgs, type TabularMLPArgs,
-  type MlpActivation, type ClsTokenSplitArgs, type ClsAttentionImportanceArgs, type TabularEncoder,
-  type TabularEncoderConfig, type TabularEncoderType,
-} from './encoders/tabular/index.js';
+  TabularPreprocessor,
+  UNSEEN_CATEGORY_INDEX,
+  type CellValue,
+  type ColumnSpec,
+  type ColumnType,
+  type TableInput,
+  type TabularFeatureSpec,
+  type TabularPreprocessorJSON,
+  type TabularPreprocessorOptions,
+} from './encoders/tabular/preprocessor.js';
+export { FeatureTokenizer, featureTokenizer, type FeatureTokenizerArgs } from './encoders/tabular/feature-tokenizer.js';
+export { TabularMLP, tabularMLP, type TabularMLPArgs, type MlpActivation } from './encoders/tabular/mlp.js';
 export {
-  embeddingLookup, sanitizeIds, buildVocab, bertWords, DEFAULT_SPECIAL_TOKENS, WordPieceTokenizer,
-  TokenEmbedding, tokenEmbedding, FrozenEmbeddingAdapter, frozenEmbeddingAdapter, LayerNormalization,
-  layerNormalization, createTextEncoder, createFrozenTextEncoder,
-  type BuildVocabOptions, type EncodeOptions, type TokenEncoding, type FromJSONOptions, type PaddingStrategy,
-  type TokenizerJSON, type WordPieceOptions, type TokenEmbeddingArgs, type FrozenEmbeddingAdapterArgs,
-  type LayerNormalizationArgs, type TextEncoderBranch, type TextEncoderConfig, type TextEncoderOutputs,
-  type FrozenTextEncoderBranch, type FrozenTextEncoderConfig,
-} from './encoders/text/index.js';
+  ClsTokenSplit,
+  clsTokenSplit,
+  ClsAttentionImportance,
+  clsAttentionImportance,
+  type ClsTokenSplitArgs,
+  type ClsAttentionImportanceArgs,
+} from './encoders/tabular/cls.js';
+export {
+  createTabularEncoder,
+  type TabularEncoder,
+  type TabularEncoderConfig,
+  type TabularEncoderType,
+} from './encoders/tabular/encoder.js';
+export { embeddingLookup, sanitizeIds } from './ops/embedding.js';
+export { buildVocab, bertWords, DEFAULT_SPECIAL_TOKENS, type BuildVocabOptions } from './encoders/text/vocab.js';
+export {
+  WordPieceTokenizer,
+  type EncodeOptions,
+  type TokenEncoding,
+  type FromJSONOptions,
+  type PaddingStrategy,
+  type TokenizerJSON,
+  type WordPieceOptions,
+} from './encoders/text/tokenizer.js';
+export { TokenEmbedding, tokenEmbedding, type TokenEmbeddingArgs } from './encoders/text/token-embedding.js';
+export { FrozenEmbeddingAdapter, frozenEmbeddingAdapter, type FrozenEmbeddingAdapterArgs } from './encoders/text/frozen-adapter.js';
+export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } from './layers/layer-norm.js';
+export {
+  createTextEncoder,
+  createFrozenTextEncoder,
+  type TextEncoderBranch,
+  type TextEncoderConfig,
+  type TextEncoderOutputs,
+  type FrozenTextEncoderBranch,
+  type FrozenTextEncoderConfig,
+} from './encoders/text/encoder.js';
 
 // Synthetic stroke cohort with known true risk.
 export {
-  generateSyntheticCohort, cohortImage, TERRITORY_WEIGHTS, TERRITORY_CAP_ML,
-  CLINICAL_SCHEMA, NIHSS_SITE_WEIGHT, expectedNihss,
-  OUTCOME_MODEL, ELOQUENT_HUBS, eloquence, latentSeverity, poorOutcomeProbability, mrsDistribution, sampleMrs,
-  TERRITORIES, TISSUE, TISSUE_INTENSITY, PHANTOM_GEOMETRY, NOMINAL_ANATOMY, atlasLabel, decodeTerritory, territoryCode, gridGeometry, labelGrid,
-  createFindingsExtractor, findingsExtractor, NOISY_READER,
-  splitCohort, subsetCohort, renderSlice,
-  type SyntheticCohortOptions, type SyntheticCohort, type SyntheticPatient, type PatientImage, type LesionTruth,
-  type ScannerEffects, type ImageTruth, type ColumnSchema, type ClinicalRecord, type ClinicalRow,
-  type SeverityInputs, type LatentComponents, type LesionSummary, type Ellipsoid, type Vec3, type Territory, type Side, type Anatomy, type GridGeometry, type VoxelLabels,
-  type ImageFindings, type ImageFindingsExtractor, type FindingsExtractorOptions, type FindingsMeasurement,
-  type MeasuredComponent, type ReaderNoise, type SplitOptions, type CohortSplit, type GreyImage, type RenderSliceOptions,
-} from './data/index.js';
+  generateSyntheticCohort,
+  cohortImage,
+  type SyntheticCohortOptions,
+  type SyntheticCohort,
+  type SyntheticPatient,
+  type PatientImage,
+  type LesionTruth,
+  type ScannerEffects,
+  type ImageTruth,
+} from './data/cohort.js';
+export { TERRITORY_WEIGHTS, TERRITORY_CAP_ML } from './data/lesions.js';
+export {
+  CLINICAL_SCHEMA,
+  NIHSS_SITE_WEIGHT,
+  expectedNihss,
+  type ColumnSchema,
+  type ClinicalRecord,
+  type ClinicalRow,
+  type LesionSummary,
+} from './data/clinical.js';
+export {
+  OUTCOME_MODEL,
+  ELOQUENT_HUBS,
+  eloquence,
+  latentSeverity,
+  poorOutcomeProbability,
+  mrsDistribution,
+  sampleMrs,
+  type SeverityInputs,
+  type LatentComponents,
+} from './data/outcome.js';
+export {
+  TERRITORIES,
+  TISSUE,
+  TISSUE_INTENSITY,
+  PHANTOM_GEOMETRY,
+  NOMINAL_ANATOMY,
+  atlasLabel,
+  decodeTerritory,
+  territoryCode,
+  gridGeometry,
+  labelGrid,
+  type Ellipsoid,
+  type Vec3,
+  type Territory,
+  type Side,
+  type Anatomy,
+  type GridGeometry,
+  type VoxelLabels,
+} from './data/phantom.js';
+export {
+  createFindingsExtractor,
+  findingsExtractor,
+  NOISY_READER,
+  type ImageFindings,
+  type ImageFindingsExtractor,
+  type FindingsExtractorOptions,
+  type FindingsMeasurement,
+  type MeasuredComponent,
+  type ReaderNoise,
+} from './data/findings.js';
+export { splitCohort, subsetCohort, type SplitOptions, type CohortSplit } from './data/split.js';
+export { renderSlice, type GreyImage, type RenderSliceOptions } from './data/render.js';
 
-// Report generation (text modality): TextGenerator spec, schemas, parser, generators, cache.
-export * from './text/index.js';
+// Report generation (text modality): TextGenerator spec, schemas, parser, generators, browser-safe cache.
+export type { TextGenerator, TextGenerateRequest, TextGenerateResult, TextGenerationUsage } from './text/types.js';
+export {
+  DEFAULT_REPORT_SEPARATOR,
+  defineReportSchema,
+  isReportSchema,
+  renderReport,
+  reportJsonSchema,
+  schemaFingerprint,
+  buildReportPrompt,
+  type ReportSchema,
+  type ReportSchemaDefinition,
+  type ReportFieldDefinition,
+  type ReportRenderContext,
+  type ReportValueFormatter,
+} from './text/schema.js';
+export { strokeReportSchema, strokeImpression, STROKE_REPORT_FIELDS, type StrokeReportField } from './text/stroke-schema.js';
+export { parseReport, type ParsedReport } from './text/parse.js';
+export {
+  TextGenerationError,
+  ReportValidationError,
+  CaseGenerationError,
+  RemoteEndpointError,
+  type TextGenerationErrorCode,
+  type InvalidReportField,
+} from './text/errors.js';
+export { imageToPng, imageToDataUrl, bytesToBase64, type ReportImage, type RawImage } from './text/images.js';
+export { Sha256, sha256Hex } from './text/hash.js';
+export { createLimiter, type Limiter } from './text/limiter.js';
+export {
+  TemplateReportGenerator,
+  type TemplateReportGeneratorOptions,
+  type TemplateNoiseOptions,
+  type Findings,
+  type FindingsExtractor,
+} from './text/template-generator.js';
+export {
+  createOpenAICompatibleGenerator,
+  isLoopbackHost,
+  type OpenAICompatibleGeneratorOptions,
+  type GeneratorLogger,
+} from './text/openai-compatible.js';
+export { MemoryReportCache, reportCacheKey, type ReportCache, type CachedReport, type ReportCacheKeyInput } from './text/cache.js';
+export {
+  generateReports,
+  type ReportCase,
+  type ReportProgress,
+  type GenerateReportsOptions,
+  type ReportOutcome,
+  type GenerateReportsResult,
+} from './text/batch.js';
 // Prognosis metrics on plain arrays.
-export * from './metrics/index.js';
+export {
+  rocAuc,
+  rocCurve,
+  averagePrecision,
+  precisionRecallCurve,
+  youdenThreshold,
+  type RocCurve,
+  type RocCurveOptions,
+  type PrecisionRecallCurve,
+  type YoudenResult,
+} from './metrics/ranking.js';
+export {
+  confusionMatrix,
+  thresholdMetrics,
+  metricsFromConfusion,
+  accuracy,
+  balancedAccuracy,
+  sensitivity,
+  specificity,
+  precision,
+  f1Score,
+  type ThresholdOptions,
+  type ConfusionMatrix,
+  type ThresholdMetrics,
+} from './metrics/threshold.js';
+export {
+  brierScore,
+  calibrationCurve,
+  expectedCalibrationError,
+  type CalibrationOptions,
+  type CalibrationCurve,
+} from './metrics/calibration.js';
+export {
+  bootstrapCi,
+  stratifiedBootstrap,
+  quantile,
+  type BootstrapOptions,
+  type BootstrapResult,
+  type BinaryMetric,
+  type IndexStatistic,
+} from './metrics/bootstrap.js';
+export {
+  rocAucOneVsRest,
+  argmaxRows,
+  multiclassAccuracy,
+  multiclassBalancedAccuracy,
+  multiclassConfusionMatrix,
+  type OneVsRestAuc,
+  type MulticlassConfusionOptions,
+} from './metrics/multiclass.js';
+export {
+  evaluateBinary,
+  formatMetricsTable,
+  type EvaluateBinaryOptions,
+  type BinaryEvaluation,
+  type BinaryEvaluationCis,
+  type MetricsTableRow,
+  type MetricsTableOptions,
+} from './metrics/evaluate.js';
 export {
   binaryCrossEntropy,
   binaryFocalLoss,
@@ -176,7 +366,8 @@ export {
 } from './models/tri-modal.js';
 export { Trainer } from './training/trainer.js';
 export { takeRows } from './training/batches.js';
-export { type TrainerOptions } from './training/trainer.js';
+export { type ResolvedTrainerOptions, type TrainerOptions } from './training/trainer.js';
+export { type BatchLoss } from './training/loss.js';
 export {
   type TrainerState,
   type TrainingHistory,

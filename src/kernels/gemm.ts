@@ -20,9 +20,9 @@ import { registerWasmKernel, type WasmBackend } from './backend.js';
 import { pickRunner, pointer, reserve } from './module.js';
 import { gemmPool } from './threads.js';
 
-/** Name of vdafm's GEMM kernel on the 'wasm' backend. */
+/** Name of vdafm's GEMM kernel on the 'wasm' backend. @internal */
 export const GEMM_KERNEL_NAME = 'VdafmGemm';
-/** Name of vdafm's column-sum kernel (the bias gradient) on the 'wasm' backend. */
+/** Name of vdafm's column-sum kernel (the bias gradient) on the 'wasm' backend. @internal */
 export const COLUMN_SUM_KERNEL_NAME = 'VdafmColumnSum';
 
 function gemmKernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {

@@ -34,7 +34,7 @@ import {
 } from './common.js';
 
 
-/** The weights of one attention block (kernels `[in, out]`, biases `[out]` or null). */
+/** The weights of one attention block (kernels `[in, out]`, biases `[out]` or null). @internal */
 export interface AttentionWeights {
   queryKernel: tfl.LayerVariable;
   queryBias: tfl.LayerVariable | null;
@@ -46,7 +46,7 @@ export interface AttentionWeights {
   outputBias: tfl.LayerVariable | null;
 }
 
-/** Sizes of one attention block. */
+/** Sizes of one attention block. @internal */
 export interface AttentionDims {
   queryDim: number;
   keyInputDim: number;
@@ -58,13 +58,14 @@ export interface AttentionDims {
   useBias: boolean;
 }
 
-/** `addWeight` as a layer exposes it to its own helpers. */
+/** `addWeight` as a layer exposes it to its own helpers. @internal */
 export type AddWeight = (name: string, shape: number[], init: Initializer) => tfl.LayerVariable;
 
 /**
  * Creates the weights of one attention block through a layer's `addWeight`, with names
  * `${prefix}query_kernel`, `${prefix}query_bias`, ... (`prefix` keeps names unique inside
  * composite layers).
+ * @internal
  */
 export function addAttentionWeights(
   addWeight: AddWeight,
@@ -90,7 +91,7 @@ export function addAttentionWeights(
   };
 }
 
-/** Lists attention weights in a stable order (kernels and biases, query → output). */
+/** Lists attention weights in a stable order (kernels and biases, query → output). @internal */
 export function attentionWeightList(w: AttentionWeights): tfl.LayerVariable[] {
   return [
     w.queryKernel,
@@ -104,7 +105,7 @@ export function attentionWeightList(w: AttentionWeights): tfl.LayerVariable[] {
   ].filter((v): v is tfl.LayerVariable => v !== null);
 }
 
-/** Options of {@link attentionForward}. */
+/** Options of {@link attentionForward}. @internal */
 export interface AttentionCallOptions {
   numHeads: number;
   keyDim: number;
@@ -133,6 +134,7 @@ export interface AttentionCallOptions {
  * @param keyMask - `[batch, keys]` with 1 for valid keys, or null.
  * @returns output `[batch, queries, outputDim]` and attention weights `[batch, heads, queries, keys]`
  *   (before dropout); the caller owns both.
+ * @internal
  */
 export function attentionForward(
   w: AttentionWeights,

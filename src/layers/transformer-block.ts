@@ -37,7 +37,7 @@ import {
 } from './common.js';
 
 
-/** Weights of a pre-norm feed-forward sub-block `x + W2·GELU(W1·LN(x))`. */
+/** Weights of a pre-norm feed-forward sub-block `x + W2·GELU(W1·LN(x))`. @internal */
 export interface FeedForwardWeights {
   normGamma: tfl.LayerVariable;
   normBeta: tfl.LayerVariable;
@@ -47,7 +47,7 @@ export interface FeedForwardWeights {
   bias2: tfl.LayerVariable;
 }
 
-/** Creates the weights of a feed-forward sub-block (`${prefix}ffn_norm_gamma`, ...). */
+/** Creates the weights of a feed-forward sub-block (`${prefix}ffn_norm_gamma`, ...). @internal */
 export function addFeedForwardWeights(
   addWeight: AddWeight,
   prefix: string,
@@ -69,7 +69,7 @@ export function addFeedForwardWeights(
   };
 }
 
-/** `x + dropout(W2·GELU(W1·LN(x) + b1) + b2)`; the caller owns the result. */
+/** `x + dropout(W2·GELU(W1·LN(x) + b1) + b2)`; the caller owns the result. @internal */
 export function feedForwardResidual(
   w: FeedForwardWeights,
   x: tf.Tensor,
@@ -85,7 +85,7 @@ export function feedForwardResidual(
   });
 }
 
-/** Lists feed-forward weights in a stable order. */
+/** Lists feed-forward weights in a stable order. @internal */
 export function feedForwardWeightList(w: FeedForwardWeights): tfl.LayerVariable[] {
   return [w.normGamma, w.normBeta, w.kernel1, w.bias1, w.kernel2, w.bias2];
 }

@@ -24,7 +24,7 @@ export interface LossSettings {
   classWeights: number[] | null;
 }
 
-/** The loss parts of one batch; the caller owns every tensor. @internal */
+/** The loss parts of one batch ({@link Trainer.computeLoss}); the caller owns every tensor. */
 export interface BatchLoss {
   total: tf.Scalar;
   parts: Record<string, tf.Scalar>;

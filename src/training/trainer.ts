@@ -86,7 +86,7 @@ export interface TrainerOptions {
   checkpointEvery?: number;
 }
 
-/** Options with their defaults filled in. @internal */
+/** {@link TrainerOptions} with their defaults filled in ({@link Trainer.options}). */
 export type ResolvedTrainerOptions = Required<
   Pick<TrainerOptions, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'warmupFraction' | 'auxiliaryWeight' | 'seed' | 'checkpointEvery' | 'focalGamma'>
 > &

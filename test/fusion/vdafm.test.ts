@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
+import { feedForwardResidual, type FeedForwardWeights } from '../../src/layers/transformer-block.js';
 import {
-  feedForwardResidual,
-  type FeedForwardWeights,
   InvalidArgumentError,
   layerNorm,
   ShapeError,
