@@ -47,6 +47,18 @@ export {
   type IndexStatistic,
 } from './bootstrap.js';
 export {
+  delongTest,
+  delongVariance,
+  pairedBootstrap,
+  minimumDetectableDifference,
+  type DelongOptions,
+  type DelongTestResult,
+  type DelongVarianceResult,
+  type PairedBootstrapOptions,
+  type PairedBootstrapResult,
+  type MinimumDetectableDifferenceOptions,
+} from './paired.js';
+export {
   rocAucOneVsRest,
   argmaxRows,
   multiclassAccuracy,
