@@ -22,7 +22,7 @@ export {
   type ReportValueFormatter,
 } from './schema.js';
 export { strokeReportSchema, strokeImpression, STROKE_REPORT_FIELDS, type StrokeReportField } from './stroke-schema.js';
-export { parseReport, type ParsedReport } from './parse.js';
+export { parseReport, type ParsedReport, type ParseReportOptions } from './parse.js';
 export {
   TextGenerationError,
   ReportValidationError,
