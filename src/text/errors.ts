@@ -6,12 +6,13 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError, VdafmError } from '../errors.js';
+import { InvalidArgumentError, SerializationError, VdafmError } from '../errors.js';
 
 const TEXT_GENERATION_MARKER = Symbol.for('vdafm.error.textGeneration');
 const REPORT_VALIDATION_MARKER = Symbol.for('vdafm.error.reportValidation');
 const CASE_GENERATION_MARKER = Symbol.for('vdafm.error.caseGeneration');
 const REMOTE_ENDPOINT_MARKER = Symbol.for('vdafm.error.remoteEndpoint');
+const CACHE_WRITE_MARKER = Symbol.for('vdafm.error.reportCacheWrite');
 
 /**
  * Why a report could not be generated.
@@ -180,5 +181,56 @@ export class RemoteEndpointError extends InvalidArgumentError {
     return (
       typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[REMOTE_ENDPOINT_MARKER] === true
     );
+  }
+}
+
+/**
+ * Appending a report to a cache file failed: the write was refused (disk full, file-size limit,
+ * I/O error) or only part of the line could be written, or the sync after it failed. The report
+ * is not cached. The file is cut back to its last complete entry (`restored: true`), so the next
+ * open finds no torn line; if even that failed (`restored: false`), the cache refuses further
+ * writes and the next `FileReportCache.open` recovers the torn line. The message names the case
+ * and the sizes, never the report text; `cause` holds the file-system error.
+ *
+ * @example
+ * ```ts
+ * const { failures } = await generateReports(cases, generator, { cache });
+ * for (const f of failures) if (ReportCacheWriteError.isInstance(f.cause)) console.log('disk full?', f.cause.file);
+ * ```
+ */
+export class ReportCacheWriteError extends SerializationError {
+  private readonly [CACHE_WRITE_MARKER] = true;
+  /** The cache file. */
+  readonly file: string;
+  /** Id of the case whose report was being written. */
+  readonly caseId: string;
+  /** Bytes of the line that reached the file before the failure. */
+  readonly bytesWritten: number;
+  /** Bytes of the whole line. */
+  readonly bytesExpected: number;
+  /** True when the file was cut back to its last complete entry. */
+  readonly restored: boolean;
+
+  constructor(args: { file: string; caseId: string; bytesWritten: number; bytesExpected: number; restored: boolean; cause?: unknown }) {
+    const code = (args.cause as { code?: unknown } | undefined)?.code;
+    const why = typeof code === 'string' ? code : args.bytesWritten < args.bytesExpected ? 'short write' : 'sync failed';
+    super(
+      `Could not append the report of case "${args.caseId}" to the report cache ${args.file} (${why}; wrote ${args.bytesWritten} of ${args.bytesExpected} bytes). The report is not cached; ${
+        args.restored
+          ? 'the file was cut back to its last complete entry.'
+          : 'cutting the file back failed too, so this cache refuses further writes (reopen it to recover).'
+      } Check free disk space and file-size limits (ulimit -f).`,
+      { cause: args.cause },
+    );
+    this.name = 'ReportCacheWriteError';
+    this.file = args.file;
+    this.caseId = args.caseId;
+    this.bytesWritten = args.bytesWritten;
+    this.bytesExpected = args.bytesExpected;
+    this.restored = args.restored;
+  }
+
+  static override isInstance(error: unknown): error is ReportCacheWriteError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[CACHE_WRITE_MARKER] === true;
   }
 }

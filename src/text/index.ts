@@ -28,6 +28,7 @@ export {
   ReportValidationError,
   CaseGenerationError,
   RemoteEndpointError,
+  ReportCacheWriteError,
   type TextGenerationErrorCode,
   type InvalidReportField,
 } from './errors.js';
