@@ -21,9 +21,21 @@ const CACHE_WRITE_MARKER = Symbol.for('vdafm.error.reportCacheWrite');
  * - `'timeout'`: no complete answer within `timeoutMs` (per attempt);
  * - `'aborted'`: the caller's `AbortSignal` fired;
  * - `'invalid-response'`: the body is not an OpenAI chat-completions answer;
- * - `'invalid-output'`: the model's text does not fill the report schema (see {@link ReportValidationError}).
+ * - `'invalid-output'`: the model's text does not fill the report schema (see {@link ReportValidationError});
+ * - `'redirect'`: the server answered with a redirect (3xx), which is never followed: the
+ *   target was not checked against the local-only rule (`status` is set; not retried);
+ * - `'response-too-large'`: the answer is longer than `maxResponseBytes`; it was not read
+ *   further (not retried).
  */
-export type TextGenerationErrorCode = 'http' | 'network' | 'timeout' | 'aborted' | 'invalid-response' | 'invalid-output';
+export type TextGenerationErrorCode =
+  | 'http'
+  | 'network'
+  | 'timeout'
+  | 'aborted'
+  | 'invalid-response'
+  | 'invalid-output'
+  | 'redirect'
+  | 'response-too-large';
 
 /**
  * A text generator failed to produce a report (after its retries and repair round-trip).
@@ -75,16 +87,25 @@ export class TextGenerationError extends VdafmError {
 export interface InvalidReportField {
   /** Field key. */
   readonly key: string;
-  /** The value found (truncated to 80 characters). */
+  /**
+   * The value found (truncated to 80 characters). On a {@link ReportValidationError} it is
+   * {@link REDACTED} unless the generator was created with `debugIncludeContent: true`: model
+   * output is derived from patient data.
+   */
   readonly value: string;
   /** Why it was rejected, e.g. `'not one of present, absent'`. */
   readonly reason: string;
 }
 
+/** What stands in for text withheld from errors (`'[redacted]'`). */
+export const REDACTED = '[redacted]';
+
 /**
  * The model's output does not fill the report schema, even after the repair round-trip.
  * `missing` lists required fields absent from the output, `invalid` fields with a value that is
- * not allowed. The message names fields only, never the output text.
+ * not allowed. The message names fields only, never the output text, and each `invalid[].value`
+ * is {@link REDACTED} unless `includeContent` is true (generators pass their
+ * `debugIncludeContent` option).
  *
  * @example
  * ```ts
@@ -98,16 +119,21 @@ export class ReportValidationError extends TextGenerationError {
   /** Fields whose value is not allowed. */
   readonly invalid: ReadonlyArray<InvalidReportField>;
 
+  /**
+   * @param args - `includeContent` keeps the values of `invalid` (default false: each becomes
+   * {@link REDACTED}).
+   */
   constructor(args: {
     message: string;
     missing: ReadonlyArray<string>;
     invalid: ReadonlyArray<InvalidReportField>;
     attempts?: number;
+    includeContent?: boolean;
   }) {
     super({ code: 'invalid-output', message: args.message, attempts: args.attempts ?? 0, retryable: false });
     this.name = 'ReportValidationError';
     this.missing = args.missing;
-    this.invalid = args.invalid;
+    this.invalid = args.includeContent === true ? args.invalid : args.invalid.map((f) => ({ ...f, value: REDACTED }));
   }
 
   static override isInstance(error: unknown): error is ReportValidationError {

@@ -29,6 +29,7 @@ export {
   CaseGenerationError,
   RemoteEndpointError,
   ReportCacheWriteError,
+  REDACTED,
   type TextGenerationErrorCode,
   type InvalidReportField,
 } from './errors.js';
