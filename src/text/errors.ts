@@ -97,7 +97,15 @@ export interface InvalidReportField {
   readonly reason: string;
 }
 
-/** What stands in for text withheld from errors (`'[redacted]'`). */
+/**
+ * What stands in for text withheld from errors (`'[redacted]'`): model values on
+ * {@link ReportValidationError}, a `baseURL` that may hold credentials.
+ *
+ * @example
+ * ```ts
+ * if (ReportValidationError.isInstance(e)) console.log(e.invalid[0]?.value === REDACTED); // true unless debugIncludeContent
+ * ```
+ */
 export const REDACTED = '[redacted]';
 
 /**
