@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { createImageEncoder } from '../src/encoders/image/index.js';
+import { createImageEncoder } from '../src/index.js';
 import { conv2dLayer, conv3dLayer } from '../src/layers/conv.js';
 import { globalPooling3D } from '../src/layers/pooling.js';
 

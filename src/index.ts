@@ -249,12 +249,14 @@ export {
   type ReportValueFormatter,
 } from './text/schema.js';
 export { strokeReportSchema, strokeImpression, STROKE_REPORT_FIELDS, type StrokeReportField } from './text/stroke-schema.js';
-export { parseReport, type ParsedReport } from './text/parse.js';
+export { parseReport, type ParsedReport, type ParseReportOptions } from './text/parse.js';
 export {
   TextGenerationError,
   ReportValidationError,
   CaseGenerationError,
   RemoteEndpointError,
+  ReportCacheWriteError,
+  REDACTED,
   type TextGenerationErrorCode,
   type InvalidReportField,
 } from './text/errors.js';
@@ -325,6 +327,18 @@ export {
   type BinaryMetric,
   type IndexStatistic,
 } from './metrics/bootstrap.js';
+export {
+  delongTest,
+  delongVariance,
+  pairedBootstrap,
+  minimumDetectableDifference,
+  type DelongOptions,
+  type DelongTestResult,
+  type DelongVarianceResult,
+  type PairedBootstrapOptions,
+  type PairedBootstrapResult,
+  type MinimumDetectableDifferenceOptions,
+} from './metrics/paired.js';
 export {
   rocAucOneVsRest,
   argmaxRows,

@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createImageEncoder } from '../../src/encoders/image/index.js';
+import { createImageEncoder } from '../../src/index.js';
 import { cpuPlans, emptyRow, type ModelImpl, type ModelVariant, type PhasePlans, runModelVariant, runPeerRows, wasmPlans } from '../lib/model-bench.js';
 import { makeRatio } from '../lib/report.js';
 import type { BenchContext, Profile, Row, Workload, WorkloadResult } from '../lib/types.js';

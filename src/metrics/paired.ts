@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, VdafmError } from '../errors.js';
-import { assertBoolean } from '../core/shapes.js';
+import { assertBoolean } from '../core/validate.js';
 import { rocAuc } from './ranking.js';
 import { bootstrapStatistics, resolveBootstrapOptions } from './bootstrap.js';
 import type { BinaryMetric, IndexStatistic } from './bootstrap.js';

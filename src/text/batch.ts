@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { assertPositiveInt } from '../core/validate.js';
 import { isCachedReport, reportCacheKey, type ReportCache } from './cache.js';
-import { CaseGenerationError, TextGenerationError } from './errors.js';
+import { CaseGenerationError, ReportValidationError, TextGenerationError, type InvalidReportField } from './errors.js';
 import { assertReportImage, type ReportImage } from './images.js';
 import { createLimiter } from './limiter.js';
 import { abortedError, assertTextGenerator, isAbortSignal } from './request.js';
@@ -116,10 +116,48 @@ function checkCases(cases: unknown): asserts cases is ReadonlyArray<ReportCase> 
   });
 }
 
-function checkResult(result: unknown): TextGenerateResult {
+/**
+ * Checks a generator's result before it is counted or cached: a report shape, at least one
+ * field, non-empty text, and fields that fit the schema (known keys, non-empty string values,
+ * enum values in the schema's spelling). Required fields may be absent (a generator may omit
+ * some on purpose, e.g. TemplateReportGenerator's noise).
+ */
+function checkResult(result: unknown, schema: ReportSchema, generatorId: string): TextGenerateResult {
   const r = result as Partial<TextGenerateResult> | null;
-  if (r == null || typeof r !== 'object' || typeof r.text !== 'string' || r.fields == null || typeof r.fields !== 'object') {
+  if (
+    r == null ||
+    typeof r !== 'object' ||
+    typeof r.text !== 'string' ||
+    r.fields == null ||
+    typeof r.fields !== 'object' ||
+    Array.isArray(r.fields) ||
+    (r.usage !== undefined && (r.usage === null || typeof r.usage !== 'object')) ||
+    (r.warnings !== undefined && !(Array.isArray(r.warnings) && r.warnings.every((w) => typeof w === 'string')))
+  ) {
     throw new TextGenerationError({ code: 'invalid-response', message: 'The generator returned something that is not a report { fields, text, raw, usage }.' });
+  }
+  const byKey = new Map(schema.fields.map((f) => [f.key, f]));
+  const invalid: InvalidReportField[] = [];
+  for (const [key, value] of Object.entries(r.fields as Record<string, unknown>)) {
+    const field = byKey.get(key);
+    const reason =
+      field === undefined
+        ? 'not a field of the schema'
+        : typeof value !== 'string' || value.trim() === ''
+          ? 'not a non-empty string'
+          : field.kind === 'enum' && !field.values!.includes(value)
+            ? `not one of ${field.values!.join(', ')}`
+            : undefined;
+    if (reason !== undefined) invalid.push({ key, value: String(value).slice(0, 80), reason });
+  }
+  const empty = Object.keys(r.fields).length === 0;
+  if (invalid.length > 0 || empty || r.text.trim() === '') {
+    const what = invalid.length > 0 ? `invalid ${invalid.map((f) => f.key).join(', ')}` : empty ? 'no fields' : 'empty text';
+    throw new ReportValidationError({
+      message: `Generator "${generatorId}" returned a report that does not fit the "${schema.name}" schema (${what}); it is not cached.`,
+      missing: empty ? schema.fields.filter((f) => f.required).map((f) => f.key) : [],
+      invalid,
+    });
   }
   return { fields: r.fields, text: r.text, raw: typeof r.raw === 'string' ? r.raw : r.text, usage: r.usage ?? {}, ...(r.warnings ? { warnings: r.warnings } : {}) };
 }
@@ -133,6 +171,9 @@ function checkResult(result: unknown): TextGenerateResult {
  *
  * Never loses a case: each ends in a valid report (`reports[id]`) or in a
  * {@link CaseGenerationError} naming it (`failures`), including when writing the cache fails.
+ * A result that does not fit the schema (no fields, empty text, an unknown key, a value that is
+ * not a non-empty string or not an allowed enum value) fails its case with a
+ * {@link ReportValidationError} and is not cached; required fields may be absent.
  *
  * @param cases - the cases (unique ids).
  * @param generator - any {@link TextGenerator}.
@@ -229,6 +270,8 @@ export async function generateReports(
               ...(signal ? { signal } : {}),
               ...(c.source !== undefined ? { source: c.source } : {}),
             }),
+            schema,
+            generator.generatorId,
           );
           if (cache) await cache.set({ key: k, caseId: c.id, result });
           return { result, cached: false };

@@ -5,15 +5,21 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
+import { onAbort } from './abort.js';
 import { createLimiter, type Limiter } from './limiter.js';
-import { RemoteEndpointError, ReportValidationError, TextGenerationError } from './errors.js';
+import { REDACTED, RemoteEndpointError, ReportValidationError, TextGenerationError } from './errors.js';
 import { imageToDataUrl } from './images.js';
-import { parseReport, type ParsedReport } from './parse.js';
+import { DEFAULT_MAX_INPUT_CHARS, parseReport, type ParsedReport } from './parse.js';
+import { readBoundedText } from './read-body.js';
 import { abortedError, assertGenerateRequest, isAbortSignal } from './request.js';
 import { reportJsonSchema } from './schema.js';
 import type { TextGenerateRequest, TextGenerateResult, TextGenerationUsage, TextGenerator } from './types.js';
 
-/** Receives diagnostic messages. Messages never contain API keys, header values or image bytes. */
+/**
+ * Receives diagnostic messages. Messages never contain API keys, header values or image bytes,
+ * and no patient text (prompts, model output, server bodies) unless the generator was created
+ * with `debugIncludeContent: true`. Exceptions a method throws are ignored.
+ */
 export interface GeneratorLogger {
   debug?(message: string): void;
   warn?(message: string): void;
@@ -21,7 +27,12 @@ export interface GeneratorLogger {
 
 /** Options of {@link createOpenAICompatibleGenerator}. */
 export interface OpenAICompatibleGeneratorOptions {
-  /** Server root including the API prefix, e.g. `'http://127.0.0.1:11434/v1'`; requests go to `{baseURL}/chat/completions`. */
+  /**
+   * Server root including the API prefix, e.g. `'http://127.0.0.1:11434/v1'`; requests go to
+   * `{baseURL}/chat/completions`. A query string is kept after that path (`'.../v1?api-version=1'`
+   * → `'.../v1/chat/completions?api-version=1'`) and never shown in errors; a `#fragment` or
+   * credentials are refused.
+   */
   readonly baseURL: string;
   /** Model name as the server knows it, e.g. `'qwen2.5vl:7b'`. */
   readonly model: string;
@@ -33,10 +44,19 @@ export interface OpenAICompatibleGeneratorOptions {
    */
   readonly fetch?: typeof fetch;
   /**
-   * Time limit per HTTP attempt, from sending the request to the last byte of the answer.
+   * Time limit per HTTP attempt, from sending the request to the last byte of the answer; an
+   * integer from 1 to 2147483647 (2³¹ − 1, `setTimeout`'s limit, about 24.8 days).
    * @defaultValue 120000
    */
   readonly timeoutMs?: number;
+  /**
+   * Longest answer body read, in bytes. A longer answer (declared by `content-length` or
+   * streamed) is cut off as soon as it passes the bound and fails with a
+   * {@link TextGenerationError} of code `'response-too-large'` (not retried); error bodies are
+   * read up to 16 KiB at most. It also bounds the raw model output a cache stores.
+   * @defaultValue 1048576 (1 MiB; a report answer is a few kB)
+   */
+  readonly maxResponseBytes?: number;
   /**
    * Retries after a 408/429/5xx answer, a network error or a timeout (so at most `maxRetries + 1` attempts).
    * @defaultValue 3
@@ -67,7 +87,7 @@ export interface OpenAICompatibleGeneratorOptions {
    */
   readonly repair?: boolean;
   /**
-   * System message.
+   * System message (a non-empty string).
    * @defaultValue 'You are a neuroradiologist. You describe brain MRI findings precisely and answer only with JSON.'
    */
   readonly systemPrompt?: string;
@@ -75,11 +95,13 @@ export interface OpenAICompatibleGeneratorOptions {
   readonly extraBody?: Readonly<Record<string, unknown>>;
   /**
    * First backoff delay; attempt `n` waits about `retryBaseDelayMs * 2^n` (half fixed, half random), unless the server sent Retry-After.
+   * An integer from 0 to 2147483647.
    * @defaultValue 500
    */
   readonly retryBaseDelayMs?: number;
   /**
-   * Upper bound of any wait between attempts, Retry-After included.
+   * Upper bound of any wait between attempts, Retry-After included (a longer Retry-After waits
+   * this long). An integer from 0 to 2147483647 (2³¹ − 1 ms, `setTimeout`'s limit).
    * @defaultValue 60000
    */
   readonly maxRetryDelayMs?: number;
@@ -98,11 +120,24 @@ export interface OpenAICompatibleGeneratorOptions {
    * @defaultValue Math.random
    */
   readonly random?: () => number;
-  /** Receives retry and fallback messages. */
+  /** Receives retry and fallback messages (an object with optional `debug` and `warn` functions). */
   readonly logger?: GeneratorLogger;
+  /**
+   * For debugging only: quote server error bodies (up to 1,000 characters) in error messages and
+   * log messages, and keep the model's values in {@link ReportValidationError}'s `invalid`.
+   * These may contain patient text (a server may echo the prompt or the previous answer). API
+   * keys, header values and image data are scrubbed either way.
+   * @defaultValue false
+   */
+  readonly debugIncludeContent?: boolean;
 }
 
 const DEFAULT_SYSTEM = 'You are a neuroradiologist. You describe brain MRI findings precisely and answer only with JSON.';
+/** The longest delay `setTimeout` honours (2³¹ − 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+const DEFAULT_MAX_RESPONSE_BYTES = 1_048_576;
+/** Error bodies are only quoted, so only their start is read. */
+const MAX_ERROR_BODY_BYTES = 16_384;
 const RESERVED_BODY = new Set(['model', 'messages', 'temperature', 'seed', 'max_tokens', 'response_format', 'stream']);
 
 /**
@@ -129,22 +164,35 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
       reject(abortedError());
       return;
     }
-    const onAbort = (): void => {
+    const stop = (): void => {
       clearTimeout(timer);
       reject(abortedError());
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      unwatch();
       resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    }, Math.min(ms, MAX_TIMER_MS));
+    const unwatch = signal ? onAbort(signal, stop) : () => undefined;
   });
 
-/** Parses a Retry-After header (delta seconds or an HTTP date) into milliseconds from now. @internal */
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d{2}:\\d{2}:\\d{2}';
+/** The three HTTP-date forms of RFC 9110 (IMF-fixdate, RFC 850, asctime). */
+const HTTP_DATE = new RegExp(
+  `^(?:${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT|${DAY}[a-z]*, \\d{2}-${MONTH}-\\d{2} ${TIME} GMT|${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4})$`,
+);
+
+/**
+ * Parses a Retry-After header (delta seconds, or an HTTP date as RFC 9110 spells it) into
+ * milliseconds from now; anything else (`-5`, `1,5`, an ISO date) is undefined, so the default
+ * backoff applies. @internal
+ */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value == null) return undefined;
   const v = value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  if (!HTTP_DATE.test(v)) return undefined;
   const date = Date.parse(v);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
@@ -170,16 +218,41 @@ function checkOptions(o: OpenAICompatibleGeneratorOptions): void {
       throw new InvalidArgumentError({ argument: name, message: `${name} must be an integer ≥ ${min}.`, received: v });
     }
   };
-  posInt(o.timeoutMs, 'timeoutMs', 1);
+  const timer = (v: unknown, name: string, min: number): void => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_TIMER_MS)) {
+      throw new InvalidArgumentError({
+        argument: name,
+        message: `${name} must be an integer from ${min} to ${MAX_TIMER_MS} ms (setTimeout's limit, about 24.8 days; longer delays would fire at once).`,
+        received: v,
+      });
+    }
+  };
+  timer(o.timeoutMs, 'timeoutMs', 1);
   posInt(o.maxRetries, 'maxRetries', 0);
   posInt(o.concurrency, 'concurrency', 1);
-  posInt(o.retryBaseDelayMs, 'retryBaseDelayMs', 0);
-  posInt(o.maxRetryDelayMs, 'maxRetryDelayMs', 0);
+  timer(o.retryBaseDelayMs, 'retryBaseDelayMs', 0);
+  timer(o.maxRetryDelayMs, 'maxRetryDelayMs', 0);
+  posInt(o.maxResponseBytes, 'maxResponseBytes', 1);
   if (o.apiKey !== undefined && typeof o.apiKey !== 'string') {
     throw new InvalidArgumentError({ argument: 'apiKey', message: 'apiKey must be a string.', received: typeof o.apiKey });
   }
-  if (o.allowRemote !== undefined && typeof o.allowRemote !== 'boolean') {
-    throw new InvalidArgumentError({ argument: 'allowRemote', message: 'allowRemote must be a boolean.', received: o.allowRemote });
+  for (const name of ['allowRemote', 'repair', 'debugIncludeContent'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') {
+      throw new InvalidArgumentError({ argument: name, message: `${name} must be a boolean.`, received: o[name] });
+    }
+  }
+  if (o.systemPrompt !== undefined && (typeof o.systemPrompt !== 'string' || o.systemPrompt.trim() === '')) {
+    throw new InvalidArgumentError({ argument: 'systemPrompt', message: 'systemPrompt must be a non-empty string.', received: typeof o.systemPrompt });
+  }
+  if (o.logger !== undefined) {
+    if (o.logger === null || typeof o.logger !== 'object') {
+      throw new InvalidArgumentError({ argument: 'logger', message: 'logger must be an object with optional debug(message) and warn(message) methods.', received: typeof o.logger });
+    }
+    for (const level of ['debug', 'warn'] as const) {
+      if (o.logger[level] !== undefined && typeof o.logger[level] !== 'function') {
+        throw new InvalidArgumentError({ argument: `logger.${level}`, message: `logger.${level} must be a function.`, received: typeof o.logger[level] });
+      }
+    }
   }
   if (o.structuredOutput !== undefined && o.structuredOutput !== 'json_schema' && o.structuredOutput !== 'none') {
     throw new InvalidArgumentError({ argument: 'structuredOutput', message: "structuredOutput must be 'json_schema' or 'none'.", received: o.structuredOutput });
@@ -222,17 +295,25 @@ function checkOptions(o: OpenAICompatibleGeneratorOptions): void {
  *
  * Robustness: a timeout per attempt (combined with the caller's signal); retries with
  * exponential backoff and jitter on 408/429/5xx, network errors and timeouts, honouring
- * Retry-After (seconds or HTTP date, capped at `maxRetryDelayMs`); at most `concurrency`
- * requests in flight.
+ * Retry-After (delta seconds or an RFC 9110 HTTP date, capped at `maxRetryDelayMs`); at most
+ * `concurrency` requests in flight; answers read incrementally up to `maxResponseBytes`; the
+ * output parsed in linear time. Logger exceptions are ignored.
  *
  * Privacy: a `baseURL` outside localhost / 127.0.0.0/8 / [::1] is refused unless
- * `allowRemote: true`. The API key, header values and image bytes never appear in errors or
- * log messages (server bodies quoted in errors are scrubbed).
+ * `allowRemote: true`, and redirects are never followed (fetch runs with `redirect: 'manual'`;
+ * a 3xx answer fails with code `'redirect'`), so no request reaches a host that was not checked.
+ * The API key, header values, query-string values and image bytes never appear in errors or log
+ * messages; neither do server error bodies (which may echo the prompt or the previous answer)
+ * or the model's values, unless `debugIncludeContent: true`.
  *
  * @throws {@link RemoteEndpointError} for a non-local `baseURL` without `allowRemote`;
- * {@link InvalidArgumentError} naming the option for any other bad option.
+ * {@link InvalidArgumentError} naming the option for any other bad option (a `baseURL` that is
+ * not http(s), has credentials or a `#fragment`; a timer value outside [0, 2³¹ − 1] ms; a
+ * `logger` that is not an object of functions; ...).
  * `generate()` rejects with {@link TextGenerationError} (`'http'`, `'network'`, `'timeout'`,
- * `'aborted'`, `'invalid-response'`) or {@link ReportValidationError}.
+ * `'aborted'`, `'invalid-response'`, `'redirect'`, `'response-too-large'`) or
+ * {@link ReportValidationError}; `error.attempts` counts every HTTP attempt, the repair
+ * round-trip's included.
  * @example
  * ```ts
  * const generator = createOpenAICompatibleGenerator({
@@ -258,13 +339,26 @@ export function createOpenAICompatibleGenerator(options: OpenAICompatibleGenerat
   try {
     url = new URL(options.baseURL);
   } catch {
-    throw new InvalidArgumentError({ argument: 'baseURL', message: 'baseURL must be an absolute http(s) URL.', received: String(options.baseURL).slice(0, 200) });
+    const shown = String(options.baseURL);
+    throw new InvalidArgumentError({
+      argument: 'baseURL',
+      message: 'baseURL must be an absolute http(s) URL.',
+      // Text before an "@" may be credentials: never echo it.
+      received: shown.includes('@') ? `${REDACTED} (contains "@")` : shown.slice(0, 200),
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidArgumentError({ argument: 'baseURL', message: 'baseURL must use http or https.', received: url.protocol });
   }
   if (url.username || url.password) {
     throw new InvalidArgumentError({ argument: 'baseURL', message: 'baseURL must not contain credentials.', fix: 'Pass the key as apiKey (or in headers).' });
+  }
+  if (url.hash || options.baseURL.includes('#')) {
+    throw new InvalidArgumentError({
+      argument: 'baseURL',
+      message: 'baseURL must not contain a #fragment (it is never sent to the server).',
+      fix: 'Remove the "#..." part; percent-encode a "#" that belongs to the path.',
+    });
   }
   if (!options.allowRemote && !isLoopbackHost(url.hostname)) throw new RemoteEndpointError(url.hostname);
   const fetchImpl = options.fetch ?? (globalThis.fetch as typeof fetch | undefined);
@@ -291,6 +385,8 @@ class OpenAICompatibleGenerator implements TextGenerator {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly maxResponseBytes: number;
+  private readonly includeContent: boolean;
 
   constructor(
     private readonly options: OpenAICompatibleGeneratorOptions,
@@ -298,10 +394,9 @@ class OpenAICompatibleGenerator implements TextGenerator {
     private readonly fetchImpl: typeof fetch,
   ) {
     this.modelId = options.model;
-    const base = url.href.replace(/\/+$/, '');
-    this.endpoint = `${base}/chat/completions`;
     this.shownEndpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}/chat/completions`;
-    this.secrets = [options.apiKey ?? '', ...Object.values(options.headers ?? {})].filter((s) => s.length >= 4);
+    this.endpoint = `${this.shownEndpoint}${url.search}`; // the query (e.g. ?api-version=) goes after the path
+    this.secrets = [options.apiKey ?? '', ...Object.values(options.headers ?? {}), ...url.searchParams.values()].filter((s) => s.length >= 4);
     this.limit = createLimiter(options.concurrency ?? 2);
     this.useResponseFormat = (options.structuredOutput ?? 'json_schema') === 'json_schema';
     this.timeoutMs = options.timeoutMs ?? 120_000;
@@ -311,6 +406,8 @@ class OpenAICompatibleGenerator implements TextGenerator {
     this.sleep = options.sleep ?? defaultSleep;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.includeContent = options.debugIncludeContent ?? false;
     this.configId = JSON.stringify({ system: options.systemPrompt ?? DEFAULT_SYSTEM, extraBody: options.extraBody ?? {} });
   }
 
@@ -326,10 +423,12 @@ class OpenAICompatibleGenerator implements TextGenerator {
       { role: 'system', content: this.options.systemPrompt ?? DEFAULT_SYSTEM },
       { role: 'user', content: userContent },
     ];
-    const first = await this.chat(messages, request);
+    // The content is at most maxResponseBytes long: parse all of it (parsing is linear).
+    const parseOptions = { maxInputChars: Math.max(DEFAULT_MAX_INPUT_CHARS, this.maxResponseBytes) };
+    const first = await this.chat(messages, request, 0);
     let usage = first.usage;
     let raw = first.content;
-    let parsed = parseReport(first.content, request.schema);
+    let parsed = parseReport(first.content, request.schema, parseOptions);
     let attempts = first.attempts;
     if (!parsed.valid && (this.options.repair ?? true)) {
       this.log('debug', `output misses ${parsed.missing.length} and has ${parsed.invalid.length} invalid field(s); asking for a repair`);
@@ -338,11 +437,11 @@ class OpenAICompatibleGenerator implements TextGenerator {
         { role: 'assistant', content: first.content },
         { role: 'user', content: repairPrompt(parsed) },
       ];
-      const second = await this.chat(repairMessages, request);
-      attempts += second.attempts;
+      const second = await this.chat(repairMessages, request, attempts); // its errors count the first call's attempts too
+      attempts = second.attempts;
       usage = addUsage(usage, second.usage);
       raw = second.content;
-      parsed = mergeParsed(parsed, parseReport(second.content, request.schema), request.schema);
+      parsed = mergeParsed(parsed, parseReport(second.content, request.schema, parseOptions), request.schema);
     }
     if (!parsed.valid) {
       const parts = [
@@ -354,6 +453,7 @@ class OpenAICompatibleGenerator implements TextGenerator {
         missing: parsed.missing,
         invalid: parsed.invalid,
         attempts,
+        includeContent: this.includeContent,
       });
     }
     const warnings = request.schema.fields.filter((f) => !f.required && parsed.fields[f.key] === undefined).map((f) => `optional field "${f.key}" absent`);
@@ -366,10 +466,14 @@ class OpenAICompatibleGenerator implements TextGenerator {
     };
   }
 
-  /** One chat call with retries; returns the content or throws a typed error. */
-  private async chat(messages: ChatMessage[], request: TextGenerateRequest): Promise<{ content: string; usage: TextGenerationUsage; attempts: number }> {
+  /** One chat call with retries; returns the content or throws a typed error. `attempts` counts from `priorAttempts`. */
+  private async chat(
+    messages: ChatMessage[],
+    request: TextGenerateRequest,
+    priorAttempts: number,
+  ): Promise<{ content: string; usage: TextGenerationUsage; attempts: number }> {
     const signal = request.signal;
-    let attempts = 0;
+    let attempts = priorAttempts;
     for (let retry = 0; ; ) {
       if (signal?.aborted) throw abortedError(attempts);
       const withFormat = this.useResponseFormat;
@@ -420,23 +524,42 @@ class OpenAICompatibleGenerator implements TextGenerator {
       timedOut = true;
       controller.abort();
     }, this.timeoutMs);
-    const onAbort = (): void => controller.abort();
-    if (signal && isAbortSignal(signal)) signal.addEventListener('abort', onAbort, { once: true });
+    // One shared listener per caller signal (a batch may have dozens of attempts on one signal).
+    const unwatch = signal && isAbortSignal(signal) ? onAbort(signal, () => controller.abort()) : () => undefined;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...(this.options.headers ?? {}) };
     if (this.options.apiKey) headers['authorization'] = `Bearer ${this.options.apiKey}`;
     let status = 0;
     try {
-      const response = await this.fetchImpl(this.endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal });
+      // Redirects are never followed: their target would escape the local-only check of baseURL.
+      const response = await this.fetchImpl(this.endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal, redirect: 'manual' });
       status = response.status;
-      const text = await response.text();
-      if (response.ok) return this.readAnswer(text, status);
+      const redirect = this.redirectError(response);
+      if (redirect) {
+        controller.abort(); // the body is not needed
+        return { ok: false, error: redirect };
+      }
+      if (response.ok) {
+        const answer = await readBoundedText(response, this.maxResponseBytes);
+        if (!answer.truncated) return this.readAnswer(answer.text, status);
+        controller.abort();
+        return {
+          ok: false,
+          error: new TextGenerationError({
+            code: 'response-too-large',
+            status,
+            message: `POST ${this.shownEndpoint} answered with more than maxResponseBytes (${this.maxResponseBytes}) bytes; the rest was not read.`,
+          }),
+        };
+      }
+      const { text, bytes, truncated } = await readBoundedText(response, Math.min(this.maxResponseBytes, MAX_ERROR_BODY_BYTES));
+      if (truncated) controller.abort();
       const retryable = status === 408 || status === 429 || status >= 500;
-      const error = new TextGenerationError({
-        code: 'http',
-        status,
-        retryable,
-        message: `POST ${this.shownEndpoint} answered HTTP ${status}${text ? `: ${this.scrub(text).slice(0, 200)}` : ''}.`,
-      });
+      const quoted = !text
+        ? ''
+        : this.includeContent
+          ? `: ${this.scrub(text).slice(0, 1000)}`
+          : `; its body (${bytes}${truncated ? '+' : ''} bytes) is not shown because it may echo patient data (debugIncludeContent: true shows it)`;
+      const error = new TextGenerationError({ code: 'http', status, retryable, message: `POST ${this.shownEndpoint} answered HTTP ${status}${quoted}.` });
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.now());
       return {
         ok: false,
@@ -466,8 +589,28 @@ class OpenAICompatibleGenerator implements TextGenerator {
       };
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      unwatch();
     }
+  }
+
+  /** The typed error for a redirect answer (3xx, an opaque redirect, or one an injected fetch followed), else undefined. */
+  private redirectError(response: Response): TextGenerationError | undefined {
+    const status = response.status;
+    const followed = response.redirected === true;
+    if (!followed && response.type !== 'opaqueredirect' && (status < 300 || status > 399)) return undefined;
+    let target = 'an undisclosed location'; // a browser hides the target of an opaque redirect
+    try {
+      const to = followed ? response.url : response.headers.get('location');
+      if (to) target = `host "${new URL(to, this.endpoint).host}"`;
+    } catch {
+      target = 'an unparsable location';
+    }
+    return new TextGenerationError({
+      code: 'redirect',
+      ...(!followed && status > 0 ? { status } : {}),
+      retryable: false,
+      message: `POST ${this.shownEndpoint} ${followed ? 'was redirected' : `answered HTTP ${status}, a redirect`} to ${target}. Redirects are not followed: their target is not checked against the local-only rule, and the request carries the images. Set baseURL to the final address.`,
+    });
   }
 
   private readAnswer(text: string, status: number): AttemptOutcome {
@@ -509,9 +652,15 @@ class OpenAICompatibleGenerator implements TextGenerator {
     return s.replace(/data:[^,\s"']*;base64,[A-Za-z0-9+/=_-]*/g, 'data:[redacted]').replace(/[A-Za-z0-9+/=_-]{64,}/g, '[redacted]');
   }
 
+  /** Calls the logger; what it throws is ignored (a broken logger must not fail a report). */
   private log(level: 'debug' | 'warn', message: string): void {
     const fn = this.options.logger?.[level];
-    if (typeof fn === 'function') fn.call(this.options.logger, `openai-compatible(${this.modelId}): ${this.scrub(message)}`);
+    if (typeof fn !== 'function') return;
+    try {
+      fn.call(this.options.logger, `openai-compatible(${this.modelId}): ${this.scrub(message)}`);
+    } catch {
+      // ignored, as documented on GeneratorLogger
+    }
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { InvalidReportField } from './errors.js';
+import { balancedObjects, fencedBlocks, isSpace, salvagePairs } from './json-extract.js';
 import { assertReportSchema, normalizeValue, type ReportSchema } from './schema.js';
 
 /** What {@link parseReport} returns. */
@@ -21,6 +22,20 @@ export interface ParsedReport {
   readonly valid: boolean;
 }
 
+/** Options of {@link parseReport}. */
+export interface ParseReportOptions {
+  /**
+   * Longest text (in UTF-16 code units, `text.length`) the parser reads; longer text is refused
+   * with a typed error rather than parsed. Parsing is linear in the text, so this bounds its time
+   * and memory.
+   * @defaultValue 1048576 (1 MiB of characters; a report is a few hundred)
+   */
+  readonly maxInputChars?: number;
+}
+
+/** Default of {@link ParseReportOptions.maxInputChars}. @internal */
+export const DEFAULT_MAX_INPUT_CHARS = 1_048_576;
+
 type Field = ReportSchema['fields'][number];
 
 const normKey = (k: string): string => k.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -32,25 +47,6 @@ function fieldIndex(schema: ReportSchema): Map<string, Field> {
     m.set(normKey(f.label), f);
   }
   return m;
-}
-
-/** Finds the balanced `{...}` starting at `start`, honouring strings; returns the end index or -1. */
-function matchBrace(text: string, start: number): number {
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{') depth++;
-    else if (c === '}') {
-      depth--;
-      if (depth === 0) return i;
-    }
-  }
-  return -1;
 }
 
 function tryJson(candidate: string): Record<string, unknown> | undefined {
@@ -67,18 +63,10 @@ function tryJson(candidate: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
-/** JSON objects found in the text: fenced blocks first, then balanced braces; then a salvage of complete pairs. */
+/** JSON objects found in the text: fenced blocks first, then balanced braces (8 candidates at most); then a salvage of complete pairs. */
 function findJson(text: string, index: Map<string, Field>): { object: Record<string, unknown>; partial: boolean } | undefined {
-  const candidates: string[] = [];
-  const fence = /```[a-zA-Z]*\s*\n?([\s\S]*?)```/g;
-  for (let m = fence.exec(text); m; m = fence.exec(text)) candidates.push(m[1]!);
-  for (let i = text.indexOf('{'); i >= 0 && candidates.length < 8; i = text.indexOf('{', i + 1)) {
-    const end = matchBrace(text, i);
-    if (end > i) {
-      candidates.push(text.slice(i, end + 1));
-      i = end;
-    }
-  }
+  const candidates = fencedBlocks(text, 8);
+  candidates.push(...balancedObjects(text, 8 - candidates.length));
   for (const c of candidates) {
     let obj = tryJson(c.trim());
     if (!obj) continue;
@@ -92,12 +80,11 @@ function findJson(text: string, index: Map<string, Field>): { object: Record<str
   }
   // Truncated or malformed JSON: keep the complete "key": "value" pairs.
   if (text.includes('{')) {
-    const pair = /"([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\]|-?\d+(?:\.\d+)?|true|false|null)/g;
     const salvaged: Record<string, unknown> = {};
-    for (let m = pair.exec(text); m; m = pair.exec(text)) {
-      if (!index.has(normKey(m[1]!))) continue;
+    for (const [key, value] of salvagePairs(text)) {
+      if (!index.has(normKey(key))) continue;
       try {
-        salvaged[m[1]!] = JSON.parse(m[2]!);
+        salvaged[key] = JSON.parse(value);
       } catch {
         // an unterminated value: leave the field missing
       }
@@ -107,10 +94,12 @@ function findJson(text: string, index: Map<string, Field>): { object: Record<str
   return undefined;
 }
 
-function asText(value: unknown): string | undefined {
+/** A field value as one line of text; arrays (nested at most 4 deep) become comma-separated. */
+function asText(value: unknown, depth = 0): string | undefined {
   if (value == null) return undefined;
   if (Array.isArray(value)) {
-    const parts = value.map(asText).filter((v): v is string => v !== undefined);
+    if (depth >= 4) return undefined;
+    const parts = value.map((v) => asText(v, depth + 1)).filter((v): v is string => v !== undefined);
     return parts.length ? parts.join(', ') : undefined;
   }
   if (typeof value === 'string') {
@@ -139,8 +128,8 @@ function matchEnum(field: Field, raw: string): string | undefined {
   const base = normalizeValue(raw);
   const variants = [
     base,
-    normalizeValue(base.replace(/\s*\([^)]*\)\s*$/, '')), // 'large (~40 mL)'
-    normalizeValue(base.replace(/^["'`*_]+|["'`*_]+$/g, '')), // quoted or emphasised
+    normalizeValue(withoutTrailingNote(base)), // 'large (~40 mL)'
+    normalizeValue(trimChars(base, '"\'`*_')), // quoted or emphasised
     normalizeValue(base.replace(/[_-]+/g, ' ')),
   ];
   for (const v of variants) {
@@ -157,15 +146,57 @@ function matchEnum(field: Field, raw: string): string | undefined {
   return found.size === 1 ? [...found][0] : undefined;
 }
 
+/** `text` without a trailing parenthesised note and the whitespace before it (`'large (~40 mL)'` → `'large'`). */
+function withoutTrailingNote(text: string): string {
+  const t = text.trimEnd();
+  if (!t.endsWith(')')) return text;
+  const open = t.indexOf('(', t.lastIndexOf(')', t.length - 2) + 1);
+  if (open < 0) return text;
+  return t.slice(0, open).trimEnd();
+}
+
+/** `text` without leading and trailing runs of the given characters. */
+function trimChars(text: string, chars: string): string {
+  let a = 0;
+  let b = text.length;
+  while (a < b && chars.includes(text[a]!)) a++;
+  while (b > a && chars.includes(text[b - 1]!)) b--;
+  return text.slice(a, b);
+}
+
+/** Removes Markdown bold around a value: leading `*`s (and the spaces after), trailing `*`s (and the spaces before). */
+function withoutStars(value: string): string {
+  let a = 0;
+  let b = value.length;
+  if (value[0] === '*') {
+    while (a < b && value[a] === '*') a++;
+    while (a < b && isSpace(value.charCodeAt(a))) a++;
+  }
+  let e = b;
+  while (e > a && value[e - 1] === '*') e--;
+  if (e < b) {
+    while (e > a && isSpace(value.charCodeAt(e - 1))) e--;
+    b = e;
+  }
+  return value.slice(a, b);
+}
+
+/** A label before the first `:` of a segment: an optional list marker, `**bold**`, ≤ 64 characters. */
+const LABEL = /^(?:[-•>]\s+|\d+[.)]\s*)?\**([^:*]{1,64}?)\**$/;
+
 function lineEntries(text: string, schema: ReportSchema, index: Map<string, Field>): Array<[string, string]> {
   const sep = schema.separator.trim();
   const segments = text.split(/\r?\n/).flatMap((line) => line.split(sep === '' ? '|' : sep));
   const out: Array<[string, string]> = [];
   for (const seg of segments) {
-    const m = /^\s*(?:[-•>]\s+|\d+[.)]\s*)?\**([^:*]{1,64}?)\**\s*:\s*([\s\S]*)$/.exec(seg);
+    const colon = seg.indexOf(':');
+    if (colon < 0) continue;
+    const head = seg.slice(0, colon).trim();
+    if (head.length > 256) continue; // longer than any marker + bold + 64-character label
+    const m = LABEL.exec(head);
     if (!m) continue;
     if (!index.has(normKey(m[1]!))) continue;
-    out.push([m[1]!, m[2]!.replace(/^\*+\s*|\s*\*+$/g, '')]); // Markdown bold around labels/values
+    out.push([m[1]!, withoutStars(seg.slice(colon + 1).trimStart())]); // Markdown bold around labels/values
   }
   return out;
 }
@@ -180,11 +211,16 @@ function lineEntries(text: string, schema: ReportSchema, index: Map<string, Fiel
  * ignoring case, whitespace, a trailing period or parenthesised note (`Large (~40 mL)`), and the
  * schema's synonyms (`yes` → `present`). Arrays become comma-separated text.
  *
- * Never throws on bad LLM text: it reports what is missing or invalid.
+ * Never throws on bad LLM text: it reports what is missing or invalid. Linear in the length of
+ * the text (no backtracking patterns, no rescanning per brace), and it reads at most
+ * `maxInputChars` characters.
  *
  * @param text - the model's raw output.
  * @param schema - the report schema to fill.
- * @throws {@link InvalidArgumentError} when `text` is not a string or `schema` is not a schema.
+ * @param options - see {@link ParseReportOptions}.
+ * @throws {@link InvalidArgumentError} when `text` is not a string, is longer than
+ * `options.maxInputChars` (`argument: 'text'`; the message gives the lengths, never the text), or
+ * `schema` is not a schema, or `options.maxInputChars` is not a positive integer.
  * @example
  * ```ts
  * const r = parseReport('```json\n{"acuteLesion": "Yes", "side": "LEFT"}\n```', strokeReportSchema);
@@ -192,11 +228,22 @@ function lineEntries(text: string, schema: ReportSchema, index: Map<string, Fiel
  * r.missing; // ['sequences', 'territory', ...]
  * ```
  */
-export function parseReport(text: string, schema: ReportSchema): ParsedReport {
+export function parseReport(text: string, schema: ReportSchema, options: ParseReportOptions = {}): ParsedReport {
   if (typeof text !== 'string') {
     throw new InvalidArgumentError({ argument: 'text', message: 'text must be a string (the model output).', received: typeof text });
   }
   assertReportSchema(schema, 'schema');
+  const maxInputChars = options?.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
+  if (!Number.isInteger(maxInputChars) || maxInputChars < 1) {
+    throw new InvalidArgumentError({ argument: 'options.maxInputChars', message: 'maxInputChars must be a positive integer.', received: maxInputChars });
+  }
+  if (text.length > maxInputChars) {
+    throw new InvalidArgumentError({
+      argument: 'text',
+      message: `text is ${text.length} characters long, more than maxInputChars (${maxInputChars}); it was not parsed.`,
+      fix: 'A report is a few hundred characters: check the model output (or raise maxInputChars).',
+    });
+  }
   const index = fieldIndex(schema);
   let entries: Array<[string, unknown]> = [];
   let format: ParsedReport['format'] = 'none';

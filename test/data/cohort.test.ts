@@ -15,7 +15,7 @@ import {
   poorOutcomeProbability,
   sampleMrs,
   type SeverityInputs,
-} from '../../src/data/index.js';
+} from '../../src/index.js';
 
 const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 

@@ -14,7 +14,7 @@ import {
   type ImageFindings,
   type PatientImage,
   type SyntheticCohort,
-} from '../../src/data/index.js';
+} from '../../src/index.js';
 
 const REPORT_KEYS = [
   'sequences', 'acuteLesion', 'side', 'territory', 'location', 'size', 'signal', 'massEffect', 'oldLesions', 'impression', 'volumeMl',

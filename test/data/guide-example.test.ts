@@ -2,7 +2,7 @@
 // is copied verbatim into the guide, and the last test checks that they are still identical.
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { cohortImage, findingsExtractor, generateSyntheticCohort, renderSlice, splitCohort } from '../../src/data/index.js';
+import { cohortImage, findingsExtractor, generateSyntheticCohort, renderSlice, splitCohort } from '../../src/index.js';
 
 it('runs the guide example with the printed values', () => {
   // guide:start

@@ -2,9 +2,9 @@
 // TemplateReportGenerator unchanged (findings keyed by the stroke report schema), and the cohort's
 // column schema and rows feed the TabularPreprocessor unchanged.
 import { describe, expect, it } from 'vitest';
-import { STROKE_REPORT_FIELDS, TemplateReportGenerator, strokeReportSchema, type FindingsExtractor } from '../../src/text/index.js';
+import { STROKE_REPORT_FIELDS, TemplateReportGenerator, strokeReportSchema, type FindingsExtractor } from '../../src/index.js';
 import { TabularPreprocessor } from '../../src/encoders/tabular/preprocessor.js';
-import { cohortImage, findingsExtractor, generateSyntheticCohort, type PatientImage } from '../../src/data/index.js';
+import { cohortImage, findingsExtractor, generateSyntheticCohort, type PatientImage } from '../../src/index.js';
 
 describe('findings extractor → TemplateReportGenerator', () => {
   it('uses exactly the stroke report schema keys and renders a report', async () => {

@@ -8,7 +8,7 @@ import {
   renderSlice,
   splitCohort,
   subsetCohort,
-} from '../../src/data/index.js';
+} from '../../src/index.js';
 
 const cohort = generateSyntheticCohort({ patients: 400, seed: 9, layout: '2d', imageShape: [16, 16] });
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { InvalidArgumentError, VdafmError } from '../../src/errors.js';
-import { bootstrapCi, precision, quantile, rocAuc, stratifiedBootstrap } from '../../src/metrics/index.js';
+import { bootstrapCi, precision, quantile, rocAuc, stratifiedBootstrap } from '../../src/index.js';
 
 /** A realistic binary sample (n = 400, 25 % positive). */
 function sample(seed: number, n = 400) {

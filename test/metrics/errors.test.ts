@@ -22,7 +22,7 @@ import {
   sensitivity,
   stratifiedBootstrap,
   youdenThreshold,
-} from '../../src/metrics/index.js';
+} from '../../src/index.js';
 
 type Kind = typeof InvalidArgumentError | typeof ShapeError;
 

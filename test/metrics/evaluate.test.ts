@@ -17,7 +17,7 @@ import {
   thresholdMetrics,
   youdenThreshold,
   type BinaryEvaluation,
-} from '../../src/metrics/index.js';
+} from '../../src/index.js';
 
 function cohort(seed: number, n: number) {
   const rng = new Random(seed);

@@ -14,7 +14,7 @@ import {
   minimumDetectableDifference,
   pairedBootstrap,
   rocAuc,
-} from '../../src/metrics/index.js';
+} from '../../src/index.js';
 
 const guide = readFileSync(new URL('../../docs/guides/metrics.md', import.meta.url), 'utf8');
 const self = readFileSync(new URL(import.meta.url), 'utf8');

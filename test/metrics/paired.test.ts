@@ -18,7 +18,7 @@ import {
   quantile,
   rocAuc,
   type DelongTestResult,
-} from '../../src/metrics/index.js';
+} from '../../src/index.js';
 import { normalUpperQuantile, normalUpperTail } from '../../src/metrics/normal.js';
 import { expectArgumentError } from '../helpers/errors.js';
 

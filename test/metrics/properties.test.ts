@@ -10,7 +10,7 @@ import {
   rocAuc,
   rocCurve,
   youdenThreshold,
-} from '../../src/metrics/index.js';
+} from '../../src/index.js';
 
 /** 0/1 labels with at least one of each class, and scores from a small grid (so ties happen). */
 const gridSample = (maxLength = 40, levels = 20) =>

@@ -27,7 +27,7 @@ import {
   thresholdMetrics,
   youdenThreshold,
   type ThresholdMetrics,
-} from '../../src/metrics/index.js';
+} from '../../src/index.js';
 
 type Num = number | null; // null = NaN (or +Infinity for a curve's first threshold)
 interface AtThreshold {

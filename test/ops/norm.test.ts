@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { batchNormTrain, groupNorm } from '../../src/encoders/image';
+import { batchNormTrain, groupNorm } from '../../src/ops/norm.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
 

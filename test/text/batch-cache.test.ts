@@ -13,12 +13,13 @@ import {
   generateReports,
   MemoryReportCache,
   reportCacheKey,
+  ReportValidationError,
   strokeReportSchema,
   TextGenerationError,
   type ReportCache,
   type ReportCase,
   type TextGenerator,
-} from '../../src/text/index.js';
+} from '../../src/index.js';
 import { FileReportCache } from '../../src/node/file-cache.js';
 import { MockTextGenerator } from '../../src/testing/mock-generator.js';
 
@@ -102,6 +103,26 @@ describe('generateReports', () => {
     expect(r2.reports).toEqual({});
     expect(r2.failures[0]!.message).toContain('x2');
     expect(r2.failures[0]!.message).toContain('disk full');
+  });
+
+  it('generateReports rejects results that violate the schema, and does not cache them', async () => {
+    const bad = [
+      { fields: {}, text: '' },
+      { fields: { side: 42 }, text: 'Side: 42' },
+      { fields: { side: 'upward' }, text: 'Side: upward' },
+      { fields: { side: 'left', colour: 'blue' }, text: 'Side: left' },
+      { fields: { side: 'left' }, text: '' },
+    ];
+    const cache = new MemoryReportCache();
+    const cases = bad.map((_, i) => ({ id: `b${i}`, images: [img(i)], prompt: `p${i}` }));
+    const g: TextGenerator = { specificationVersion: 'v1', generatorId: 'bad', modelId: 'm', generate: async (r) => ({ raw: '', usage: {}, ...bad[Number(r.prompt.slice(1))]! }) as never };
+    const res = await generateReports(cases, g, { cache });
+    expect(res.failures.map((f) => f.caseId)).toEqual(cases.map((c) => c.id));
+    for (const f of res.failures) {
+      expect(ReportValidationError.isInstance(f.cause), f.caseId).toBe(true);
+      expect((f.cause as ReportValidationError).code).toBe('invalid-output');
+    }
+    expect(cache.size).toBe(0);
   });
 
   it('abort: unstarted cases are not sent, finished ones stay cached, the call rejects with a typed error', async () => {

@@ -10,7 +10,7 @@ import {
   TemplateReportGenerator,
   type Findings,
   type TextGenerateRequest,
-} from '../../src/text/index.js';
+} from '../../src/index.js';
 import { MockTextGenerator } from '../../src/testing/mock-generator.js';
 
 const findings: Findings = {

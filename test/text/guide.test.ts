@@ -19,7 +19,7 @@ import {
   type Findings,
   type ReportCase,
   type TextGenerator,
-} from '../../src/text/index.js';
+} from '../../src/index.js';
 import { FileReportCache } from '../../src/node/file-cache.js';
 import { startServer, VALID_REPORT, type TestServer } from './helpers/openai-server.js';
 
@@ -199,6 +199,30 @@ describe('docs/guides/bring-your-own-llm.md', () => {
       log.mockRestore();
     }
     expect(logs).toEqual([true]);
+  });
+
+  it('bounds', async () => {
+    const warnings: string[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((m: string) => void warnings.push(m));
+    try {
+      // #region guide:bounds
+      const bounded = createOpenAICompatibleGenerator({
+        baseURL: 'http://127.0.0.1:8000/v1',
+        model: 'Qwen/Qwen2.5-VL-7B-Instruct',
+        timeoutMs: 60_000, // per attempt, to the last byte of the answer
+        maxRetries: 2,
+        maxRetryDelayMs: 30_000, // also caps the server's Retry-After
+        maxResponseBytes: 256 * 1024, // a report answer is a few kB
+        logger: { warn: (message) => console.warn(message) }, // no patient text in these messages
+      });
+      // #endregion
+      const r = await oneReport(bounded);
+      expect(r.failures).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(warnings).toEqual([]);
+    expect(() => createOpenAICompatibleGenerator({ baseURL: 'http://127.0.0.1:8000/v1', model: 'm', timeoutMs: 2 ** 31 })).toThrow(/2147483647/);
   });
 
   it('template generator', async () => {

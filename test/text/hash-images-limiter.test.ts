@@ -5,7 +5,7 @@ import { decode as decodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { bytesToBase64, createLimiter, imageToDataUrl, imageToPng, Sha256, sha256Hex } from '../../src/text/index.js';
+import { bytesToBase64, createLimiter, imageToDataUrl, imageToPng, Sha256, sha256Hex } from '../../src/index.js';
 
 describe('Sha256', () => {
   it('matches the FIPS 180-2 test vectors', () => {

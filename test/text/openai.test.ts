@@ -14,7 +14,7 @@ import {
   strokeReportSchema,
   TextGenerationError,
   type TextGenerateRequest,
-} from '../../src/text/index.js';
+} from '../../src/index.js';
 import { startServer, VALID_REPORT, type Behaviour, type TestServer } from './helpers/openai-server.js';
 
 let server: TestServer | undefined;

@@ -1,6 +1,6 @@
 // Child process of kill-resume.test.ts: generates reports for `n` cases against the test's
 // local server, with a file cache. Run as: node --import tsx resume-worker.ts <baseURL> <cacheFile> <n> <runTag>
-import { createOpenAICompatibleGenerator, generateReports, type ReportCase } from '../../src/text/index.js';
+import { createOpenAICompatibleGenerator, generateReports, type ReportCase } from '../../src/index.js';
 import { FileReportCache } from '../../src/node/file-cache.js';
 
 const [baseURL, cacheFile, n, runTag] = process.argv.slice(2);

@@ -11,7 +11,7 @@ import {
   strokeImpression,
   strokeReportSchema,
   type ReportSchemaDefinition,
-} from '../../src/text/index.js';
+} from '../../src/index.js';
 import { VALID_REPORT } from './helpers/openai-server.js';
 
 const EXAMPLE =

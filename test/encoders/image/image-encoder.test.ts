@@ -12,7 +12,7 @@ import {
   groupNorm,
   ImageEncoderLayer,
   type CreateImageEncoderConfig,
-} from '../../../src/encoders/image/index.js';
+} from '../../../src/index.js';
 import { assertNoLeaks, assertTensorsClose, runLayerTest } from '../../../src/testing.js';
 import { onBackend } from '../../helpers/backends.js';
 import { expectBackendParity, parityInputs } from '../../helpers/parity.js';

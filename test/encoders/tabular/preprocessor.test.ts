@@ -9,7 +9,7 @@ import {
   type ColumnSpec,
   TabularPreprocessor,
   type TabularPreprocessorJSON,
-} from '../../../src/encoders/tabular/index.js';
+} from '../../../src/index.js';
 
 interface Reference {
   columns: ColumnSpec[];

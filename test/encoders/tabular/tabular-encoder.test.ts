@@ -16,7 +16,7 @@ import {
   TabularMLP,
   tabularMLP,
   TabularPreprocessor,
-} from '../../../src/encoders/tabular/index.js';
+} from '../../../src/index.js';
 import { maxRelDiff, type PlainInputs, registerEncoderLayers, runModel, trainOneStep } from '../text/helpers.js';
 
 registerEncoderLayers();

@@ -18,8 +18,8 @@ import {
   tokenEmbedding,
   type TokenizerJSON,
   WordPieceTokenizer,
-} from '../../../src/encoders/text/index.js';
-import { createTabularEncoder, TabularPreprocessor } from '../../../src/encoders/tabular/index.js';
+} from '../../../src/index.js';
+import { createTabularEncoder, TabularPreprocessor } from '../../../src/index.js';
 import { onBackend } from '../../helpers/backends.js';
 import { maxRelDiff, type PlainInputs, registerEncoderLayers, runModel, trainOneStep } from './helpers.js';
 

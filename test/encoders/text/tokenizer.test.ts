@@ -5,7 +5,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, SerializationError } from '../../../src/errors.js';
-import { buildVocab, WordPieceTokenizer, type TokenizerJSON } from '../../../src/encoders/text/index.js';
+import { buildVocab, WordPieceTokenizer, type TokenizerJSON } from '../../../src/index.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/text-encoder/${name}`, import.meta.url), 'utf8')) as TokenizerJSON;
