@@ -228,3 +228,39 @@ export async function loadPipeline(dir: string): Promise<Pipeline> {
 
 export type { Pipeline, PipelineManifest };
 export { disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';
+
+// Your own cohort: NIfTI volumes, the cohort manifest and schema, loading with per-patient
+// errors, the on-disk cache of preprocessed volumes, and the synthetic cohort written to disk.
+export {
+  axisCodes,
+  cohortGrid,
+  decodeNifti,
+  foregroundBox,
+  intensityStats,
+  normalise,
+  OBLIQUE_TOLERANCE_DEG,
+  percentile,
+  preprocessNifti,
+  preprocessSequences,
+  readNifti,
+  readNiftiFile,
+  reorient,
+  resample,
+  sequenceMismatch,
+  toCohortLayout,
+  writeNifti,
+  type Affine,
+  type AffineSource,
+  type CohortGridOptions,
+  type IntensityOptions,
+  type IntensityStats,
+  type NiftiVolume,
+  type NiftiWriteInput,
+  type OrientedVolume,
+  type Preprocessed,
+  type PreprocessedSequences,
+  type PreprocessOptions,
+  type ReadNiftiOptions,
+  type SamplingGrid,
+} from './node/cohort/nifti.js';
+export { NiftiFormatError, type NiftiProblemKind } from './node/cohort/errors.js';
