@@ -263,4 +263,54 @@ export {
   type ReadNiftiOptions,
   type SamplingGrid,
 } from './node/cohort/nifti.js';
-export { NiftiFormatError, type NiftiProblemKind } from './node/cohort/errors.js';
+export {
+  CohortManifestError,
+  CohortSchemaError,
+  CohortValidationError,
+  formatProblem,
+  NiftiFormatError,
+  type CohortProblem,
+  type CohortProblemKind,
+  type NiftiProblemKind,
+} from './node/cohort/errors.js';
+export { CsvSyntaxError, formatCsv, parseCsv, type CsvOptions, type CsvTable } from './node/cohort/csv.js';
+export {
+  COHORT_SCHEMA_FORMAT,
+  cohortColumnSpecs,
+  parseCohortSchema,
+  readCohortSchema,
+  type CohortColumn,
+  type CohortLabel,
+  type CohortSchema,
+  type CohortSequence,
+  type ResolvedCohortSchema,
+} from './node/cohort/schema.js';
+export {
+  readManifest,
+  validateManifest,
+  type CohortRow,
+  type InvalidRowFiles,
+  type ManifestCell,
+  type ManifestCheck,
+  type ManifestRecord,
+  type ManifestTable,
+  type ReportSource,
+} from './node/cohort/manifest.js';
+export { VOLUME_CACHE_VERSION, VolumeCache, volumeCacheKey, type CachedVolume, type VolumeCacheOptions, type VolumeCacheStats } from './node/cohort/cache.js';
+export {
+  cohortBatches,
+  cohortInputs,
+  excludedPatients,
+  loadCohort,
+  writeExclusions,
+  type CohortBatchesOptions,
+  type CohortImageOptions,
+  type CohortInputsOptions,
+  type CohortLoadProgress,
+  type CohortPatient,
+  type ExcludedPatient,
+  type LoadCohortOptions,
+  type LoadedCohort,
+  type PatientSelection,
+} from './node/cohort/load.js';
+export { BROKEN_ROW_PROBLEMS, writeSyntheticCohort, type BrokenRowKind, type WriteSyntheticCohortOptions, type WrittenBrokenRow, type WrittenCohort } from './node/cohort/write.js';
