@@ -296,6 +296,25 @@ describe('intensity normalisation (robust z-score without a brain mask)', () => 
     expect(percentile(Float32Array.of(0, 10), 25)).toBe(2.5);
   });
 
+  fcTest.prop([
+    fc.array(fc.oneof(fc.constant(0), fc.integer({ min: -5, max: 40 }), fc.float({ min: -100, max: 1000, noNaN: true })), { minLength: 2, maxLength: 300 }),
+    fc.integer({ min: 0, max: 49 }),
+    fc.integer({ min: 51, max: 100 }),
+  ])('measures the same order statistics as sorting (selection, with ties and background runs)', (values, lowerPercentile, upperPercentile) => {
+    const data = Float32Array.from(values);
+    const sorted = data.slice().sort();
+    if (sorted[0] === sorted[sorted.length - 1]) return; // constant: rejected, tested below
+    const threshold = sorted[0]! + 0.1 * (percentile(sorted, 99) - sorted[0]!);
+    const fg = sorted.filter((v) => v > threshold);
+    if (fg.length === 0) return;
+    const s = intensityStats(data, { lowerPercentile, upperPercentile });
+    expect(s.min).toBe(sorted[0]);
+    expect(s.threshold).toBe(threshold);
+    expect(s.foreground).toBe(fg.length);
+    expect(s.lower).toBe(percentile(fg, lowerPercentile));
+    expect(s.upper).toBe(percentile(fg, upperPercentile));
+  });
+
   fcTest.prop([fc.double({ min: 0.1, max: 100, noNaN: true }), fc.double({ min: -50, max: 50, noNaN: true })])(
     'is invariant to a positive gain and an offset',
     (gain, offset) => {
