@@ -307,6 +307,7 @@ export {
   type CohortImageOptions,
   type CohortInputsOptions,
   type CohortLoadProgress,
+  type CohortModality,
   type CohortPatient,
   type ExcludedPatient,
   type LoadCohortOptions,

@@ -15,6 +15,11 @@ import { InvalidArgumentError } from '../../errors.js';
 /**
  * Version of the cache's entry format and of the preprocessing that fills it: part of every key,
  * so entries written by another version are never read (bump it when the preprocessing changes).
+ *
+ * @example
+ * ```ts
+ * VOLUME_CACHE_VERSION; // 1
+ * ```
  */
 export const VOLUME_CACHE_VERSION = 1;
 
@@ -118,7 +123,7 @@ export class VolumeCache {
    * Opens (creating it if needed) a cache folder: scans its entries (their modification time is
    * their last use), removes left-over temporary files, and evicts down to `maxBytes`.
    *
-   * @throws {@link InvalidArgumentError} (argument `dir` or `options.maxBytes`).
+   * @throws `InvalidArgumentError` (argument `dir` or `options.maxBytes`).
    */
   static async open(dir: string, options: VolumeCacheOptions = {}): Promise<VolumeCache> {
     if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError({ argument: 'dir', message: 'dir must be a non-empty folder path.', received: dir });
@@ -219,7 +224,7 @@ export class VolumeCache {
    * `maxBytes` is not stored (`false`).
    *
    * @returns whether the entry was stored.
-   * @throws {@link InvalidArgumentError} (argument `key` or `value`).
+   * @throws `InvalidArgumentError` (argument `key` or `value`).
    */
   async set(key: string, value: CachedVolume): Promise<boolean> {
     const file = this.file(key);

@@ -154,7 +154,7 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvTable {
  * CR or LF, or leading/trailing spaces (or is the only, empty field of its record), quotes are
  * doubled, records end with LF. `parseCsv(formatCsv(records))` gives the records back.
  *
- * @throws {@link InvalidArgumentError} (argument `records`) for anything but arrays of strings.
+ * @throws `InvalidArgumentError` (argument `records`) for anything but arrays of strings.
  * @example
  * ```ts
  * formatCsv([['id', 'note'], ['P1', 'said "hi", left']]); // 'id,note\nP1,"said ""hi"", left"\n'

@@ -30,12 +30,15 @@ export class NiftiFormatError extends InvalidArgumentError {
   private readonly [NIFTI_MARKER] = true;
   /** Which problem it is. */
   readonly kind: NiftiProblemKind;
+  /** What is wrong and how to fix it, without the `Received:` part (for per-patient reports). */
+  readonly reason: string;
 
   constructor(args: { kind: NiftiProblemKind; argument?: string; message: string; received?: unknown; fix?: string; cause?: unknown }) {
     const { kind, argument, ...rest } = args;
     super({ argument: argument ?? 'bytes', ...rest });
     this.name = 'NiftiFormatError';
     this.kind = kind;
+    this.reason = args.fix ? `${args.message} ${args.fix}` : args.message;
   }
 
   static override isInstance(error: unknown): error is NiftiFormatError {

@@ -278,7 +278,7 @@ async function patientImage(
         return await decodeNifti(bytes[i]!);
       } catch (error) {
         if (!NiftiFormatError.isInstance(error)) throw error;
-        problem(error.kind, name, error.message);
+        problem(error.kind, name, error.reason);
         return null;
       }
     }),
@@ -527,7 +527,7 @@ export interface CohortInputsOptions {
  * (`n · prod(imageShape)`), clinical rows, report texts (null when missing), as `modalities`
  * says, and labels.
  *
- * @throws {@link InvalidArgumentError} (argument `modalities`) for a modality the cohort lacks.
+ * @throws `InvalidArgumentError` (argument `modalities`) for a modality the cohort lacks.
  * @example
  * ```ts
  * const raw = await cohortInputs(cohort, { patients: 'train' });
@@ -602,7 +602,7 @@ export interface CohortBatchesOptions extends CohortInputsOptions {
  * Each batch's tensors are disposed when the next batch is requested or the epoch ends: copy
  * what you keep.
  *
- * @throws {@link InvalidArgumentError} (argument `batchSize`, `modalities`, `preprocessor` or
+ * @throws `InvalidArgumentError` (argument `batchSize`, `modalities`, `preprocessor` or
  *   `tokenizer`) for a bad size, a modality the cohort lacks, or clinical / text without its tool.
  * @example
  * ```ts

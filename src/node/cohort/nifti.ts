@@ -155,7 +155,7 @@ function letter(axis: number, sign: number): string {
  * @returns `axes[a]` = world axis (0 x, 1 y, 2 z) of voxel axis a, `signs[a]` = ±1, the
  *   orientation code (e.g. `'LPS'`) and the largest angle in degrees between a voxel axis and
  *   its world axis.
- * @throws {@link InvalidArgumentError} (argument `affine`) for a singular or non-finite affine.
+ * @throws `InvalidArgumentError` (argument `affine`) for a singular or non-finite affine.
  * @example
  * ```ts
  * axisCodes([[-2, 0, 0, 0], [0, -2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]]).code; // 'LPS'
@@ -399,7 +399,17 @@ export async function readNiftiFile(file: string, options: ReadNiftiOptions = {}
   return { volume: await decodeNifti(bytes, options), bytes };
 }
 
-/** {@link readNifti} with the gunzip on the thread pool. */
+/**
+ * {@link readNifti} with the gunzip on libuv's thread pool (for bytes already read, e.g. to hash
+ * them first, as the cohort loader does).
+ *
+ * @throws {@link NiftiFormatError} as {@link readNifti}.
+ * @example
+ * ```ts
+ * const bytes = await readFile('sub-01_dwi.nii.gz');
+ * const volume = await decodeNifti(bytes);
+ * ```
+ */
 export async function decodeNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Promise<NiftiVolume> {
   if (!isGzip(bytes)) return parseNifti(bytes, false, options);
   let inflated: Uint8Array;
@@ -549,7 +559,7 @@ export interface NiftiWriteInput {
  * unit mm. With `gzip` the result is a `.nii.gz` stream.
  *
  * @returns the file's bytes.
- * @throws {@link InvalidArgumentError} (argument `volume.dims`, `volume.data` or `volume.affine`).
+ * @throws `InvalidArgumentError` (argument `volume.dims`, `volume.data` or `volume.affine`).
  * @example
  * ```ts
  * const bytes = writeNifti({ data, dims: [32, 32, 16], affine: [[-6.25, 0, 0, 96.875], [0, -6.25, 0, 96.875], [0, 0, 12.5, -93.75]] }, { gzip: true });
@@ -668,7 +678,7 @@ const LETTER_AXIS: Record<string, [number, number]> = { R: [0, 1], L: [0, -1], A
  * @param volume - what {@link readNifti} returned.
  * @param target - a 3-letter orientation code with one of R/L, A/P, S/I each. @defaultValue 'LPS'
  * @returns a new `[D, H, W]` volume (the input is not modified).
- * @throws {@link InvalidArgumentError} (argument `target`) for an invalid code.
+ * @throws `InvalidArgumentError` (argument `target`) for an invalid code.
  * @example
  * ```ts
  * const lps = reorient(readNifti(bytes));  // cohort layout
@@ -750,7 +760,7 @@ function checkShape3(shape: unknown, argument: string): asserts shape is [number
  * @param grid - a shape `[D, H, W]` (whole extent) or a {@link SamplingGrid}.
  * @param fill - value outside the volume. @defaultValue 0
  * @returns `Float32Array` of the grid's shape, row-major.
- * @throws {@link InvalidArgumentError} (argument `source.shape`, `source.data` or `grid`).
+ * @throws `InvalidArgumentError` (argument `source.shape`, `source.data` or `grid`).
  * @example
  * ```ts
  * const small = resample({ data: lps.data, shape: lps.shape }, [16, 32, 32]);
@@ -947,7 +957,7 @@ export interface IntensityStats {
  * and standard deviation of the clipped foreground. See {@link normalise} for the whole recipe
  * and {@link IntensityOptions.skullStripped} for brain-extracted volumes.
  *
- * @throws {@link InvalidArgumentError} (argument `data`) for an empty array, non-finite values
+ * @throws `InvalidArgumentError` (argument `data`) for an empty array, non-finite values
  *   only, or a constant image (no foreground); (`options`) for bad fractions or percentiles.
  * @example
  * ```ts
@@ -1012,7 +1022,7 @@ export function intensityStats(data: Float32Array, options: IntensityOptions = {
  * @param stats - statistics to apply (e.g. measured on the full-resolution volume and applied
  *   to its resampled grid); measured on `data` when omitted.
  * @returns a new array and the statistics used.
- * @throws {@link InvalidArgumentError} as {@link intensityStats}.
+ * @throws `InvalidArgumentError` as {@link intensityStats}.
  * @example
  * ```ts
  * const stats = intensityStats(lps.data);
@@ -1099,7 +1109,7 @@ export interface CohortGridOptions {
  * view) or the volume's centre ('extent').
  *
  * @param volume - an oriented volume (its `shape` and `spacing` are used).
- * @throws {@link InvalidArgumentError} naming the bad option (`layout`, `shape`, `slices`,
+ * @throws `InvalidArgumentError` naming the bad option (`layout`, `shape`, `slices`,
  *   `fov`, `fovMm`, `centre`).
  * @example
  * ```ts
@@ -1159,7 +1169,7 @@ export function cohortGrid(volume: Pick<OrientedVolume, 'shape' | 'spacing'>, op
  * @param shape - that shape.
  * @param layout - `'3d'` or `'2d'`.
  * @returns the sample (no batch axis) and its shape.
- * @throws {@link InvalidArgumentError} (argument `sequences`, `shape` or `layout`).
+ * @throws `InvalidArgumentError` (argument `sequences`, `shape` or `layout`).
  * @example
  * ```ts
  * toCohortLayout([dwi, adc], [4, 32, 32], '2d').shape; // [32, 32, 8]
@@ -1278,7 +1288,7 @@ function minimum(data: Float32Array): number {
  * (unless `intensity: 'none'`). The 2D layout gives `[S, H, W]`, the 3D layout `[D, H, W]`:
  * pass it to {@link toCohortLayout}, or use {@link preprocessSequences} for several sequences.
  *
- * @throws {@link InvalidArgumentError} as {@link cohortGrid} and {@link intensityStats}, and
+ * @throws `InvalidArgumentError` as {@link cohortGrid} and {@link intensityStats}, and
  *   naming `fovCentre` or `intensity`.
  * @example
  * ```ts
@@ -1362,7 +1372,7 @@ export interface PreprocessedSequences {
  *
  * @param volumes - Q sequences on one voxel grid (see {@link sequenceMismatch}).
  * @returns the sample `[D, H, W, Q]` (3D) or `[H, W, S·Q]` (2D) and what was measured.
- * @throws {@link InvalidArgumentError} (argument `volumes`) for no volume or sequences on
+ * @throws `InvalidArgumentError` (argument `volumes`) for no volume or sequences on
  *   different grids; as {@link preprocessNifti} otherwise.
  * @example
  * ```ts

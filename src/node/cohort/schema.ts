@@ -12,7 +12,14 @@ import type { ColumnSchema } from '../../data/clinical.js';
 import type { ColumnSpec, ColumnType } from '../../encoders/tabular/preprocessor.js';
 import { CohortSchemaError } from './errors.js';
 
-/** The schema file's format tag. */
+/**
+ * The schema file's format tag (its `format` key).
+ *
+ * @example
+ * ```ts
+ * const schema = { format: COHORT_SCHEMA_FORMAT, version: 1, id: 'id', label: { column: 'poor', type: 'binary' } };
+ * ```
+ */
 export const COHORT_SCHEMA_FORMAT = 'vdafm-cohort-schema';
 
 /** One image sequence: its name (the channel, in order) and the manifest column holding its NIfTI path. */

@@ -43,7 +43,14 @@ export type BrokenRowKind =
   | 'missing-path'
   | 'missing-report-file';
 
-/** The problem kind each broken row must produce when loaded. */
+/**
+ * The problem kind each broken row must produce when loaded.
+ *
+ * @example
+ * ```ts
+ * BROKEN_ROW_PROBLEMS['truncated-gzip']; // 'truncated-nifti'
+ * ```
+ */
 export const BROKEN_ROW_PROBLEMS: Readonly<Record<BrokenRowKind, CohortProblemKind>> = {
   'missing-file': 'missing-file',
   'unreadable-file': 'unreadable-file',
@@ -163,7 +170,7 @@ function sequenceVolume(cohort: SyntheticCohort, index: number, q: number): Floa
  * @param dir - destination folder (created; existing files are replaced).
  * @returns the paths, the schema, the image options of an exact round trip, and the broken rows
  *   with the problem each must raise.
- * @throws {@link InvalidArgumentError} (argument `cohort`, `options.reports` or `options.split`).
+ * @throws `InvalidArgumentError` (argument `cohort`, `options.reports` or `options.split`).
  * @example
  * ```ts
  * const written = await writeSyntheticCohort(generateSyntheticCohort({ patients: 8, imageShape: [8, 16, 16] }), '/tmp/cohort');
