@@ -13,6 +13,7 @@ const guides: Record<string, string[]> = {
   'docs/guides/interpretability.md': ['examples/interpretability.ts'],
   'docs/guides/browser.md': ['examples/browser/loader.ts', 'examples/browser/main.ts', 'test/browser/loader.test.ts'],
   'docs/guides/nifti.md': ['src/node/cohort/nifti.ts', 'examples/nifti/run.ts'],
+  'docs/guides/own-cohort.md': ['test/node/cohort/guide-example.test.ts'],
   'docs/guides/other-disease.md': ['examples/other-disease.ts'],
   'docs/guides/backends.md': ['examples/backend.ts'],
   'docs/guides/building-blocks.md': ['examples/building-blocks.ts', 'test/layers/attention.test.ts'],
