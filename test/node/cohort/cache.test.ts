@@ -1,17 +1,14 @@
 // The on-disk cache of preprocessed volumes (src/node/cohort/cache.ts) alone and through
 // loadCohort: cold and warm loads agree bit for bit, keys follow content and settings, the byte
 // bound holds (least recently used out first), a corrupt entry is detected and recomputed.
-import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateSyntheticCohort } from '../../../src/index.js';
 import { loadCohort, VolumeCache, volumeCacheKey, writeSyntheticCohort, type CohortLoadProgress } from '../../../src/node.js';
+import { tempFolders } from '../../helpers/cohort.js';
 
-const root = mkdtempSync(join(tmpdir(), 'vdafm-cache-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let folders = 0;
-const folder = () => join(root, `d${folders++}`);
+const { next: folder } = tempFolders('cache');
 
 const hex = (i: number) => i.toString(16).padStart(64, '0');
 const volume = (n: number, fill: number) => ({ data: new Float32Array(n).map((_, i) => fill + i / 8), shape: [n] });

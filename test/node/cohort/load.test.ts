@@ -1,18 +1,15 @@
-// Loading a cohort from a manifest (src/node/cohort/load.ts, manifest.ts, write.ts): the
-// synthetic cohort written to disk and read back equals the in-memory cohort; every kind of bad
-// row or file is reported with its row, id and file; skipInvalid excludes and writes them;
-// streaming batches visit every patient once.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Loading a cohort (src/node/cohort/load.ts): every kind of bad row or file is reported with its
+// row, id and file; skipInvalid excludes and writes them; options are checked first; streaming
+// batches visit every patient once. (Round trips: write.test.ts; the manifest: manifest.test.ts.)
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTriModalModel, generateSyntheticCohort, InvalidArgumentError, prepareTriModalData, TabularPreprocessor, Trainer } from '../../../src/index.js';
 import {
   BROKEN_ROW_PROBLEMS,
   cohortBatches,
   cohortInputs,
-  CohortManifestError,
   CohortValidationError,
   formatProblem,
   loadCohort,
@@ -21,79 +18,11 @@ import {
   type BrokenRowKind,
   type CohortProblem,
 } from '../../../src/node.js';
+import { maxDiff, tempFolders } from '../../helpers/cohort.js';
 
-const root = mkdtempSync(join(tmpdir(), 'vdafm-cohort-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let folders = 0;
-const folder = () => join(root, `c${folders++}`);
+const { next: folder } = tempFolders('cohort');
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 
-describe('round trip: the written synthetic cohort loads back as the in-memory cohort', () => {
-  it('3D, CSV, ordinal mRS label, reports in a column, a fixed split: identical images, rows, labels', async () => {
-    const cohort = generateSyntheticCohort({ patients: 6, imageShape: [4, 8, 8], seed: 11, missingRate: 0.2 });
-    const reports = cohort.patients.map((p, i) => (i === 2 ? null : `Acute lesion: ${p.truth.acuteLesion}, "quoted", two\nlines`));
-    const split = cohort.patients.map((_, i) => (['train', 'train', 'val', 'test', 'train', null] as const)[i]!);
-    const written = await writeSyntheticCohort(cohort, folder(), { reports, split });
-    const loaded = await loadCohort({ manifest: written.manifest, image: written.imageOptions });
-    expect(loaded.excluded).toEqual([]);
-    expect(loaded.imageShape).toEqual(cohort.sampleShape);
-    expect(loaded.patients.map((p) => p.id)).toEqual(cohort.patients.map((p) => p.id));
-    // rows are the lines where records start: each report but patient 2's spans two lines
-    expect(loaded.patients.map((p) => p.row)).toEqual([2, 4, 6, 7, 9, 11]);
-    const size = cohort.geometry.size;
-    loaded.patients.forEach((p, i) => {
-      expect(maxAbsDiff(p.image!, cohort.images.subarray(i * size, (i + 1) * size))).toBe(0);
-      expect(p.clinical).toEqual(cohort.rows[i]);
-      expect(p.label).toBe(cohort.poor[i]);
-      expect(p.labelValue).toBe(cohort.mrs[i]);
-      expect(p.labelIndex).toBe(cohort.mrs[i]);
-      expect(p.report).toBe(reports[i]);
-      expect(p.split).toBe(split[i]);
-      expect(p.warnings).toEqual([]);
-    });
-    expect(loaded.columns).toEqual(cohort.schema.map((c) => ({ name: c.name, type: c.type, ...(c.categories ? { categories: [...c.categories] } : {}) })));
-    expect(loaded.sequences).toEqual(['dwi', 'adc']);
-  });
-
-  it('2D layout, JSON Lines, binary label, reports in files: images to float tolerance', async () => {
-    const cohort = generateSyntheticCohort({ patients: 5, layout: '2d', imageShape: [8, 8], slices: 3, seed: 4 });
-    const reports = cohort.patients.map((p) => `Side: ${p.truth.side}`);
-    const written = await writeSyntheticCohort(cohort, folder(), { format: 'jsonl', label: 'poor', reports, reportMode: 'file', gzip: false });
-    expect(written.manifest.endsWith('manifest.jsonl')).toBe(true);
-    const loaded = await loadCohort({ manifest: written.manifest, image: written.imageOptions });
-    expect(loaded.imageShape).toEqual([8, 8, 6]);
-    const size = cohort.geometry.size;
-    loaded.patients.forEach((p, i) => {
-      expect(maxAbsDiff(p.image!, cohort.images.subarray(i * size, (i + 1) * size))).toBeLessThan(1e-4);
-      expect(p.clinical).toEqual(cohort.rows[i]);
-      expect(p.label).toBe(cohort.poor[i]);
-      expect(p.report).toBe(reports[i]);
-      expect(p.reportFile).toBe(join(written.dir, 'reports', `${p.id}.txt`));
-    });
-  });
-
-  it('the default preprocessing (robust z-score, foreground field of view) keeps the sequences on one grid', async () => {
-    const cohort = generateSyntheticCohort({ patients: 3, imageShape: [4, 16, 16], seed: 2 });
-    const written = await writeSyntheticCohort(cohort, folder());
-    const loaded = await loadCohort({ manifest: written.manifest, image: { shape: [4, 16, 16] } });
-    for (const p of loaded.patients) {
-      const img = p.image!;
-      expect(img.every(Number.isFinite)).toBe(true);
-      // per channel: z-scored foreground, background at the clipped minimum
-      for (const q of [0, 1]) {
-        const ch = img.filter((_, k) => k % 2 === q);
-        expect(Math.min(...ch)).toBeLessThan(0);
-        expect(Math.max(...ch)).toBeGreaterThan(0);
-      }
-    }
-  });
-});
 
 describe('bad rows and files: each problem names the row, the id, the column and the file', () => {
   const kinds = Object.keys(BROKEN_ROW_PROBLEMS) as BrokenRowKind[];
@@ -158,57 +87,8 @@ describe('bad rows and files: each problem names the row, the id, the column and
     const loaded = await loadCohort({ manifest: written.manifest, image: { ...written.imageOptions, multiVolume: 'first' } });
     const p = loaded.patients.find((x) => x.id === 'BROKEN-4d-image')!;
     expect(p.warnings).toEqual(['dwi: the file holds 2 volumes; volume 0 is used']);
-    expect(maxAbsDiff(p.image!, loaded.patients[0]!.image!)).toBe(0); // patient 0 twice over
+    expect(maxDiff(p.image!, loaded.patients[0]!.image!)).toBe(0); // patient 0 twice over
     expect(loaded.warnings.some((w) => w.includes('BROKEN-4d-image') && w.includes('volume 0 is used'))).toBe(true);
-  });
-
-  it('whole-manifest problems are typed errors: a missing header column, a CSV syntax error, an unknown type', async () => {
-    const cohort = generateSyntheticCohort({ patients: 2, imageShape: [4, 8, 8], seed: 7 });
-    const written = await writeSyntheticCohort(cohort, folder());
-    const text = readFileSync(written.manifest, 'utf8');
-    const dir = written.dir;
-    const manifestError = (file: string, line?: number) => (e: unknown) => CohortManifestError.isInstance(e) && e.file === file && (line === undefined || e.line === line);
-    const noAge = join(dir, 'no-age.csv');
-    writeFileSync(noAge, text.replace(',age,', ',AGE,'));
-    await expect(loadCohort({ manifest: noAge, schema: written.schemaFile })).rejects.toSatisfy(manifestError(noAge, 1));
-    await expect(loadCohort({ manifest: noAge, schema: written.schemaFile })).rejects.toThrow(/lacks 'age' \(clinical column age\)/);
-    const quote = join(dir, 'quote.csv');
-    writeFileSync(quote, `${text}"P9,`);
-    await expect(loadCohort({ manifest: quote, schema: written.schemaFile })).rejects.toSatisfy(manifestError(quote, 4));
-    const xls = join(dir, 'cohort.xlsx');
-    writeFileSync(xls, text);
-    await expect(loadCohort({ manifest: xls, schema: written.schemaFile })).rejects.toSatisfy(manifestError(xls));
-    // a row with a field too many is a per-patient problem; an extra column is ignored with a note
-    const extra = join(dir, 'extra.csv');
-    const [head, r1, r2] = text.trimEnd().split('\n');
-    writeFileSync(extra, `${head},comment\n${r1},ok\n${r2},a,b\n`);
-    const loaded = await loadCohort({ manifest: extra, schema: written.schemaFile, image: written.imageOptions, skipInvalid: true });
-    expect(loaded.excluded.map((e) => [e.row, e.problems[0]!.kind])).toEqual([[3, 'malformed-row']]);
-    expect(loaded.warnings[0]).toBe('manifest columns not in the schema (ignored): comment');
-  });
-
-  it('JSON Lines: an invalid line is a malformed row; numbers and null cells are read as such', async () => {
-    const cohort = generateSyntheticCohort({ patients: 2, imageShape: [4, 8, 8], seed: 8 });
-    const written = await writeSyntheticCohort(cohort, folder(), { format: 'jsonl' });
-    const lines = readFileSync(written.manifest, 'utf8').trimEnd().split('\n');
-    const row = JSON.parse(lines[0]!);
-    const file = join(written.dir, 'typed.jsonl');
-    writeFileSync(file, `${JSON.stringify({ ...row, age: 71, thrombolysis: true, nihss: null, mrs90: 4 })}\n{not json\n\n${lines[1]}\n`);
-    const loaded = await loadCohort({ manifest: file, schema: written.schemaFile, image: written.imageOptions, skipInvalid: true });
-    expect(loaded.excluded.map((e) => [e.row, e.problems[0]!.kind])).toEqual([[2, 'malformed-row']]);
-    expect(loaded.patients.map((p) => p.row)).toEqual([1, 4]);
-    expect(loaded.patients[0]!.clinical).toMatchObject({ age: 71, thrombolysis: 1, nihss: null });
-    expect(loaded.patients[0]!.label).toBe(1);
-  });
-
-  it('relative paths resolve against the manifest folder, not the working directory', async () => {
-    const cohort = generateSyntheticCohort({ patients: 2, imageShape: [4, 8, 8], seed: 9 });
-    const written = await writeSyntheticCohort(cohort, folder());
-    const sub = join(written.dir, 'sub');
-    mkdirSync(sub);
-    writeFileSync(join(sub, 'manifest.csv'), readFileSync(written.manifest, 'utf8').replaceAll('images/', '../images/'));
-    const loaded = await loadCohort({ manifest: join(sub, 'manifest.csv'), schema: written.schemaFile, image: written.imageOptions });
-    expect(loaded.patients[0]!.files['dwi']).toBe(join(written.dir, 'images', 'P0000_dwi.nii.gz'));
   });
 });
 
@@ -244,7 +124,7 @@ describe('streaming: batches for the trainer', () => {
         const data = await batch.image!.data();
         const per = 4 * 8 * 8 * 2;
         for (let i = 0; i < batch.labels.shape[0]!; i++) {
-          const idx = loaded.patients.findIndex((p, k) => maxAbsDiff(data.subarray(i * per, (i + 1) * per), cohort.images.subarray(k * per, (k + 1) * per)) === 0);
+          const idx = loaded.patients.findIndex((p, k) => maxDiff(data.subarray(i * per, (i + 1) * per), cohort.images.subarray(k * per, (k + 1) * per)) === 0);
           seen.push(idx);
           expect((await batch.labels.data())[i]).toBe(loaded.patients[idx]!.label);
         }
