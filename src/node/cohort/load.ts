@@ -147,7 +147,8 @@ export interface LoadedCohort {
   readonly warnings: readonly string[];
   readonly cache: VolumeCache | null;
   /**
-   * A patient's image: from memory, else from the cache, else recomputed from its files.
+   * A patient's image: from memory (the cohort's own array: do not modify it), else from the
+   * cache, else recomputed from its files.
    * @throws {@link CohortValidationError} when the files changed and are no longer valid.
    */
   readImage(patient: CohortPatient): Promise<Float32Array>;

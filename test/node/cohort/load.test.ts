@@ -35,11 +35,14 @@ describe('bad rows and files: each problem names the row, the id, the column and
   it('stops before anything is returned, with the full list of problems', async () => {
     const written = await make();
     let error: unknown;
+    const exclusions = join(written.dir, 'excluded.csv');
     try {
-      await loadCohort({ manifest: written.manifest, image: written.imageOptions });
+      await loadCohort({ manifest: written.manifest, image: written.imageOptions, exclusionsFile: exclusions });
     } catch (e) {
       error = e;
     }
+    // the exclusions file is written when the load stops too
+    expect(parseCsv(readFileSync(exclusions, 'utf8')).records.length).toBe(1 + written.broken.length);
     expect(CohortValidationError.isInstance(error)).toBe(true);
     const problems = (error as CohortValidationError).problems;
     for (const b of written.broken) {

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateSyntheticCohort } from '../../../src/index.js';
-import { CohortManifestError, loadCohort, parseCohortSchema, readManifest, validateManifest, writeSyntheticCohort } from '../../../src/node.js';
+import { CohortManifestError, formatCsv, loadCohort, parseCohortSchema, parseCsv, readManifest, validateManifest, writeSyntheticCohort } from '../../../src/node.js';
 import { tempFolders } from '../../helpers/cohort.js';
 
 const { next: folder } = tempFolders('manifest');
@@ -33,6 +33,16 @@ describe('readManifest and loadCohort: the manifest as a whole', () => {
     const loaded = await loadCohort({ manifest: extra, schema: written.schemaFile, image: written.imageOptions, skipInvalid: true });
     expect(loaded.excluded.map((e) => [e.row, e.problems[0]!.kind])).toEqual([[3, 'malformed-row']]);
     expect(loaded.warnings[0]).toBe('manifest columns not in the schema (ignored): comment');
+  });
+
+  it('TSV: the same manifest with tabs loads the same patients', async () => {
+    const cohort = generateSyntheticCohort({ patients: 3, imageShape: [4, 8, 8], seed: 10 });
+    const written = await writeSyntheticCohort(cohort, folder());
+    const tsv = join(written.dir, 'manifest.tsv');
+    writeFileSync(tsv, formatCsv(parseCsv(readFileSync(written.manifest, 'utf8')).records, { delimiter: '\t' }));
+    const a = await loadCohort({ manifest: written.manifest, image: written.imageOptions });
+    const b = await loadCohort({ manifest: tsv, image: written.imageOptions });
+    expect(b.patients.map((p) => [p.id, p.clinical, p.label])).toEqual(a.patients.map((p) => [p.id, p.clinical, p.label]));
   });
 
   it('JSON Lines: an invalid line is a malformed row; numbers and null cells are read as such', async () => {
