@@ -11,3 +11,90 @@ export type { ModelArtifacts } from './core/io.js';
 export type { Pipeline, PipelineManifest } from './training/pipeline.js';
 export { FileReportCache, type FileReportCacheOptions } from './node/file-cache.js';
 export { disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';
+
+// Your own cohort: NIfTI volumes, the cohort manifest and schema, loading with per-patient
+// errors, the on-disk cache of preprocessed volumes, and the synthetic cohort written to disk.
+export {
+  axisCodes,
+  cohortGrid,
+  decodeNifti,
+  foregroundBox,
+  intensityStats,
+  normalise,
+  OBLIQUE_TOLERANCE_DEG,
+  percentile,
+  preprocessNifti,
+  preprocessSequences,
+  readNifti,
+  readNiftiFile,
+  reorient,
+  resample,
+  sequenceMismatch,
+  toCohortLayout,
+  writeNifti,
+  type Affine,
+  type AffineSource,
+  type CohortGridOptions,
+  type IntensityOptions,
+  type IntensityStats,
+  type NiftiVolume,
+  type NiftiWriteInput,
+  type OrientedVolume,
+  type Preprocessed,
+  type PreprocessedSequences,
+  type PreprocessOptions,
+  type ReadNiftiOptions,
+  type SamplingGrid,
+} from './node/cohort/nifti.js';
+export {
+  CohortManifestError,
+  CohortSchemaError,
+  CohortValidationError,
+  formatProblem,
+  NiftiFormatError,
+  type CohortProblem,
+  type CohortProblemKind,
+  type NiftiProblemKind,
+} from './node/cohort/errors.js';
+export { CsvSyntaxError, formatCsv, parseCsv, type CsvOptions, type CsvTable } from './node/cohort/csv.js';
+export {
+  COHORT_SCHEMA_FORMAT,
+  cohortColumnSpecs,
+  parseCohortSchema,
+  readCohortSchema,
+  type CohortColumn,
+  type CohortLabel,
+  type CohortSchema,
+  type CohortSequence,
+  type ResolvedCohortSchema,
+} from './node/cohort/schema.js';
+export {
+  readManifest,
+  validateManifest,
+  type CohortRow,
+  type InvalidRowFiles,
+  type ManifestCell,
+  type ManifestCheck,
+  type ManifestRecord,
+  type ManifestTable,
+  type ReportSource,
+} from './node/cohort/manifest.js';
+export { VOLUME_CACHE_VERSION, VolumeCache, volumeCacheKey, type CachedVolume, type VolumeCacheOptions, type VolumeCacheStats } from './node/cohort/cache.js';
+export {
+  cohortBatches,
+  cohortInputs,
+  excludedPatients,
+  loadCohort,
+  writeExclusions,
+  type CohortBatchesOptions,
+  type CohortImageOptions,
+  type CohortInputsOptions,
+  type CohortLoadProgress,
+  type CohortModality,
+  type CohortPatient,
+  type ExcludedPatient,
+  type LoadCohortOptions,
+  type LoadedCohort,
+  type PatientSelection,
+} from './node/cohort/load.js';
+export { BROKEN_ROW_PROBLEMS, writeSyntheticCohort, type BrokenRowKind, type WriteSyntheticCohortOptions, type WrittenBrokenRow, type WrittenCohort } from './node/cohort/write.js';

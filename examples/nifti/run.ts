@@ -19,8 +19,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createImageEncoder, InvalidArgumentError, imageToPng, VdafmError } from '../../src/index.js';
-import { loadPipeline, type Pipeline } from '../../src/node.js';
-import { preprocessNifti, readNifti, toCohortLayout, type NiftiVolume, type Preprocessed } from './nifti.js';
+import { loadPipeline, preprocessNifti, preprocessSequences, readNifti, toCohortLayout, type NiftiVolume, type Pipeline, type Preprocessed } from '../../src/node.js';
 
 /** Options of {@link main} (what the command line sets). */
 export interface RunOptions {
@@ -145,7 +144,7 @@ function describePre(p: Preprocessed, layout: '2d' | '3d'): string[] {
   const o = p.oriented;
   const names = ['i', 'j', 'k'];
   const axes = ['W (columns → L)', 'H (rows → P)', 'D (slices → S)'].map((label, m) => `${label} = ${o.flipped[m] ? '−' : ''}${names[o.sourceAxes[m]!]}`);
-  const s = p.stats;
+  const s = p.stats!;
   return [
     `reoriented to LPS, the cohort's layout: ${axes.join(', ')}; [D, H, W] = [${o.shape.join(', ')}], spacing ${o.spacing.map((x) => fmt(x)).join(' × ')} mm`,
     `  field of view centre (foreground box centre) at voxel [${p.centre.map((c) => fmt(c, 4)).join(', ')}]; ${layout === '3d' ? `3D grid [D, H, W] = [${p.shape.join(', ')}]` : `2D: ${p.shape[0]} axial slices of ${p.shape[1]} × ${p.shape[2]}`}, step ${p.grid.step.map((x) => fmt(x)).join(' × ')} source voxels`,
@@ -258,9 +257,11 @@ async function encode(
   describePre(pre, layout).forEach(say);
   const channels = [pre.data];
   if (adcVolume) {
-    const preAdc = preprocessNifti(adcVolume, preOptions);
-    say(`  ${basename(options.adc!)}: foreground ${(100 * preAdc.stats.foregroundFraction).toFixed(1)} %, clipped to [${fmt(preAdc.stats.lower, 4)}, ${fmt(preAdc.stats.upper, 4)}], mean ${fmt(preAdc.stats.mean, 4)}, sd ${fmt(preAdc.stats.std, 4)}`);
-    channels.push(preAdc.data);
+    // the second sequence on the first one's grid (co-registered sequences stay aligned)
+    const both = preprocessSequences([volume, adcVolume], preOptions);
+    const adcStats = both.stats[1]!;
+    say(`  ${basename(options.adc!)}: on the same grid; foreground ${(100 * adcStats.foregroundFraction).toFixed(1)} %, clipped to [${fmt(adcStats.lower, 4)}, ${fmt(adcStats.upper, 4)}], mean ${fmt(adcStats.mean, 4)}, sd ${fmt(adcStats.std, 4)}`);
+    channels.push(both.channels[1]!);
   }
   while (channels.length < sequences) {
     say(`warning: the model takes ${sequences} sequences (the cohort's DWI, ADC); sequence ${channels.length} is missing and filled with zeros`);
