@@ -1,6 +1,6 @@
 /**
  * Convolution layers that train on every backend: `Conv2D` and `Conv3D` built on the fast-gradient
- * ops of `conv-ops.ts` (tfjs-layers' own conv layers cannot train on wasm: no
+ * ops of src/ops/conv.ts (tfjs-layers' own conv layers cannot train on wasm: no
  * `Conv2DBackpropFilter` kernel, naive `Conv3D`, wrong `Conv3DBackpropInputV2` with 'same').
  *
  * @packageDocumentation

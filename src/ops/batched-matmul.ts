@@ -69,7 +69,7 @@ const bmmOp = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
  * Batched matrix product `a · b` (`[n, m, k]·[n, k, p] → [n, m, p]`) computed as depthwise
  * convolutions, forward and backward. On tfjs-backend-wasm this is ~3× faster than a batched
  * `tf.matMul` (which runs a naive loop there for n > 1); on the cpu backend it is slower, so
- * call it through `matMul` (src/core/ops.ts), which picks it only on wasm. It gives the same
+ * call it through `matMul` (src/ops/matmul.ts), which picks it only on wasm. It gives the same
  * values as `tf.matMul` (up to float32 rounding) on every backend.
  *
  * @param a - `[n, m, k]`.

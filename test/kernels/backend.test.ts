@@ -1,11 +1,11 @@
-// src/core/wasm-heap.ts: the backend check and the one-time kernel registration used by vdafm's
+// src/kernels/backend.ts: the backend check and the one-time kernel registration used by vdafm's
 // JavaScript kernels for the wasm backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { onWasmHeap, registerWasmKernel } from '../../src/kernels/backend.js';
 import { onBackend } from '../helpers/backends.js';
 
-describe('wasm-heap', () => {
+describe('kernels/backend', () => {
   it('is on the wasm heap only on the wasm backend', async () => {
     expect(onWasmHeap()).toBe(false); // the suite starts on cpu
     expect(await onBackend('wasm', () => onWasmHeap())).toBe(true);

@@ -434,7 +434,7 @@ function fusedLayerNorm(c: LnCase, t: LnData): Float32Array[] {
   });
 }
 
-/** The stock composition (as src/core/ops.ts wrote it) with tfjs autodiff, on cpu. */
+/** The stock composition (as src/ops/dense.ts wrote it before the fused kernels) with tfjs autodiff, on cpu. */
 function stockLayerNorm(c: LnCase, t: LnData): Float32Array[] {
   return tf.tidy(() => {
     const axis = t.shape.length - 1;

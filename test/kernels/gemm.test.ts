@@ -1,4 +1,4 @@
-// fastMatMul (src/kernels/gemm.ts): our wasm-SIMD GEMM kernel against a float64 triple loop and
+// fastMatMul (src/ops/matmul.ts on the VdafmGemm kernel of src/kernels/gemm.ts): our wasm-SIMD GEMM kernel against a float64 triple loop and
 // against tfjs's own matMul + autodiff on the cpu backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// maxLastAxis (src/core/fast-max.ts): values and gradients equal stock tf.max (computed on cpu)
+// maxLastAxis (src/ops/max.ts, src/kernels/max.ts): values and gradients equal stock tf.max (computed on cpu)
 // on data without ties, on cpu and wasm; ties go to the first maximum on both backends.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The per-backend formulations of src/core/ops.ts (matMul, dense), src/core/batched-matmul.ts and
+// The per-backend formulations of src/ops/matmul.ts and src/ops/dense.ts (matMul, dense), src/ops/batched-matmul.ts and
 // the max gradient of lateInteractionSimilarity, against stock tfjs ops computed on the cpu
 // backend (the reference: stock kernels and stock gradients), on cpu AND on wasm.
 import * as tf from '@tensorflow/tfjs-core';

@@ -1,4 +1,4 @@
-// fastSlice / splitRows (src/core/fast-slice.ts) against stock tf.slice / tf.split computed on
+// fastSlice / splitRows (src/ops/slice.ts, src/kernels/slice.ts) against stock tf.slice / tf.split computed on
 // the cpu backend, on cpu and wasm.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
