@@ -22,7 +22,7 @@ import {
 } from './phantom.js';
 
 /** Tissue labels that count as brain parenchyma. @internal */
-export const PARENCHYMA = new Set<number>([
+const PARENCHYMA = new Set<number>([
   TISSUE.greyMatter,
   TISSUE.whiteMatter,
   TISSUE.deepGrey,
@@ -31,7 +31,7 @@ export const PARENCHYMA = new Set<number>([
 ]);
 
 /** Median of a list (0 for an empty one). @internal */
-export function median(values: Float32Array | number[]): number {
+function median(values: Float32Array | number[]): number {
   if (values.length === 0) return 0;
   const sorted = Float64Array.from(values).sort();
   const m = sorted.length >> 1;
@@ -39,7 +39,7 @@ export function median(values: Float32Array | number[]): number {
 }
 
 /** Validates a patient image and returns its grid geometry. @internal */
-export function checkImage(image: PatientImage): GridGeometry {
+function checkImage(image: PatientImage): GridGeometry {
   if (typeof image !== 'object' || image === null) {
     throw new InvalidArgumentError({ argument: 'image', message: 'image must be { data, shape, layout }.', received: image });
   }
@@ -71,7 +71,7 @@ export function checkImage(image: PatientImage): GridGeometry {
 }
 
 /** Registers the atlas to the head outline: centre and scale from the moments of the filled head on its widest slice. @internal */
-export function registerHead(dwi: Float32Array, g: GridGeometry): Anatomy {
+function registerHead(dwi: Float32Array, g: GridGeometry): Anatomy {
   const { depth, height, width } = g;
   const hw = height * width;
   const sorted = Float64Array.from(dwi).sort();
@@ -169,7 +169,7 @@ export function components(mask: Uint8Array, seed: Uint8Array, g: GridGeometry):
 }
 
 /** Territory and side of an anatomical point in the atlas, pulling points just outside the brain inwards. @internal */
-export function territoryOf(x: number, y: number, z: number): { territory: Territory; side: Side } | null {
+function territoryOf(x: number, y: number, z: number): { territory: Territory; side: Side } | null {
   // Voxels that the registration puts just outside the brain are pulled towards its centre.
   const cz = PHANTOM_GEOMETRY.cerebrum.center[2];
   for (const f of [1, 0.96, 0.92, 0.88, 0.84]) {
@@ -180,7 +180,7 @@ export function territoryOf(x: number, y: number, z: number): { territory: Terri
 }
 
 /** The DWI and ADC volumes of an image, `[D·H·W]` each in (slice, row, column) order. @internal */
-export function splitSequences(image: PatientImage, g: GridGeometry): { dwi: Float32Array; adc: Float32Array } {
+function splitSequences(image: PatientImage, g: GridGeometry): { dwi: Float32Array; adc: Float32Array } {
   const { depth, height, width, strides } = g;
   const n = depth * height * width;
   const dwi = new Float32Array(n);

@@ -29,7 +29,6 @@ import { cohortReports } from './reports.js';
 import { type DemoRun, trainAblation } from './train-one.js';
 
 export { ABLATIONS } from './ablations.js';
-export { demoTable, type DemoRow } from './outputs.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

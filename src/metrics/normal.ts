@@ -23,7 +23,7 @@ function expMinusSquare(x: number): number {
  * (1·3·…·(2n+1))`), the classic continued fraction above (Lentz's method; at most about 120 terms).
  * @internal
  */
-export function erfc(x: number): number {
+function erfc(x: number): number {
   if (Number.isNaN(x)) return Number.NaN;
   if (x < 0) return 2 - erfc(-x);
   if (x >= 27) return 0; // below the smallest subnormal double

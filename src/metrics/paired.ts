@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError, VdafmError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { assertBoolean } from '../core/validate.js';
 import { rocAuc } from './ranking.js';
 import { bootstrapStatistics, resolveBootstrapOptions } from './bootstrap.js';

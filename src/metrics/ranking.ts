@@ -14,7 +14,7 @@ import { assertBoolean } from '../core/validate.js';
  * Cumulative true and false positive counts at each distinct score, from the highest score down
  * (a sample counts as positive when its score is ≥ the threshold). @internal
  */
-export interface CumulativeCounts {
+interface CumulativeCounts {
   thresholds: Float64Array;
   tps: Float64Array;
   fps: Float64Array;
@@ -31,7 +31,7 @@ function sortedClassScores(labels: Uint8Array, scores: Float64Array, cls: 0 | 1)
 }
 
 /** @internal */
-export function cumulativeCounts(labels: Uint8Array, scores: Float64Array): CumulativeCounts {
+function cumulativeCounts(labels: Uint8Array, scores: Float64Array): CumulativeCounts {
   // merge the positives' and the negatives' scores, both sorted decreasingly, one distinct value at a time
   const pos = sortedClassScores(labels, scores, 1);
   const neg = sortedClassScores(labels, scores, 0);

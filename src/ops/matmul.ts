@@ -24,7 +24,7 @@ import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from './batched-matmul.
  * Swaps the last two axes of a rank-2 or rank-3 tensor.
  * @internal
  */
-export function swapLast(x: tf.Tensor): tf.Tensor {
+function swapLast(x: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1]);
 }
 

@@ -97,7 +97,7 @@ export type ResolvedTrainerOptions = Required<
  * @throws {@link InvalidArgumentError} naming the option.
  * @internal
  */
-export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
+function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
   const o = {
     epochs: 20,
     batchSize: 16,
