@@ -198,6 +198,7 @@ export {
   sampleMrs,
   type SeverityInputs,
   type LatentComponents,
+  type LatentKnobs,
 } from './data/outcome.js';
 export {
   TERRITORIES,
@@ -229,6 +230,17 @@ export {
   type MeasuredComponent,
   type ReaderNoise,
 } from './data/findings.js';
+export {
+  resolveScenario,
+  SCENARIO_KNOBS,
+  SCENARIO_NAMES,
+  STRATEGIC_HUBS,
+  STRATEGIC_WIDTH,
+  strategicScore,
+  type ScenarioKnobs,
+  type ScenarioName,
+} from './data/scenarios.js';
+export { IMAGE_FEATURE_NAMES, imageFeatures, oracleFeatures, TABLE_FEATURE_NAMES, tableFeatures, type OracleSubset } from './data/oracle.js';
 export { splitCohort, subsetCohort, type SplitOptions, type CohortSplit } from './data/split.js';
 export { renderSlice, type GreyImage, type RenderSliceOptions } from './data/render.js';
 
@@ -286,6 +298,7 @@ export {
   type GenerateReportsResult,
 } from './text/batch.js';
 // Prognosis metrics on plain arrays.
+export { fitLogistic, predictLogistic, type LogisticModel, type LogisticOptions } from './metrics/logistic.js';
 export {
   rocAuc,
   rocCurve,

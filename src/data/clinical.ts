@@ -156,21 +156,23 @@ function siteKey(territory: Territory, side: Side): string {
 }
 
 /**
- * Expected NIHSS of a lesion: 1 + 4.5·w_site·(1 + 0.4·eloquence)·ln(1 + V/4) for the main lesion,
- * plus 4.5·w_site·ln(1 + V/4) for a satellite (1.5 without a lesion). The drawn NIHSS multiplies it by exp(N(0, 0.35²)), rounds and clips to [0, 42].
+ * Expected NIHSS of a lesion: 1 + 4.5·w_site·(1 + k·eloquence)·ln(1 + V/4) for the main lesion,
+ * plus 4.5·w_site·ln(1 + V/4) for a satellite (1.5 without a lesion), with k = `eloquenceGain`
+ * (the scenario's knob `nihssEloquence`, 0.4 in the additive cohort). The drawn NIHSS
+ * multiplies it by exp(N(0, s²)) (s = the knob `nihssNoise`, 0.35), rounds and clips to [0, 42].
  *
  * @example
  * ```ts
  * expectedNihss({ territory: 'MCA', side: 'left', volumeMl: 12, eloquence: 0, satellite: null }); // 1 + 4.5·1.25·ln 4 ≈ 8.80
  * ```
  */
-export function expectedNihss(lesion: LesionSummary): number {
+export function expectedNihss(lesion: LesionSummary, eloquenceGain = 0.4): number {
   if (lesion.territory === null || lesion.side === null) return 1.5;
   let mu =
     1 +
     4.5 *
       (NIHSS_SITE_WEIGHT[siteKey(lesion.territory, lesion.side)] ?? 1) *
-      (1 + 0.4 * lesion.eloquence) *
+      (1 + eloquenceGain * lesion.eloquence) *
       Math.log1p(lesion.volumeMl / 4);
   const s = lesion.satellite;
   if (s) mu += 4.5 * (NIHSS_SITE_WEIGHT[siteKey(s.territory, s.side)] ?? 1) * Math.log1p(s.volumeMl / 4);
@@ -178,7 +180,9 @@ export function expectedNihss(lesion: LesionSummary): number {
 }
 
 /**
- * Draws the admission NIHSS (a noisy summary of the lesion) and the treatments.
+ * Draws the admission NIHSS (a noisy summary of the lesion, see {@link expectedNihss}) and the
+ * treatments. `nihss` sets the NIHSS noise and eloquence gain (a scenario's knob A; the additive
+ * cohort's values by default).
  *
  * Thrombolysis: p = 0.6 when OTT ≤ 270 min, pre-stroke mRS ≤ 2, 50 ≤ glucose ≤ 400 and NIHSS ≥ 2,
  * else 0.02. Thrombectomy: p = 0.65 when the main lesion is MCA with V ≥ 20 mL, NIHSS ≥ 6 and
@@ -194,16 +198,17 @@ export function sampleAcuteClinical(
   rng: Random,
   baseline: Baseline,
   lesion: LesionSummary,
+  nihss: { noise: number; eloquenceGain: number } = { noise: 0.35, eloquenceGain: 0.4 },
 ): { nihss: number; thrombolysis: 0 | 1; thrombectomy: 0 | 1 } {
-  const nihss = Math.round(clip(expectedNihss(lesion) * Math.exp(rng.normal(0, 0.35)), 0, 42));
+  const score = Math.round(clip(expectedNihss(lesion, nihss.eloquenceGain) * Math.exp(rng.normal(0, nihss.noise)), 0, 42));
   const ivtEligible =
     baseline.onsetToTreatmentMin <= 270 &&
     baseline.preStrokeMrs <= 2 &&
     baseline.glucose >= 50 &&
     baseline.glucose <= 400 &&
-    nihss >= 2;
+    score >= 2;
   const thrombolysis = bit(rng.bernoulli(ivtEligible ? 0.6 : 0.02));
-  const evtEligible = lesion.territory === 'MCA' && lesion.volumeMl >= 20 && nihss >= 6 && baseline.preStrokeMrs <= 2;
+  const evtEligible = lesion.territory === 'MCA' && lesion.volumeMl >= 20 && score >= 6 && baseline.preStrokeMrs <= 2;
   const thrombectomy = bit(rng.bernoulli(evtEligible ? 0.65 : 0.01));
-  return { nihss, thrombolysis, thrombectomy };
+  return { nihss: score, thrombolysis, thrombectomy };
 }

@@ -7,6 +7,7 @@
 import type { ClinicalRecord, ClinicalRow, ColumnSchema } from './clinical.js';
 import type { LatentComponents } from './outcome.js';
 import type { Anatomy, GridGeometry, Side, Territory } from './phantom.js';
+import type { ScenarioKnobs, ScenarioName } from './scenarios.js';
 
 /** Options of {@link generateSyntheticCohort}. */
 export interface SyntheticCohortOptions {
@@ -58,6 +59,23 @@ export interface SyntheticCohortOptions {
    * @defaultValue true
    */
   oldLesions?: boolean;
+  /**
+   * The scenario: which structural equations NIHSS and the outcome follow (./scenarios.ts).
+   * `'additive'` is the original cohort (a negative control for fusion); `'imbalance'` has a
+   * dominant clinical modality and a complementary, harder image signal. The random draws are
+   * the same in every scenario: the same seed gives the same patients, lesions and images.
+   * @defaultValue 'additive'
+   */
+  scenario?: ScenarioName;
+  /** Overrides of the scenario's knobs (sensitivity studies). @defaultValue the scenario's values */
+  knobs?: Partial<ScenarioKnobs>;
+  /**
+   * Whether to draw the images. Without them (for ceilings on 10⁵ patients) lesions are not
+   * painted: `renderedVolumeMl` is the drawn volume, `voxelCount` 0, `centroid` the centre, and
+   * `images` is empty; the table and outcomes are those of the 3D default grid.
+   * @defaultValue true
+   */
+  images?: boolean;
 }
 
 /** One patient's image: a flat sample with its shape and layout (what the findings extractor reads). */
@@ -84,6 +102,8 @@ export interface LesionTruth {
   readonly centre: readonly [number, number, number];
   /** Eloquence of the exact site, exp(−d²/(2·0.12²)) with d the distance of the centre to the territory's hub (0–1). */
   readonly eloquence: number;
+  /** Strategic-location score of the exact site, exp(−d²/(2·0.15²)) to the territory's strategic hub (0–1; see `strategicScore`). */
+  readonly strategic: number;
 }
 
 /** Scanner effects applied to one patient's images. */
@@ -138,9 +158,11 @@ export interface SyntheticPatient {
 
 /** A generated cohort. Arrays are indexed by patient. */
 export interface SyntheticCohort {
-  readonly options: Readonly<Required<Omit<SyntheticCohortOptions, 'imageShape' | 'lesionVolume'>>> & {
+  readonly options: Readonly<Required<Omit<SyntheticCohortOptions, 'imageShape' | 'lesionVolume' | 'knobs'>>> & {
     readonly imageShape: readonly number[];
     readonly lesionVolume: { readonly medianMl: number; readonly sigma: number };
+    /** The scenario's knobs in force (with any overrides). */
+    readonly knobs: ScenarioKnobs;
   };
   readonly layout: '2d' | '3d';
   /** Shape of one patient's image: `[D, H, W, 2]` (3D) or `[H, W, 2·S]` (2D). */

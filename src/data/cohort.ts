@@ -25,8 +25,9 @@ import {
 import type { ImageTruth, LesionTruth, PatientImage, SyntheticCohort, SyntheticCohortOptions, SyntheticPatient } from './cohort-types.js';
 import { paintLesion, planLesions, type PlannedLesion } from './lesions.js';
 import { drawScanner, renderImage } from './mri.js';
-import { latentSeverity, poorOutcomeProbability, sampleMrs, type LatentComponents } from './outcome.js';
+import { eloquence, latentSeverity, poorOutcomeProbability, sampleMrs, type LatentComponents } from './outcome.js';
 import { gridGeometry, labelGrid, type Anatomy, type GridGeometry } from './phantom.js';
+import { resolveScenario, SCENARIO_NAMES, strategicScore, type ScenarioKnobs, type ScenarioName } from './scenarios.js';
 
 export type { ImageTruth, LesionTruth, PatientImage, ScannerEffects, SyntheticCohort, SyntheticCohortOptions, SyntheticPatient } from './cohort-types.js';
 
@@ -53,6 +54,9 @@ interface ResolvedOptions {
   acuteLesionRate: number;
   multipleLesionRate: number;
   oldLesions: boolean;
+  scenario: ScenarioName;
+  knobs: ScenarioKnobs;
+  images: boolean;
 }
 
 function resolveOptions(options: SyntheticCohortOptions): ResolvedOptions {
@@ -106,6 +110,13 @@ function resolveOptions(options: SyntheticCohortOptions): ResolvedOptions {
   if (typeof oldLesions !== 'boolean') {
     throw new InvalidArgumentError({ argument: 'oldLesions', message: 'oldLesions must be a boolean.', received: oldLesions });
   }
+  const scenario = options.scenario ?? 'additive';
+  assertOneOf(scenario, SCENARIO_NAMES, 'scenario');
+  if (options.knobs !== undefined && (typeof options.knobs !== 'object' || options.knobs === null)) {
+    throw new InvalidArgumentError({ argument: 'knobs', message: 'knobs must be an object of scenario knob overrides.', received: options.knobs });
+  }
+  const images = options.images ?? true;
+  if (typeof images !== 'boolean') throw new InvalidArgumentError({ argument: 'images', message: 'images must be a boolean.', received: images });
   return {
     patients: options.patients,
     seed,
@@ -117,6 +128,9 @@ function resolveOptions(options: SyntheticCohortOptions): ResolvedOptions {
     acuteLesionRate,
     multipleLesionRate,
     oldLesions,
+    scenario,
+    knobs: resolveScenario(scenario, options.knobs ?? {}),
+    images,
   };
 }
 
@@ -145,6 +159,21 @@ function paintLesions(
   return { acuteLesions, oldLesions: paint(plans.old, 2) };
 }
 
+/** A planned lesion's truth without painting (`images: false`). */
+function unpaintedLesion(plan: PlannedLesion): LesionTruth {
+  return {
+    territory: plan.territory,
+    side: plan.side,
+    sampledVolumeMl: plan.volumeMl,
+    renderedVolumeMl: plan.volumeMl,
+    voxelCount: 0,
+    centroid: plan.centre,
+    centre: plan.centre,
+    eloquence: eloquence(plan.territory, plan.side, plan.centre),
+    strategic: strategicScore(plan.territory, plan.side, plan.centre),
+  };
+}
+
 /** The report-style truth of the painted image (what a perfect reader would write). */
 function imageTruthOf(acuteLesions: readonly LesionTruth[], oldLesions: readonly LesionTruth[]): ImageTruth {
   const first = acuteLesions[0];
@@ -171,13 +200,14 @@ function lesionSummary(acuteLesions: readonly LesionTruth[]): LesionSummary {
 }
 
 /** The latent severity of a patient from its lesions and clinical record. */
-function latentOf(acuteLesions: readonly LesionTruth[], oldLesions: readonly LesionTruth[], summary: LesionSummary, clinical: ClinicalRecord): LatentComponents {
+function latentOf(acuteLesions: readonly LesionTruth[], oldLesions: readonly LesionTruth[], summary: LesionSummary, clinical: ClinicalRecord, knobs: ScenarioKnobs): LatentComponents {
   return latentSeverity({
     acuteVolumeMl: acuteLesions.reduce((s, l) => s + l.sampledVolumeMl, 0),
     acuteTerritory: summary.territory,
     acuteSide: summary.side,
     eloquence: summary.eloquence,
     multiple: summary.satellite !== null,
+    strategic: acuteLesions[0]?.strategic ?? 0,
     oldLesionVolumeMl: oldLesions.reduce((s, l) => s + l.sampledVolumeMl, 0),
     age: clinical.age,
     preStrokeMrs: clinical.preStrokeMrs,
@@ -187,7 +217,7 @@ function latentOf(acuteLesions: readonly LesionTruth[], oldLesions: readonly Les
     thrombolysis: clinical.thrombolysis === 1,
     thrombectomy: clinical.thrombectomy === 1,
     onsetToTreatmentMin: clinical.onsetToTreatmentMin,
-  });
+  }, knobs);
 }
 
 /** The published row: each cell missing (`null`) with probability `rate`, independently (MCAR). */
@@ -207,15 +237,21 @@ function drawPatient(o: ResolvedOptions, p: number, geometry: GridGeometry, imag
   const baseline = sampleBaseline(rng(STREAM.clinical));
   const anatomy = drawAnatomy(rng(STREAM.anatomy), baseline);
   const plans = planLesions(rng(STREAM.lesion), baseline, anatomy, o);
-  // 3. image
-  const labels = labelGrid(geometry, anatomy);
-  const occupied = new Uint8Array(labels.tissue.length);
-  const { acuteLesions, oldLesions } = paintLesions(rng(STREAM.acute), geometry, labels.territory, occupied, plans, anatomy);
+  // 3. image (or, without images, the planned lesions as they are)
   const draw = drawScanner(rng(STREAM.scanner));
-  renderImage(image, geometry, labels.tissue, occupied, { ...draw, rng: rng(STREAM.noise) });
+  let lesions: { acuteLesions: LesionTruth[]; oldLesions: LesionTruth[] };
+  if (o.images) {
+    const labels = labelGrid(geometry, anatomy);
+    const occupied = new Uint8Array(labels.tissue.length);
+    lesions = paintLesions(rng(STREAM.acute), geometry, labels.territory, occupied, plans, anatomy);
+    renderImage(image, geometry, labels.tissue, occupied, { ...draw, rng: rng(STREAM.noise) });
+  } else {
+    lesions = { acuteLesions: plans.acute.map(unpaintedLesion), oldLesions: plans.old.map(unpaintedLesion) };
+  }
+  const { acuteLesions, oldLesions } = lesions;
   // 4. NIHSS, treatment, outcome
   const summary = lesionSummary(acuteLesions);
-  const acute = sampleAcuteClinical(rng(STREAM.outcome), baseline, summary);
+  const acute = sampleAcuteClinical(rng(STREAM.outcome), baseline, summary, { noise: o.knobs.nihssNoise, eloquenceGain: o.knobs.nihssEloquence });
   const clinical: ClinicalRecord = {
     age: baseline.age,
     sex: baseline.sex,
@@ -230,7 +266,7 @@ function drawPatient(o: ResolvedOptions, p: number, geometry: GridGeometry, imag
     systolicBp: baseline.systolicBp,
     preStrokeMrs: baseline.preStrokeMrs,
   };
-  const latent = latentOf(acuteLesions, oldLesions, summary, clinical);
+  const latent = latentOf(acuteLesions, oldLesions, summary, clinical, o.knobs);
   const truePoorProbability = poorOutcomeProbability(latent.total);
   const mrs = sampleMrs(latent.total, rng(STREAM.outcome + 100).next());
   // 5. missing cells
@@ -284,7 +320,7 @@ export function generateSyntheticCohort(options: SyntheticCohortOptions): Synthe
     o.layout === '3d'
       ? ['DWI', 'ADC']
       : Array.from({ length: 2 * o.slices }, (_, c) => `s${c >> 1}:${c % 2 === 0 ? 'DWI' : 'ADC'}`);
-  const images = new Float32Array(o.patients * geometry.size);
+  const images = new Float32Array(o.images ? o.patients * geometry.size : 0);
   const patients = Array.from({ length: o.patients }, (_, p) => drawPatient(o, p, geometry, images.subarray(p * geometry.size, (p + 1) * geometry.size)));
   return {
     options: {
@@ -298,6 +334,9 @@ export function generateSyntheticCohort(options: SyntheticCohortOptions): Synthe
       acuteLesionRate: o.acuteLesionRate,
       multipleLesionRate: o.multipleLesionRate,
       oldLesions: o.oldLesions,
+      scenario: o.scenario,
+      knobs: o.knobs,
+      images: o.images,
     },
     layout: o.layout,
     sampleShape,

@@ -9,6 +9,7 @@ import type { Random } from '../core/random.js';
 import type { Baseline } from './clinical.js';
 import type { LesionTruth } from './cohort-types.js';
 import { eloquence } from './outcome.js';
+import { strategicScore } from './scenarios.js';
 import {
   atlasLabel,
   PHANTOM_GEOMETRY,
@@ -174,6 +175,7 @@ export function paintLesion(
     centroid: [sx / count, sy / count, sz / count],
     centre: plan.centre,
     eloquence: eloquence(plan.territory, plan.side, plan.centre),
+    strategic: strategicScore(plan.territory, plan.side, plan.centre),
   };
 }
 

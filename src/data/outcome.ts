@@ -100,6 +100,12 @@ export interface SeverityInputs {
   readonly eloquence: number;
   /** A second acute lesion in another territory. */
   readonly multiple: boolean;
+  /**
+   * Strategic-location score (0–1) of the main lesion's exact site (`strategicScore` in
+   * ./scenarios.ts); weighted by the scenario's knob `strategic` (0 in the additive cohort).
+   * @defaultValue 0
+   */
+  readonly strategic?: number;
   /** Old-lesion volume (mL); 0 without old lesions. */
   readonly oldLesionVolumeMl: number;
   readonly age: number;
@@ -118,6 +124,8 @@ export interface LatentComponents {
   readonly lesionVolume: number;
   /** Image-only: exact lesion site (eloquence) and multiplicity. */
   readonly lesionSite: number;
+  /** Image-only: strategic location of the main lesion (the `'imbalance'` scenario; 0 in `'additive'`). */
+  readonly strategicSite: number;
   /** Image-only: chronic lesion burden. */
   readonly oldLesion: number;
   /** Table. */
@@ -130,16 +138,35 @@ export interface LatentComponents {
   readonly comorbidity: number;
   /** Table: thrombolysis and thrombectomy (negative = benefit). */
   readonly treatment: number;
+  /** The scenario's constant offset (knob `latentOffset`; 0 in `'additive'`). */
+  readonly offset: number;
   /** Sum of the components. */
   readonly total: number;
 }
 
+/** The scenario terms of the latent severity (knob B and the offset; see `SCENARIO_KNOBS`). */
+export interface LatentKnobs {
+  /** Weight of ln(1 + V/5), the acute volume. */
+  readonly volume: number;
+  /** Weight of the strategic-location score. */
+  readonly strategic: number;
+  /** Weight of ln(1 + V_old). */
+  readonly oldLesion: number;
+  /** Constant added to the latent severity. */
+  readonly latentOffset: number;
+}
+
+/** The additive cohort's values of {@link LatentKnobs}. */
+const ADDITIVE_LATENT: LatentKnobs = { volume: OUTCOME_MODEL.volume, strategic: 0, oldLesion: OUTCOME_MODEL.oldLesion, latentOffset: 0 };
+
 /**
  * Computes the latent severity of a patient (no noise):
  *
- * latent = 1.35·ln(1 + V/5) + site + 1.2·eloquence + 0.35·multiple + 0.55·ln(1 + V_old) + 0.6·(age − 70)/10
- *        + 0.7·preMrs + 1.0·max(0, glucose − 140)/100 + 0.2·DM + 0.2·AF
- *        − 0.8·IVT·max(0, 1 − OTT/360) − 1.0·EVT
+ * latent = b_v·ln(1 + V/5) + site + 1.2·eloquence + 0.35·multiple + b_s·strategic + b_old·ln(1 + V_old)
+ *        + 0.6·(age − 70)/10 + 0.7·preMrs + 1.0·max(0, glucose − 140)/100 + 0.2·DM + 0.2·AF
+ *        − 0.8·IVT·max(0, 1 − OTT/360) − 1.0·EVT + offset
+ *
+ * with b_v = 1.35, b_s = 0, b_old = 0.55 and offset 0 in the additive cohort (`knobs`, the scenario's terms).
  *
  * @example
  * ```ts
@@ -149,15 +176,17 @@ export interface LatentComponents {
  * latentSeverity(base).total; // 1.35·ln 5 + 0.6 ≈ 2.773
  * ```
  */
-export function latentSeverity(inputs: SeverityInputs): LatentComponents {
+export function latentSeverity(inputs: SeverityInputs, knobs: LatentKnobs = ADDITIVE_LATENT): LatentComponents {
   const m = OUTCOME_MODEL;
-  const lesionVolume = m.volume * Math.log1p(Math.max(0, inputs.acuteVolumeMl) / 5);
+  const lesionVolume = knobs.volume * Math.log1p(Math.max(0, inputs.acuteVolumeMl) / 5);
   let lesionSite = 0;
+  let strategicSite = 0;
   if (inputs.acuteTerritory !== null && inputs.acuteVolumeMl > 0) {
     const key = inputs.acuteTerritory === 'MCA' ? `MCA-${inputs.acuteSide ?? 'right'}` : inputs.acuteTerritory;
     lesionSite = (m.site[key] ?? 0) + m.eloquence * inputs.eloquence + (inputs.multiple ? m.multiple : 0);
+    strategicSite = knobs.strategic * (inputs.strategic ?? 0);
   }
-  const oldLesion = m.oldLesion * Math.log1p(Math.max(0, inputs.oldLesionVolumeMl));
+  const oldLesion = knobs.oldLesion * Math.log1p(Math.max(0, inputs.oldLesionVolumeMl));
   const age = (m.age * (inputs.age - 70)) / 10;
   const preStrokeMrs = m.preStrokeMrs * inputs.preStrokeMrs;
   const glucose = (m.glucose * Math.max(0, inputs.glucose - 140)) / 100;
@@ -165,8 +194,9 @@ export function latentSeverity(inputs: SeverityInputs): LatentComponents {
   const treatment =
     (inputs.thrombolysis ? -m.thrombolysis * Math.max(0, 1 - inputs.onsetToTreatmentMin / 360) : 0) +
     (inputs.thrombectomy ? -m.thrombectomy : 0);
-  const total = lesionVolume + lesionSite + oldLesion + age + preStrokeMrs + glucose + comorbidity + treatment;
-  return { lesionVolume, lesionSite, oldLesion, age, preStrokeMrs, glucose, comorbidity, treatment, total };
+  const offset = knobs.latentOffset;
+  const total = lesionVolume + lesionSite + strategicSite + oldLesion + age + preStrokeMrs + glucose + comorbidity + treatment + offset;
+  return { lesionVolume, lesionSite, strategicSite, oldLesion, age, preStrokeMrs, glucose, comorbidity, treatment, offset, total };
 }
 
 function sigmoid(x: number): number {
