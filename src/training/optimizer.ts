@@ -103,8 +103,21 @@ export class AdamW {
    *
    * @param options - `gradientScale`: a scalar every gradient is multiplied by first (e.g. the
    *   clipping factor of a global-norm clip), applied once to the concatenated gradients.
+   *   `updateScale`: one factor per variable (in the order of `variables`) that multiplies its
+   *   Adam step lr·m̂/(√v̂ + ε) — after the moments, so it changes how far each variable moves
+   *   (a constant factor on the *gradient* would cancel in m̂/√v̂). Used by modality balancing.
+   *   Weight decay is not scaled.
+   * @throws {@link InvalidArgumentError} when `updateScale` does not hold one finite factor ≥ 0 per variable.
    */
-  applyGradients(grads: Record<string, tf.Tensor>, variables: tf.Variable[], options: { gradientScale?: tf.Scalar } = {}): void {
+  applyGradients(grads: Record<string, tf.Tensor>, variables: tf.Variable[], options: { gradientScale?: tf.Scalar; updateScale?: readonly number[] } = {}): void {
+    const scale = options.updateScale;
+    if (scale !== undefined && (scale.length !== variables.length || scale.some((k) => !(k >= 0) || !Number.isFinite(k)))) {
+      throw new InvalidArgumentError({
+        argument: 'options.updateScale',
+        message: `updateScale must hold one finite factor ≥ 0 per variable (${variables.length}).`,
+        received: scale.length,
+      });
+    }
     this.step += 1;
     const t = this.step;
     const c1 = 1 - this.beta1 ** t;
@@ -118,13 +131,15 @@ export class AdamW {
       const raw = flatten(variables.map((v, i) => (present[i] ? grads[v.name]! : tf.zeros([this.layout[i]!.size]))));
       const g = options.gradientScale ? tf.mul(raw, options.gradientScale) : raw;
       const w = flatten(variables);
-      let newM = tf.add(tf.mul(flat.m, this.beta1), tf.mul(g, 1 - this.beta1));
-      let newV = tf.add(tf.mul(flat.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+      const moved = this.direction(g, flat.m, flat.v, c1, c2);
+      let newM = moved.m;
+      let newV = moved.v;
+      const update = moved.update;
       let decayed: tf.Tensor = w;
       const decays = this.weightDecay > 0 ? variables.map((v) => this.decay(v.name)) : [];
       if (decays.some(Boolean)) decayed = tf.mul(w, this.perElement((i) => (decays[i] ? 1 - lr * this.weightDecay : 1)));
-      const update = tf.div(tf.div(newM, c1), tf.add(tf.sqrt(tf.div(newV, c2)), this.epsilon));
-      let newW = tf.sub(decayed, tf.mul(update, lr));
+      const step = scale && scale.some((k) => k !== 1) ? tf.mul(update, this.perElement((i) => lr * scale[i]!)) : tf.mul(update, lr);
+      let newW = tf.sub(decayed, step);
       if (present.some((p) => !p)) {
         // variables without a gradient keep their weights and moments
         const mask = this.perElement((i) => (present[i] ? 1 : 0));
@@ -143,6 +158,16 @@ export class AdamW {
     present.forEach((p, i) => {
       if (p) this.layout[i]!.seen = true;
     });
+  }
+
+  /**
+   * The new moments and the step direction (before the learning rate) from the gradient `g` and
+   * the old moments, bias corrections `c1`, `c2`: Adam's m̂/(√v̂ + ε).
+   */
+  protected direction(g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, c1: number, c2: number): { m: tf.Tensor; v: tf.Tensor; update: tf.Tensor } {
+    const newM = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
+    const newV = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+    return { m: newM, v: newV, update: tf.div(tf.div(newM, c1), tf.add(tf.sqrt(tf.div(newV, c2)), this.epsilon)) };
   }
 
   /** A flat vector holding `value(i)` on the elements of the layout's variable `i`. */
@@ -258,5 +283,57 @@ export class AdamW {
   /** Disposes the moment variables. */
   dispose(): void {
     this.disposeMoments();
+  }
+}
+
+/** What the trainer needs of an optimizer ({@link AdamW} or {@link Sgd}). */
+export interface Optimizer {
+  learningRate: number;
+  applyGradients(grads: Record<string, tf.Tensor>, variables: tf.Variable[], options?: { gradientScale?: tf.Scalar; updateScale?: readonly number[] }): void;
+  getState(): Promise<AdamWState>;
+  setState(state: AdamWState): void;
+  dispose(): void;
+}
+
+/** Options of {@link Sgd}. */
+export interface SgdOptions {
+  /** Initial learning rate. @defaultValue 0.01 */
+  learningRate?: number;
+  /** Heavy-ball momentum μ. @defaultValue 0.9 */
+  momentum?: number;
+  /** Decoupled weight decay. @defaultValue 0 */
+  weightDecay?: number;
+  /** Which variables are decayed (as in {@link AdamWOptions}). */
+  decay?: (variableName: string) => boolean;
+}
+
+/**
+ * SGD with heavy-ball momentum (PyTorch's `torch.optim.SGD` with `momentum`, dampening 0) and
+ * decoupled weight decay: m ← μ·m + g; w ← w − lr·wd·w − lr·m. The optimizer that OGM-GE
+ * gradient modulation was designed for (under Adam a constant gradient scale cancels). Same
+ * state format and options of `applyGradients` as {@link AdamW} (the second moment is unused).
+ *
+ * @throws {@link InvalidArgumentError} for a momentum outside [0, 1) or a bad learning rate or decay.
+ * @example
+ * ```ts
+ * const opt = new Sgd({ learningRate: 0.05, momentum: 0.9 });
+ * opt.applyGradients(grads, vars);
+ * ```
+ */
+export class Sgd extends AdamW {
+  /** Heavy-ball momentum μ. */
+  readonly momentum: number;
+
+  constructor(options: SgdOptions = {}) {
+    super({ learningRate: options.learningRate ?? 0.01, weightDecay: options.weightDecay ?? 0, ...(options.decay ? { decay: options.decay } : {}) });
+    this.momentum = options.momentum ?? 0.9;
+    if (!(this.momentum >= 0 && this.momentum < 1)) {
+      throw new InvalidArgumentError({ argument: 'momentum', message: 'momentum must be in [0, 1).', received: options.momentum });
+    }
+  }
+
+  protected override direction(g: tf.Tensor, m: tf.Tensor, v: tf.Tensor): { m: tf.Tensor; v: tf.Tensor; update: tf.Tensor } {
+    const newM = tf.add(tf.mul(m, this.momentum), g);
+    return { m: newM, v: tf.clone(v), update: newM };
   }
 }

@@ -18,7 +18,9 @@ import type { TriModalModel } from '../models/tri-modal.js';
 import { dropModalities, epochBatches, isAsync, stepsPerEpoch, takeRows } from './batches.js';
 import { EarlyStopping } from './early-stopping.js';
 import { batchLoss, type BatchLoss, classificationLoss, disposeOutputs, type LossSettings } from './loss.js';
-import { AdamW } from './optimizer.js';
+import { type BalancingOptions, resolveBalancing } from './balancing.js';
+import { HeldOutMonitor, type HeldOutState } from './held-out.js';
+import { AdamW, type Optimizer, Sgd } from './optimizer.js';
 import { DEFAULT_ALIGNMENT, type TrainerState, type TrainingData, type TrainingHistory, type TrainingLogs } from './types.js';
 import { assertPositiveInt } from '../core/validate.js';
 import { warmupCosineSchedule } from './schedule.js';
@@ -63,10 +65,25 @@ export interface TrainerOptions {
   /** Weight λaux of the auxiliary unimodal losses (0 disables them). @defaultValue 0.3 */
   auxiliaryWeight?: number;
   /**
-   * On-the-fly gradient modulation across modality encoders (needs auxiliary heads); false disables.
-   * @defaultValue `{ alpha: 1 }`
+   * Modality balancing across the modality encoders (needs auxiliary heads; ./balancing.ts):
+   * `'adaptive'` scales each dominant encoder's Adam step from held-out confidence (the
+   * validation data; the training data when there is none), `'ogm-ge'` scales its gradient from
+   * the training batch (for `optimizer: 'sgd'`; nearly a no-op under Adam), `'pareto'` integrates
+   * the multimodal and unimodal gradients per encoder. false disables.
+   * @defaultValue `{ method: 'adaptive', alpha: 1, interval: 10, heldOutBatch: 64, momentum: 0.5 }`
    */
-  balancing?: false | { alpha?: number };
+  balancing?: false | BalancingOptions;
+  /** The optimizer: AdamW, or SGD with heavy-ball momentum (`momentum`). @defaultValue 'adamw' */
+  optimizer?: 'adamw' | 'sgd';
+  /** SGD momentum. @defaultValue 0.9 */
+  momentum?: number;
+  /**
+   * Diagnostics in the logs: each modality group's share of the squared gradient norm per step
+   * (`grad_share_<group>`), and per epoch with validation data each auxiliary head's AUC
+   * (`val_auc_<modality>`) and the gate's mean and spread (`val_gate_mean`, `val_gate_sd`).
+   * @defaultValue true
+   */
+  diagnostics?: boolean;
   /** Training-only modality dropout: probability of hiding a sample's report / clinical values. @defaultValue `{ text: 0.1, clinical: 0.1 }` */
   modalityDropout?: false | { text?: number; clinical?: number };
   /**
@@ -119,6 +136,13 @@ function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions 
   if (!(o.auxiliaryWeight >= 0)) {
     throw new InvalidArgumentError({ argument: 'auxiliaryWeight', message: 'auxiliaryWeight must be ≥ 0.', received: o.auxiliaryWeight });
   }
+  resolveBalancing(o.balancing);
+  if (o.optimizer !== undefined && o.optimizer !== 'adamw' && o.optimizer !== 'sgd') {
+    throw new InvalidArgumentError({ argument: 'optimizer', message: "optimizer must be 'adamw' or 'sgd'.", received: o.optimizer });
+  }
+  if (o.momentum !== undefined && !(o.momentum >= 0 && o.momentum < 1)) {
+    throw new InvalidArgumentError({ argument: 'momentum', message: 'momentum must be in [0, 1).', received: o.momentum });
+  }
   if (o.clipNorm !== undefined && o.clipNorm !== null && !(o.clipNorm > 0)) {
     throw new InvalidArgumentError({ argument: 'clipNorm', message: 'clipNorm must be > 0 or null.', received: o.clipNorm });
   }
@@ -141,19 +165,24 @@ export class Trainer {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedTrainerOptions;
   private rng: Random;
-  private optimizer: AdamW;
+  private optimizer: Optimizer;
   private logScale: LogitScale | null = null;
   private step = 0;
   private epoch = 0;
   private best: { value: number; epoch: number } | null = null;
   private history: TrainingLogs[] = [];
   private restored: TrainerState | null = null;
+  /** The held-out balancing monitor's state (resumable). */
+  private balancingState: HeldOutState = { cursor: 0, smoothed: {} };
 
   /** @throws {@link InvalidArgumentError} naming an invalid option. */
   constructor(options: TrainerOptions = {}) {
     this.options = resolveTrainerOptions(options);
     this.rng = new Random(this.options.seed);
-    this.optimizer = new AdamW({ learningRate: this.options.learningRate, weightDecay: this.options.weightDecay });
+    this.optimizer =
+      this.options.optimizer === 'sgd'
+        ? new Sgd({ learningRate: this.options.learningRate, weightDecay: this.options.weightDecay, momentum: this.options.momentum ?? 0.9 })
+        : new AdamW({ learningRate: this.options.learningRate, weightDecay: this.options.weightDecay });
   }
 
   /** The alignment configuration in force, or null. */
@@ -214,7 +243,7 @@ export class Trainer {
   }
 
   /** One epoch of steps; returns the epoch's mean logs. */
-  private async runEpoch(ctx: StepContext, data: TrainingData, schedule: (step: number) => number): Promise<TrainingLogs> {
+  private async runEpoch(ctx: StepContext, data: TrainingData, schedule: (step: number) => number, monitor: HeldOutMonitor | null): Promise<TrainingLogs> {
     const md = this.options.modalityDropout === false ? null : { text: 0.1, clinical: 0.1, ...(this.options.modalityDropout ?? {}) };
     const sums: Record<string, number> = {};
     let count = 0;
@@ -225,7 +254,9 @@ export class Trainer {
       this.optimizer.learningRate = lr;
       let logs: TrainingLogs;
       try {
+        if (monitor) ctx.balancing = { method: 'adaptive', coefficients: await monitor.update(ctx.model, step) };
         logs = await trainStep(ctx, batch, step, lr);
+        if (monitor) for (const [m, s] of Object.entries(monitor.confidence)) logs[`conf_heldout_${m}`] = s;
       } finally {
         tf.dispose([...created, ...(owned ? Object.values(raw).filter((t): t is tf.Tensor => t instanceof tf.Tensor) : [])]);
       }
@@ -251,15 +282,23 @@ export class Trainer {
     const vars = model.trainableVariables();
     this.ensureLogScale(model);
     const classWeights = await this.classWeightsFor(model, data);
-    const balancing = this.options.balancing === false ? null : { alpha: 1, ...(this.options.balancing ?? {}) };
+    const balancing = resolveBalancing(this.options.balancing);
+    const groups = model.variableGroups();
+    const multimodal = Object.keys(groups).filter((g) => g !== 'shared').length >= 2;
+    const heldOut = options.validation ?? (isAsync(data) ? null : data);
+    const monitor =
+      balancing && balancing.method === 'adaptive' && multimodal && heldOut
+        ? new HeldOutMonitor(heldOut, { interval: balancing.interval, batch: balancing.heldOutBatch, momentum: balancing.momentum, alpha: balancing.alpha }, this.balancingState)
+        : null;
     const ctx: StepContext = {
       model,
       vars: this.logScale ? [...vars, this.logScale.variable] : vars,
-      groups: model.variableGroups(),
+      groups,
       optimizer: this.optimizer,
       loss: this.lossSettings(classWeights),
-      balancingAlpha: balancing ? balancing.alpha : null,
+      balancing: !balancing || !multimodal ? { method: 'none' } : balancing.method === 'ogm-ge' ? { method: 'ogm-ge', alpha: balancing.alpha } : balancing.method === 'pareto' ? { method: 'pareto' } : { method: 'none' },
       clipNorm: this.options.clipNorm === null ? null : (this.options.clipNorm ?? 1),
+      gradientShare: this.options.diagnostics ?? true,
     };
     const perEpoch = stepsPerEpoch(data, this.options.batchSize);
     const totalSteps = perEpoch === null ? this.options.epochs * 100 : perEpoch * this.options.epochs;
@@ -272,7 +311,7 @@ export class Trainer {
     const early = this.earlyStopping(model, options.validation !== undefined);
     let stoppedEarly = false;
     while (this.epoch < this.options.epochs) {
-      const epochLogs = await this.runEpoch(ctx, data, schedule);
+      const epochLogs = await this.runEpoch(ctx, data, schedule, monitor);
       if (options.validation) Object.assign(epochLogs, await this.evaluate(model, options.validation, classWeights));
       this.history.push(epochLogs);
       const finishedEpoch = this.epoch;
@@ -294,13 +333,19 @@ export class Trainer {
 
   /**
    * Evaluates on in-memory data in inference mode: `val_loss` (classification loss) and, for a
-   * binary head, `val_auc`.
+   * binary head, `val_auc`, with diagnostics also each auxiliary head's `val_auc_<modality>`
+   * and the gate's `val_gate_mean` / `val_gate_sd` (over samples and channels).
    */
   async evaluate(model: TriModalModel, data: TriModalData, classWeights: number[] | null = null): Promise<TrainingLogs> {
     const n = data.labels.shape[0]!;
     const bs = Math.max(this.options.batchSize, 32);
     const settings = this.lossSettings(classWeights);
+    const diagnostics = (this.options.diagnostics ?? true) && model.headType === 'binary';
     const probs: number[] = [];
+    const aux: Record<string, number[]> = {};
+    let gateSum = 0;
+    let gateSquares = 0;
+    let gateCount = 0;
     let lossSum = 0;
     for (let start = 0; start < n; start += bs) {
       const idx = tf.tensor1d(Array.from({ length: Math.min(bs, n - start) }, (_, i) => start + i), 'int32');
@@ -309,18 +354,34 @@ export class Trainer {
         const out = model.forward(batch);
         const loss = classificationLoss(model, out.logits, batch.labels, settings);
         const p = model.headType === 'binary' ? model.probabilities(out.logits) : tf.zeros([0]);
+        const auxP: Record<string, tf.Tensor> = {};
+        if (diagnostics) for (const [m, l] of Object.entries(out.auxiliary)) auxP[m] = model.probabilities(l!);
+        const gate = diagnostics && out.gate ? tf.stack([tf.sum(out.gate), tf.sum(tf.square(out.gate)), tf.scalar(out.gate.size)]) : tf.zeros([3]);
         disposeOutputs(out);
-        return { loss, p };
+        return { loss, p, auxP, gate };
       });
       lossSum += (await r.loss.data())[0]! * idx.shape[0]!;
       probs.push(...Array.from(await r.p.data()));
-      tf.dispose([idx, r.loss, r.p, ...Object.values(batch)]);
+      for (const [m, t] of Object.entries(r.auxP)) (aux[m] ??= []).push(...Array.from(await t.data()));
+      {
+        const [s, sq, c] = Array.from(await r.gate.data());
+        gateSum += s!;
+        gateSquares += sq!;
+        gateCount += c!;
+      }
+      tf.dispose([idx, r.loss, r.p, ...Object.values(r.auxP), r.gate, ...Object.values(batch)]);
     }
     const logs: TrainingLogs = { val_loss: lossSum / n };
     if (model.headType === 'binary') {
       const labels = Array.from(await data.labels.data());
       const hasBoth = labels.some((y) => y === 1) && labels.some((y) => y === 0);
       logs['val_auc'] = hasBoth ? rocAuc(labels, probs) : Number.NaN;
+      for (const [m, p] of Object.entries(aux)) logs[`val_auc_${m}`] = hasBoth ? rocAuc(labels, p) : Number.NaN;
+      if (gateCount > 0) {
+        const mean = gateSum / gateCount;
+        logs['val_gate_mean'] = mean;
+        logs['val_gate_sd'] = Math.sqrt(Math.max(0, gateSquares / gateCount - mean * mean));
+      }
     }
     return logs;
   }
@@ -335,6 +396,7 @@ export class Trainer {
       logScale: this.logScale ? (await this.logScale.variable.data())[0]! : null,
       best: this.best,
       history: this.history.slice(),
+      balancing: { cursor: this.balancingState.cursor, smoothed: { ...this.balancingState.smoothed } },
     };
   }
 
@@ -346,6 +408,7 @@ export class Trainer {
     this.optimizer.setState(state.optimizer);
     this.best = state.best;
     this.history = state.history.slice();
+    this.balancingState = state.balancing ? { cursor: state.balancing.cursor, smoothed: { ...state.balancing.smoothed } } : { cursor: 0, smoothed: {} };
     this.restored = state;
     if (this.logScale && state.logScale != null) this.logScale.variable.assign(tf.scalar(state.logScale));
   }

@@ -27,6 +27,8 @@ export interface TrainerState {
   logScale: number | null;
   best: { value: number; epoch: number } | null;
   history: TrainingLogs[];
+  /** The held-out balancing monitor: where it reads the held-out data next, and its smoothed confidences. */
+  balancing?: { cursor: number; smoothed: Record<string, number> };
 }
 
 /** What {@link Trainer.fit} returns. */
