@@ -401,7 +401,8 @@ export {
   type TrainingData,
   type TrainingLogs,
 } from './training/types.js';
-export { AdamW, type AdamWOptions, type AdamWState } from './training/optimizer.js';
+export { AdamW, Sgd, type AdamWOptions, type AdamWState, type Optimizer, type SgdOptions } from './training/optimizer.js';
+export { balancingCoefficients, paretoWeights, type BalancingMethod, type BalancingOptions } from './training/balancing.js';
 export { warmupCosineSchedule, constantSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/schedule.js';
 export { globalNorm, clipByGlobalNorm, modulationCoefficients, allFinite } from './training/gradients.js';
 export {
