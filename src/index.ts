@@ -298,6 +298,8 @@ export {
   type GenerateReportsResult,
 } from './text/batch.js';
 // Prognosis metrics on plain arrays.
+export { ReportFieldTargets, type FieldTargetBatch, type FieldTargetGroup, type FieldTargetOptions, type ReportFieldTargetsJSON } from './text/field-targets.js';
+export { reportFieldLoss, type FieldLossGroup } from './losses/fields.js';
 export { fitLogistic, predictLogistic, type LogisticModel, type LogisticOptions } from './metrics/logistic.js';
 export {
   rocAuc,

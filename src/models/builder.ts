@@ -158,6 +158,15 @@ export function createTriModalModel(config: TriModalModelConfig): TriModalModel 
     });
   }
   outputs.push(...fused.extra);
+  if (config.reportFields) {
+    if (!fused.embeddings.image) {
+      throw new InvalidArgumentError({ argument: 'config.reportFields', message: 'A report-field head needs the image modality (it predicts the report from the image).', received: p.modalities });
+    }
+    const width = config.reportFields.groups.reduce((w, g) => Math.max(w, g.offset + g.labels.length), 0);
+    if (!(width > 0)) throw new InvalidArgumentError({ argument: 'config.reportFields.groups', message: 'reportFields needs at least one target group.', received: config.reportFields.groups });
+    outputs.push(['reportFields', dense(width, 'report_field_head', p.seed + 9).apply(fused.embeddings.image) as SymbolicTensor]);
+    describe['reportFields'] = { groups: config.reportFields.groups.map((g) => ({ kind: g.kind, offset: g.offset, labels: [...g.labels] })) };
+  }
   const importance = branches.clinical?.importance;
   if (importance) outputs.push(['clinicalImportance', importance]);
 

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CellValue, TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
+import type { ReportFieldTargets } from '../text/field-targets.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TriModalBatch } from './tri-modal.js';
 
@@ -46,7 +47,7 @@ export interface RawTriModalInputs {
  */
 export function prepareTriModalData(
   inputs: RawTriModalInputs,
-  tools: { preprocessor?: TabularPreprocessor; tokenizer?: WordPieceTokenizer } = {},
+  tools: { preprocessor?: TabularPreprocessor; tokenizer?: WordPieceTokenizer; fieldTargets?: ReportFieldTargets } = {},
 ): TriModalData {
   if (inputs == null || typeof inputs !== 'object' || inputs.labels == null) {
     throw new InvalidArgumentError({ argument: 'inputs.labels', message: 'inputs.labels is required (one label per sample).', received: undefined });
@@ -94,6 +95,12 @@ export function prepareTriModalData(
       created.push(ids, mask);
       data.textIds = ids;
       data.textMask = mask;
+      if (tools.fieldTargets) {
+        const t = tools.fieldTargets.transform(inputs.reports);
+        data.fieldTargets = tf.tensor2d(t.targets, [n, t.width]);
+        data.fieldMask = tf.tensor2d(t.mask, [n, t.groups]);
+        created.push(data.fieldTargets, data.fieldMask);
+      }
     }
     data.labels = tf.tensor1d(Float32Array.from(inputs.labels));
     return data as TriModalData;

@@ -15,6 +15,7 @@ import { type TextEncoderConfig } from '../encoders/text/encoder.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BaselineMethod } from '../fusion/baselines.js';
 import type { VdafmArgs } from '../fusion/vdafm.js';
+import type { FieldLossGroup } from '../losses/fields.js';
 import { ordinalProbabilities } from '../losses/classification.js';
 
 
@@ -60,6 +61,12 @@ export interface TriModalModelConfig {
   auxiliaryHeads?: boolean;
   /** Also output VDAFM's attention maps. @defaultValue false */
   returnAttention?: boolean;
+  /**
+   * A head on the image embedding that predicts the report's fields (`ReportFieldTargets`'s
+   * groups: `reportFields: fieldTargets` or `{ groups }`), trained by the report-field loss so
+   * that the report teaches the image. Needs the image modality. @defaultValue none
+   */
+  reportFields?: { readonly groups: readonly FieldLossGroup[] } | null;
   /** Seed for every initialiser. @defaultValue 1 */
   seed?: number;
 }
@@ -78,6 +85,10 @@ export interface TriModalBatch {
   clinicalMask?: tf.Tensor;
   /** `[B]` labels (0/1 for binary, class indices otherwise). */
   labels?: tf.Tensor;
+  /** `[B, width]` report-field targets (training with a report-field head; see `ReportFieldTargets`). */
+  fieldTargets?: tf.Tensor;
+  /** `[B, groups]` 1 where a report-field group's target is known. */
+  fieldMask?: tf.Tensor;
 }
 
 /** Named outputs of a forward pass (all owned by the caller). */
@@ -97,6 +108,8 @@ export interface TriModalOutputs {
   gate?: tf.Tensor2D;
   /** Per-feature attention importance (FT-Transformer clinical encoder only). */
   clinicalImportance?: tf.Tensor2D;
+  /** `[B, width]` report-field head outputs (with `reportFields`). */
+  reportFields?: tf.Tensor2D;
   /** Attention maps per VDAFM layer (with `returnAttention`). */
   visionToTextAttention?: tf.Tensor4D[];
   textToVisionAttention?: tf.Tensor4D[];
@@ -214,6 +227,12 @@ export class TriModalModel {
     return grid.slice();
   }
 
+  /** The report-field head's target groups (see `TriModalModelConfig.reportFields`), or null without one. */
+  reportFieldGroups(): ReadonlyArray<FieldLossGroup> | null {
+    const r = this.config['reportFields'] as { groups?: FieldLossGroup[] } | undefined;
+    return r?.groups ?? null;
+  }
+
   /** Every trainable variable of the model. */
   trainableVariables(): tf.Variable[] {
     return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -275,7 +294,7 @@ export class TriModalModel {
     const copy = <K extends keyof TriModalOutputs>(key: K) => {
       if (byName[key as string]) (out as unknown as Record<string, tf.Tensor>)[key as string] = byName[key as string]!;
     };
-    (['visualEmbedding', 'textEmbedding', 'clinicalEmbedding', 'visualTokens', 'textTokens', 'gate', 'clinicalImportance'] as const).forEach(copy);
+    (['visualEmbedding', 'textEmbedding', 'clinicalEmbedding', 'visualTokens', 'textTokens', 'gate', 'clinicalImportance', 'reportFields'] as const).forEach(copy);
     const v2t = this.outputNames.filter((n) => n.startsWith('visionToTextAttention'));
     if (v2t.length > 0) {
       out.visionToTextAttention = v2t.map((n) => byName[n] as tf.Tensor4D);
@@ -333,7 +352,7 @@ export class TriModalModel {
       ...(result.textToVisionAttention ?? []),
       ...(result.clinicalImportance ? [result.clinicalImportance] : []),
     ]);
-    const all = [out.logits, ...Object.values(out.auxiliary), out.visualEmbedding, out.textEmbedding, out.clinicalEmbedding, out.visualTokens, out.textTokens, out.gate, out.clinicalImportance, ...(out.visionToTextAttention ?? []), ...(out.textToVisionAttention ?? [])];
+    const all = [out.logits, ...Object.values(out.auxiliary), out.visualEmbedding, out.textEmbedding, out.clinicalEmbedding, out.visualTokens, out.textTokens, out.gate, out.clinicalImportance, out.reportFields, ...(out.visionToTextAttention ?? []), ...(out.textToVisionAttention ?? [])];
     tf.dispose(all.filter((t): t is tf.Tensor => t !== undefined && !kept.has(t)));
     return result;
   }

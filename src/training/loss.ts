@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dualSemanticAlignmentLoss } from '../losses/alignment.js';
 import { binaryCrossEntropy, binaryFocalLoss, ordinalLoss, softmaxCrossEntropy } from '../losses/classification.js';
 import type { LogitScale } from '../losses/contrastive.js';
+import { reportFieldLoss } from '../losses/fields.js';
 import type { TriModalData } from '../models/data.js';
 import type { Modality, TriModalModel, TriModalOutputs } from '../models/tri-modal.js';
 import { DEFAULT_ALIGNMENT } from './types.js';
@@ -97,6 +98,10 @@ export function batchLoss(model: TriModalModel, batch: TriModalData, training: b
     const confidence: Partial<Record<Modality, tf.Scalar>> = {};
     const alignment = s.alignment ? alignmentLoss(out, batch, s.alignment, s.logitScale) : null;
     if (alignment) parts['alignment'] = alignment;
+    const groups = model.reportFieldGroups();
+    if (s.alignment && s.alignment.fields > 0 && groups && out.reportFields && batch.fieldTargets && batch.fieldMask) {
+      parts['fields'] = tf.mul(reportFieldLoss(out.reportFields, batch.fieldTargets, batch.fieldMask, groups), s.alignment.fields) as tf.Scalar;
+    }
     const auxParts: tf.Scalar[] = [];
     for (const [m, logits] of Object.entries(out.auxiliary) as Array<[Modality, tf.Tensor]>) {
       const l = classificationLoss(model, logits, labels, s);
@@ -106,6 +111,7 @@ export function batchLoss(model: TriModalModel, batch: TriModalData, training: b
     }
     let total: tf.Tensor = parts['classification']!;
     if (alignment) total = tf.add(total, alignment);
+    if (parts['fields']) total = tf.add(total, parts['fields']);
     if (auxParts.length > 0 && s.auxiliaryWeight > 0) total = tf.add(total, tf.mul(tf.addN(auxParts), s.auxiliaryWeight));
     disposeOutputs(out);
     return { total: total as tf.Scalar, parts, confidence };

@@ -49,7 +49,7 @@ export interface TrainerOptions {
   /**
    * Dual semantic alignment loss weights (needs a fusion model with image and text); false to
    * disable. `learnableTemperature` uses a {@link LogitScale}.
-   * @defaultValue `{ global: 0.1, fine: 0.1, clinical: 0.1, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false }`
+   * @defaultValue `{ global: 0.1, fine: 0.1, clinical: 0.1, fields: 0.5, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false }`
    */
   alignment?:
     | false
@@ -57,6 +57,8 @@ export interface TrainerOptions {
         global?: number;
         fine?: number;
         clinical?: number;
+        /** Weight of the report-field loss (a model with `reportFields` and batches with field targets). */
+        fields?: number;
         temperature?: number;
         learnableTemperature?: boolean;
         visionAnchor?: boolean;

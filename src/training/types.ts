@@ -42,5 +42,5 @@ export interface TrainingHistory {
 }
 
 /** The alignment settings used when `alignment` is not false. */
-export const DEFAULT_ALIGNMENT = { global: 0.1, fine: 0.1, clinical: 0.1, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false };
+export const DEFAULT_ALIGNMENT = { global: 0.1, fine: 0.1, clinical: 0.1, fields: 0.5, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false };
 
