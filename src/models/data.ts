@@ -28,10 +28,22 @@ export interface RawTriModalInputs {
   labels: ArrayLike<number>;
 }
 
+/** Group ids of identical keys; a missing report gets an id of its own. */
+function reportGroupIds(keys: readonly string[], reports: ReadonlyArray<string | null>): Int32Array {
+  const ids = new Map<string, number>();
+  return Int32Array.from(keys, (k, i) => {
+    if (reports[i] === null) return -1 - i;
+    if (!ids.has(k)) ids.set(k, ids.size);
+    return ids.get(k)!;
+  });
+}
+
 /**
  * Builds the model's input tensors: images `[n, ...imageShape]`, `clinicalValues`/`clinicalMask`
  * through the fitted preprocessor, `textIds`/`textMask` through the tokenizer (a missing report
- * gets an all-zero mask), and `labels [n]`.
+ * gets an all-zero mask, `reportGroups` ids patients whose reports state the same findings —
+ * the same parsed fields with `fieldTargets`, else the same text — and with `fieldTargets` also
+ * `fieldTargets`/`fieldMask`), and `labels [n]`.
  *
  * @returns tensors owned by the caller (dispose them with `tf.dispose(Object.values(data))`).
  * @throws {@link InvalidArgumentError} naming the input whose length or shape disagrees, or a
@@ -95,12 +107,18 @@ export function prepareTriModalData(
       created.push(ids, mask);
       data.textIds = ids;
       data.textMask = mask;
+      let findings: string[] = inputs.reports.map((r) => r ?? '');
       if (tools.fieldTargets) {
         const t = tools.fieldTargets.transform(inputs.reports);
         data.fieldTargets = tf.tensor2d(t.targets, [n, t.width]);
         data.fieldMask = tf.tensor2d(t.mask, [n, t.groups]);
         created.push(data.fieldTargets, data.fieldMask);
+        // identical findings = identical categorical and word targets (numbers aside)
+        const cols = tools.fieldTargets.groups.filter((g) => g.kind !== 'regression').flatMap((g) => g.labels.map((_, k) => g.offset + k));
+        findings = inputs.reports.map((r, i) => (r === null ? '' : cols.map((c) => t.targets[i * t.width + c]).join('')));
       }
+      data.reportGroups = tf.tensor1d(reportGroupIds(findings, inputs.reports), 'int32');
+      created.push(data.reportGroups);
     }
     data.labels = tf.tensor1d(Float32Array.from(inputs.labels));
     return data as TriModalData;

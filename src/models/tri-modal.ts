@@ -89,6 +89,11 @@ export interface TriModalBatch {
   fieldTargets?: tf.Tensor;
   /** `[B, groups]` 1 where a report-field group's target is known. */
   fieldMask?: tf.Tensor;
+  /**
+   * `[B]` int32: patients whose reports state the same findings share an id (the alignment loss
+   * treats them as positives of each other, not negatives; see `prepareTriModalData`).
+   */
+  reportGroups?: tf.Tensor;
 }
 
 /** Named outputs of a forward pass (all owned by the caller). */

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dualSemanticAlignmentLoss } from '../losses/alignment.js';
+import { stopGradient } from '../ops/elementwise.js';
 import { binaryCrossEntropy, binaryFocalLoss, ordinalLoss, softmaxCrossEntropy } from '../losses/classification.js';
 import type { LogitScale } from '../losses/contrastive.js';
 import { reportFieldLoss } from '../losses/fields.js';
@@ -15,8 +16,8 @@ import { DEFAULT_ALIGNMENT } from './types.js';
 
 /** What {@link batchLoss} needs besides the model and the batch. @internal */
 export interface LossSettings {
-  /** Alignment weights in force, or null (no alignment loss). */
-  alignment: typeof DEFAULT_ALIGNMENT | null;
+  /** Alignment settings in force, or null (no alignment loss). */
+  alignment: AlignmentSettings | null;
   /** The learned logit scale (learnable temperature), or null for a fixed temperature. Read inside the loss, so that its gradient is taken. */
   logitScale: LogitScale | null;
   auxiliaryWeight: number;
@@ -28,8 +29,12 @@ export interface LossSettings {
 /** The loss parts of one batch ({@link Trainer.computeLoss}); the caller owns every tensor. */
 export interface BatchLoss {
   total: tf.Scalar;
+  /** The summed terms (`classification`, `alignment`, `fields`, `aux_<modality>`). */
   parts: Record<string, tf.Scalar>;
+  /** Each modality's auxiliary confidence on the true class. */
   confidence: Partial<Record<Modality, tf.Scalar>>;
+  /** Logged, not summed: each alignment term, ln of the batch's report count, retrieval hit rates, the temperature. */
+  metrics: Record<string, tf.Scalar>;
 }
 
 /**
@@ -60,43 +65,91 @@ function trueClassConfidence(model: TriModalModel, logits: tf.Tensor, labels: tf
   });
 }
 
-/** The dual semantic alignment loss of a forward pass, or null when it does not apply. */
-function alignmentLoss(out: TriModalOutputs, batch: TriModalData, align: typeof DEFAULT_ALIGNMENT, logitScale: LogitScale | null): tf.Scalar | null {
+/** Which side of the contrastive alignment is held fixed (see `TrainerOptions.alignment.visionAnchor`). */
+export type AlignmentAnchor = 'vision' | 'text' | 'none' | 'ema';
+
+/** The alignment settings in force (defaults filled in; `visionAnchor` resolved). @internal */
+export type AlignmentSettings = Omit<typeof DEFAULT_ALIGNMENT, 'visionAnchor'> & { anchor: AlignmentAnchor; duplicates: 'positives' | 'negatives'; emaDecay: number };
+
+/** The vision side from an EMA teacher (the `'ema'` anchor): its global embedding and tokens. @internal */
+export interface TeacherVision {
+  visualEmbedding: tf.Tensor2D;
+  visualTokens: tf.Tensor3D;
+}
+
+/**
+ * In-batch retrieval of the report from the image by cosine similarity of the global embeddings,
+ * over the patients with a report: top-1 and top-5 hit rates and the chance level 1/n.
+ */
+function retrieval(ev: tf.Tensor2D, et: tf.Tensor2D, present: tf.Tensor1D): Record<string, tf.Scalar> {
+  const s = tf.matMul(tf.div(ev, tf.maximum(tf.norm(ev, 2, 1, true), 1e-8)), tf.div(et, tf.maximum(tf.norm(et, 2, 1, true), 1e-8)), false, true);
+  // rank of the true pair among the reports present: the number of present reports scoring higher
+  const diag = tf.reshape(tf.sum(tf.mul(s, tf.eye(s.shape[0])), 1), [-1, 1]);
+  const rank = tf.sum(tf.mul(tf.cast(tf.greater(s, diag), 'float32'), tf.reshape(present, [1, -1])), 1);
+  const n = tf.maximum(tf.sum(present), 1);
+  const hit = (k: number) => tf.div(tf.sum(tf.mul(tf.cast(tf.less(rank, k), 'float32'), present)), n) as tf.Scalar;
+  return { retrieval_top1: hit(1), retrieval_top5: hit(5), retrieval_chance: tf.div(1, n) as tf.Scalar };
+}
+
+/**
+ * The dual semantic alignment loss of a forward pass with its logged terms, or null when it does
+ * not apply. The anchor decides which side is held fixed: the vision side (`'vision'`: text and
+ * clinical are pulled to the image), the text side (`'text'`: the report teaches the image),
+ * neither (`'none'`), or the vision side from an EMA teacher (`'ema'`). With duplicates as
+ * positives, patients whose reports state the same findings (`batch.reportGroups`) are positives
+ * of each other instead of negatives.
+ */
+function alignmentLoss(out: TriModalOutputs, batch: TriModalData, align: AlignmentSettings, logitScale: LogitScale | null, teacher: TeacherVision | null): { loss: tf.Scalar; metrics: Record<string, tf.Scalar> } | null {
   if (!(out.visualEmbedding && out.textEmbedding && out.visualTokens && out.textTokens && batch.textMask)) return null;
+  const text = align.anchor === 'text';
+  const ema = align.anchor === 'ema' && teacher !== null;
+  const groups = !align.supervised && align.duplicates === 'positives' && batch.reportGroups ? (tf.reshape(batch.reportGroups, [-1]) as tf.Tensor1D) : null;
+  const labels = align.supervised ? (tf.cast(tf.reshape(batch.labels, [-1]), 'int32') as tf.Tensor1D) : groups ? (tf.cast(groups, 'int32') as tf.Tensor1D) : null;
   const r = dualSemanticAlignmentLoss(
     {
-      visualEmbedding: out.visualEmbedding,
-      textEmbedding: out.textEmbedding,
-      ...(out.clinicalEmbedding ? { clinicalEmbedding: out.clinicalEmbedding } : {}),
-      visualTokens: out.visualTokens,
-      textTokens: out.textTokens,
+      visualEmbedding: ema ? teacher.visualEmbedding : out.visualEmbedding,
+      textEmbedding: text ? stopGradient(out.textEmbedding) : out.textEmbedding,
+      ...(out.clinicalEmbedding ? { clinicalEmbedding: text ? stopGradient(out.clinicalEmbedding) : out.clinicalEmbedding } : {}),
+      visualTokens: ema ? teacher.visualTokens : out.visualTokens,
+      textTokens: text ? stopGradient(out.textTokens) : out.textTokens,
       textMask: batch.textMask as tf.Tensor2D,
       ...(batch.clinicalMask ? { clinicalMask: batch.clinicalMask as tf.Tensor2D } : {}),
-      ...(align.supervised ? { labels: tf.cast(tf.reshape(batch.labels, [-1]), 'int32') as tf.Tensor1D } : {}),
+      ...(labels ? { labels } : {}),
     },
     {
       globalWeight: align.global,
       fineWeight: align.fine,
       clinicalWeight: align.clinical,
-      visionAnchor: align.visionAnchor,
-      supervised: align.supervised,
+      visionAnchor: align.anchor === 'vision' || ema,
+      supervised: labels !== null,
       ...(logitScale ? { logitScale: logitScale.value() } : { temperature: align.temperature }),
     },
   );
-  return r.loss;
+  const present = tf.reshape(tf.max(tf.cast(batch.textMask, 'float32'), 1), [-1]) as tf.Tensor1D;
+  const metrics: Record<string, tf.Scalar> = {
+    align_global: r.global,
+    align_fine: r.fine,
+    align_clinical: r.clinical,
+    ln_batch: tf.log(tf.maximum(tf.sum(present), 1)) as tf.Scalar,
+    ...retrieval(out.visualEmbedding, out.textEmbedding, present),
+  };
+  if (logitScale) metrics['temperature'] = tf.div(1, logitScale.value()) as tf.Scalar;
+  return { loss: r.loss, metrics };
 }
 
 /**
  * The loss parts of one batch (training mode when `training`; `step` seeds the dropout masks).
  * @internal
  */
-export function batchLoss(model: TriModalModel, batch: TriModalData, training: boolean, s: LossSettings, step = 0): BatchLoss {
+export function batchLoss(model: TriModalModel, batch: TriModalData, training: boolean, s: LossSettings, step = 0, teacher: TeacherVision | null = null): BatchLoss {
   return tf.tidy(() => {
     const out = model.forward(batch, { training, dropoutStep: step });
     const labels = batch.labels;
     const parts: Record<string, tf.Scalar> = { classification: classificationLoss(model, out.logits, labels, s) };
     const confidence: Partial<Record<Modality, tf.Scalar>> = {};
-    const alignment = s.alignment ? alignmentLoss(out, batch, s.alignment, s.logitScale) : null;
+    const aligned = s.alignment ? alignmentLoss(out, batch, s.alignment, s.logitScale, teacher) : null;
+    const alignment = aligned?.loss ?? null;
+    const metrics = aligned?.metrics ?? {};
     if (alignment) parts['alignment'] = alignment;
     const groups = model.reportFieldGroups();
     if (s.alignment && s.alignment.fields > 0 && groups && out.reportFields && batch.fieldTargets && batch.fieldMask) {
@@ -114,7 +167,7 @@ export function batchLoss(model: TriModalModel, batch: TriModalData, training: b
     if (parts['fields']) total = tf.add(total, parts['fields']);
     if (auxParts.length > 0 && s.auxiliaryWeight > 0) total = tf.add(total, tf.mul(tf.addN(auxParts), s.auxiliaryWeight));
     disposeOutputs(out);
-    return { total: total as tf.Scalar, parts, confidence };
+    return { total: total as tf.Scalar, parts, confidence, metrics };
   });
 }
 

@@ -13,7 +13,8 @@ import type { TriModalData } from '../models/data.js';
 import type { Modality, TriModalModel } from '../models/tri-modal.js';
 import { paretoWeights } from './balancing.js';
 import { allFinite, flatten, globalNorm, modulationCoefficients } from './gradients.js';
-import { batchLoss, type LossSettings } from './loss.js';
+import type { EmaTeacher } from './ema.js';
+import { batchLoss, type LossSettings, type TeacherVision } from './loss.js';
 import type { Optimizer } from './optimizer.js';
 import type { TrainingLogs } from './types.js';
 
@@ -38,6 +39,8 @@ export interface StepContext {
   clipNorm: number | null;
   /** Log each modality group's share of the squared gradient norm (`grad_share_<group>`). */
   gradientShare: boolean;
+  /** The EMA teacher of the `'ema'` alignment anchor, or null. */
+  teacher: EmaTeacher | null;
 }
 
 /** The modality encoder groups of the model (every group but `shared`). */
@@ -63,18 +66,20 @@ function groupSquaredNorm(grads: tf.NamedTensorMap, vars: tf.Variable[]): tf.Sca
 }
 
 /** The gradients of `objective` (the given loss parts) with the losses kept for logging. */
-function lossGrads(ctx: StepContext, batch: TriModalData, step: number, pick: (parts: Record<string, tf.Scalar>, total: tf.Scalar) => tf.Scalar, keep: boolean) {
+function lossGrads(ctx: StepContext, batch: TriModalData, step: number, pick: (parts: Record<string, tf.Scalar>, total: tf.Scalar) => tf.Scalar, keep: boolean, teacher: TeacherVision | null) {
   const keptParts: Record<string, tf.Scalar> = {};
   const keptConfidence: Partial<Record<Modality, tf.Scalar>> = {};
+  const keptMetrics: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
-    const r = batchLoss(ctx.model, batch, true, ctx.loss, step);
+    const r = batchLoss(ctx.model, batch, true, ctx.loss, step, teacher);
     if (keep) {
       for (const [k, v] of Object.entries(r.parts)) keptParts[k] = tf.keep(v);
       for (const [k, v] of Object.entries(r.confidence)) keptConfidence[k as Modality] = tf.keep(v!);
+      for (const [k, v] of Object.entries(r.metrics)) keptMetrics[k] = tf.keep(v);
     }
     return pick(r.parts, r.total);
   }, ctx.vars);
-  return { value, grads, keptParts, keptConfidence };
+  return { value, grads, keptParts, keptConfidence, keptMetrics };
 }
 
 /**
@@ -132,15 +137,16 @@ async function paretoGradients(ctx: StepContext, a: tf.NamedTensorMap, b: tf.Nam
  */
 export async function trainStep(ctx: StepContext, batch: TriModalData, step: number, lr: number): Promise<TrainingLogs> {
   const bal = ctx.balancing;
-  const main = lossGrads(ctx, batch, step, (parts, total) => (bal.method === 'pareto' ? multimodalLoss(parts) : total), true);
-  const { value, keptParts, keptConfidence } = main;
+  const teacher = ctx.teacher ? ctx.teacher.vision(ctx.model, batch) : null;
+  const main = lossGrads(ctx, batch, step, (parts, total) => (bal.method === 'pareto' ? multimodalLoss(parts) : total), true, teacher);
+  const { value, keptParts, keptConfidence, keptMetrics } = main;
+  const created: tf.Tensor[] = teacher ? [teacher.visualEmbedding, teacher.visualTokens] : [];
   let grads: tf.NamedTensorMap = main.grads;
-  const created: tf.Tensor[] = [];
   let conflicts: Record<string, number> = {};
   let coefficients: Record<string, tf.Scalar> = {};
   let auxValue: tf.Scalar | null = null;
   if (bal.method === 'pareto') {
-    const aux = lossGrads(ctx, batch, step, (parts) => auxiliaryLoss(parts, ctx.loss.auxiliaryWeight), false);
+    const aux = lossGrads(ctx, batch, step, (parts) => auxiliaryLoss(parts, ctx.loss.auxiliaryWeight), false, teacher);
     const combined = await paretoGradients(ctx, main.grads, aux.grads);
     auxValue = aux.value;
     created.push(aux.value, ...Object.values(aux.grads), ...Object.values(combined.grads));
@@ -167,12 +173,14 @@ export async function trainStep(ctx: StepContext, batch: TriModalData, step: num
   const partNames = Object.keys(keptParts);
   const coefNames = Object.keys(coefficients);
   const confNames = Object.keys(keptConfidence) as Modality[];
+  const metricNames = Object.keys(keptMetrics);
   const readback = tf.stack([
     finite,
     totalLoss,
     ...partNames.map((k) => keptParts[k]!),
     ...coefNames.map((k) => coefficients[k]!),
     ...confNames.map((m) => keptConfidence[m]!),
+    ...metricNames.map((k) => keptMetrics[k]!),
     ...shares,
     ...(norm ? [norm] : []),
   ]);
@@ -181,9 +189,10 @@ export async function trainStep(ctx: StepContext, batch: TriModalData, step: num
   if (ok) {
     const updateScale = bal.method === 'adaptive' ? stepFactors(ctx, bal.coefficients) : undefined;
     ctx.optimizer.applyGradients(grads, ctx.vars, { ...(clipScale ? { gradientScale: clipScale } : {}), ...(updateScale ? { updateScale } : {}) });
+    ctx.teacher?.update();
   }
   tf.dispose([
-    ...new Set<tf.Tensor>([readback, finite, value, totalLoss, ...Object.values(main.grads), ...created, ...Object.values(keptParts), ...Object.values(keptConfidence), ...Object.values(coefficients), ...shares]),
+    ...new Set<tf.Tensor>([readback, finite, value, totalLoss, ...Object.values(main.grads), ...created, ...Object.values(keptParts), ...Object.values(keptConfidence), ...Object.values(keptMetrics), ...Object.values(coefficients), ...shares]),
     ...(clipScale ? [clipScale] : []),
     ...(norm ? [norm] : []),
   ]);
@@ -198,6 +207,7 @@ export async function trainStep(ctx: StepContext, batch: TriModalData, step: num
   for (const k of partNames) logs[k] = values[at++]!;
   for (const k of coefNames) logs[`coef_${k}`] = values[at++]!;
   for (const m of confNames) logs[`conf_train_${m}`] = values[at++]!;
+  for (const k of metricNames) logs[k] = values[at++]!;
   const squared = shareGroups.map(() => values[at++]!);
   const total = squared.reduce((a, b) => a + b, 0);
   shareGroups.forEach((g, i) => (logs[`grad_share_${g}`] = total > 0 ? squared[i]! / total : 0));

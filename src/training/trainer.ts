@@ -17,7 +17,8 @@ import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
 import { dropModalities, epochBatches, isAsync, stepsPerEpoch, takeRows } from './batches.js';
 import { EarlyStopping } from './early-stopping.js';
-import { batchLoss, type BatchLoss, classificationLoss, disposeOutputs, type LossSettings } from './loss.js';
+import { type AlignmentAnchor, type AlignmentSettings, batchLoss, type BatchLoss, classificationLoss, disposeOutputs, type LossSettings } from './loss.js';
+import { EmaTeacher } from './ema.js';
 import { type BalancingOptions, resolveBalancing } from './balancing.js';
 import { HeldOutMonitor, type HeldOutState } from './held-out.js';
 import { AdamW, type Optimizer, Sgd } from './optimizer.js';
@@ -61,7 +62,21 @@ export interface TrainerOptions {
         fields?: number;
         temperature?: number;
         learnableTemperature?: boolean;
-        visionAnchor?: boolean;
+        /**
+         * Which side the contrastive terms hold fixed: `'vision'` (stop-gradient on the image: text
+         * and clinical are pulled to the vision core; `true`), `'text'` (stop-gradient on the text
+         * and clinical sides: the report teaches the image), `'none'` (both move; `false`), or
+         * `'ema'` (the image side of a slowly averaged copy of the model, decay `emaDecay`).
+         * @defaultValue 'vision'
+         */
+        visionAnchor?: boolean | AlignmentAnchor;
+        /** Decay of the `'ema'` teacher's weight average. @defaultValue 0.99 */
+        emaDecay?: number;
+        /**
+         * Patients whose reports state the same findings (`batch.reportGroups`): `'positives'` of
+         * each other, or `'negatives'` like every other patient. @defaultValue 'positives'
+         */
+        duplicates?: 'positives' | 'negatives';
         supervised?: boolean;
       };
   /** Weight λaux of the auxiliary unimodal losses (0 disables them). @defaultValue 0.3 */
@@ -112,6 +127,29 @@ export type ResolvedTrainerOptions = Required<
   TrainerOptions;
 
 /**
+ * The alignment settings in force (defaults filled in, the anchor resolved), or null when off.
+ * @throws {@link InvalidArgumentError} naming a bad field.
+ */
+function resolveAlignment(option: TrainerOptions['alignment']): AlignmentSettings | null {
+  if (option === false) return null;
+  const { visionAnchor, duplicates, emaDecay, ...rest } = { ...DEFAULT_ALIGNMENT, ...(option ?? {}) };
+  const anchor: AlignmentAnchor = visionAnchor === true ? 'vision' : visionAnchor === false ? 'none' : visionAnchor;
+  if (!['vision', 'text', 'none', 'ema'].includes(anchor)) {
+    throw new InvalidArgumentError({ argument: 'alignment.visionAnchor', message: "alignment.visionAnchor must be true, false, 'vision', 'text', 'none' or 'ema'.", received: visionAnchor });
+  }
+  const dup = duplicates ?? 'positives';
+  if (dup !== 'positives' && dup !== 'negatives') {
+    throw new InvalidArgumentError({ argument: 'alignment.duplicates', message: "alignment.duplicates must be 'positives' or 'negatives'.", received: duplicates });
+  }
+  const decay = emaDecay ?? 0.99;
+  if (!(decay > 0 && decay < 1)) throw new InvalidArgumentError({ argument: 'alignment.emaDecay', message: 'alignment.emaDecay must be in (0, 1).', received: emaDecay });
+  for (const k of ['global', 'fine', 'clinical', 'fields'] as const) {
+    if (!(rest[k] >= 0) || !Number.isFinite(rest[k])) throw new InvalidArgumentError({ argument: `alignment.${k}`, message: `alignment.${k} must be a finite number ≥ 0.`, received: rest[k] });
+  }
+  return { ...rest, anchor, duplicates: dup, emaDecay: decay };
+}
+
+/**
  * Fills the defaults of {@link TrainerOptions} and validates them.
  * @throws {@link InvalidArgumentError} naming the option.
  * @internal
@@ -139,6 +177,7 @@ function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions 
     throw new InvalidArgumentError({ argument: 'auxiliaryWeight', message: 'auxiliaryWeight must be ≥ 0.', received: o.auxiliaryWeight });
   }
   resolveBalancing(o.balancing);
+  resolveAlignment(o.alignment);
   if (o.optimizer !== undefined && o.optimizer !== 'adamw' && o.optimizer !== 'sgd') {
     throw new InvalidArgumentError({ argument: 'optimizer', message: "optimizer must be 'adamw' or 'sgd'.", received: o.optimizer });
   }
@@ -169,6 +208,7 @@ export class Trainer {
   private rng: Random;
   private optimizer: Optimizer;
   private logScale: LogitScale | null = null;
+  private teacher: EmaTeacher | null = null;
   private step = 0;
   private epoch = 0;
   private best: { value: number; epoch: number } | null = null;
@@ -188,9 +228,8 @@ export class Trainer {
   }
 
   /** The alignment configuration in force, or null. */
-  private alignmentConfig(): typeof DEFAULT_ALIGNMENT | null {
-    if (this.options.alignment === false) return null;
-    return { ...DEFAULT_ALIGNMENT, ...(this.options.alignment ?? {}) };
+  private alignmentConfig(): AlignmentSettings | null {
+    return resolveAlignment(this.options.alignment);
   }
 
   private lossSettings(classWeights: number[] | null): LossSettings {
@@ -232,6 +271,17 @@ export class Trainer {
       this.logScale = new LogitScale({ initialTemperature: align.temperature, name: `vdafm_trainer_logit_scale_${this.options.seed}_${Date.now()}` });
       if (this.restored?.logScale != null) this.logScale.variable.assign(tf.scalar(this.restored.logScale));
     }
+  }
+
+  /** The EMA teacher of the `'ema'` anchor (created once, restored from a resumed state), or null. */
+  private teacherFor(model: TriModalModel, vars: tf.Variable[]): EmaTeacher | null {
+    const align = this.alignmentConfig();
+    if (!align || align.anchor !== 'ema' || model.fusionType === 'pooled') return null;
+    if (!this.teacher) {
+      this.teacher = new EmaTeacher(vars, align.emaDecay);
+      if (this.restored?.ema) this.teacher.setState(this.restored.ema);
+    }
+    return this.teacher;
   }
 
   /** Early stopping in force for this fit, or null. */
@@ -301,6 +351,7 @@ export class Trainer {
       balancing: !balancing || !multimodal ? { method: 'none' } : balancing.method === 'ogm-ge' ? { method: 'ogm-ge', alpha: balancing.alpha } : balancing.method === 'pareto' ? { method: 'pareto' } : { method: 'none' },
       clipNorm: this.options.clipNorm === null ? null : (this.options.clipNorm ?? 1),
       gradientShare: this.options.diagnostics ?? true,
+      teacher: this.teacherFor(model, vars),
     };
     const perEpoch = stepsPerEpoch(data, this.options.batchSize);
     const totalSteps = perEpoch === null ? this.options.epochs * 100 : perEpoch * this.options.epochs;
@@ -399,6 +450,7 @@ export class Trainer {
       best: this.best,
       history: this.history.slice(),
       balancing: { cursor: this.balancingState.cursor, smoothed: { ...this.balancingState.smoothed } },
+      ...(this.teacher ? { ema: await this.teacher.getState() } : {}),
     };
   }
 
@@ -411,13 +463,15 @@ export class Trainer {
     this.best = state.best;
     this.history = state.history.slice();
     this.balancingState = state.balancing ? { cursor: state.balancing.cursor, smoothed: { ...state.balancing.smoothed } } : { cursor: 0, smoothed: {} };
+    this.teacher?.setState(state.ema ?? null);
     this.restored = state;
     if (this.logScale && state.logScale != null) this.logScale.variable.assign(tf.scalar(state.logScale));
   }
 
-  /** Disposes the optimizer state and the learned temperature. */
+  /** Disposes the optimizer state, the learned temperature and the EMA teacher. */
   dispose(): void {
     this.optimizer.dispose();
     this.logScale?.dispose();
+    this.teacher?.dispose();
   }
 }

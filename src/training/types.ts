@@ -29,6 +29,8 @@ export interface TrainerState {
   history: TrainingLogs[];
   /** The held-out balancing monitor: where it reads the held-out data next, and its smoothed confidences. */
   balancing?: { cursor: number; smoothed: Record<string, number> };
+  /** The `'ema'` alignment teacher's averaged weights, in the order of the model's variables. */
+  ema?: number[][] | null;
 }
 
 /** What {@link Trainer.fit} returns. */
@@ -42,5 +44,5 @@ export interface TrainingHistory {
 }
 
 /** The alignment settings used when `alignment` is not false. */
-export const DEFAULT_ALIGNMENT = { global: 0.1, fine: 0.1, clinical: 0.1, fields: 0.5, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false };
+export const DEFAULT_ALIGNMENT = { global: 0.1, fine: 0.1, clinical: 0.1, fields: 0.5, temperature: 0.07, learnableTemperature: true, visionAnchor: true as boolean | 'vision' | 'text' | 'none' | 'ema', supervised: false, duplicates: 'positives' as 'positives' | 'negatives', emaDecay: 0.99 };
 
