@@ -396,7 +396,7 @@ export {
 export { Trainer } from './training/trainer.js';
 export { takeRows } from './training/batches.js';
 export { type ResolvedTrainerOptions, type TrainerOptions } from './training/trainer.js';
-export { type BatchLoss } from './training/loss.js';
+export { type AlignmentAnchor, type BatchLoss } from './training/loss.js';
 export {
   type TrainerState,
   type TrainingHistory,
