@@ -397,6 +397,7 @@ export { Trainer } from './training/trainer.js';
 export { takeRows } from './training/batches.js';
 export { type ResolvedTrainerOptions, type TrainerOptions } from './training/trainer.js';
 export { type AlignmentAnchor, type BatchLoss } from './training/loss.js';
+export { dropModalityAuc, type DropModalityResult } from './training/diagnostics.js';
 export {
   type TrainerState,
   type TrainingHistory,

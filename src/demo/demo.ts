@@ -23,7 +23,7 @@ import { strokeReportSchema } from '../text/stroke-schema.js';
 import type { TrainingLogs } from '../training/types.js';
 import { ABLATIONS } from './ablations.js';
 import { attentionOverlays, type DemoRow, demoTable, fmt, writePlots } from './outputs.js';
-import { calibrationSpec, rocSpec, trainingCurvesSpec, type VegaLiteSpec } from './plots.js';
+import { calibrationSpec, diagnosticsSpec, dropModalitySpec, rocSpec, trainingCurvesSpec, type VegaLiteSpec } from './plots.js';
 import type { ProgressSink } from './progress.js';
 import { cohortReports } from './reports.js';
 import { type DemoRun, trainAblation } from './train-one.js';
@@ -76,6 +76,9 @@ function tensorsFor(cohort: SyntheticCohort, idx: number[], texts: Array<string 
   );
 }
 
+/** The ablation whose model is saved, overlaid and diagnosed. */
+const FULL = 'tri-modal VDAFM (full)';
+
 /** Resolves and checks the options. */
 function resolveDemoOptions(options: DemoOptions) {
   const quick = options.quick ?? false;
@@ -115,6 +118,10 @@ function reportMarkdown(result: DemoResult, table: string): string {
     '![ROC](roc.svg) ![Calibration](calibration.svg)',
     '',
     '![Training curves](training-curves.svg)',
+    '',
+    '![Diagnostics of the full model](diagnostics.svg)',
+    '',
+    '![Test AUC change when one modality is withheld](drop-modality.svg)',
     '',
     'Attention overlays: `attention-*.png` (left: DWI slice; right: where the report tokens of the lesion territory and side attend, last VDAFM layer).',
   ].join('\n');
@@ -180,6 +187,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   // 3. the ablation suite
   const rows: DemoRow[] = [];
   const histories: Record<string, TrainingLogs[]> = {};
+  const steps: Record<string, TrainingLogs[]> = {};
+  const drops: Array<{ model: string; modality: string; delta: number }> = [];
   const rocCurves: Parameters<typeof rocSpec>[0] = {};
   const calCurves: Parameters<typeof calibrationSpec>[0] = {};
   let fullModel: TriModalModel | null = null;
@@ -188,10 +197,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const r = await trainAblation(ablation, run);
     rows.push(r.row);
     histories[ablation.name] = r.history;
+    steps[ablation.name] = r.steps;
+    for (const [m, d] of Object.entries(r.dropModality)) drops.push({ model: ablation.name, modality: m, delta: d! });
     rocCurves[ablation.name] = r.roc;
     calCurves[ablation.name] = r.calibration;
     log(`${ablation.name}: test AUC ${fmt(r.row.auc)} (${r.row.seconds.toFixed(0)} s, ${r.row.epochs} epochs)`);
-    if (ablation.name === 'tri-modal VDAFM (full)') fullModel = r.model;
+    if (ablation.name === FULL) fullModel = r.model;
     else r.model.dispose();
   }
 
@@ -211,6 +222,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     ['roc', rocSpec(rocCurves)],
     ['calibration', calibrationSpec(calCurves)],
     ['training-curves', trainingCurvesSpec(histories, ['loss', 'val_auc'])],
+    ...(histories[FULL] ? [['diagnostics', diagnosticsSpec(`Diagnostics: ${FULL}`, histories[FULL]!, steps[FULL]!)] as [string, VegaLiteSpec]] : []),
+    ...(drops.length > 0 ? [['drop-modality', dropModalitySpec(drops)] as [string, VegaLiteSpec]] : []),
   ];
   if ((await writePlots(plots, write)) === 0) log('plots: vega and vega-lite are not installed; wrote the vega-lite specs (*.vl.json) only.');
   if (fullModel) {
@@ -220,7 +233,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     fullModel.dispose();
   }
   write('report.md', reportMarkdown(result, table));
-  write('metrics.json', JSON.stringify({ ...result, histories }, null, 1));
+  write('metrics.json', JSON.stringify({ ...result, histories, dropModality: drops }, null, 1));
   tf.dispose([...Object.values(run.train), ...Object.values(run.val), ...Object.values(run.test)]);
   log(`\nwrote ${files.length} files to ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return result;

@@ -115,6 +115,73 @@ export function trainingCurvesSpec(histories: Record<string, Array<Record<string
 }
 
 /**
+ * A model's training diagnostics, one panel per group of logged values: each auxiliary head's
+ * validation AUC and the gate per epoch; the balancing coefficients, held-out and training
+ * confidence, gradient-norm shares, alignment terms (with ln B) and retrieval rates (with chance)
+ * per step.
+ *
+ * @param epochs - per-epoch logs (`TrainingHistory.epochs`).
+ * @param steps - per-step logs (`onBatchEnd`).
+ */
+export function diagnosticsSpec(title: string, epochs: Array<Record<string, number>>, steps: Array<Record<string, number>>): VegaLiteSpec {
+  const panels: Array<[string, RegExp, 'epoch' | 'step']> = [
+    ['auxiliary-head validation AUC', /^val_auc(_|$)/, 'epoch'],
+    ['gate (mean, sd)', /^val_gate_/, 'epoch'],
+    ['balancing coefficient', /^coef_/, 'step'],
+    ['confidence on the true class', /^conf_(heldout|train)_/, 'step'],
+    ['share of the gradient norm²', /^grad_share_/, 'step'],
+    ['alignment terms (vs ln B)', /^(align_|ln_batch$)/, 'step'],
+    ['retrieval (vs chance)', /^retrieval_/, 'step'],
+  ];
+  const values: Array<Record<string, unknown>> = [];
+  for (const [panel, re, axis] of panels) {
+    const rows = axis === 'epoch' ? epochs : steps;
+    rows.forEach((logs, i) => {
+      for (const [k, v] of Object.entries(logs)) if (re.test(k) && Number.isFinite(v)) values.push({ panel, series: k, x: i + 1, axis, value: v });
+    });
+  }
+  return {
+    $schema: SCHEMA,
+    title,
+    data: { values },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels.map(([p]) => p) },
+    columns: 4,
+    spec: {
+      width: 220,
+      height: 150,
+      mark: { type: 'line', point: false, strokeWidth: 1.2 },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: 'epoch / step' },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 4 } },
+      },
+    },
+    resolve: { scale: { y: 'independent', x: 'independent' } },
+  };
+}
+
+/**
+ * Test-time drop-one-modality ΔAUC per model: how far each model's test AUC falls when one
+ * modality is withheld.
+ */
+export function dropModalitySpec(rows: Array<{ model: string; modality: string; delta: number }>): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    title: 'Test AUC change when one modality is withheld',
+    data: { values: rows },
+    width: 320,
+    height: { step: 14 },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'model', type: 'nominal', title: null },
+      yOffset: { field: 'modality', type: 'nominal' },
+      x: { field: 'delta', type: 'quantitative', title: 'ΔAUC (without − with)' },
+      color: { field: 'modality', type: 'nominal', title: 'withheld' },
+    },
+  };
+}
+
+/**
  * Renders a vega-lite spec to SVG with the optional `vega` and `vega-lite` packages.
  *
  * @returns the SVG text, or null when those packages are not installed.

@@ -8,6 +8,7 @@ import { createTriModalModel } from '../models/builder.js';
 import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
 import type { TrainingLogs } from '../training/types.js';
+import { dropModalityAuc } from '../training/diagnostics.js';
 import { Trainer } from '../training/trainer.js';
 import type { Ablation, Components } from './ablations.js';
 import { type DemoRow, fmt } from './outputs.js';
@@ -31,6 +32,10 @@ export interface DemoRun {
 export interface AblationResult {
   row: DemoRow;
   history: TrainingLogs[];
+  /** Per-step logs (balancing, gradient shares, alignment terms). */
+  steps: TrainingLogs[];
+  /** Test AUC change when each modality is withheld (multimodal models). */
+  dropModality: Partial<Record<string, number>>;
   roc: { fpr: ArrayLike<number>; tpr: ArrayLike<number>; auc: number };
   calibration: { predicted: ArrayLike<number>; observed: ArrayLike<number>; counts: ArrayLike<number> };
   model: TriModalModel;
@@ -52,6 +57,7 @@ export async function trainAblation(ablation: Ablation, run: DemoRun): Promise<A
   const t0 = Date.now();
   const { epochs, quick, seed } = run;
   const model = createTriModalModel({ ...ablation.config(run.components), seed: seed + 11 });
+  const steps: TrainingLogs[] = [];
   const epochBar = new ProgressBar(`training ${ablation.name}`, epochs, run.sink);
   const trainer = new Trainer({
     epochs,
@@ -60,6 +66,7 @@ export async function trainAblation(ablation: Ablation, run: DemoRun): Promise<A
     seed,
     earlyStopping: { metric: 'auc', patience: quick ? epochs : 4, restoreBest: true },
     onEpochEnd: (e, logs) => epochBar.update(e + 1, `loss ${fmt(logs['loss']!)} val AUC ${fmt(logs['val_auc']!)}`),
+    onBatchEnd: (_, logs) => void steps.push(logs),
     ...ablation.trainer,
   });
   const history = await trainer.fit(model, run.train, { validation: run.val });
@@ -84,9 +91,12 @@ export async function trainAblation(ablation: Ablation, run: DemoRun): Promise<A
     epochs: history.epochs.length,
     seconds: (Date.now() - t0) / 1000,
   };
+  const drop = model.modalities.length > 1 ? (await dropModalityAuc(model, run.test)).delta : {};
   return {
     row,
     history: history.epochs,
+    steps,
+    dropModality: drop,
     roc: { fpr: ev.rocCurve.fpr, tpr: ev.rocCurve.tpr, auc: ev.rocAuc },
     calibration: { predicted: ev.calibrationCurve.meanPredicted, observed: ev.calibrationCurve.fractionPositive, counts: ev.calibrationCurve.count },
     model,
