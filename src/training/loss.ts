@@ -24,6 +24,11 @@ export interface LossSettings {
   loss: 'bce' | 'focal';
   focalGamma: number;
   classWeights: number[] | null;
+  /**
+   * `'alignment'`: only the alignment terms (contrastive and report fields) — the pretraining phase,
+   * where the report teaches the image before any outcome label is used. @defaultValue 'full'
+   */
+  objective?: 'full' | 'alignment';
 }
 
 /** The loss parts of one batch ({@link Trainer.computeLoss}); the caller owns every tensor. */
@@ -145,7 +150,8 @@ export function batchLoss(model: TriModalModel, batch: TriModalData, training: b
   return tf.tidy(() => {
     const out = model.forward(batch, { training, dropoutStep: step });
     const labels = batch.labels;
-    const parts: Record<string, tf.Scalar> = { classification: classificationLoss(model, out.logits, labels, s) };
+    const pretraining = s.objective === 'alignment';
+    const parts: Record<string, tf.Scalar> = pretraining ? {} : { classification: classificationLoss(model, out.logits, labels, s) };
     const confidence: Partial<Record<Modality, tf.Scalar>> = {};
     const aligned = s.alignment ? alignmentLoss(out, batch, s.alignment, s.logitScale, teacher) : null;
     const alignment = aligned?.loss ?? null;
@@ -156,13 +162,13 @@ export function batchLoss(model: TriModalModel, batch: TriModalData, training: b
       parts['fields'] = tf.mul(reportFieldLoss(out.reportFields, batch.fieldTargets, batch.fieldMask, groups), s.alignment.fields) as tf.Scalar;
     }
     const auxParts: tf.Scalar[] = [];
-    for (const [m, logits] of Object.entries(out.auxiliary) as Array<[Modality, tf.Tensor]>) {
+    for (const [m, logits] of Object.entries(pretraining ? {} : out.auxiliary) as Array<[Modality, tf.Tensor]>) {
       const l = classificationLoss(model, logits, labels, s);
       parts[`aux_${m}`] = l;
       auxParts.push(l);
       confidence[m] = trueClassConfidence(model, logits, labels);
     }
-    let total: tf.Tensor = parts['classification']!;
+    let total: tf.Tensor = parts['classification'] ?? tf.scalar(0);
     if (alignment) total = tf.add(total, alignment);
     if (parts['fields']) total = tf.add(total, parts['fields']);
     if (auxParts.length > 0 && s.auxiliaryWeight > 0) total = tf.add(total, tf.mul(tf.addN(auxParts), s.auxiliaryWeight));

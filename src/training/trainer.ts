@@ -90,6 +90,15 @@ export interface TrainerOptions {
    * @defaultValue `{ method: 'adaptive', alpha: 1, interval: 10, heldOutBatch: 64, momentum: 0.5 }`
    */
   balancing?: false | BalancingOptions;
+  /**
+   * Alignment pretraining: before the outcome is trained, `epochs` epochs of the alignment terms
+   * alone (contrastive and report fields, with their own optimizer and warm-up + cosine
+   * schedule at `learningRate`), so that the report teaches the image before the outcome head can
+   * lean on the easy modality. `fields` overrides the report-field weight during it. Needs the
+   * alignment loss. Runs once per trainer (a resumed trainer does not repeat it).
+   * @defaultValue none
+   */
+  pretrain?: { epochs: number; learningRate?: number; fields?: number };
   /** The optimizer: AdamW, or SGD with heavy-ball momentum (`momentum`). @defaultValue 'adamw' */
   optimizer?: 'adamw' | 'sgd';
   /** SGD momentum. @defaultValue 0.9 */
@@ -178,6 +187,14 @@ function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions 
   }
   resolveBalancing(o.balancing);
   resolveAlignment(o.alignment);
+  if (o.pretrain !== undefined) {
+    const pt = o.pretrain as { epochs?: unknown; learningRate?: unknown; fields?: unknown } | null;
+    if (typeof pt !== 'object' || pt === null || !Number.isInteger(pt.epochs) || (pt.epochs as number) < 1) {
+      throw new InvalidArgumentError({ argument: 'pretrain.epochs', message: 'pretrain.epochs must be a positive integer.', received: pt?.epochs });
+    }
+    if (pt.learningRate !== undefined && !((pt.learningRate as number) > 0)) throw new InvalidArgumentError({ argument: 'pretrain.learningRate', message: 'pretrain.learningRate must be > 0.', received: pt.learningRate });
+    if (pt.fields !== undefined && !((pt.fields as number) >= 0)) throw new InvalidArgumentError({ argument: 'pretrain.fields', message: 'pretrain.fields must be ≥ 0.', received: pt.fields });
+  }
   if (o.optimizer !== undefined && o.optimizer !== 'adamw' && o.optimizer !== 'sgd') {
     throw new InvalidArgumentError({ argument: 'optimizer', message: "optimizer must be 'adamw' or 'sgd'.", received: o.optimizer });
   }
@@ -209,6 +226,8 @@ export class Trainer {
   private optimizer: Optimizer;
   private logScale: LogitScale | null = null;
   private teacher: EmaTeacher | null = null;
+  private pretrained = false;
+  private pretrainHistory: TrainingLogs[] = [];
   private step = 0;
   private epoch = 0;
   private best: { value: number; epoch: number } | null = null;
@@ -284,6 +303,54 @@ export class Trainer {
     return this.teacher;
   }
 
+  /** The alignment pretraining phase (see `TrainerOptions.pretrain`). */
+  private async pretrainPhase(model: TriModalModel, data: TrainingData, vars: tf.Variable[]): Promise<void> {
+    const p = this.options.pretrain!;
+    const align = this.alignmentConfig();
+    this.pretrained = true;
+    // nothing to pretrain without the alignment loss, or in a model with neither fusion embeddings nor a report-field head
+    if (!align || (model.fusionType === 'pooled' && !model.reportFieldGroups())) return;
+    const optimizer = new AdamW({ learningRate: p.learningRate ?? this.options.learningRate, weightDecay: this.options.weightDecay });
+    const loss = { ...this.lossSettings(null), objective: 'alignment' as const, alignment: { ...align, ...(p.fields !== undefined ? { fields: p.fields } : {}) } };
+    const ctx: StepContext = {
+      model,
+      vars: this.logScale ? [...vars, this.logScale.variable] : vars,
+      groups: model.variableGroups(),
+      optimizer,
+      loss,
+      balancing: { method: 'none' },
+      clipNorm: this.options.clipNorm === null ? null : (this.options.clipNorm ?? 1),
+      gradientShare: false,
+      teacher: this.teacherFor(model, vars),
+    };
+    const perEpoch = stepsPerEpoch(data, this.options.batchSize);
+    const totalSteps = (perEpoch ?? 100) * p.epochs;
+    const schedule = warmupCosineSchedule({ learningRate: optimizer.learningRate, totalSteps, warmupSteps: Math.floor(totalSteps * this.options.warmupFraction), minLearningRate: optimizer.learningRate * 0.01 });
+    let step = 0;
+    try {
+      for (let epoch = 0; epoch < p.epochs; epoch++) {
+        const sums: Record<string, number> = {};
+        let count = 0;
+        for await (const { batch, owned } of epochBatches(data, this.options.batchSize, this.rng)) {
+          optimizer.learningRate = schedule(step);
+          try {
+            const logs = await trainStep(ctx, batch, -1 - step, optimizer.learningRate);
+            for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
+          } finally {
+            if (owned) tf.dispose(Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+          }
+          count++;
+          step++;
+        }
+        const logs: TrainingLogs = { pretrain_epoch: epoch };
+        for (const [k, v] of Object.entries(sums)) logs[k] = v / Math.max(count, 1);
+        this.pretrainHistory.push(logs);
+      }
+    } finally {
+      optimizer.dispose();
+    }
+  }
+
   /** Early stopping in force for this fit, or null. */
   private earlyStopping(model: TriModalModel, hasValidation: boolean): EarlyStopping | null {
     if (!hasValidation || this.options.earlyStopping === false) return null;
@@ -334,6 +401,7 @@ export class Trainer {
     const vars = model.trainableVariables();
     this.ensureLogScale(model);
     const classWeights = await this.classWeightsFor(model, data);
+    if (this.options.pretrain && !this.pretrained) await this.pretrainPhase(model, data, vars);
     const balancing = resolveBalancing(this.options.balancing);
     const groups = model.variableGroups();
     const multimodal = Object.keys(groups).filter((g) => g !== 'shared').length >= 2;
@@ -381,7 +449,7 @@ export class Trainer {
       }
     }
     early?.restore(vars);
-    return { epochs: this.history.slice(), bestEpoch: this.best?.epoch ?? null, stoppedEarly };
+    return { epochs: this.history.slice(), bestEpoch: this.best?.epoch ?? null, stoppedEarly, ...(this.pretrainHistory.length > 0 ? { pretraining: this.pretrainHistory.slice() } : {}) };
   }
 
   /**
@@ -451,6 +519,7 @@ export class Trainer {
       history: this.history.slice(),
       balancing: { cursor: this.balancingState.cursor, smoothed: { ...this.balancingState.smoothed } },
       ...(this.teacher ? { ema: await this.teacher.getState() } : {}),
+      pretrained: this.pretrained,
     };
   }
 
@@ -464,6 +533,7 @@ export class Trainer {
     this.history = state.history.slice();
     this.balancingState = state.balancing ? { cursor: state.balancing.cursor, smoothed: { ...state.balancing.smoothed } } : { cursor: 0, smoothed: {} };
     this.teacher?.setState(state.ema ?? null);
+    this.pretrained = state.pretrained ?? false;
     this.restored = state;
     if (this.logScale && state.logScale != null) this.logScale.variable.assign(tf.scalar(state.logScale));
   }

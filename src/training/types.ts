@@ -31,6 +31,8 @@ export interface TrainerState {
   balancing?: { cursor: number; smoothed: Record<string, number> };
   /** The `'ema'` alignment teacher's averaged weights, in the order of the model's variables. */
   ema?: number[][] | null;
+  /** Whether the alignment pretraining phase has run. */
+  pretrained?: boolean;
 }
 
 /** What {@link Trainer.fit} returns. */
@@ -41,6 +43,8 @@ export interface TrainingHistory {
   bestEpoch: number | null;
   /** Whether early stopping ended the run. */
   stoppedEarly: boolean;
+  /** Per-epoch logs of the alignment pretraining phase, when it ran. */
+  pretraining?: TrainingLogs[];
 }
 
 /** The alignment settings used when `alignment` is not false. */

@@ -31,3 +31,27 @@ describe('report-field head', () => {
     tf.dispose(Object.values(data));
   });
 });
+
+describe('alignment pretraining', () => {
+  it('trains the alignment terms alone first (no outcome loss), once, and reports its history', async () => {
+    const cohort = generateSyntheticCohort({ patients: 48, seed: 10, layout: '2d', imageShape: [16, 16], slices: 2 });
+    const texts = await cohortReportTexts(cohort, 10);
+    const fields = ReportFieldTargets.fit(texts, strokeReportSchema, { minCount: 2 });
+    const tok = WordPieceTokenizer.train(texts.filter((t): t is string => t !== null), { vocabSize: 120 }, { maxLength: 32 });
+    const data = prepareTriModalData({ images: cohort.images, imageShape: cohort.sampleShape, reports: texts, labels: Array.from(cohort.poor) }, { tokenizer: tok, fieldTargets: fields });
+    const model = createTriModalModel({ image: { inputShape: [...cohort.sampleShape], spatialDims: 2, widths: [8], depths: [1], strides: [2], kernelInitializer: 'truncatedNormal' }, reportFields: fields, seed: 2 });
+    const trainer = new Trainer({ epochs: 1, batchSize: 16, learningRate: 1e-2, warmupFraction: 0, seed: 1, alignment: { global: 0, fine: 0, clinical: 0, fields: 1 }, pretrain: { epochs: 8, fields: 2 } });
+    const h = await trainer.fit(model, data);
+    expect(h.pretraining).toHaveLength(8);
+    expect(h.pretraining![0]!['classification']).toBeUndefined();
+    expect(h.pretraining!.at(-1)!['fields']!).toBeLessThan(h.pretraining![0]!['fields']! * 0.9);
+    expect((await trainer.getState()).pretrained).toBe(true);
+    // a second fit (continuing) does not pretrain again
+    const again = await trainer.fit(model, data);
+    expect(again.pretraining).toHaveLength(8);
+    expectArgumentError(() => new Trainer({ pretrain: { epochs: 0 } }), InvalidArgumentError, 'pretrain.epochs');
+    trainer.dispose();
+    model.dispose();
+    tf.dispose(Object.values(data));
+  });
+});
