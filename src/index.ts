@@ -114,7 +114,8 @@ export {
 } from './encoders/image/image-encoder.js';
 export { batchNormTrain, groupNorm, type BatchStatsCallback } from './ops/norm.js';
 export { Conv2D, Conv3D, conv2dLayer, conv3dLayer, type ConvArgs } from './layers/conv.js';
-export { conv2d, conv3d, biasAdd, axisPadding, type ConvOptions, type ConvPadding, type AxisPadding } from './ops/conv.js';
+export { conv2d, conv3d, biasAdd, type ConvOptions } from './ops/conv.js';
+export { axisPadding, type ConvPadding, type AxisPadding } from './ops/conv-geometry.js';
 export {
   TabularPreprocessor,
   UNSEEN_CATEGORY_INDEX,

@@ -18,7 +18,8 @@ import {
 } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from './common.js';
-import { axisPadding, conv2d, conv3d, type ConvPadding } from '../ops/conv.js';
+import { conv2d, conv3d } from '../ops/conv.js';
+import { axisPadding, type ConvPadding } from '../ops/conv-geometry.js';
 
 
 /** Constructor arguments of {@link Conv2D} and {@link Conv3D}. */

@@ -19,7 +19,8 @@ import {
 } from '../../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../../errors.js';
 import { asList, configFields, isTraining, layerBaseArgs, makeInitializer } from '../../layers/common.js';
-import { axisPadding, conv2d, conv3d } from '../../ops/conv.js';
+import { conv2d, conv3d } from '../../ops/conv.js';
+import { axisPadding } from '../../ops/conv-geometry.js';
 import { batchNormTrain, groupNorm } from '../../ops/norm.js';
 
 
