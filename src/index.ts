@@ -98,20 +98,17 @@ export {
   type DualAlignmentOptions,
   type DualAlignmentResult,
 } from './losses/alignment.js';
+export { createImageEncoder, type ImageEncoder, type CreateImageEncoderConfig } from './encoders/image/image-encoder.js';
+export { ImageEncoderLayer, type ImageEncoderLayerArgs } from './encoders/image/image-encoder-layer.js';
 export {
-  createImageEncoder,
-  ImageEncoderLayer,
   resolveImageEncoderOptions,
   IMAGE_NORMS,
   IMAGE_ACTIVATIONS,
-  type ImageEncoder,
-  type CreateImageEncoderConfig,
   type ImageEncoderOptions,
-  type ImageEncoderLayerArgs,
   type ResolvedImageEncoderOptions,
   type ImageNorm,
   type ImageActivation,
-} from './encoders/image/image-encoder.js';
+} from './encoders/image/image-options.js';
 export { batchNormTrain, groupNorm, type BatchStatsCallback } from './ops/norm.js';
 export { Conv2D, Conv3D, conv2dLayer, conv3dLayer, type ConvArgs } from './layers/conv.js';
 export { conv2d, conv3d, biasAdd, type ConvOptions } from './ops/conv.js';
