@@ -226,6 +226,29 @@ export function assertBoolean(value: unknown, argument: string): asserts value i
   }
 }
 
+/**
+ * Validates a per-spatial-axis option (kernel size, strides): a positive integer for every
+ * axis, or a list of `n` positive integers.
+ *
+ * @returns the list, one entry per axis.
+ * @throws {@link InvalidArgumentError} naming `argument`.
+ * @example
+ * ```ts
+ * spatialList(2, 3, 'strides'); // [2, 2, 2]
+ * ```
+ */
+export function spatialList(value: unknown, n: number, argument: string): number[] {
+  const list = typeof value === 'number' ? Array.from({ length: n }, () => value) : value;
+  if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a positive integer or a list of ${n} positive integers.`,
+      received: value,
+    });
+  }
+  return list as number[];
+}
+
 /** Names of the kernel initialisers a vdafm layer accepts (all JSON-safe, all seedable). */
 export type KernelInitializerName =
   | 'glorotUniform'

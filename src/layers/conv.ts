@@ -15,6 +15,7 @@ import {
   checkSeed,
   type KernelInitializerName,
   type Shape,
+  spatialList,
 } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from './common.js';
@@ -53,18 +54,6 @@ export interface ConvArgs extends BaseLayerArgs {
    * @defaultValue undefined (random)
    */
   seed?: number;
-}
-
-function spatialList(value: unknown, n: number, argument: string): number[] {
-  const list = typeof value === 'number' ? Array.from({ length: n }, () => value) : value;
-  if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
-    throw new InvalidArgumentError({
-      argument,
-      message: `${argument} must be a positive integer or a list of ${n} positive integers.`,
-      received: value,
-    });
-  }
-  return list as number[];
 }
 
 /** Shared implementation of the 2D and 3D layers. */

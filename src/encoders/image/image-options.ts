@@ -11,6 +11,7 @@ import {
   checkInitializer,
   checkSeed,
   type KernelInitializerName,
+  spatialList,
 } from '../../core/validate.js';
 import { InvalidArgumentError } from '../../errors.js';
 
@@ -103,18 +104,6 @@ function intList(value: unknown, argument: string, min: number): number[] {
   return value as number[];
 }
 
-function strideList(value: unknown, dims: number, argument: string): number[] {
-  const list = typeof value === 'number' ? Array.from({ length: dims }, () => value) : value;
-  if (!Array.isArray(list) || list.length !== dims || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
-    throw new InvalidArgumentError({
-      argument,
-      message: `${argument} must be a positive integer or a list of ${dims} positive integers.`,
-      received: value,
-    });
-  }
-  return list as number[];
-}
-
 /**
  * Validates image-encoder options and fills in the defaults.
  *
@@ -147,9 +136,9 @@ export function resolveImageEncoderOptions(options: ImageEncoderOptions = {}): R
       });
     }
   }
-  strides.forEach((s, i) => strideList(s, spatialDims, `strides[${i}]`));
+  strides.forEach((s, i) => spatialList(s, spatialDims, `strides[${i}]`));
   const stemStride = options.stemStride ?? 1;
-  strideList(stemStride, spatialDims, 'stemStride');
+  spatialList(stemStride, spatialDims, 'stemStride');
   const kernelSize = options.kernelSize ?? 3;
   assertPositiveInt(kernelSize, 'kernelSize');
   const norm = options.norm ?? 'group';
