@@ -116,14 +116,13 @@ export { axisPadding, type ConvPadding, type AxisPadding } from './ops/conv-geom
 export {
   TabularPreprocessor,
   UNSEEN_CATEGORY_INDEX,
-  type CellValue,
   type ColumnSpec,
   type ColumnType,
-  type TableInput,
   type TabularFeatureSpec,
   type TabularPreprocessorJSON,
   type TabularPreprocessorOptions,
 } from './encoders/tabular/preprocessor.js';
+export { type CellValue, type TableInput } from './encoders/tabular/table.js';
 export { FeatureTokenizer, featureTokenizer, type FeatureTokenizerArgs } from './encoders/tabular/feature-tokenizer.js';
 export { TabularMLP, tabularMLP, type TabularMLPArgs, type MlpActivation } from './encoders/tabular/mlp.js';
 export {
