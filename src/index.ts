@@ -141,15 +141,15 @@ export {
 } from './encoders/tabular/encoder.js';
 export { embeddingLookup, sanitizeIds } from './ops/embedding.js';
 export { buildVocab, bertWords, DEFAULT_SPECIAL_TOKENS, type BuildVocabOptions } from './encoders/text/vocab.js';
+export { WordPieceTokenizer } from './encoders/text/tokenizer.js';
 export {
-  WordPieceTokenizer,
   type EncodeOptions,
   type TokenEncoding,
   type FromJSONOptions,
   type PaddingStrategy,
   type TokenizerJSON,
   type WordPieceOptions,
-} from './encoders/text/tokenizer.js';
+} from './encoders/text/tokenizer-types.js';
 export { TokenEmbedding, tokenEmbedding, type TokenEmbeddingArgs } from './encoders/text/token-embedding.js';
 export { FrozenEmbeddingAdapter, frozenEmbeddingAdapter, type FrozenEmbeddingAdapterArgs } from './encoders/text/frozen-adapter.js';
 export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } from './layers/layer-norm.js';
