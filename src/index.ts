@@ -70,14 +70,8 @@ export {
 } from './layers/pooling.js';
 export { PositionalEmbedding, positionalEmbedding, type PositionalEmbeddingArgs } from './layers/positional-embedding.js';
 export { Random } from './core/random.js';
-export {
-  VDAFM,
-  vdafm,
-  type VdafmArgs,
-  type VdafmOutputs,
-  type ConditioningMode,
-  type FusionMode,
-} from './fusion/vdafm.js';
+export { VDAFM, vdafm, type VdafmArgs, type VdafmOutputs } from './fusion/vdafm.js';
+export { type ConditioningMode, type FusionMode } from './fusion/vdafm-stages.js';
 export { BASE_OUTPUTS, CLINICAL_OUTPUTS, type ClinicalMode } from './fusion/common.js';
 export { BaselineFusion, baselineFusion, type BaselineFusionArgs, type BaselineMethod } from './fusion/baselines.js';
 export {
