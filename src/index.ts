@@ -261,12 +261,8 @@ export {
   type Findings,
   type FindingsExtractor,
 } from './text/template-generator.js';
-export {
-  createOpenAICompatibleGenerator,
-  isLoopbackHost,
-  type OpenAICompatibleGeneratorOptions,
-  type GeneratorLogger,
-} from './text/openai-compatible.js';
+export { createOpenAICompatibleGenerator } from './text/openai-compatible.js';
+export { isLoopbackHost, type OpenAICompatibleGeneratorOptions, type GeneratorLogger } from './text/openai-options.js';
 export { MemoryReportCache, reportCacheKey, type ReportCache, type CachedReport, type ReportCacheKeyInput } from './text/cache.js';
 export {
   generateReports,
