@@ -23,7 +23,8 @@ import { VolumeCache, volumeCacheKey } from './cache.js';
 import { formatCsv } from './csv.js';
 import { CohortValidationError, NiftiFormatError, type CohortProblem, type CohortProblemKind } from './errors.js';
 import { readManifest, validateManifest, type CohortRow, type InvalidRowFiles } from './manifest.js';
-import { decodeNifti, preprocessNifti, preprocessSequences, sequenceMismatch, type NiftiVolume, type PreprocessOptions } from './nifti.js';
+import { decodeNifti, type NiftiVolume } from './nifti.js';
+import { preprocessNifti, preprocessSequences, sequenceMismatch, type PreprocessOptions } from './preprocess.js';
 import { cohortColumnSpecs, parseCohortSchema, readCohortSchema, type CohortSchema, type ResolvedCohortSchema } from './schema.js';
 
 /**

@@ -16,7 +16,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import { formatCsv } from './csv.js';
 import type { CohortProblemKind } from './errors.js';
 import type { CohortImageOptions } from './load.js';
-import { writeNifti, type Affine } from './nifti.js';
+import type { Affine } from './affine.js';
+import { writeNifti } from './nifti-write.js';
 import { COHORT_SCHEMA_FORMAT, type CohortSchema } from './schema.js';
 
 /** A deliberately broken row that {@link writeSyntheticCohort} can append (a copy of patient 0 with one defect). */

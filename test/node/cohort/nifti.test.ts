@@ -1,4 +1,5 @@
-// The NIfTI module (src/node/cohort/nifti.ts): reading, reorienting, resampling, normalising and
+// The NIfTI module (src/node/cohort/nifti.ts, affine.ts, nifti-write.ts, reorient.ts, resample.ts,
+// intensity.ts, preprocess.ts): reading, reorienting, resampling, normalising and
 // the cohort layout. Every volume is written here by a small NIfTI-1 writer of the tests
 // (test/helpers/nifti-writer.ts) that shares no code with the reader under test; the reader is
 // also cross-checked against nifti-reader-js.
