@@ -66,20 +66,22 @@ export {
 } from './node/cohort/manifest.js';
 export { VOLUME_CACHE_VERSION, VolumeCache, volumeCacheKey, type CachedVolume, type VolumeCacheOptions, type VolumeCacheStats } from './node/cohort/cache.js';
 export {
-  cohortBatches,
-  cohortInputs,
   excludedPatients,
   loadCohort,
   writeExclusions,
-  type CohortBatchesOptions,
-  type CohortImageOptions,
-  type CohortInputsOptions,
   type CohortLoadProgress,
-  type CohortModality,
   type CohortPatient,
   type ExcludedPatient,
   type LoadCohortOptions,
   type LoadedCohort,
-  type PatientSelection,
 } from './node/cohort/load.js';
+export { type CohortImageOptions } from './node/cohort/cohort-image-options.js';
+export {
+  cohortBatches,
+  cohortInputs,
+  type CohortBatchesOptions,
+  type CohortInputsOptions,
+  type CohortModality,
+  type PatientSelection,
+} from './node/cohort/cohort-inputs.js';
 export { BROKEN_ROW_PROBLEMS, writeSyntheticCohort, type BrokenRowKind, type WriteSyntheticCohortOptions, type WrittenBrokenRow, type WrittenCohort } from './node/cohort/write.js';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertOneOf, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../../errors.js';
-import { binaryCell, categoricalCell, type CellValue, numericCell, readTable, type TableInput } from './table.js';
+import { binaryCell, categoricalCell, numericCell, readTable, type TableInput } from './table.js';
 
 /** Kind of a clinical column. */
 export type ColumnType = 'numeric' | 'categorical' | 'binary';

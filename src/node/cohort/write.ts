@@ -15,7 +15,7 @@ import { gridGeometry, PHANTOM_GEOMETRY } from '../../data/phantom.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { formatCsv } from './csv.js';
 import type { CohortProblemKind } from './errors.js';
-import type { CohortImageOptions } from './load.js';
+import type { CohortImageOptions } from './cohort-image-options.js';
 import type { Affine } from './affine.js';
 import { writeNifti } from './nifti-write.js';
 import { COHORT_SCHEMA_FORMAT, type CohortSchema } from './schema.js';
