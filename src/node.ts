@@ -84,4 +84,5 @@ export {
   type CohortModality,
   type PatientSelection,
 } from './node/cohort/cohort-inputs.js';
-export { BROKEN_ROW_PROBLEMS, writeSyntheticCohort, type BrokenRowKind, type WriteSyntheticCohortOptions, type WrittenBrokenRow, type WrittenCohort } from './node/cohort/write.js';
+export { writeSyntheticCohort, type WriteSyntheticCohortOptions, type WrittenCohort } from './node/cohort/write.js';
+export { BROKEN_ROW_PROBLEMS, type BrokenRowKind, type WrittenBrokenRow } from './node/cohort/broken-rows.js';
