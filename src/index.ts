@@ -314,14 +314,10 @@ export {
   type BinaryMetric,
   type IndexStatistic,
 } from './metrics/bootstrap.js';
+export { delongTest, delongVariance, type DelongOptions, type DelongTestResult, type DelongVarianceResult } from './metrics/delong.js';
 export {
-  delongTest,
-  delongVariance,
   pairedBootstrap,
   minimumDetectableDifference,
-  type DelongOptions,
-  type DelongTestResult,
-  type DelongVarianceResult,
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
   type MinimumDetectableDifferenceOptions,
