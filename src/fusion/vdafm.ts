@@ -172,6 +172,17 @@ export interface VdafmOutputs {
  * clinicalTokens (clinical modes), gate (`returnGate`), and per layer the vision→text and
  * text→vision attention maps (`returnAttention`). {@link VDAFM.fuse} returns them by name.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `dim` (or a given `ffnDim`, `embedDim`) not a positive integer; `numHeads` not a
+ *   positive integer or not dividing `dim`; `numLayers` not a non-negative integer; `dropout`
+ *   outside [0, 1); a `conditioning`, `fusion` or `clinical` mode not listed; `returnGate` or
+ *   `returnAttention` not a boolean, or `returnGate` with a fusion other than 'gated'; `epsilon`
+ *   not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not an integer. When
+ *   applied: `inputs` for other than 3 inputs (`clinical: 'none'`) or 5; `visual`, `text` or
+ *   `clinical` without a known last dimension.
+ * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
+ *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
+ *   matching its tokens in batch and tokens.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -310,6 +321,8 @@ export class VDAFM extends tfl.layers.Layer {
    * @param inputs - `[visual, text, textMask]` or `[visual, text, textMask, clinical, clinicalMask]`.
    * @param options - `training` enables dropout.
    * @returns named tensors, owned by the caller.
+   * @throws {@link InvalidArgumentError} (argument `inputs`, `visual`, `text` or `clinical`) and
+   *   {@link ShapeError} for inputs that do not fit, as listed on {@link VDAFM}.
    * @example
    * ```ts
    * const { fused, visualEmbedding, textEmbedding } = fusion.fuse([visual, text, textMask]);
@@ -376,7 +389,11 @@ export class VDAFM extends tfl.layers.Layer {
     };
   }
 
-  /** Trainable weights grouped by role (projections, conditioning, interaction, fusion, embeddings). */
+  /**
+   * Trainable weights grouped by role (projections, conditioning, interaction, fusion, embeddings).
+   *
+   * @throws {@link InvalidArgumentError} (argument `this`) before the layer is built.
+   */
   weightGroups(): Record<'projection' | 'conditioning' | 'interaction' | 'fusion' | 'embedding', tfl.LayerVariable[]> {
     const w = this.w;
     if (!w) throw new InvalidArgumentError({ argument: 'this', message: 'The VDAFM layer is not built yet: apply it first.', received: 'unbuilt' });
@@ -406,6 +423,7 @@ export class VDAFM extends tfl.layers.Layer {
 /**
  * Creates a {@link VDAFM} fusion layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link VDAFM} constructor, naming the argument.
  * @example
  * ```ts
  * import * as tfl from '@tensorflow/tfjs-layers';
