@@ -61,6 +61,12 @@ interface Block {
  * statistics (non-trainable weights `*_moving_mean`, `*_moving_variance`, unbiased variance as
  * PyTorch); other calls use the moving statistics.
  *
+ * @throws {@link InvalidArgumentError} from the constructor naming `args` (not an object) or the
+ *   option {@link resolveImageEncoderOptions} refuses (`spatialDims`, `widths`, `depths`,
+ *   `strides`, `stemStride`, `kernelSize`, `norm`, `groups`, `activation`, `outputDim`, `momentum`,
+ *   `epsilon`, `kernelInitializer`, `seed`).
+ * @throws {@link ShapeError} (argument `image`) when applied to an input whose rank is not
+ *   `spatialDims + 2` or whose spatial sizes or channels are unknown.
  * @example
  * ```ts
  * import * as tfl from '@tensorflow/tfjs-layers';
@@ -122,7 +128,11 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
     return sizes;
   }
 
-  /** Token count and width for an input shape. */
+  /**
+   * Token count and width for an input shape.
+   *
+   * @throws {@link ShapeError} (argument `image`) as when the layer is applied to that shape.
+   */
   tokenGrid(inputShape: Shape): { spatial: number[]; numTokens: number; dim: number } {
     const s = this.parseShape(inputShape);
     const spatial = this.outputSpatial(s.slice(1, this.dims + 1) as number[]);

@@ -254,6 +254,7 @@ export class WordPieceTokenizer {
   /**
    * Splits a text into WordPiece tokens (no special tokens, no padding).
    *
+   * @throws {@link InvalidArgumentError} (argument `text`) when `text` is not a string.
    * @example
    * ```ts
    * tok.tokenize('Infarct'); // ['in', '##far', '##ct']
@@ -319,6 +320,9 @@ export class WordPieceTokenizer {
    * `[batch, maxLength]` float32 (or `[batch, longest]` with `padding: 'longest'`).
    * The caller owns both tensors.
    *
+   * @throws {@link InvalidArgumentError} naming `texts` (not an array), `texts[i]` (neither a
+   *   string nor null) or the option {@link WordPieceTokenizer.encode} refuses (`maxLength`,
+   *   `padding`, `truncation`, `addSpecialTokens`).
    * @example
    * ```ts
    * const { ids, mask } = tok.encodeToTensors(['acute infarct', null]);
