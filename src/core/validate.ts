@@ -80,7 +80,7 @@ export function assertDim(
 /**
  * Asserts that two tensors agree on the given axes (unknown dimensions always agree).
  *
- * @throws {@link ShapeError} naming `argumentB` when they differ.
+ * @throws {@link ShapeError} naming `argumentA` (whose shape it shows) when they differ.
  * @example
  * ```ts
  * assertSameDims([2, 64], [2, 64, 32], [0, 1], 'mask', 'value', '[batch, keys]'); // ok
