@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
-import { rocAuc } from './ranking.js';
 import { resolveBootstrapOptions } from './bootstrap.js';
 import { normalUpperQuantile, normalUpperTail } from './normal.js';
 import { assertBothClasses, checkOptions, countPositives, toBinaryLabels, toScores } from './validate.js';

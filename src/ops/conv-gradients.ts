@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { columnSums } from './matmul.js';
 import { fastSlice } from './slice.js';
-import { type Conv2DGeometry, type Pad4 } from './conv-geometry.js';
+import type { Conv2DGeometry, Pad4 } from './conv-geometry.js';
 
 /** `x[:, top : top + h, left : left + w, :]` of a rank-4 tensor. */
 function crop4(x: tf.Tensor4D, top: number, left: number, h: number, w: number): tf.Tensor4D {
