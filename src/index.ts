@@ -70,14 +70,8 @@ export {
 } from './layers/pooling.js';
 export { PositionalEmbedding, positionalEmbedding, type PositionalEmbeddingArgs } from './layers/positional-embedding.js';
 export { Random } from './core/random.js';
-export {
-  VDAFM,
-  vdafm,
-  type VdafmArgs,
-  type VdafmOutputs,
-  type ConditioningMode,
-  type FusionMode,
-} from './fusion/vdafm.js';
+export { VDAFM, vdafm, type VdafmArgs, type VdafmOutputs } from './fusion/vdafm.js';
+export { type ConditioningMode, type FusionMode } from './fusion/vdafm-stages.js';
 export { BASE_OUTPUTS, CLINICAL_OUTPUTS, type ClinicalMode } from './fusion/common.js';
 export { BaselineFusion, baselineFusion, type BaselineFusionArgs, type BaselineMethod } from './fusion/baselines.js';
 export {
@@ -98,34 +92,31 @@ export {
   type DualAlignmentOptions,
   type DualAlignmentResult,
 } from './losses/alignment.js';
+export { createImageEncoder, type ImageEncoder, type CreateImageEncoderConfig } from './encoders/image/image-encoder.js';
+export { ImageEncoderLayer, type ImageEncoderLayerArgs } from './encoders/image/image-encoder-layer.js';
 export {
-  createImageEncoder,
-  ImageEncoderLayer,
   resolveImageEncoderOptions,
   IMAGE_NORMS,
   IMAGE_ACTIVATIONS,
-  type ImageEncoder,
-  type CreateImageEncoderConfig,
   type ImageEncoderOptions,
-  type ImageEncoderLayerArgs,
   type ResolvedImageEncoderOptions,
   type ImageNorm,
   type ImageActivation,
-} from './encoders/image/image-encoder.js';
+} from './encoders/image/image-options.js';
 export { batchNormTrain, groupNorm, type BatchStatsCallback } from './ops/norm.js';
 export { Conv2D, Conv3D, conv2dLayer, conv3dLayer, type ConvArgs } from './layers/conv.js';
-export { conv2d, conv3d, biasAdd, axisPadding, type ConvOptions, type ConvPadding, type AxisPadding } from './ops/conv.js';
+export { conv2d, conv3d, biasAdd, type ConvOptions } from './ops/conv.js';
+export { axisPadding, type ConvPadding, type AxisPadding } from './ops/conv-geometry.js';
 export {
   TabularPreprocessor,
   UNSEEN_CATEGORY_INDEX,
-  type CellValue,
   type ColumnSpec,
   type ColumnType,
-  type TableInput,
   type TabularFeatureSpec,
   type TabularPreprocessorJSON,
   type TabularPreprocessorOptions,
 } from './encoders/tabular/preprocessor.js';
+export { type CellValue, type TableInput } from './encoders/tabular/table.js';
 export { FeatureTokenizer, featureTokenizer, type FeatureTokenizerArgs } from './encoders/tabular/feature-tokenizer.js';
 export { TabularMLP, tabularMLP, type TabularMLPArgs, type MlpActivation } from './encoders/tabular/mlp.js';
 export {
@@ -144,15 +135,15 @@ export {
 } from './encoders/tabular/encoder.js';
 export { embeddingLookup, sanitizeIds } from './ops/embedding.js';
 export { buildVocab, bertWords, DEFAULT_SPECIAL_TOKENS, type BuildVocabOptions } from './encoders/text/vocab.js';
+export { WordPieceTokenizer } from './encoders/text/tokenizer.js';
 export {
-  WordPieceTokenizer,
   type EncodeOptions,
   type TokenEncoding,
   type FromJSONOptions,
   type PaddingStrategy,
   type TokenizerJSON,
   type WordPieceOptions,
-} from './encoders/text/tokenizer.js';
+} from './encoders/text/tokenizer-types.js';
 export { TokenEmbedding, tokenEmbedding, type TokenEmbeddingArgs } from './encoders/text/token-embedding.js';
 export { FrozenEmbeddingAdapter, frozenEmbeddingAdapter, type FrozenEmbeddingAdapterArgs } from './encoders/text/frozen-adapter.js';
 export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } from './layers/layer-norm.js';
@@ -282,12 +273,8 @@ export {
   type Findings,
   type FindingsExtractor,
 } from './text/template-generator.js';
-export {
-  createOpenAICompatibleGenerator,
-  isLoopbackHost,
-  type OpenAICompatibleGeneratorOptions,
-  type GeneratorLogger,
-} from './text/openai-compatible.js';
+export { createOpenAICompatibleGenerator } from './text/openai-compatible.js';
+export { isLoopbackHost, type OpenAICompatibleGeneratorOptions, type GeneratorLogger } from './text/openai-options.js';
 export { MemoryReportCache, reportCacheKey, type ReportCache, type CachedReport, type ReportCacheKeyInput } from './text/cache.js';
 export {
   generateReports,
@@ -342,14 +329,10 @@ export {
   type BinaryMetric,
   type IndexStatistic,
 } from './metrics/bootstrap.js';
+export { delongTest, delongVariance, type DelongOptions, type DelongTestResult, type DelongVarianceResult } from './metrics/delong.js';
 export {
-  delongTest,
-  delongVariance,
   pairedBootstrap,
   minimumDetectableDifference,
-  type DelongOptions,
-  type DelongTestResult,
-  type DelongVarianceResult,
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
   type MinimumDetectableDifferenceOptions,

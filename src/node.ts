@@ -14,38 +14,23 @@ export { disableThreads, enableThreads, threadCount, type ThreadOptions } from '
 
 // Your own cohort: NIfTI volumes, the cohort manifest and schema, loading with per-patient
 // errors, the on-disk cache of preprocessed volumes, and the synthetic cohort written to disk.
+export { decodeNifti, readNifti, readNiftiFile, type NiftiVolume, type ReadNiftiOptions } from './node/cohort/nifti.js';
+export { axisCodes, OBLIQUE_TOLERANCE_DEG, type Affine, type AffineSource } from './node/cohort/affine.js';
+export { writeNifti, type NiftiWriteInput } from './node/cohort/nifti-write.js';
+export { reorient, type OrientedVolume } from './node/cohort/reorient.js';
+export { resample, type SamplingGrid } from './node/cohort/resample.js';
+export { foregroundBox, intensityStats, normalise, percentile, type IntensityOptions, type IntensityStats } from './node/cohort/intensity.js';
 export {
-  axisCodes,
   cohortGrid,
-  decodeNifti,
-  foregroundBox,
-  intensityStats,
-  normalise,
-  OBLIQUE_TOLERANCE_DEG,
-  percentile,
   preprocessNifti,
   preprocessSequences,
-  readNifti,
-  readNiftiFile,
-  reorient,
-  resample,
   sequenceMismatch,
   toCohortLayout,
-  writeNifti,
-  type Affine,
-  type AffineSource,
   type CohortGridOptions,
-  type IntensityOptions,
-  type IntensityStats,
-  type NiftiVolume,
-  type NiftiWriteInput,
-  type OrientedVolume,
   type Preprocessed,
   type PreprocessedSequences,
   type PreprocessOptions,
-  type ReadNiftiOptions,
-  type SamplingGrid,
-} from './node/cohort/nifti.js';
+} from './node/cohort/preprocess.js';
 export {
   CohortManifestError,
   CohortSchemaError,
@@ -81,20 +66,23 @@ export {
 } from './node/cohort/manifest.js';
 export { VOLUME_CACHE_VERSION, VolumeCache, volumeCacheKey, type CachedVolume, type VolumeCacheOptions, type VolumeCacheStats } from './node/cohort/cache.js';
 export {
-  cohortBatches,
-  cohortInputs,
   excludedPatients,
   loadCohort,
   writeExclusions,
-  type CohortBatchesOptions,
-  type CohortImageOptions,
-  type CohortInputsOptions,
   type CohortLoadProgress,
-  type CohortModality,
   type CohortPatient,
   type ExcludedPatient,
   type LoadCohortOptions,
   type LoadedCohort,
-  type PatientSelection,
 } from './node/cohort/load.js';
-export { BROKEN_ROW_PROBLEMS, writeSyntheticCohort, type BrokenRowKind, type WriteSyntheticCohortOptions, type WrittenBrokenRow, type WrittenCohort } from './node/cohort/write.js';
+export { type CohortImageOptions } from './node/cohort/cohort-image-options.js';
+export {
+  cohortBatches,
+  cohortInputs,
+  type CohortBatchesOptions,
+  type CohortInputsOptions,
+  type CohortModality,
+  type PatientSelection,
+} from './node/cohort/cohort-inputs.js';
+export { writeSyntheticCohort, type WriteSyntheticCohortOptions, type WrittenCohort } from './node/cohort/write.js';
+export { BROKEN_ROW_PROBLEMS, type BrokenRowKind, type WrittenBrokenRow } from './node/cohort/broken-rows.js';

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ImageEncoderLayer } from './encoders/image/image-encoder.js';
+import { ImageEncoderLayer } from './encoders/image/image-encoder-layer.js';
 import { ClsAttentionImportance, ClsTokenSplit } from './encoders/tabular/cls.js';
 import { FeatureTokenizer } from './encoders/tabular/feature-tokenizer.js';
 import { TabularMLP } from './encoders/tabular/mlp.js';

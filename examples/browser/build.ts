@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -94,7 +94,7 @@ export async function buildBrowserDemo(options: BuildBrowserDemoOptions): Promis
     plugins: webgl ? [] : [missingWebgl],
   });
   const nodeInputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('node:') || /(^|\/)node_modules\/@types\/node\//.test(f));
-  const nodeImports = Object.values(result.metafile.inputs).flatMap((i) => i.imports.filter((imp) => imp.path.startsWith('node:') || imp.external === true));
+  const nodeImports = Object.values(result.metafile.inputs).flatMap((i) => i.imports.filter((imp) => imp.path.startsWith('node:') || (imp.external === true && builtinModules.includes(imp.path))));
   if (nodeInputs.length > 0 || nodeImports.length > 0) {
     throw new Error(`The browser bundle pulls in Node modules: ${[...nodeInputs, ...nodeImports.map((i) => i.path)].join(', ')}.`);
   }

@@ -80,7 +80,7 @@ export function assertDim(
 /**
  * Asserts that two tensors agree on the given axes (unknown dimensions always agree).
  *
- * @throws {@link ShapeError} naming `argumentB` when they differ.
+ * @throws {@link ShapeError} naming `argumentA` (whose shape it shows) when they differ.
  * @example
  * ```ts
  * assertSameDims([2, 64], [2, 64, 32], [0, 1], 'mask', 'value', '[batch, keys]'); // ok
@@ -224,6 +224,29 @@ export function assertBoolean(value: unknown, argument: string): asserts value i
   if (typeof value !== 'boolean') {
     throw new InvalidArgumentError({ argument, message: `${argument} must be a boolean.`, received: value });
   }
+}
+
+/**
+ * Validates a per-spatial-axis option (kernel size, strides): a positive integer for every
+ * axis, or a list of `n` positive integers.
+ *
+ * @returns the list, one entry per axis.
+ * @throws {@link InvalidArgumentError} naming `argument`.
+ * @example
+ * ```ts
+ * spatialList(2, 3, 'strides'); // [2, 2, 2]
+ * ```
+ */
+export function spatialList(value: unknown, n: number, argument: string): number[] {
+  const list = typeof value === 'number' ? Array.from({ length: n }, () => value) : value;
+  if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a positive integer or a list of ${n} positive integers.`,
+      received: value,
+    });
+  }
+  return list as number[];
 }
 
 /** Names of the kernel initialisers a vdafm layer accepts (all JSON-safe, all seedable). */

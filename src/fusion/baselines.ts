@@ -79,6 +79,16 @@ export interface BaselineFusionArgs extends BaseLayerArgs {
  * any model, and the alignment losses apply unchanged. A sample with a missing report never
  * reads its padded text.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `method` not 'concat', 'gatedSum' or 'film'; `dim` (or a given `embedDim`) not a
+ *   positive integer; a `clinical` mode not listed; `returnGate` not a boolean, or set with a
+ *   method other than 'gatedSum'; `epsilon` not a finite number > 0; an unknown
+ *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for other than 3
+ *   inputs (`clinical: 'none'`) or 5; `visual`, `text` or `clinical` without a known last
+ *   dimension.
+ * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
+ *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
+ *   matching its tokens in batch and tokens.
  * @example
  * ```ts
  * import { baselineFusion } from 'vdafm';
@@ -272,6 +282,8 @@ export class BaselineFusion extends tfl.layers.Layer {
 /**
  * Creates a {@link BaselineFusion} layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link BaselineFusion} constructor, naming the
+ *   argument.
  * @example
  * ```ts
  * const film = baselineFusion({ method: 'film', dim: 64 }); // DAFT-style, conditioned on clinical data

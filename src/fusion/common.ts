@@ -155,6 +155,12 @@ export interface FusionInputShapes {
 /**
  * Checks the input list `[visual, text, textMask]` or `[visual, text, textMask, clinical,
  * clinicalMask]` against the clinical mode.
+ *
+ * @throws {@link InvalidArgumentError} naming `inputs` for another number of inputs than the mode
+ *   takes, or `visual`, `text` or `clinical` without a known last dimension.
+ * @throws {@link ShapeError} for `visual`, `text` or `clinical` not rank 3, `textMask` or
+ *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
+ *   matching its tokens in batch and tokens.
  */
 export function parseFusionShapes(inputShape: Shape | Shape[], clinical: ClinicalMode, layer: string): FusionInputShapes {
   const list: Shape[] = Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];

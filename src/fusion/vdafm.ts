@@ -10,8 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { gelu, layerNorm } from '../ops/dense.js';
-import { dropout, maskedMean, maskTokens, residualAdd } from '../ops/elementwise.js';
+import { dropout, maskedMean, maskTokens } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -24,7 +23,7 @@ import {
   type Shape,
 } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
-import { type AddWeight, addAttentionWeights, type AttentionWeights, attentionForward } from '../layers/attention.js';
+import type { AddWeight } from '../layers/attention.js';
 import {
   asList,
   type BaseLayerArgs,
@@ -33,32 +32,21 @@ import {
   dropoutStepOf,
   isTraining,
   layerBaseArgs,
-  makeInitializer,
 } from '../layers/common.js';
-import { addFeedForwardWeights, type FeedForwardWeights, feedForwardResidual } from '../layers/transformer-block.js';
 import {
-  addLinear,
-  addProjection,
   type FusionLayout,
   fusionOutputList,
   fusionOutputNames,
   fusionOutputShapes,
   fusionOutputsByName,
   type ClinicalMode,
-  type LinearWeights,
   linear,
   parseFusionShapes,
   presence,
   project,
-  type ProjectionWeights,
-  weightsOf,
 } from './common.js';
-
-
-/** Vision prior on the text: FiLM, or none. */
-export type ConditioningMode = 'film' | 'none';
-/** How the pooled vision and text states are combined. */
-export type FusionMode = 'gated' | 'concat' | 'sum';
+import { type ConditioningMode, conditionText, crossAttend, fuseStreams, type FusionMode, type PassDropout } from './vdafm-stages.js';
+import { addVdafmWeights, type VdafmWeights, vdafmWeightGroups } from './vdafm-weights.js';
 
 /** Constructor arguments of {@link VDAFM}. */
 export interface VdafmArgs extends BaseLayerArgs {
@@ -127,18 +115,6 @@ export interface VdafmArgs extends BaseLayerArgs {
   seed?: number;
 }
 
-/** One bidirectional cross-attention layer's weights. */
-interface InteractionWeights {
-  visualNormGamma: tfl.LayerVariable;
-  visualNormBeta: tfl.LayerVariable;
-  textNormGamma: tfl.LayerVariable;
-  textNormBeta: tfl.LayerVariable;
-  visionToText: AttentionWeights;
-  textToVision: AttentionWeights;
-  visualFfn: FeedForwardWeights;
-  textFfn: FeedForwardWeights;
-}
-
 /** Named outputs of {@link VDAFM.fuse} (all owned by the caller). */
 export interface VdafmOutputs {
   /** Input of the prognosis head: `fused`, with the pooled clinical tokens appended in 'late' mode. */
@@ -196,6 +172,17 @@ export interface VdafmOutputs {
  * clinicalTokens (clinical modes), gate (`returnGate`), and per layer the vision→text and
  * text→vision attention maps (`returnAttention`). {@link VDAFM.fuse} returns them by name.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `dim` (or a given `ffnDim`, `embedDim`) not a positive integer; `numHeads` not a
+ *   positive integer or not dividing `dim`; `numLayers` not a non-negative integer; `dropout`
+ *   outside [0, 1); a `conditioning`, `fusion` or `clinical` mode not listed; `returnGate` or
+ *   `returnAttention` not a boolean, or `returnGate` with a fusion other than 'gated'; `epsilon`
+ *   not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not an integer. When
+ *   applied: `inputs` for other than 3 inputs (`clinical: 'none'`) or 5; `visual`, `text` or
+ *   `clinical` without a known last dimension.
+ * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
+ *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
+ *   matching its tokens in batch and tokens.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -227,18 +214,7 @@ export class VDAFM extends tfl.layers.Layer {
   readonly kernelInitializer: KernelInitializerName;
   readonly seed: number | undefined;
   private readonly dropoutSeeds: DropoutSeeds;
-  private w: {
-    visualProj: ProjectionWeights;
-    textProj: ProjectionWeights;
-    clinicalProj: ProjectionWeights | null;
-    film1: LinearWeights | null;
-    film2: LinearWeights | null;
-    layers: InteractionWeights[];
-    gate: LinearWeights | null;
-    visualEmbed: LinearWeights;
-    textEmbed: LinearWeights;
-    clinicalEmbed: LinearWeights | null;
-  } | null = null;
+  private w: VdafmWeights | null = null;
 
   constructor(args: VdafmArgs = {}) {
     super(layerBaseArgs(args, 'VDAFM'));
@@ -313,55 +289,18 @@ export class VDAFM extends tfl.layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
-    const d = this.dim;
-    const init = this.kernelInitializer;
-    const seed = this.seed;
-    let k = 0;
-    const next = () => k++;
     const addWeight: AddWeight = (name, shape, initializer) => this.addWeight(name, shape, 'float32', initializer, undefined, true);
-    const ones = tfl.initializers.ones();
-    const zeros = makeInitializer('zeros', undefined, 0);
-    const visualProj = addProjection(addWeight, 'visual', s.visual[2]!, d, init, seed, next());
-    const textProj = addProjection(addWeight, 'text', s.text[2]!, d, init, seed, next());
-    const clinicalProj = s.clinical ? addProjection(addWeight, 'clinical', s.clinical[2]!, d, init, seed, next()) : null;
-    let film1: LinearWeights | null = null;
-    let film2: LinearWeights | null = null;
-    if (this.conditioning === 'film') {
-      film1 = addLinear(addWeight, 'film_hidden', d, d, init, seed, next());
-      film2 = {
-        kernel: addWeight('film_out_kernel', [d, 2 * d], zeros),
-        bias: addWeight('film_out_bias', [2 * d], zeros),
-      };
-    }
-    const layers: InteractionWeights[] = [];
-    for (let l = 0; l < this.numLayers; l++) {
-      const p = `layer${l}_`;
-      const dims = {
-        queryDim: d,
-        keyInputDim: d,
-        valueInputDim: d,
-        numHeads: this.numHeads,
-        keyDim: d / this.numHeads,
-        valueDim: d / this.numHeads,
-        outputDim: d,
-        useBias: true,
-      };
-      layers.push({
-        visualNormGamma: addWeight(`${p}visual_norm_gamma`, [d], ones),
-        visualNormBeta: addWeight(`${p}visual_norm_beta`, [d], zeros),
-        textNormGamma: addWeight(`${p}text_norm_gamma`, [d], ones),
-        textNormBeta: addWeight(`${p}text_norm_beta`, [d], zeros),
-        visionToText: addAttentionWeights(addWeight, `${p}v2t_`, dims, init, seed, 100 + 20 * l),
-        textToVision: addAttentionWeights(addWeight, `${p}t2v_`, dims, init, seed, 110 + 20 * l),
-        visualFfn: addFeedForwardWeights(addWeight, `${p}visual_`, d, this.ffnDim, init, seed, 104 + 20 * l),
-        textFfn: addFeedForwardWeights(addWeight, `${p}text_`, d, this.ffnDim, init, seed, 114 + 20 * l),
-      });
-    }
-    const gate = this.fusion === 'gated' ? addLinear(addWeight, 'gate', 3 * d, d, init, seed, next()) : null;
-    const visualEmbed = addLinear(addWeight, 'visual_embed', d, this.embedDim, init, seed, next());
-    const textEmbed = addLinear(addWeight, 'text_embed', d, this.embedDim, init, seed, next());
-    const clinicalEmbed = s.clinical ? addLinear(addWeight, 'clinical_embed', d, this.embedDim, init, seed, next()) : null;
-    this.w = { visualProj, textProj, clinicalProj, film1, film2, layers, gate, visualEmbed, textEmbed, clinicalEmbed };
+    this.w = addVdafmWeights(addWeight, s, {
+      dim: this.dim,
+      numHeads: this.numHeads,
+      numLayers: this.numLayers,
+      ffnDim: this.ffnDim,
+      embedDim: this.embedDim,
+      film: this.conditioning === 'film',
+      gated: this.fusion === 'gated',
+      init: this.kernelInitializer,
+      seed: this.seed,
+    });
     this.built = true;
   }
 
@@ -382,6 +321,8 @@ export class VDAFM extends tfl.layers.Layer {
    * @param inputs - `[visual, text, textMask]` or `[visual, text, textMask, clinical, clinicalMask]`.
    * @param options - `training` enables dropout.
    * @returns named tensors, owned by the caller.
+   * @throws {@link InvalidArgumentError} (argument `inputs`, `visual`, `text` or `clinical`) and
+   *   {@link ShapeError} for inputs that do not fit, as listed on {@link VDAFM}.
    * @example
    * ```ts
    * const { fused, visualEmbedding, textEmbedding } = fusion.fuse([visual, text, textMask]);
@@ -392,6 +333,7 @@ export class VDAFM extends tfl.layers.Layer {
     return fusionOutputsByName(list, this.layout) as VdafmOutputs;
   }
 
+  /** The forward pass (inside `call`'s tidy): projections, then the stages of `vdafm-stages.ts`, then the embeddings. */
   private forward(inputs: tf.Tensor[], training: boolean, step: number): VdafmOutputs {
     parseFusionShapes(inputs.map((t) => t.shape), this.clinical, 'VDAFM');
     const w = this.w!;
@@ -400,64 +342,16 @@ export class VDAFM extends tfl.layers.Layer {
     const textMask = tf.cast(textMaskRaw, 'float32');
     const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
     const hasText = presence(textMask); // [B, 1]
-    const drop = (x: tf.Tensor) => (training && this.dropoutRate > 0 ? dropout(x, this.dropoutRate, this.dropoutSeeds.next(step)) : x);
-    const seedFor = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next(step) : undefined);
 
-    // 0. projections ("align before fuse")
+    // 0. projections ("align before fuse"); padded text tokens zeroed so that nothing downstream can read their values
     const v0 = project(w.visualProj, visual, eps) as tf.Tensor3D;
-    const t0raw = project(w.textProj, text, eps);
-    // zero padded text tokens so that nothing downstream can read their values
-    const t0 = maskTokens(t0raw, textMask) as tf.Tensor3D;
+    const t0 = maskTokens(project(w.textProj, text, eps), textMask) as tf.Tensor3D;
     const c0 = w.clinicalProj && clinical ? (maskTokens(project(w.clinicalProj, clinical, eps), clinicalMask!) as tf.Tensor3D) : null;
-
-    // 1. vision prior on the text (FiLM)
-    let t = t0 as tf.Tensor;
-    if (w.film1 && w.film2) {
-      const vbar = maskedMean(v0, null);
-      const film = linear(w.film2, gelu(linear(w.film1, vbar))); // [B, 2d]
-      const [dGamma, beta] = tf.split(film, 2, 1) as [tf.Tensor, tf.Tensor];
-      t = tf.add(tf.mul(t0, tf.add(1, tf.expandDims(dGamma, 1))), tf.expandDims(beta, 1));
-      t = maskTokens(t, textMask);
-    }
-
-    // 2. bidirectional cross-attention
-    const contextMask = this.clinical === 'token' && clinicalMask ? tf.concat([textMask, clinicalMask], 1) : textMask;
-    const hasContext = this.clinical === 'token' && clinicalMask ? presence(contextMask) : hasText;
-    let v = v0 as tf.Tensor;
-    const v2tMaps: tf.Tensor4D[] = [];
-    const t2vMaps: tf.Tensor4D[] = [];
-    const headDim = this.dim / this.numHeads;
-    for (const layer of w.layers) {
-      const vn = layerNorm(v, layer.visualNormGamma.read(), layer.visualNormBeta.read(), eps);
-      const tn = layerNorm(t, layer.textNormGamma.read(), layer.textNormBeta.read(), eps);
-      const context = this.clinical === 'token' && c0 ? tf.concat([tn, c0], 1) : tn;
-      const opts = { numHeads: this.numHeads, keyDim: headDim, valueDim: headDim, dropout: this.dropoutRate, training };
-      const v2t = attentionForward(layer.visionToText, vn, context, context, contextMask, { ...opts, dropoutSeed: seedFor() });
-      const t2v = attentionForward(layer.textToVision, tn, vn, vn, null, { ...opts, dropoutSeed: seedFor() });
-      // a sample with no valid context gets no update at all (exactly the vision-only path)
-      const vUpdate = maskTokens(drop(v2t.output), hasContext);
-      v = feedForwardResidual(layer.visualFfn, residualAdd(v, vUpdate), eps, this.dropoutRate, training, seedFor());
-      const tNext = feedForwardResidual(layer.textFfn, residualAdd(t, drop(t2v.output)), eps, this.dropoutRate, training, seedFor());
-      t = maskTokens(tNext, textMask);
-      v2tMaps.push(v2t.weights);
-      t2vMaps.push(t2v.weights);
-    }
-
-    // 3. fusion
-    const zv = maskedMean(v, null);
-    const zt = maskedMean(t, textMask);
-    let fused: tf.Tensor2D;
-    let gate: tf.Tensor2D | undefined;
-    if (this.fusion === 'gated') {
-      const g = tf.sigmoid(linear(w.gate!, tf.concat([zv, zt, tf.mul(zv, zt)], 1)));
-      // missing report: g = 1, z = zv exactly
-      gate = tf.add(tf.mul(g, hasText), tf.sub(1, hasText)) as tf.Tensor2D;
-      fused = tf.add(tf.mul(gate, zv), tf.mul(tf.sub(1, gate), zt)) as tf.Tensor2D;
-    } else if (this.fusion === 'sum') {
-      fused = tf.add(zv, tf.mul(zt, hasText)) as tf.Tensor2D;
-    } else {
-      fused = tf.concat([zv, tf.mul(zt, hasText)], 1) as tf.Tensor2D;
-    }
+    // 1. vision prior on the text (FiLM), 2. bidirectional cross-attention, 3. fusion
+    const conditioned = w.film1 && w.film2 ? conditionText(w.film1, w.film2, v0, t0, textMask) : t0;
+    const settings = { clinical: this.clinical, dim: this.dim, numHeads: this.numHeads, epsilon: eps };
+    const { v, t, v2tMaps, t2vMaps } = crossAttend(w.layers, { v0, t: conditioned, c0, textMask, clinicalMask, hasText }, settings, this.passDropout(training, step));
+    const { fused, gate } = fuseStreams(this.fusion, w.gate, v, t, textMask, hasText);
     const clinicalPooled = c0 ? maskedMean(c0, clinicalMask) : null;
     // outputs are distinct tensors (tf.clone shares the data), so each can be disposed on its own
     const headInput =
@@ -484,23 +378,26 @@ export class VDAFM extends tfl.layers.Layer {
     return result;
   }
 
-  /** Trainable weights grouped by role (projections, conditioning, interaction, fusion, embeddings). */
+  /** The dropout of one pass: masks seeded from the layer's seed and the trainer's step (off outside training). */
+  private passDropout(training: boolean, step: number): PassDropout {
+    const on = training && this.dropoutRate > 0;
+    return {
+      rate: this.dropoutRate,
+      training,
+      drop: (x) => (on ? dropout(x, this.dropoutRate, this.dropoutSeeds.next(step)) : x),
+      seed: () => (on ? this.dropoutSeeds.next(step) : undefined),
+    };
+  }
+
+  /**
+   * Trainable weights grouped by role (projections, conditioning, interaction, fusion, embeddings).
+   *
+   * @throws {@link InvalidArgumentError} (argument `this`) before the layer is built.
+   */
   weightGroups(): Record<'projection' | 'conditioning' | 'interaction' | 'fusion' | 'embedding', tfl.LayerVariable[]> {
     const w = this.w;
     if (!w) throw new InvalidArgumentError({ argument: 'this', message: 'The VDAFM layer is not built yet: apply it first.', received: 'unbuilt' });
-    return {
-      projection: weightsOf(w.visualProj, w.textProj, w.clinicalProj),
-      conditioning: weightsOf(w.film1, w.film2),
-      interaction: w.layers.flatMap((l) => [
-        l.visualNormGamma,
-        l.visualNormBeta,
-        l.textNormGamma,
-        l.textNormBeta,
-        ...weightsOf(l.visionToText, l.textToVision, l.visualFfn, l.textFfn),
-      ]),
-      fusion: weightsOf(w.gate),
-      embedding: weightsOf(w.visualEmbed, w.textEmbed, w.clinicalEmbed),
-    };
+    return vdafmWeightGroups(w);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -526,6 +423,7 @@ export class VDAFM extends tfl.layers.Layer {
 /**
  * Creates a {@link VDAFM} fusion layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link VDAFM} constructor, naming the argument.
  * @example
  * ```ts
  * import * as tfl from '@tensorflow/tfjs-layers';

@@ -224,6 +224,15 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
  * and their biases. (PyTorch `nn.MultiheadAttention`'s `in_proj_weight[0:E]` is
  * `query_kernel` transposed.)
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `numHeads` or `keyDim` (or a given `valueDim`, `outputDim`) not a positive integer;
+ *   `dropout` outside [0, 1); `useBias` or `returnAttentionScores` not a boolean; an unknown
+ *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for other than one
+ *   to three token tensors (optionally followed by the mask); `query`, `value` or `key` without a
+ *   known last dimension.
+ * @throws {@link ShapeError} when applied: `query`, `value` or `key` not rank 3; `key` not matching
+ *   `value` in batch and keys, or `value` not matching `query` in batch; `keyMask` not matching
+ *   `value` in batch and keys.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -379,6 +388,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
 /**
  * Creates a {@link MultiHeadAttention} layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link MultiHeadAttention} constructor, naming the
+ *   argument.
  * @example
  * ```ts
  * const mha = multiHeadAttention({ numHeads: 2, keyDim: 4 });

@@ -15,10 +15,12 @@ import {
   checkSeed,
   type KernelInitializerName,
   type Shape,
+  spatialList,
 } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitializer } from './common.js';
-import { axisPadding, conv2d, conv3d, type ConvPadding } from '../ops/conv.js';
+import { conv2d, conv3d } from '../ops/conv.js';
+import { axisPadding, type ConvPadding } from '../ops/conv-geometry.js';
 
 
 /** Constructor arguments of {@link Conv2D} and {@link Conv3D}. */
@@ -52,18 +54,6 @@ export interface ConvArgs extends BaseLayerArgs {
    * @defaultValue undefined (random)
    */
   seed?: number;
-}
-
-function spatialList(value: unknown, n: number, argument: string): number[] {
-  const list = typeof value === 'number' ? Array.from({ length: n }, () => value) : value;
-  if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
-    throw new InvalidArgumentError({
-      argument,
-      message: `${argument} must be a positive integer or a list of ${n} positive integers.`,
-      received: value,
-    });
-  }
-  return list as number[];
 }
 
 /** Shared implementation of the 2D and 3D layers. */
@@ -164,6 +154,13 @@ abstract class ConvBase extends tfl.layers.Layer {
  * Weights: `kernel` `[kh, kw, inChannels, filters]` (PyTorch's `weight.permute(2, 3, 1, 0)`),
  * `bias` `[filters]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `filters` not a positive integer; `kernelSize` or `strides` not a positive integer or a
+ *   list of 2 positive integers; `padding` not 'same' or 'valid'; `useBias` not a boolean; an
+ *   unknown `kernelInitializer`; a `seed` that is not an integer. When applied: `padding` for a
+ *   'valid' convolution whose kernel is larger than the input.
+ * @throws {@link ShapeError} (argument `x`) when applied to an input that is not rank 4 or has no
+ *   known channel dimension.
  * @example
  * ```ts
  * import * as tfl from '@tensorflow/tfjs-layers';
@@ -192,6 +189,13 @@ export class Conv2D extends ConvBase {
  * Weights: `kernel` `[kd, kh, kw, inChannels, filters]` (PyTorch's `weight.permute(2, 3, 4, 1, 0)`),
  * `bias` `[filters]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `filters` not a positive integer; `kernelSize` or `strides` not a positive integer or a
+ *   list of 3 positive integers; `padding` not 'same' or 'valid'; `useBias` not a boolean; an
+ *   unknown `kernelInitializer`; a `seed` that is not an integer. When applied: `padding` for a
+ *   'valid' convolution whose kernel is larger than the input.
+ * @throws {@link ShapeError} (argument `x`) when applied to an input that is not rank 5 or has no
+ *   known channel dimension.
  * @example
  * ```ts
  * import * as tfl from '@tensorflow/tfjs-layers';
@@ -214,7 +218,9 @@ export class Conv3D extends ConvBase {
 /**
  * Creates a {@link Conv2D} layer.
  *
- * @throws {@link InvalidArgumentError} for invalid arguments (named in `error.argument`).
+ * @throws {@link InvalidArgumentError} as the {@link Conv2D} constructor, naming the argument
+ *   (`args`, `filters`, `kernelSize`, `strides`, `padding`, `useBias`, `kernelInitializer`,
+ *   `seed`).
  * @example
  * ```ts
  * const conv = conv2dLayer({ filters: 8, kernelSize: 3 });
@@ -227,7 +233,9 @@ export function conv2dLayer(args: ConvArgs): Conv2D {
 /**
  * Creates a {@link Conv3D} layer.
  *
- * @throws {@link InvalidArgumentError} for invalid arguments (named in `error.argument`).
+ * @throws {@link InvalidArgumentError} as the {@link Conv3D} constructor, naming the argument
+ *   (`args`, `filters`, `kernelSize`, `strides`, `padding`, `useBias`, `kernelInitializer`,
+ *   `seed`).
  * @example
  * ```ts
  * const conv = conv3dLayer({ filters: 8, kernelSize: 3 });

@@ -28,6 +28,9 @@ export interface LayerNormalizationArgs extends BaseLayerArgs {
  * **Input**: `[..., dim]` (rank ≥ 2). **Output**: same shape. Weights: `gamma [dim]` (ones),
  * `beta [dim]` (zeros).
  *
+ * @throws {@link InvalidArgumentError} naming `args` (not an object) or `epsilon` (not a finite
+ *   number > 0) in the constructor; naming `x` when applied to an input of rank < 2 or with an
+ *   unknown last dimension.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -81,6 +84,8 @@ export class LayerNormalization extends tfl.layers.Layer {
 /**
  * Creates a {@link LayerNormalization} layer.
  *
+ * @throws {@link InvalidArgumentError} naming `args` or `epsilon`, as the
+ *   {@link LayerNormalization} constructor.
  * @example
  * ```ts
  * const normed = layerNormalization({ epsilon: 1e-6 }).apply(tokens); // same shape

@@ -24,6 +24,9 @@ export interface MaskedPoolingArgs {
  * **Output**: `[batch, dim]`. A row with no valid token gives zeros, never NaN; padded
  * values never change the output.
  *
+ * @throws {@link InvalidArgumentError} (argument `inputs`) when applied to more than two inputs.
+ * @throws {@link ShapeError} when applied: `x` not rank 3, or `mask` not rank 2 or not matching `x`
+ *   in batch and tokens.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -103,6 +106,9 @@ export interface GlobalPooling3DArgs {
  *
  * **Input**: `[batch, depth, height, width, channels]` (NDHWC). **Output**: `[batch, channels]`.
  *
+ * @throws {@link InvalidArgumentError} (argument `mode`) from the constructor for a mode other than
+ *   'avg' and 'max'.
+ * @throws {@link ShapeError} (argument `x`) when applied to an input that is not rank 5.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -148,6 +154,8 @@ export class GlobalPooling3D extends tfl.layers.Layer {
 /**
  * Creates a {@link GlobalPooling3D} layer.
  *
+ * @throws {@link InvalidArgumentError} (argument `mode`) as the {@link GlobalPooling3D}
+ *   constructor.
  * @example
  * ```ts
  * const pooled = globalPooling3D({ mode: 'max' }).apply(features); // [batch, channels]

@@ -24,6 +24,11 @@ export interface PositionalEmbeddingArgs extends BaseLayerArgs {
  * **Input**: `[batch, tokens, dim]` with `tokens ≤ maxLength`. **Output**: same shape.
  * Weight: `embeddings [maxLength, dim]`, initialised `truncatedNormal(stddev 0.02)`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor naming `args` (not an object),
+ *   `maxLength` (not a positive integer) or `seed` (not an integer); naming `x` when built on an
+ *   input without a known last dimension.
+ * @throws {@link ShapeError} (argument `x`) when applied to an input that is not rank 3, has more
+ *   than `maxLength` tokens, or has another width than the one the layer was built for.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -98,6 +103,8 @@ export class PositionalEmbedding extends tfl.layers.Layer {
 /**
  * Creates a {@link PositionalEmbedding} layer.
  *
+ * @throws {@link InvalidArgumentError} naming `args`, `maxLength` or `seed`, as the
+ *   {@link PositionalEmbedding} constructor.
  * @example
  * ```ts
  * const y = positionalEmbedding({ maxLength: 128 }).apply(tokens); // same shape as tokens

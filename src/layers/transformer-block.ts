@@ -133,6 +133,13 @@ export interface TransformerBlockArgs extends BaseLayerArgs {
  * (1 = valid token, 0 = padding; padded tokens are never attended to).
  * **Outputs**: `[batch, tokens, dim]`; with `returnAttentionScores` also `[batch, heads, tokens, tokens]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `numHeads` (or a given `keyDim`, `ffnDim`) not a positive integer; `dropout` outside
+ *   [0, 1); `epsilon` not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not
+ *   an integer. When applied: `inputs` for more than two inputs; `x` without a known last
+ *   dimension; `numHeads` not dividing that width when `keyDim` is not given.
+ * @throws {@link ShapeError} when applied: `x` not rank 3, or `mask` not rank 2 or not matching `x`
+ *   in batch and tokens.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -284,6 +291,8 @@ export class TransformerBlock extends tfl.layers.Layer {
 /**
  * Creates a {@link TransformerBlock}.
  *
+ * @throws {@link InvalidArgumentError} as the {@link TransformerBlock} constructor, naming the
+ *   argument.
  * @example
  * ```ts
  * const block = transformerBlock({ numHeads: 2 });

@@ -48,6 +48,9 @@ export type FineGrainedAlignmentResult = {
  * @param textTokens - `[batch, Nt, d]`.
  * @param textMask - `[batch, Nt]` (1 = token).
  * @returns `[batch (images), batch (reports)]`; the caller owns it.
+ * @throws {@link ShapeError} for `visualTokens` or `textTokens` not rank 3, `textMask` not rank 2,
+ *   `textTokens` not matching `visualTokens` in batch and width, `textMask` not matching
+ *   `textTokens` in batch and tokens.
  * @example
  * ```ts
  * const s = lateInteractionSimilarity(visualTokens, textTokens, textMask); // [B, B]
@@ -87,7 +90,11 @@ function checkTokens(visualTokens: tf.Tensor, textTokens: tf.Tensor, textMask: t
  * @param textTokens - `[batch, Nt, d]` (e.g. VDAFM's `textTokens` output).
  * @param textMask - `[batch, Nt]`.
  * @returns loss ≥ 0 and the similarity matrix; the caller owns them.
- * @throws {@link ShapeError} on inconsistent shapes.
+ * @throws {@link ShapeError} for `visualTokens` or `textTokens` not rank 3, `textMask` not rank 2,
+ *   `textTokens` not matching `visualTokens` in batch and width, `textMask` not matching
+ *   `textTokens` in batch and tokens; `labels` (option) not `[batch]`.
+ * @throws {@link InvalidArgumentError} (argument `temperature`) when both `temperature` and
+ *   `logitScale` are given.
  * @example
  * ```ts
  * const { loss } = fineGrainedAlignmentLoss(out.visualTokens, out.textTokens, textMask, { temperature: 0.1 });
@@ -174,7 +181,13 @@ export type DualAlignmentResult = {
  * these terms reaches the vision side.
  *
  * @returns the total and each term; the caller owns them.
- * @throws {@link ShapeError} on inconsistent shapes; {@link InvalidArgumentError} on bad weights.
+ * @throws {@link InvalidArgumentError} naming `globalWeight`, `fineWeight` or `clinicalWeight` (not
+ *   a finite number ≥ 0), `labels` (`supervised` without `inputs.labels`), or `temperature` /
+ *   `logitScale` (a number that is not > 0).
+ * @throws {@link ShapeError} naming `clinicalEmbedding` when its batch differs from
+ *   `visualEmbedding`'s; naming `a` or `b` (the image and the text or clinical embeddings, as
+ *   {@link contrastiveLoss} calls them) when they are not rank 2 or differ in shape; as
+ *   {@link fineGrainedAlignmentLoss} for the tokens and `textMask`; `labels` not `[batch]`.
  * @example
  * ```ts
  * const out = fusion.fuse([visual, text, textMask, clinical, clinicalMask], { training: true });

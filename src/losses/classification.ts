@@ -44,6 +44,10 @@ export interface BinaryLossOptions {
  * @param logits - `[batch]` or `[batch, 1]` raw scores.
  * @param labels - `[batch]` of 0/1.
  * @returns scalar loss, ≥ 0; the caller owns it.
+ * @throws {@link ShapeError} naming `logits` (not `[batch]` or `[batch, 1]`) or `labels` (not
+ *   `batch` values).
+ * @throws {@link InvalidArgumentError} (argument `classWeights`) unless it holds 2 finite numbers ≥
+ *   0.
  * @example
  * ```ts
  * binaryCrossEntropy(tf.tensor1d([0]), tf.tensor1d([1])).print(); // log 2 ≈ 0.6931
@@ -83,6 +87,10 @@ export interface FocalLossOptions extends BinaryLossOptions {
  * @param logits - `[batch]` or `[batch, 1]`.
  * @param labels - `[batch]` of 0/1.
  * @returns scalar loss, ≥ 0; the caller owns it.
+ * @throws {@link ShapeError} naming `logits` (not `[batch]` or `[batch, 1]`) or `labels` (not
+ *   `batch` values).
+ * @throws {@link InvalidArgumentError} naming `classWeights` (not 2 finite numbers ≥ 0) or `gamma`
+ *   (not a finite number ≥ 0).
  * @example
  * ```ts
  * binaryFocalLoss(tf.tensor1d([3]), tf.tensor1d([1]), { gamma: 2 }); // far below the CE of 0.049
@@ -112,6 +120,9 @@ export function binaryFocalLoss(logits: tf.Tensor, labels: tf.Tensor, options: F
  * @param logits - `[batch, classes]`.
  * @param labels - `[batch]` integer class indices.
  * @returns scalar loss; the caller owns it.
+ * @throws {@link ShapeError} naming `logits` (not rank 2) or `labels` (not `batch` values).
+ * @throws {@link InvalidArgumentError} (argument `classWeights`) unless it holds one finite number
+ *   ≥ 0 per class.
  * @example
  * ```ts
  * softmaxCrossEntropy(tf.zeros([1, 4]), tf.tensor1d([2], 'int32')).print(); // log 4
@@ -139,6 +150,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor, opti
  * @param logits - `[batch, K − 1]`: logit of P(label > k) for k = 0..K−2.
  * @param labels - `[batch]` integer classes in [0, K).
  * @returns scalar loss; the caller owns it.
+ * @throws {@link ShapeError} naming `logits` (not rank 2) or `labels` (not `batch` values).
  * @example
  * ```ts
  * ordinalLoss(tf.tensor2d([[5, 5, -5]]), tf.tensor1d([2], 'int32')); // small: P(>0), P(>1) high, P(>2) low
@@ -192,6 +204,8 @@ export function ordinalProbabilities(logits: tf.Tensor2D): tf.Tensor2D {
  *
  * @param labels - class indices (0/1 for binary).
  * @param numClasses - K. @defaultValue max(label) + 1, at least 2
+ * @throws {@link InvalidArgumentError} naming `labels` (empty), `labels[i]` (not a non-negative
+ *   integer, or not below `numClasses`) or `numClasses` (not a positive integer).
  * @example
  * ```ts
  * classWeightsFromLabels([0, 0, 0, 1]); // [0.667, 2]

@@ -97,8 +97,10 @@ function maskedInfoNce(logits: tf.Tensor2D, positives: tf.Tensor2D, rowMask: tf.
  * @param a - `[batch, dim]`.
  * @param b - `[batch, dim]` (the i-th row of `b` is paired with the i-th row of `a`).
  * @returns loss and both logit matrices; the caller owns them.
- * @throws {@link ShapeError} when shapes disagree; {@link InvalidArgumentError} for both
- *   `temperature` and `logitScale`, or a non-positive temperature.
+ * @throws {@link ShapeError} naming `a` or `b` (not rank 2, or `b` not of `a`'s shape), `mask` or
+ *   `labels` (not `[batch]`).
+ * @throws {@link InvalidArgumentError} naming `temperature` (given with `logitScale`, or not a
+ *   finite number > 0) or `logitScale` (a number that is not > 0).
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -146,6 +148,8 @@ export function contrastiveLoss(a: tf.Tensor2D, b: tf.Tensor2D, options: Contras
  *
  * @param logits - `[batch, batch]`.
  * @returns scalar loss; the caller owns it.
+ * @throws {@link ShapeError} naming `logits` (not square, rank 2), `mask` or `labels` (not
+ *   `[batch]`).
  * @example
  * ```ts
  * const loss = symmetricInfoNce(tf.tensor2d([[5, 0], [0, 5]])); // small: the diagonal wins
@@ -189,6 +193,8 @@ let logitScaleCount = 0;
  * `exp(clamp(s, log min, log max))`, initialised at 1/0.07 and clamped to [1, 100]. Owns its
  * variable: call {@link LogitScale.dispose} when done.
  *
+ * @throws {@link InvalidArgumentError} from the constructor naming `initialTemperature`, `min` or
+ *   `max` (not a finite number > 0), or `max` below `min`.
  * @example
  * ```ts
  * const scale = new LogitScale();
@@ -240,7 +246,12 @@ export class LogitScale {
     return { initialTemperature: this.initialTemperature, min: this.min, max: this.max, logScale: this.variable.dataSync()[0]! };
   }
 
-  /** Rebuilds a scale saved with {@link LogitScale.toJSON}. */
+  /**
+   * Rebuilds a scale saved with {@link LogitScale.toJSON}.
+   *
+   * @throws {@link InvalidArgumentError} as the constructor, for a saved `initialTemperature`,
+   *   `min` or `max` it refuses.
+   */
   static fromJSON(json: { initialTemperature: number; min: number; max: number; logScale: number }): LogitScale {
     const s = new LogitScale({ initialTemperature: json.initialTemperature, min: json.min, max: json.max });
     s.variable.assign(tf.scalar(json.logScale));

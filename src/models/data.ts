@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { CellValue, TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import type { CellValue } from '../encoders/tabular/table.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { ReportFieldTargets } from '../text/field-targets.js';
 import { InvalidArgumentError } from '../errors.js';

@@ -67,6 +67,11 @@ const denseNoBias = denseNode(false);
  * @param kernel - `[in, out]`.
  * @param bias - `[out]` or null.
  * @returns `[..., out]`; the caller owns it.
+ * @throws {@link ShapeError} with vdafm's wasm kernels active (`fastKernelsActive()`), naming `b`
+ *   when `kernel` is not `[in, out]` for `x`'s last axis or `bias` when it is not `[out]`
+ *   (elsewhere tfjs's own `matMul` / `add` errors).
+ * @throws {@link InvalidArgumentError} with those kernels active, naming `a.dtype`, `b.dtype` or
+ *   `bias.dtype` for a tensor that is not float32.
  * @example
  * ```ts
  * const y = dense(tf.ones([2, 5, 3]), tf.ones([3, 4]), tf.zeros([4])); // [2, 5, 4], all 3
@@ -89,6 +94,10 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): 
  * @param gamma - `[d]` scale, or null for 1.
  * @param beta - `[d]` offset, or null for 0.
  * @returns `[..., d]`; the caller owns it.
+ * @throws {@link ShapeError} with vdafm's wasm kernels active and a float32 `x`, naming `x` (rank 0
+ *   or an empty last axis), `gamma` or `beta` (not `[d]`); elsewhere tfjs's own errors.
+ * @throws {@link InvalidArgumentError} in that case too, naming `gamma.dtype` or `beta.dtype` (not
+ *   float32) or `epsilon` (not a finite number ≥ 0).
  * @example
  * ```ts
  * layerNorm(tf.tensor2d([[1, 2, 3]]), null, null, 1e-5); // ≈ [[-1.2247, 0, 1.2247]]

@@ -107,29 +107,59 @@ export function makeLayerInputs(spec: Pick<LayerTestSpec, 'inputShapes' | 'input
 export async function runLayerTest(spec: LayerTestSpec): Promise<LayerTestReport> {
   const checks: string[] = [];
   const expected = asShapes(spec.expectedOutputShape);
-  const b = spec.batchSize ?? 2;
+  const { symInputs, layer, symList } = checkSymbolic(spec, expected);
+  checks.push('symbolic');
+  const inputs = makeLayerInputs(spec);
+  const eagerLayer = spec.create();
+  const callEager = () => asTensorList(eagerLayer.apply(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor | tf.Tensor[]);
+  const outputs = callEager();
+  checkEager(outputs, expected, spec.batchSize ?? 2);
+  checks.push('eager');
+  checkWeights(eagerLayer, spec);
+  checks.push('weights');
+  checkConfig(layer);
+  checks.push('config');
+  const model = tfl.model({ inputs: symInputs, outputs: symList });
+  await checkSaveLoad(model, inputs);
+  checks.push('save/load');
 
-  // 1. symbolic
+  // 6 + 7. leaks and optimizer steps
+  await assertNoLeaks(callEager, 'runLayerTest [leaks] eager call');
+  const projections = outputs.map((t, i) => tf.randomNormal(t.shape, 0, 1, 'float32', 7 + i));
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (vars.length === 0) {
+    checkInputGradients(model, inputs, projections, spec);
+    checks.push('leaks', 'input-gradients');
+  } else {
+    await checkOptimizerSteps(model, vars, inputs, projections, spec);
+    checks.push('leaks', 'optimizer');
+  }
+  tf.dispose([...projections, ...inputs]);
+  model.dispose();
+  eagerLayer.dispose();
+  return { checks, outputs: collectTensors(outputs) };
+}
+
+function asTensorList<T>(out: T | T[]): T[] {
+  return Array.isArray(out) ? out : [out];
+}
+
+/** 1. Symbolic apply: the output count and shapes. */
+function checkSymbolic(spec: LayerTestSpec, expected: Shape[]) {
   const symInputs = spec.inputShapes.map((s) => tfl.input({ shape: s }));
   const layer = spec.create();
-  const symOut = layer.apply(symInputs.length === 1 ? symInputs[0]! : symInputs) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
-  const symList = Array.isArray(symOut) ? symOut : [symOut];
+  const symList = asTensorList(layer.apply(symInputs.length === 1 ? symInputs[0]! : symInputs) as tfl.SymbolicTensor | tfl.SymbolicTensor[]);
   if (symList.length !== expected.length) fail('symbolic', `expected ${expected.length} output(s), got ${symList.length}.`);
   symList.forEach((t, i) => {
     if (!sameShape(t.shape, expected[i]!)) {
       fail('symbolic', `output ${i} has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(expected[i])}.`);
     }
   });
-  checks.push('symbolic');
+  return { symInputs, layer, symList };
+}
 
-  // 2. eager
-  const inputs = makeLayerInputs(spec);
-  const eagerLayer = spec.create();
-  const callEager = () => {
-    const out = eagerLayer.apply(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor | tf.Tensor[];
-    return Array.isArray(out) ? out : [out];
-  };
-  const outputs = callEager();
+/** 2. Eager apply: distinct output tensors, the shapes with the batch filled in, finite values. */
+function checkEager(outputs: tf.Tensor[], expected: Shape[], b: number): void {
   if (new Set(outputs.map((t) => t.id)).size !== outputs.length) {
     fail('eager', 'two outputs are the same tensor object: return distinct tensors (tf.clone shares the data) so each can be disposed alone.');
   }
@@ -139,24 +169,26 @@ export async function runLayerTest(spec: LayerTestSpec): Promise<LayerTestReport
     const finite = tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0]);
     if (!finite) fail('eager', `output ${i} has non-finite values.`);
   });
-  checks.push('eager');
+}
 
-  // 3. weights
-  if (eagerLayer.trainableWeights.length !== spec.expectedTrainableWeights) {
+/** 3. The trainable and non-trainable weight counts, and unique weight names. */
+function checkWeights(layer: tfl.layers.Layer, spec: LayerTestSpec): void {
+  if (layer.trainableWeights.length !== spec.expectedTrainableWeights) {
     fail(
       'weights',
-      `expected ${spec.expectedTrainableWeights} trainable weights, got ${eagerLayer.trainableWeights.length}: ${eagerLayer.trainableWeights.map((w) => w.name).join(', ')}.`,
+      `expected ${spec.expectedTrainableWeights} trainable weights, got ${layer.trainableWeights.length}: ${layer.trainableWeights.map((w) => w.name).join(', ')}.`,
     );
   }
   const nonTrainable = spec.expectedNonTrainableWeights ?? 0;
-  if (eagerLayer.nonTrainableWeights.length !== nonTrainable) {
-    fail('weights', `expected ${nonTrainable} non-trainable weights, got ${eagerLayer.nonTrainableWeights.length}.`);
+  if (layer.nonTrainableWeights.length !== nonTrainable) {
+    fail('weights', `expected ${nonTrainable} non-trainable weights, got ${layer.nonTrainableWeights.length}.`);
   }
-  const names = eagerLayer.weights.map((w) => w.originalName);
+  const names = layer.weights.map((w) => w.originalName);
   if (new Set(names).size !== names.length) fail('weights', `weight names are not unique: ${names.join(', ')}.`);
-  checks.push('weights');
+}
 
-  // 4. config round trip
+/** 4. `getConfig` → JSON → `fromConfig` → the same config. */
+function checkConfig(layer: tfl.layers.Layer): void {
   const config = layer.getConfig();
   const json = JSON.parse(JSON.stringify(config)) as tf.serialization.ConfigDict;
   const cls = layer.constructor as unknown as tf.serialization.SerializableConstructor<tfl.layers.Layer>;
@@ -164,60 +196,43 @@ export async function runLayerTest(spec: LayerTestSpec): Promise<LayerTestReport
   const a = JSON.stringify(config);
   const c = JSON.stringify(clone.getConfig());
   if (a !== c) fail('config', `getConfig after fromConfig differs:\n  before ${a}\n  after  ${c}`);
-  checks.push('config');
+}
 
-  // 5. whole-model save / load
-  const model = tfl.model({ inputs: symInputs, outputs: symList });
-  const predict = (m: tfl.LayersModel) => {
-    const out = m.predict(inputs) as tf.Tensor | tf.Tensor[];
-    return Array.isArray(out) ? out : [out];
-  };
+/** 5. The model around the layer saves and loads (in memory) with identical outputs. */
+async function checkSaveLoad(model: tfl.LayersModel, inputs: tf.Tensor[]): Promise<void> {
+  const predict = (m: tfl.LayersModel) => asTensorList(m.predict(inputs) as tf.Tensor | tf.Tensor[]);
   const before = predict(model);
   const loaded = await loadModelFromMemory(await saveModelToMemory(model));
   const after = predict(loaded);
   before.forEach((t, i) => assertTensorsClose(after[i]!, t, { atol: 1e-6 }, `runLayerTest [save/load] output ${i}`));
   tf.dispose([...before, ...after]);
   loaded.dispose();
-  checks.push('save/load');
+}
 
-  // 6 + 7. leaks and optimizer steps
-  await assertNoLeaks(callEager, 'runLayerTest [leaks] eager call');
-  const projections = outputs.map((t, i) => tf.randomNormal(t.shape, 0, 1, 'float32', 7 + i));
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (vars.length === 0) {
-    // A weightless layer: check instead that gradients reach its float inputs, finite.
-    const floatIdx = inputs.map((_, i) => i).filter((i) => (spec.inputKinds?.[i] ?? 'float') === 'float');
-    const grads = tf.grads((...xs: tf.Tensor[]) =>
-      tf.tidy(() => {
-        const all = inputs.map((t, i) => (floatIdx.includes(i) ? xs[floatIdx.indexOf(i)]! : t));
-        const out = model.apply(all, { training: false }) as tf.Tensor | tf.Tensor[];
-        const list = Array.isArray(out) ? out : [out];
-        return tf.addN(list.map((t, i) => tf.sum(tf.mul(t, projections[i]!)))) as tf.Scalar;
-      }),
-    )(floatIdx.map((i) => inputs[i]!));
-    grads.forEach((g, i) => {
-      const ok = tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1 && tf.max(tf.abs(g)).dataSync()[0]! > 0);
-      if (!ok) fail('gradients', `gradient to input ${floatIdx[i]} is zero or non-finite.`);
-    });
-    tf.dispose([...grads, ...projections, ...inputs]);
-    model.dispose();
-    eagerLayer.dispose();
-    checks.push('leaks', 'input-gradients');
-    return { checks, outputs: collectTensors(outputs) };
-  }
+/** Σ outputs · projections: a scalar every output reaches. */
+function projected(model: tfl.LayersModel, inputs: tf.Tensor[], projections: tf.Tensor[]): tf.Scalar {
+  const list = asTensorList(model.apply(inputs, { training: false }) as tf.Tensor | tf.Tensor[]);
+  return tf.addN(list.map((t, i) => tf.sum(tf.mul(t, projections[i]!)))) as tf.Scalar;
+}
+
+/** 7 (weightless layer). Gradients reach every float input, finite and not all zero. */
+function checkInputGradients(model: tfl.LayersModel, inputs: tf.Tensor[], projections: tf.Tensor[], spec: LayerTestSpec): void {
+  const floatIdx = inputs.map((_, i) => i).filter((i) => (spec.inputKinds?.[i] ?? 'float') === 'float');
+  const grads = tf.grads((...xs: tf.Tensor[]) =>
+    tf.tidy(() => projected(model, inputs.map((t, i) => (floatIdx.includes(i) ? xs[floatIdx.indexOf(i)]! : t)), projections)),
+  )(floatIdx.map((i) => inputs[i]!));
+  grads.forEach((g, i) => {
+    const ok = tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1 && tf.max(tf.abs(g)).dataSync()[0]! > 0);
+    if (!ok) fail('gradients', `gradient to input ${floatIdx[i]} is zero or non-finite.`);
+  });
+  tf.dispose(grads);
+}
+
+/** 6 + 7. `optimizerSteps` Adam steps leak nothing and move every trainable weight (but the allowed ones). */
+async function checkOptimizerSteps(model: tfl.LayersModel, vars: tf.Variable[], inputs: tf.Tensor[], projections: tf.Tensor[], spec: LayerTestSpec): Promise<void> {
   const initial = vars.map((v) => tf.clone(v));
   const optimizer = tf.train.adam(0.01);
-  const step = () =>
-    optimizer.minimize(
-      () =>
-        tf.tidy(() => {
-          const out = model.apply(inputs, { training: false }) as tf.Tensor | tf.Tensor[];
-          const list = Array.isArray(out) ? out : [out];
-          return tf.addN(list.map((t, i) => tf.sum(tf.mul(t, projections[i]!)))) as tf.Scalar;
-        }),
-      false,
-      vars,
-    );
+  const step = () => optimizer.minimize(() => tf.tidy(() => projected(model, inputs, projections)), false, vars);
   step();
   const steps = spec.optimizerSteps ?? 1;
   for (let s = 1; s < steps; s++) step();
@@ -230,11 +245,6 @@ export async function runLayerTest(spec: LayerTestSpec): Promise<LayerTestReport
       fail('optimizer', `trainable weight ${name} did not change after ${steps} optimizer step(s): it gets no gradient.`);
     }
   });
-  checks.push('leaks', 'optimizer');
-
-  tf.dispose([...initial, ...projections, ...inputs]);
+  tf.dispose(initial);
   optimizer.dispose();
-  model.dispose();
-  eagerLayer.dispose();
-  return { checks, outputs: collectTensors(outputs) };
 }

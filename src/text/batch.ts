@@ -194,6 +194,34 @@ export async function generateReports(
 ): Promise<GenerateReportsResult> {
   checkCases(cases);
   assertTextGenerator(generator, 'generator');
+  const settings = resolveBatchOptions(options);
+  const limit = createLimiter(settings.concurrency);
+  const batch = new ReportBatch(generator, settings, cases.length);
+  const outcomes = await Promise.all(cases.map((c) => limit(() => batch.run(c))));
+  if (settings.signal?.aborted) throw abortedError();
+  const reports = Object.create(null) as Record<string, TextGenerateResult>;
+  const failures: CaseGenerationError[] = [];
+  for (const o of outcomes) {
+    if (o.ok) reports[o.id] = o.result;
+    else failures.push(o.error);
+  }
+  return { outcomes, reports, failures, cachedCount: batch.cachedCount, generatedCount: batch.generatedCount };
+}
+
+/** {@link GenerateReportsOptions} checked, with the defaults filled in. */
+interface BatchSettings {
+  readonly schema: ReportSchema;
+  readonly cache: ReportCache | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: GenerateReportsOptions['onProgress'];
+  readonly temperature: number;
+  readonly seed: number;
+  readonly maxTokens: number | undefined;
+  readonly prompt: string;
+  readonly concurrency: number;
+}
+
+function resolveBatchOptions(options: GenerateReportsOptions): BatchSettings {
   if (options == null || typeof options !== 'object') throw new InvalidArgumentError({ argument: 'options', message: 'options must be an object.', received: options });
   const schema = options.schema ?? strokeReportSchema;
   assertReportSchema(schema, 'options.schema');
@@ -220,84 +248,92 @@ export async function generateReports(
   if (typeof prompt !== 'string' || prompt.trim() === '') throw new InvalidArgumentError({ argument: 'options.prompt', message: 'prompt must be a non-empty string.', received: prompt });
   const concurrency = options.concurrency ?? 4;
   assertPositiveInt(concurrency, 'options.concurrency');
-  const limit = createLimiter(concurrency);
-  const signal = options.signal;
+  return { schema, cache, signal: options.signal, onProgress: options.onProgress, temperature, seed, maxTokens: options.maxTokens, prompt, concurrency };
+}
 
-  const inflight = new Map<string, Promise<{ result: TextGenerateResult; cached: boolean }>>();
-  let done = 0;
-  let cachedCount = 0;
-  let failed = 0;
-  let generatedCount = 0;
-  const report = (caseId: string, ok: boolean): void => {
-    done++;
-    try {
-      options.onProgress?.({ done, total: cases.length, cached: cachedCount, failed, caseId, ok });
-    } catch {
-      // progress callbacks must not break the batch
-    }
-  };
+/** One batch in flight: runs each case once (identical inputs share one request), counts and reports progress. */
+class ReportBatch {
+  cachedCount = 0;
+  generatedCount = 0;
+  private done = 0;
+  private failed = 0;
+  private readonly inflight = new Map<string, Promise<{ result: TextGenerateResult; cached: boolean }>>();
 
-  const runCase = async (c: ReportCase): Promise<ReportOutcome> => {
+  constructor(
+    private readonly generator: TextGenerator,
+    private readonly s: BatchSettings,
+    private readonly total: number,
+  ) {}
+
+  /** One case to its outcome; never throws (a failure is the case's {@link CaseGenerationError}). */
+  async run(c: ReportCase): Promise<ReportOutcome> {
     let key: string | undefined;
     try {
-      if (signal?.aborted) throw abortedError();
-      const casePrompt = c.prompt ?? prompt;
-      const caseSeed = c.seed ?? seed;
-      key = reportCacheKey({
-        generator,
-        prompt: casePrompt,
-        schema,
-        images: c.images,
-        temperature,
-        seed: caseSeed,
-        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-        ...(c.images.length === 0 ? { salt: `case:${c.id}` } : {}),
-      });
+      if (this.s.signal?.aborted) throw abortedError();
+      key = this.keyOf(c);
       const k = key;
-      let pending = inflight.get(k);
+      let pending = this.inflight.get(k);
       if (!pending) {
-        pending = (async () => {
-          const hit = cache ? await cache.get(k) : undefined;
-          if (hit !== undefined && isCachedReport(hit)) return { result: hit.result, cached: true };
-          const result = checkResult(
-            await generator.generate({
-              images: c.images,
-              prompt: casePrompt,
-              schema,
-              temperature,
-              seed: caseSeed,
-              ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-              ...(signal ? { signal } : {}),
-              ...(c.source !== undefined ? { source: c.source } : {}),
-            }),
-            schema,
-            generator.generatorId,
-          );
-          if (cache) await cache.set({ key: k, caseId: c.id, result });
-          return { result, cached: false };
-        })();
-        inflight.set(k, pending);
+        pending = this.produce(c, k);
+        this.inflight.set(k, pending);
       }
       const { result, cached } = await pending;
-      if (cached) cachedCount++;
-      else generatedCount++;
-      report(c.id, true);
+      if (cached) this.cachedCount++;
+      else this.generatedCount++;
+      this.report(c.id, true);
       return { id: c.id, ok: true, key: k, cached, result };
     } catch (error) {
-      failed++;
-      report(c.id, false);
+      this.failed++;
+      this.report(c.id, false);
       const err = new CaseGenerationError({ caseId: c.id, cause: error });
       return key === undefined ? { id: c.id, ok: false, error: err } : { id: c.id, ok: false, key, error: err };
     }
-  };
-
-  const outcomes = await Promise.all(cases.map((c) => limit(() => runCase(c))));
-  if (signal?.aborted) throw abortedError();
-  const reports = Object.create(null) as Record<string, TextGenerateResult>;
-  const failures: CaseGenerationError[] = [];
-  for (const o of outcomes) {
-    if (o.ok) reports[o.id] = o.result;
-    else failures.push(o.error);
   }
-  return { outcomes, reports, failures, cachedCount, generatedCount };
+
+  /** The case's cache key (its id salts it when it has no images). */
+  private keyOf(c: ReportCase): string {
+    const s = this.s;
+    return reportCacheKey({
+      generator: this.generator,
+      prompt: c.prompt ?? s.prompt,
+      schema: s.schema,
+      images: c.images,
+      temperature: s.temperature,
+      seed: c.seed ?? s.seed,
+      ...(s.maxTokens !== undefined ? { maxTokens: s.maxTokens } : {}),
+      ...(c.images.length === 0 ? { salt: `case:${c.id}` } : {}),
+    });
+  }
+
+  /** The cached report, or a new one (checked, then cached). */
+  private async produce(c: ReportCase, key: string): Promise<{ result: TextGenerateResult; cached: boolean }> {
+    const s = this.s;
+    const hit = s.cache ? await s.cache.get(key) : undefined;
+    if (hit !== undefined && isCachedReport(hit)) return { result: hit.result, cached: true };
+    const result = checkResult(
+      await this.generator.generate({
+        images: c.images,
+        prompt: c.prompt ?? s.prompt,
+        schema: s.schema,
+        temperature: s.temperature,
+        seed: c.seed ?? s.seed,
+        ...(s.maxTokens !== undefined ? { maxTokens: s.maxTokens } : {}),
+        ...(s.signal ? { signal: s.signal } : {}),
+        ...(c.source !== undefined ? { source: c.source } : {}),
+      }),
+      s.schema,
+      this.generator.generatorId,
+    );
+    if (s.cache) await s.cache.set({ key, caseId: c.id, result });
+    return { result, cached: false };
+  }
+
+  private report(caseId: string, ok: boolean): void {
+    this.done++;
+    try {
+      this.s.onProgress?.({ done: this.done, total: this.total, cached: this.cachedCount, failed: this.failed, caseId, ok });
+    } catch {
+      // progress callbacks must not break the batch
+    }
+  }
 }

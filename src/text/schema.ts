@@ -136,60 +136,8 @@ export function defineReportSchema(definition: ReportSchemaDefinition): ReportSc
   }
   const keys = new Set<string>();
   const labels = new Set<string>();
-  const out: ReportSchema['fields'][number][] = [];
-  fields.forEach((f: ReportFieldDefinition, i: number) => {
-    const at = `definition.fields[${i}]`;
-    if (f == null || typeof f !== 'object') throw bad(at, 'each field must be an object.', f);
-    if (typeof f.key !== 'string' || !KEY_RE.test(f.key)) {
-      throw bad(`${at}.key`, 'key must start with a letter and contain only letters, digits and "_".', f.key);
-    }
-    if (keys.has(f.key.toLowerCase())) throw bad(`${at}.key`, 'keys must be unique (case-insensitive).', f.key);
-    keys.add(f.key.toLowerCase());
-    if (typeof f.label !== 'string' || f.label.trim() === '' || /[:|\r\n]/.test(f.label) || f.label.includes(separator.trim())) {
-      throw bad(`${at}.label`, 'label must be non-empty and contain no ":", "|", separator or line break.', f.label);
-    }
-    if (labels.has(f.label.trim().toLowerCase())) throw bad(`${at}.label`, 'labels must be unique (case-insensitive).', f.label);
-    labels.add(f.label.trim().toLowerCase());
-    if (f.kind !== 'enum' && f.kind !== 'text') throw bad(`${at}.kind`, "kind must be 'enum' or 'text'.", f.kind);
-    if (f.required !== undefined && typeof f.required !== 'boolean') throw bad(`${at}.required`, 'required must be a boolean.', f.required);
-    if (f.description !== undefined && typeof f.description !== 'string') {
-      throw bad(`${at}.description`, 'description must be a string.', f.description);
-    }
-    const field: { -readonly [K in keyof ReportSchema['fields'][number]]: ReportSchema['fields'][number][K] } = {
-      key: f.key,
-      label: f.label.trim(),
-      kind: f.kind,
-      required: f.required ?? true,
-    };
-    if (f.description !== undefined) field.description = f.description;
-    if (f.kind === 'enum') {
-      if (!Array.isArray(f.values) || f.values.length === 0) {
-        throw bad(`${at}.values`, "an 'enum' field needs a non-empty values array.", f.values);
-      }
-      const seen = new Set<string>();
-      for (const v of f.values) {
-        if (typeof v !== 'string' || v.trim() === '' || /[|\r\n]/.test(v)) {
-          throw bad(`${at}.values`, 'values must be non-empty strings without "|" or line breaks.', v);
-        }
-        const n = normalizeValue(v);
-        if (seen.has(n)) throw bad(`${at}.values`, 'values must be unique (case- and whitespace-insensitive).', v);
-        seen.add(n);
-      }
-      field.values = Object.freeze(f.values.slice());
-      if (f.synonyms !== undefined) {
-        if (f.synonyms === null || typeof f.synonyms !== 'object') throw bad(`${at}.synonyms`, 'synonyms must be an object.', f.synonyms);
-        for (const [alias, target] of Object.entries(f.synonyms)) {
-          if (!f.values.includes(target)) {
-            throw bad(`${at}.synonyms`, `synonym "${alias}" maps to "${target}", which is not one of the field's values.`, target);
-          }
-        }
-        field.synonyms = Object.freeze({ ...f.synonyms });
-      }
-    } else if (f.values !== undefined || f.synonyms !== undefined) {
-      throw bad(`${at}.values`, "a 'text' field takes no values or synonyms; use kind: 'enum'.", f.values ?? f.synonyms);
-    }
-    out.push(Object.freeze(field));
-  });
+  const out: SchemaField[] = [];
+  fields.forEach((f: ReportFieldDefinition, i: number) => out.push(checkField(f, `definition.fields[${i}]`, separator, keys, labels)));
   const schema: ReportSchema = {
     name: name.trim(),
     version,
@@ -202,6 +150,70 @@ export function defineReportSchema(definition: ReportSchemaDefinition): ReportSc
   };
   Object.defineProperty(schema, SCHEMA_MARKER, { value: true });
   return Object.freeze(schema);
+}
+
+type SchemaField = ReportSchema['fields'][number];
+
+/** Validates one field definition (`at` names it) against the keys and labels seen so far; returns it frozen. */
+function checkField(f: ReportFieldDefinition, at: string, separator: string, keys: Set<string>, labels: Set<string>): SchemaField {
+  if (f == null || typeof f !== 'object') throw bad(at, 'each field must be an object.', f);
+  if (typeof f.key !== 'string' || !KEY_RE.test(f.key)) {
+    throw bad(`${at}.key`, 'key must start with a letter and contain only letters, digits and "_".', f.key);
+  }
+  if (keys.has(f.key.toLowerCase())) throw bad(`${at}.key`, 'keys must be unique (case-insensitive).', f.key);
+  keys.add(f.key.toLowerCase());
+  if (typeof f.label !== 'string' || f.label.trim() === '' || /[:|\r\n]/.test(f.label) || f.label.includes(separator.trim())) {
+    throw bad(`${at}.label`, 'label must be non-empty and contain no ":", "|", separator or line break.', f.label);
+  }
+  if (labels.has(f.label.trim().toLowerCase())) throw bad(`${at}.label`, 'labels must be unique (case-insensitive).', f.label);
+  labels.add(f.label.trim().toLowerCase());
+  if (f.kind !== 'enum' && f.kind !== 'text') throw bad(`${at}.kind`, "kind must be 'enum' or 'text'.", f.kind);
+  if (f.required !== undefined && typeof f.required !== 'boolean') throw bad(`${at}.required`, 'required must be a boolean.', f.required);
+  if (f.description !== undefined && typeof f.description !== 'string') {
+    throw bad(`${at}.description`, 'description must be a string.', f.description);
+  }
+  const field: { -readonly [K in keyof SchemaField]: SchemaField[K] } = {
+    key: f.key,
+    label: f.label.trim(),
+    kind: f.kind,
+    required: f.required ?? true,
+  };
+  if (f.description !== undefined) field.description = f.description;
+  if (f.kind === 'enum') {
+    field.values = checkEnumValues(f, at);
+    if (f.synonyms !== undefined) field.synonyms = checkSynonyms(f, at);
+  } else if (f.values !== undefined || f.synonyms !== undefined) {
+    throw bad(`${at}.values`, "a 'text' field takes no values or synonyms; use kind: 'enum'.", f.values ?? f.synonyms);
+  }
+  return Object.freeze(field);
+}
+
+/** An enum field's values: non-empty, unique after {@link normalizeValue}, without `|` or line breaks. */
+function checkEnumValues(f: ReportFieldDefinition, at: string): ReadonlyArray<string> {
+  if (!Array.isArray(f.values) || f.values.length === 0) {
+    throw bad(`${at}.values`, "an 'enum' field needs a non-empty values array.", f.values);
+  }
+  const seen = new Set<string>();
+  for (const v of f.values) {
+    if (typeof v !== 'string' || v.trim() === '' || /[|\r\n]/.test(v)) {
+      throw bad(`${at}.values`, 'values must be non-empty strings without "|" or line breaks.', v);
+    }
+    const n = normalizeValue(v);
+    if (seen.has(n)) throw bad(`${at}.values`, 'values must be unique (case- and whitespace-insensitive).', v);
+    seen.add(n);
+  }
+  return Object.freeze(f.values.slice());
+}
+
+/** An enum field's synonyms: an object whose every target is one of the field's values. */
+function checkSynonyms(f: ReportFieldDefinition, at: string): Readonly<Record<string, string>> {
+  if (f.synonyms === null || typeof f.synonyms !== 'object') throw bad(`${at}.synonyms`, 'synonyms must be an object.', f.synonyms);
+  for (const [alias, target] of Object.entries(f.synonyms!)) {
+    if (!f.values!.includes(target)) {
+      throw bad(`${at}.synonyms`, `synonym "${alias}" maps to "${target}", which is not one of the field's values.`, target);
+    }
+  }
+  return Object.freeze({ ...f.synonyms });
 }
 
 /**

@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 import { TabularPreprocessor, type TabularPreprocessorJSON } from '../encoders/tabular/preprocessor.js';
-import { WordPieceTokenizer, type TokenizerJSON } from '../encoders/text/tokenizer.js';
+import { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
+import type { TokenizerJSON } from '../encoders/text/tokenizer-types.js';
 import { SerializationError } from '../errors.js';
 import { TriModalModel } from '../models/tri-modal.js';
 import { defineReportSchema, type ReportSchema, type ReportSchemaDefinition } from '../text/schema.js';

@@ -23,6 +23,7 @@ import {
   type Pipeline,
 } from '../../src/index.js';
 import { loadPipeline, savePipeline } from '../../src/node.js';
+import { expectArgumentError, expectArgumentRejection } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vdafm-browser-loader-'));
 const SETTINGS = { seed: 3, patients: 60 };
@@ -172,9 +173,7 @@ describe('startDemoServer (examples/browser/server.ts)', () => {
   });
 
   it('rejects a missing page folder with the argument named', async () => {
-    const error = await startDemoServer({ root: join(root, 'missing') }).catch((e: unknown) => e);
-    expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    expect((error as InvalidArgumentError).argument).toBe('root');
+    await expectArgumentRejection(startDemoServer({ root: join(root, 'missing') }), InvalidArgumentError, 'root');
   });
 });
 
@@ -218,24 +217,10 @@ describe('DemoCohort (examples/browser/demo-cohort.ts)', () => {
   });
 
   it('rejects bundles without demo metadata, bad indices and a bad build folder, with the argument named', async () => {
-    const bad = (fn: () => unknown, argument: string) => {
-      let error: unknown;
-      try {
-        fn();
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error), String(error)).toBe(true);
-      expect((error as InvalidArgumentError).argument).toBe(argument);
-    };
-    bad(() => demoCohortSettings({}), 'pipeline.metadata');
-    bad(() => demoCohortSettings({ metadata: { demo: { seed: 1.5, patients: 10 } } }), 'pipeline.metadata');
-    bad(() => DemoCohort.fromSettings({ seed: 1, patients: 0 }), 'pipeline.metadata');
-    for (const index of [-1, 60, 1.5]) {
-      const error = await cohort.patient(index).catch((e: unknown) => e);
-      expect((error as InvalidArgumentError).argument).toBe('index');
-    }
-    const error = await buildBrowserDemo({ outDir: '' }).catch((e: unknown) => e);
-    expect((error as InvalidArgumentError).argument).toBe('outDir');
+    expectArgumentError(() => demoCohortSettings({}), InvalidArgumentError, 'pipeline.metadata');
+    expectArgumentError(() => demoCohortSettings({ metadata: { demo: { seed: 1.5, patients: 10 } } }), InvalidArgumentError, 'pipeline.metadata');
+    expectArgumentError(() => DemoCohort.fromSettings({ seed: 1, patients: 0 }), InvalidArgumentError, 'pipeline.metadata');
+    for (const index of [-1, 60, 1.5]) await expectArgumentRejection(cohort.patient(index), InvalidArgumentError, 'index', { label: String(index) });
+    await expectArgumentRejection(buildBrowserDemo({ outDir: '' }), InvalidArgumentError, 'outDir');
   });
 });

@@ -16,6 +16,7 @@ import {
   sampleMrs,
   type SeverityInputs,
 } from '../../src/index.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -262,14 +263,7 @@ describe('generateSyntheticCohort: invalid arguments', () => {
   ];
   for (const [argument, options] of cases) {
     it(`rejects a bad ${argument}: ${JSON.stringify(options)}`, () => {
-      let caught: unknown;
-      try {
-        generateSyntheticCohort(options as never);
-      } catch (e) {
-        caught = e;
-      }
-      expect(InvalidArgumentError.isInstance(caught)).toBe(true);
-      expect((caught as InvalidArgumentError).argument).toBe(argument);
+      expectArgumentError(() => generateSyntheticCohort(options as never), InvalidArgumentError, argument);
     });
   }
 

@@ -15,6 +15,7 @@ import {
   type PatientImage,
   type SyntheticCohort,
 } from '../../src/index.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 const REPORT_KEYS = [
   'sequences', 'acuteLesion', 'side', 'territory', 'location', 'size', 'signal', 'massEffect', 'oldLesions', 'impression', 'volumeMl',
@@ -169,14 +170,7 @@ describe('findingsExtractor', () => {
       ['noise', () => createFindingsExtractor({ noise: { misreadRate: 2 } })],
     ];
     for (const [argument, run] of cases) {
-      let caught: unknown;
-      try {
-        run();
-      } catch (e) {
-        caught = e;
-      }
-      expect(InvalidArgumentError.isInstance(caught), argument).toBe(true);
-      expect((caught as InvalidArgumentError).argument).toBe(argument);
+      expectArgumentError(run, InvalidArgumentError, argument);
     }
   });
 });

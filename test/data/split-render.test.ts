@@ -9,6 +9,7 @@ import {
   splitCohort,
   subsetCohort,
 } from '../../src/index.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 const cohort = generateSyntheticCohort({ patients: 400, seed: 9, layout: '2d', imageShape: [16, 16] });
 
@@ -53,14 +54,7 @@ describe('splitCohort', () => {
       ['fractions', { fractions: { train: 1.2, val: -0.1, test: -0.1 } }],
       ['seed', { seed: Number.POSITIVE_INFINITY }],
     ] as const) {
-      let caught: unknown;
-      try {
-        splitCohort(cohort, options as never);
-      } catch (e) {
-        caught = e;
-      }
-      expect(InvalidArgumentError.isInstance(caught)).toBe(true);
-      expect((caught as InvalidArgumentError).argument).toBe(argument);
+      expectArgumentError(() => splitCohort(cohort, options as never), InvalidArgumentError, argument);
     }
   });
 });
@@ -114,14 +108,7 @@ describe('renderSlice', () => {
       ['sequence', { sequence: 'T1' }],
       ['scale', { scale: 0 }],
     ] as const) {
-      let caught: unknown;
-      try {
-        renderSlice(image, options as never);
-      } catch (e) {
-        caught = e;
-      }
-      expect(InvalidArgumentError.isInstance(caught)).toBe(true);
-      expect((caught as InvalidArgumentError).argument).toBe(argument);
+      expectArgumentError(() => renderSlice(image, options as never), InvalidArgumentError, argument);
     }
   });
 });

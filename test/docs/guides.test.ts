@@ -12,7 +12,7 @@ const guides: Record<string, string[]> = {
   'docs/guides/saving-and-deploying.md': ['test/node/io.test.ts', 'test/node/pipeline.test.ts'],
   'docs/guides/interpretability.md': ['examples/interpretability.ts'],
   'docs/guides/browser.md': ['examples/browser/loader.ts', 'examples/browser/main.ts', 'test/browser/loader.test.ts'],
-  'docs/guides/nifti.md': ['src/node/cohort/nifti.ts', 'examples/nifti/run.ts'],
+  'docs/guides/nifti.md': ['src/node/cohort/preprocess.ts', 'examples/nifti/run.ts'],
   'docs/guides/own-cohort.md': ['test/node/cohort/guide-example.test.ts'],
   'docs/guides/other-disease.md': ['examples/other-disease.ts'],
   'docs/guides/backends.md': ['examples/backend.ts'],

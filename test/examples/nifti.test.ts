@@ -14,11 +14,11 @@ import { savePipeline } from '../../src/node.js';
 import { main, parseArgs } from '../../examples/nifti/run.js';
 import { writeNifti1 } from '../helpers/nifti-writer.js';
 import { toyEncoders } from '../training/toy.js';
+import { expectArgumentError, expectArgumentRejection } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vdafm-nifti-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const isArg = (argument: string) => (e: unknown) => InvalidArgumentError.isInstance(e) && e.argument === argument;
 
 // ---------------------------------------------------------------------------------------------
 describe('the CLI (examples/nifti/run.ts)', () => {
@@ -44,11 +44,11 @@ describe('the CLI (examples/nifti/run.ts)', () => {
 
   it('parses its flags and rejects bad ones by name', () => {
     expect(parseArgs(['a.nii.gz', '--layout', '2d', '--png', 'o.png', '--seed', '3', '--backend', 'cpu'])).toEqual({ file: 'a.nii.gz', layout: '2d', png: 'o.png', seed: 3, backend: 'cpu' });
-    expect(() => parseArgs(['a.nii', '--backend', 'gpu'])).toThrow(expect.toSatisfy(isArg('--backend')));
-    expect(() => parseArgs(['a.nii', '--layout', '4d'])).toThrow(expect.toSatisfy(isArg('--layout')));
-    expect(() => parseArgs(['a.nii', '--bundle'])).toThrow(expect.toSatisfy(isArg('--bundle')));
-    expect(() => parseArgs(['--png', 'x.png'])).toThrow(expect.toSatisfy(isArg('file')));
-    expect(() => parseArgs(['a.nii', '--what'])).toThrow(expect.toSatisfy(isArg('--what')));
+    expectArgumentError(() => parseArgs(['a.nii', '--backend', 'gpu']), InvalidArgumentError, '--backend');
+    expectArgumentError(() => parseArgs(['a.nii', '--layout', '4d']), InvalidArgumentError, '--layout');
+    expectArgumentError(() => parseArgs(['a.nii', '--bundle']), InvalidArgumentError, '--bundle');
+    expectArgumentError(() => parseArgs(['--png', 'x.png']), InvalidArgumentError, 'file');
+    expectArgumentError(() => parseArgs(['a.nii', '--what']), InvalidArgumentError, '--what');
   });
 
   it('runs a fresh encoder on 3D and 2D layouts, prints the header and writes the PNG, without leaking tensors', async () => {
@@ -104,7 +104,7 @@ describe('the CLI (examples/nifti/run.ts)', () => {
     expect(r.pooledMean).toBeCloseTo(tf.mean(pooled!).dataSync()[0]!, 5);
     tf.dispose([image, ...Object.values(masked), out.probabilities, ...Object.values(out.auxiliary!), tokens!, pooled!]);
     model.dispose();
-    await expect(main({ file, bundle: dir, adc: file, sequences: 1 }, () => {})).rejects.toSatisfy(isArg('--adc'));
+    await expectArgumentRejection(main({ file, bundle: dir, adc: file, sequences: 1 }, () => {}), InvalidArgumentError, '--adc');
   });
 
   it('runs as a command (node --import tsx) and fails cleanly on a bad file', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { BaselineFusion, baselineFusion, type BaselineMethod, InvalidArgumentError, vdafm } from '../../src/index.js';
 import { assertTensorsClose, runLayerTest } from '../../src/testing.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 const shapes = [[7, 12], [5, 10], [5], [4, 6], [4]];
 const kinds: Array<'float' | 'mask'> = ['float', 'float', 'mask', 'float', 'mask'];
@@ -86,12 +87,6 @@ describe('BaselineFusion', () => {
 
   it('rejects bad options with the argument named', () => {
     expect(() => new BaselineFusion({ method: 'mean' as never })).toThrowError(/method/);
-    let error: unknown;
-    try {
-      new BaselineFusion({ method: 'concat', returnGate: true });
-    } catch (e) {
-      error = e;
-    }
-    expect(InvalidArgumentError.isInstance(error) && (error as InvalidArgumentError).argument === 'returnGate').toBe(true);
+    expectArgumentError(() => new BaselineFusion({ method: 'concat', returnGate: true }), InvalidArgumentError, 'returnGate');
   });
 });

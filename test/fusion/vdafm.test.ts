@@ -11,6 +11,7 @@ import {
   vdafm,
 } from '../../src/index.js';
 import { assertTensorsClose, runLayerTest } from '../../src/testing.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 /** The layer's weights by short name (`layer0_v2t_query_kernel`, ...). */
 function weightMap(layer: tfl.layers.Layer): Record<string, tfl.LayerVariable> {
@@ -267,16 +268,7 @@ describe('VDAFM layer', () => {
   });
 
   it('rejects bad options and inputs with the argument named', () => {
-    const bad = (args: object, argument: string) => {
-      let error: unknown;
-      try {
-        new VDAFM(args);
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error), argument).toBe(true);
-      expect((error as InvalidArgumentError).argument).toBe(argument);
-    };
+    const bad = (args: object, argument: string) => expectArgumentError(() => new VDAFM(args), InvalidArgumentError, argument);
     bad({ dim: 10, numHeads: 4 }, 'numHeads');
     bad({ fusion: 'mean' }, 'fusion');
     bad({ clinical: 'early' }, 'clinical');
@@ -288,14 +280,8 @@ describe('VDAFM layer', () => {
     const x = inputs(2, 80, [5, 5], false);
     expect(() => layer.apply(x)).toThrowError(/clinical, clinicalMask/);
     const noClin = vdafm({ dim: 8, numHeads: 2, clinical: 'none' });
-    let error: unknown;
-    try {
-      noClin.apply([x[0]!, x[1]!, tf.ones([2, 4])]);
-    } catch (e) {
-      error = e;
-    }
-    expect(ShapeError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toContain('Received: textMask.shape=[2,4]');
+    const error = expectArgumentError(() => noClin.apply([x[0]!, x[1]!, tf.ones([2, 4])]), ShapeError, 'textMask');
+    expect(error.message).toContain('Received: textMask.shape=[2,4]');
     tf.dispose(x);
   });
 });

@@ -297,13 +297,6 @@ describe('fastMatMul rejects bad inputs', () => {
     ['a non-boolean switch', () => setFastKernelsEnabled(0 as unknown as boolean), 'on'],
     ['a non-boolean zeroCopy', () => setFastKernelsEnabled(true, { zeroCopy: 'no' as unknown as boolean }), 'options.zeroCopy'],
   ])('throws InvalidArgumentError for %s', (_, call, argument) => {
-    tf.tidy(() => {
-      expect(call).toThrow(InvalidArgumentError);
-      try {
-        call();
-      } catch (e) {
-        expect((e as InvalidArgumentError).argument).toBe(argument);
-      }
-    });
+    expectArgumentError(call, InvalidArgumentError, argument);
   });
 });

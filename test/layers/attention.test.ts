@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, MultiHeadAttention, multiHeadAttention, ShapeError } from '../../src/index.js';
 import { assertNoLeaks, assertTensorsClose, runLayerTest } from '../../src/testing.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 interface MhaCase {
   name: string;
@@ -175,15 +176,8 @@ describe('MultiHeadAttention', () => {
 
   it('rejects bad arguments with the argument named', () => {
     const bad = (args: unknown, argument: string) => {
-      try {
-        new MultiHeadAttention(args as never);
-      } catch (e) {
-        expect(InvalidArgumentError.isInstance(e)).toBe(true);
-        expect((e as InvalidArgumentError).argument).toBe(argument);
-        expect((e as Error).message).toContain(argument);
-        return;
-      }
-      throw new Error(`no error for ${argument}`);
+      const e = expectArgumentError(() => new MultiHeadAttention(args as never), InvalidArgumentError, argument);
+      expect(e.message).toContain(argument);
     };
     bad({ numHeads: 0, keyDim: 4 }, 'numHeads');
     bad({ numHeads: 2, keyDim: 2.5 }, 'keyDim');
@@ -199,15 +193,8 @@ describe('MultiHeadAttention', () => {
     expect(() => layer.apply([q, tf.zeros([2, 3, 4])])).toThrowError(/query.*Received: query\.shape=\[2,5\]/);
     const q3 = tf.zeros([2, 5, 4]);
     const kv = tf.zeros([2, 3, 4]);
-    let error: unknown;
-    try {
-      layer.apply([q3, kv, tf.zeros([2, 4])]);
-    } catch (e) {
-      error = e;
-    }
-    expect(ShapeError.isInstance(error)).toBe(true);
-    expect((error as ShapeError).argument).toBe('keyMask');
-    expect((error as Error).message).toContain('Received: keyMask.shape=[2,4]');
+    const error = expectArgumentError(() => layer.apply([q3, kv, tf.zeros([2, 4])]), ShapeError, 'keyMask');
+    expect(error.message).toContain('Received: keyMask.shape=[2,4]');
     tf.dispose([q, q3, kv]);
   });
 });

@@ -5,10 +5,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, ShapeError } from '../../src/index.js';
 import { Conv2D, Conv3D, conv2dLayer, conv3dLayer } from '../../src/layers/conv.js';
-import { axisPadding, biasAdd, conv2d, conv3d, type ConvPadding } from '../../src/ops/conv.js';
+import { biasAdd, conv2d, conv3d } from '../../src/ops/conv.js';
+import { axisPadding, type ConvPadding } from '../../src/ops/conv-geometry.js';
 import { assertNoLeaks, assertTensorsClose, runLayerTest } from '../../src/testing.js';
 import { onBackend } from '../helpers/backends.js';
 import { expectBackendParity, parityInputs } from '../helpers/parity.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 interface ConvCase {
   name: string;
@@ -179,30 +181,20 @@ describe('conv2d / conv3d ops', () => {
   it('rejects bad arguments with typed errors naming the argument', () => {
     const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
     const k = tf.zeros([3, 3, 2, 1]) as tf.Tensor4D;
-    const bad = (fn: () => unknown, cls: typeof InvalidArgumentError | typeof ShapeError, argument: string) => {
-      try {
-        fn();
-      } catch (e) {
-        expect(cls.isInstance(e)).toBe(true);
-        expect((e as { argument: string }).argument).toBe(argument);
-        return;
-      }
-      throw new Error(`expected ${argument} to be rejected`);
-    };
-    bad(() => conv2d(x, k, { strides: 0 }), InvalidArgumentError, 'strides');
-    bad(() => conv2d(x, k, { strides: [1, 2, 3] }), InvalidArgumentError, 'strides');
-    bad(() => conv2d(x, k, { padding: 'full' as ConvPadding }), InvalidArgumentError, 'padding');
-    bad(() => conv2d(tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, k, { padding: 'valid' }), InvalidArgumentError, 'padding');
-    bad(() => conv2d(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, k), ShapeError, 'x');
-    bad(() => conv2d(x, tf.zeros([3, 3, 5, 1]) as tf.Tensor4D), ShapeError, 'filter');
-    bad(() => conv2d(x, k, { bias: tf.zeros([4]) as tf.Tensor1D }), ShapeError, 'bias');
-    bad(() => conv3d(x as unknown as tf.Tensor5D, tf.zeros([3, 3, 3, 2, 1]) as tf.Tensor5D), ShapeError, 'x');
-    bad(() => conv2dLayer({ filters: 0, kernelSize: 3 }), InvalidArgumentError, 'filters');
-    bad(() => conv2dLayer({ filters: 2, kernelSize: [3, 3, 3] }), InvalidArgumentError, 'kernelSize');
-    bad(() => conv3dLayer({ filters: 2, kernelSize: 3, strides: [1, 2] }), InvalidArgumentError, 'strides');
-    bad(() => conv3dLayer({ filters: 2, kernelSize: 3, padding: 'causal' as ConvPadding }), InvalidArgumentError, 'padding');
-    bad(() => conv2dLayer({ filters: 2, kernelSize: 3, useBias: 1 as unknown as boolean }), InvalidArgumentError, 'useBias');
-    bad(() => conv2dLayer({ filters: 2, kernelSize: 3 }).apply(tfl.input({ shape: [4, 4, 2, 1] })), ShapeError, 'x');
+    expectArgumentError(() => conv2d(x, k, { strides: 0 }), InvalidArgumentError, 'strides');
+    expectArgumentError(() => conv2d(x, k, { strides: [1, 2, 3] }), InvalidArgumentError, 'strides');
+    expectArgumentError(() => conv2d(x, k, { padding: 'full' as ConvPadding }), InvalidArgumentError, 'padding');
+    expectArgumentError(() => conv2d(tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, k, { padding: 'valid' }), InvalidArgumentError, 'padding');
+    expectArgumentError(() => conv2d(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, k), ShapeError, 'x');
+    expectArgumentError(() => conv2d(x, tf.zeros([3, 3, 5, 1]) as tf.Tensor4D), ShapeError, 'filter');
+    expectArgumentError(() => conv2d(x, k, { bias: tf.zeros([4]) as tf.Tensor1D }), ShapeError, 'bias');
+    expectArgumentError(() => conv3d(x as unknown as tf.Tensor5D, tf.zeros([3, 3, 3, 2, 1]) as tf.Tensor5D), ShapeError, 'x');
+    expectArgumentError(() => conv2dLayer({ filters: 0, kernelSize: 3 }), InvalidArgumentError, 'filters');
+    expectArgumentError(() => conv2dLayer({ filters: 2, kernelSize: [3, 3, 3] }), InvalidArgumentError, 'kernelSize');
+    expectArgumentError(() => conv3dLayer({ filters: 2, kernelSize: 3, strides: [1, 2] }), InvalidArgumentError, 'strides');
+    expectArgumentError(() => conv3dLayer({ filters: 2, kernelSize: 3, padding: 'causal' as ConvPadding }), InvalidArgumentError, 'padding');
+    expectArgumentError(() => conv2dLayer({ filters: 2, kernelSize: 3, useBias: 1 as unknown as boolean }), InvalidArgumentError, 'useBias');
+    expectArgumentError(() => conv2dLayer({ filters: 2, kernelSize: 3 }).apply(tfl.input({ shape: [4, 4, 2, 1] })), ShapeError, 'x');
     tf.dispose([x, k]);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, layerNorm, TransformerBlock, transformerBlock } from '../../src/index.js';
 import { assertNoLeaks, assertTensorsClose, runLayerTest } from '../../src/testing.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 describe('TransformerBlock', () => {
   it('passes the layer-test harness with a mask and attention scores', async () => {
@@ -73,14 +74,7 @@ describe('TransformerBlock', () => {
     expect(() => new TransformerBlock({ numHeads: -1 })).toThrowError(/numHeads/);
     expect(() => new TransformerBlock({ numHeads: 2, epsilon: 0 })).toThrowError(/epsilon/);
     const odd = transformerBlock({ numHeads: 3 });
-    let error: unknown;
-    try {
-      odd.apply(tf.zeros([1, 2, 8]));
-    } catch (e) {
-      error = e;
-    }
-    expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    expect((error as InvalidArgumentError).argument).toBe('numHeads');
+    expectArgumentError(() => odd.apply(tf.zeros([1, 2, 8])), InvalidArgumentError, 'numHeads');
     const block = transformerBlock({ numHeads: 2 });
     expect(() => block.apply([tf.zeros([1, 4, 8]), tf.zeros([1, 5])])).toThrowError(/Received: mask\.shape=\[1,5\]/);
   });

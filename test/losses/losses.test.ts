@@ -15,6 +15,7 @@ import {
   vdafm,
 } from '../../src/index.js';
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 interface ContrastiveCase {
   name: string;
@@ -96,13 +97,7 @@ describe('contrastiveLoss', () => {
     expect(() => contrastiveLoss(a, tf.zeros([2, 4]) as tf.Tensor2D)).toThrowError(/Received: b\.shape=\[2,4\]/);
     expect(() => contrastiveLoss(a, a, { temperature: 0 })).toThrowError(InvalidArgumentError);
     expect(() => contrastiveLoss(a, a, { temperature: 0.1, logitScale: 3 })).toThrowError(/either temperature or logitScale/);
-    let error: unknown;
-    try {
-      contrastiveLoss(a, a, { mask: tf.ones([4]) as tf.Tensor1D });
-    } catch (e) {
-      error = e;
-    }
-    expect(ShapeError.isInstance(error) && (error as ShapeError).argument === 'mask').toBe(true);
+    expectArgumentError(() => contrastiveLoss(a, a, { mask: tf.ones([4]) as tf.Tensor1D }), ShapeError, 'mask');
     expect(() => symmetricInfoNce(tf.zeros([2, 3]) as tf.Tensor2D)).toThrowError(ShapeError);
   });
 });

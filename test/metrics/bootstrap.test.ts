@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { InvalidArgumentError, VdafmError } from '../../src/errors.js';
 import { bootstrapCi, precision, quantile, rocAuc, stratifiedBootstrap } from '../../src/index.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 /** A realistic binary sample (n = 400, 25 % positive). */
 function sample(seed: number, n = 400) {
@@ -148,13 +149,7 @@ describe('bootstrapCi', () => {
   });
 
   it('propagates an error of the metric on the full sample (a single class for AUC)', () => {
-    try {
-      bootstrapCi([1, 1, 1], [0.2, 0.3, 0.4], rocAuc);
-      throw new Error('no error');
-    } catch (e) {
-      expect(InvalidArgumentError.isInstance(e)).toBe(true);
-      expect((e as InvalidArgumentError).argument).toBe('labels');
-    }
+    expectArgumentError(() => bootstrapCi([1, 1, 1], [0.2, 0.3, 0.4], rocAuc), InvalidArgumentError, 'labels');
   });
 });
 

@@ -23,22 +23,13 @@ import {
   stratifiedBootstrap,
   youdenThreshold,
 } from '../../src/index.js';
-
-type Kind = typeof InvalidArgumentError | typeof ShapeError;
+import { expectArgumentError, type ArgumentErrorClass } from '../helpers/errors.js';
 
 /** Expects `fn` to throw a `kind` error naming `argument` (and its message to mention it). */
-function expectError(fn: () => unknown, kind: Kind, argument: string, message?: RegExp): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `no error for ${argument}`).toBeDefined();
-  expect(kind.isInstance(error), `${String(error)} is not a ${kind.name}`).toBe(true);
-  expect((error as InvalidArgumentError | ShapeError).argument).toBe(argument);
-  expect((error as Error).message).toContain(argument);
-  if (message) expect((error as Error).message).toMatch(message);
+function expectError(fn: () => unknown, kind: ArgumentErrorClass<InvalidArgumentError | ShapeError>, argument: string, message?: RegExp): void {
+  const error = expectArgumentError(fn, kind, argument);
+  expect(error.message).toContain(argument);
+  if (message) expect(error.message).toMatch(message);
 }
 
 const binaryMetrics: Array<[string, (l: ArrayLike<number>, s: ArrayLike<number>) => unknown]> = [

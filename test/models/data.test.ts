@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, prepareTriModalData, TabularPreprocessor, WordPieceTokenizer } from '../../src/index.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 describe('prepareTriModalData', () => {
   const pre = new TabularPreprocessor({ columns: [{ name: 'age', type: 'numeric' }] }).fit([{ age: 60 }, { age: 80 }]);
@@ -27,15 +28,9 @@ describe('prepareTriModalData', () => {
 
   it('rejects mismatched lengths and missing tools, naming the input, without leaking', () => {
     const before = tf.memory().numTensors;
-    const bad = (inputs: object, tools: object, argument: string) => {
-      let error: unknown;
-      try {
-        prepareTriModalData(inputs as never, tools);
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error) && (error as InvalidArgumentError).argument === argument, argument).toBe(true);
-    };
+    // outside a tidy: the check below is that prepareTriModalData frees what it made before throwing
+    const bad = (inputs: object, tools: object, argument: string) =>
+      expectArgumentError(() => prepareTriModalData(inputs as never, tools), InvalidArgumentError, argument, { tidy: false });
     bad({ images: [1, 2, 3], imageShape: [2, 2, 1], labels: [1] }, {}, 'inputs.images');
     bad({ images: [1, 2, 3, 4], imageShape: [4], labels: [1] }, {}, 'inputs.imageShape');
     bad({ images: [1, 2, 3, 4], imageShape: [2, 2, 1], rows: [{ age: 1 }, { age: 2 }], labels: [1] }, { preprocessor: pre }, 'inputs.rows');

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTriModalModel, InvalidArgumentError, loadModelFromMemory, saveModelToMemory } from '../../src/index.js';
 import { assertTensorsClose } from '../../src/testing.js';
 import { makeToy, toTensors, toyEncoders } from '../training/toy.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 function data() {
   const { pre, tok } = toyEncoders();
@@ -118,15 +119,7 @@ describe('createTriModalModel', () => {
 
   it('rejects bad configurations with the argument named', () => {
     const { pre } = data();
-    const bad = (config: object, argument: string) => {
-      let error: unknown;
-      try {
-        createTriModalModel(config as never);
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error) && (error as InvalidArgumentError).argument === argument, argument).toBe(true);
-    };
+    const bad = (config: object, argument: string) => expectArgumentError(() => createTriModalModel(config as never), InvalidArgumentError, argument);
     bad({}, 'config');
     bad({ clinical: { features: pre }, fusion: { type: 'vdafm' } }, 'fusion.type');
     bad({ image, head: { type: 'survival' } }, 'head.type');

@@ -12,6 +12,7 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import { generateReports, strokeReportSchema, type TextGenerator } from '../../src/index.js';
 import { FileReportCache } from '../../src/node/file-cache.js';
 import { VALID_REPORT } from '../text/helpers/openai-server.js';
+import { expectArgumentRejection } from '../helpers/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -58,9 +59,7 @@ describe('FileReportCache entry bound (maxEntryBytes)', () => {
     const result = (raw: string) => ({ fields: { side: 'left' }, text: 'Side: left', raw, usage: {} });
     await cache.set({ key: 'small', caseId: 'a', result: result('x') });
     const before = readFileSync(file, 'utf8');
-    const err = await cache.set({ key: 'big', caseId: 'b', result: result('y'.repeat(20_000)) }).catch((e) => e);
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect(err.argument).toBe('entry');
+    const err = await expectArgumentRejection(cache.set({ key: 'big', caseId: 'b', result: result('y'.repeat(20_000)) }), InvalidArgumentError, 'entry');
     expect(err.message).not.toContain('yyyy');
     expect(readFileSync(file, 'utf8')).toBe(before);
     expect(await cache.get('big')).toBeUndefined();
@@ -81,6 +80,6 @@ describe('FileReportCache entry bound (maxEntryBytes)', () => {
     expect(r.failures.map((f) => f.caseId)).toEqual(['h1']);
     expect(InvalidArgumentError.isInstance(r.failures[0]!.cause)).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe('');
-    await expect(FileReportCache.open(file, { maxEntryBytes: 0 })).rejects.toMatchObject({ argument: 'options.maxEntryBytes' });
+    await expectArgumentRejection(FileReportCache.open(file, { maxEntryBytes: 0 }), InvalidArgumentError, 'options.maxEntryBytes');
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, maskedPooling, multiHeadAttention, SerializationError, transformerBlock } from '../../src/index.js';
 import { fileSystem, loadModel, saveModel } from '../../src/node.js';
 import { assertTensorsClose } from '../../src/testing.js';
+import { expectArgumentRejection } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vdafm-io-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -65,11 +66,7 @@ describe('vdafm/node saveModel / loadModel', () => {
   });
 
   it('rejects bad arguments', async () => {
-    await expect(saveModel(buildModel(), '')).rejects.toSatisfy(
-      (e: unknown) => InvalidArgumentError.isInstance(e) && (e as InvalidArgumentError).argument === 'dir',
-    );
-    await expect(saveModel({} as never, join(root, 'x'))).rejects.toSatisfy(
-      (e: unknown) => InvalidArgumentError.isInstance(e) && (e as InvalidArgumentError).argument === 'model',
-    );
+    await expectArgumentRejection(saveModel(buildModel(), ''), InvalidArgumentError, 'dir');
+    await expectArgumentRejection(saveModel({} as never, join(root, 'x')), InvalidArgumentError, 'model');
   });
 });

@@ -22,6 +22,7 @@ import {
 } from '../../src/index.js';
 import { FileReportCache } from '../../src/node/file-cache.js';
 import { MockTextGenerator } from '../../src/testing/mock-generator.js';
+import { expectArgumentError, expectArgumentRejection } from '../helpers/errors.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vdafm-text-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -159,9 +160,7 @@ describe('generateReports', () => {
       [() => generateReports([], mock, { seed: 0.5 }), 'options.seed'],
     ];
     for (const [run, argument] of bads) {
-      const err = (await run().catch((e: unknown) => e)) as InvalidArgumentError;
-      expect(InvalidArgumentError.isInstance(err), argument).toBe(true);
-      expect(err.argument).toBe(argument);
+      await expectArgumentRejection(run, InvalidArgumentError, argument);
     }
     expect(mock.calls).toHaveLength(0);
   });
@@ -209,7 +208,7 @@ describe('MemoryReportCache', () => {
     const again = MemoryReportCache.fromJSON(JSON.parse(JSON.stringify(c)));
     expect(again.size).toBe(1);
     expect(await again.get('k1')).toEqual({ key: 'k1', caseId: 'a', result });
-    expect(() => new MemoryReportCache([{ key: 1 }] as never)).toThrow(expect.objectContaining({ argument: 'entries[0]' }));
+    expectArgumentError(() => new MemoryReportCache([{ key: 1 }] as never), InvalidArgumentError, 'entries[0]');
   });
 });
 
@@ -257,7 +256,7 @@ describe('FileReportCache', () => {
     const err = await FileReportCache.open(file).catch((e) => e);
     expect(SerializationError.isInstance(err)).toBe(true);
     expect(err.message).toContain('line 2');
-    expect((await FileReportCache.open('').catch((e) => e)).argument).toBe('file');
+    await expectArgumentRejection(FileReportCache.open(''), InvalidArgumentError, 'file');
   });
 
   it('serves generateReports: a second run sends nothing', async () => {

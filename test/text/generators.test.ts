@@ -12,6 +12,7 @@ import {
   type TextGenerateRequest,
 } from '../../src/index.js';
 import { MockTextGenerator } from '../../src/testing/mock-generator.js';
+import { expectArgumentError, expectArgumentRejection } from '../helpers/errors.js';
 
 const findings: Findings = {
   sequences: 'DWI, ADC',
@@ -116,14 +117,12 @@ describe('TemplateReportGenerator', () => {
   });
 
   it('rejects bad options and findings with the argument named', async () => {
-    expect(() => new TemplateReportGenerator({} as never)).toThrow(expect.objectContaining({ argument: 'options.extractor' }));
-    expect(() => new TemplateReportGenerator({ extractor: fixed({}), noise: { omitRate: 1 } })).toThrow(expect.objectContaining({ argument: 'options.noise.omitRate' }));
+    expectArgumentError(() => new TemplateReportGenerator({} as never), InvalidArgumentError, 'options.extractor');
+    expectArgumentError(() => new TemplateReportGenerator({ extractor: fixed({}), noise: { omitRate: 1 } }), InvalidArgumentError, 'options.noise.omitRate');
     const bad = new TemplateReportGenerator({ extractor: fixed({ side: 'up' }) });
-    const err = await bad.generate(req()).catch((e) => e);
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect(err.argument).toBe('findings.side');
+    await expectArgumentRejection(bad.generate(req()), InvalidArgumentError, 'findings.side');
     const neg = new TemplateReportGenerator({ extractor: fixed({ volumeMl: -1 }) });
-    expect((await neg.generate(req()).catch((e) => e)).argument).toBe('findings.volumeMl');
+    await expectArgumentRejection(neg.generate(req()), InvalidArgumentError, 'findings.volumeMl');
     const aborted = new AbortController();
     aborted.abort();
     expect((await new TemplateReportGenerator({ extractor: fixed(findings) }).generate(req({ signal: aborted.signal })).catch((e) => e)).code).toBe('aborted');
@@ -161,6 +160,6 @@ describe('MockTextGenerator', () => {
   it("fallback 'error' rejects once the script is used up", async () => {
     const mock = new MockTextGenerator({ fallback: 'error' });
     await expect(mock.generate(req())).rejects.toThrow(/no scripted response/);
-    expect(() => new MockTextGenerator({ fallback: 'x' as never })).toThrow(expect.objectContaining({ argument: 'options.fallback' }));
+    expectArgumentError(() => new MockTextGenerator({ fallback: 'x' as never }), InvalidArgumentError, 'options.fallback');
   });
 });

@@ -20,6 +20,7 @@ import {
 } from '../../src/index.js';
 import { FileReportCache } from '../../src/node/file-cache.js';
 import { faultScript, startServer, VALID_REPORT, type Behaviour, type TestServer } from './helpers/openai-server.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 const servers: TestServer[] = [];
 const serve = async (...args: Parameters<typeof startServer>): Promise<TestServer> => {
@@ -59,14 +60,6 @@ const gen = (s: TestServer, over: Partial<OpenAICompatibleGeneratorOptions> = {}
 afterEach(() => {
   sleeps.length = 0;
 });
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('item 1: redirects are refused, never followed', () => {
   it.each([301, 302, 303, 307, 308])('HTTP %i to another loopback port: nothing reaches the target; typed, not retried', async (status) => {
@@ -151,9 +144,7 @@ describe('item 3: the response body is bounded (maxResponseBytes)', () => {
 
   it('validates maxResponseBytes', () => {
     for (const bad of [0, -1, 1.5, '1e6', Number.POSITIVE_INFINITY]) {
-      const err = thrown(() => createOpenAICompatibleGenerator({ baseURL: 'http://127.0.0.1:1/v1', model: 'm', maxResponseBytes: bad as never }));
-      expect(InvalidArgumentError.isInstance(err), String(bad)).toBe(true);
-      expect((err as InvalidArgumentError).argument).toBe('maxResponseBytes');
+      expectArgumentError(() => createOpenAICompatibleGenerator({ baseURL: 'http://127.0.0.1:1/v1', model: 'm', maxResponseBytes: bad as never }), InvalidArgumentError, 'maxResponseBytes', { label: String(bad) });
     }
   });
 
@@ -162,10 +153,8 @@ describe('item 3: the response body is bounded (maxResponseBytes)', () => {
 describe('item 4: timer values are validated against the setTimeout limit (2^31 - 1 ms)', () => {
   const base = { baseURL: 'http://127.0.0.1:1/v1', model: 'm' };
   it.each(['timeoutMs', 'maxRetryDelayMs', 'retryBaseDelayMs'])('%s ≥ 2^31 is rejected, naming it and the limit', (name) => {
-    const err = thrown(() => createOpenAICompatibleGenerator({ ...base, [name]: 2 ** 31 }));
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect((err as InvalidArgumentError).argument).toBe(name);
-    expect((err as Error).message).toContain('2147483647');
+    const err = expectArgumentError(() => createOpenAICompatibleGenerator({ ...base, [name]: 2 ** 31 }), InvalidArgumentError, name);
+    expect(err.message).toContain('2147483647');
     expect(() => createOpenAICompatibleGenerator({ ...base, [name]: 2 ** 31 - 1 })).not.toThrow();
   });
 
@@ -234,9 +223,7 @@ describe('item 5: no patient text in errors or logs unless debugIncludeContent',
     expect(everything).not.toContain('SECRET');
     const url = s.requests[0]!.body.messages[1].content[1].image_url.url as string;
     expect(everything).not.toContain(url.slice(30, 60));
-    expect(thrown(() => createOpenAICompatibleGenerator({ baseURL: s.baseURL, model: 'm', debugIncludeContent: 'yes' as never }))).toMatchObject({
-      argument: 'debugIncludeContent',
-    });
+    expectArgumentError(() => createOpenAICompatibleGenerator({ baseURL: s.baseURL, model: 'm', debugIncludeContent: 'yes' as never }), InvalidArgumentError, 'debugIncludeContent');
   });
 });
 
@@ -262,9 +249,7 @@ describe('item 7: smaller holes', () => {
     [{ logger: { warn: 'console' } }, 'logger.warn'],
     [{ baseURL: 'http://127.0.0.1:8000/v1#frag' }, 'baseURL'],
   ])('rejects %j naming %s', (bad, argument) => {
-    const err = thrown(() => createOpenAICompatibleGenerator({ baseURL: 'http://127.0.0.1:1/v1', model: 'm', ...bad } as never));
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect((err as InvalidArgumentError).argument).toBe(argument);
+    expectArgumentError(() => createOpenAICompatibleGenerator({ baseURL: 'http://127.0.0.1:1/v1', model: 'm', ...bad } as never), InvalidArgumentError, argument);
   });
 
   it('a base URL with a query string keeps it after /chat/completions (and never shows it)', async () => {
@@ -277,8 +262,7 @@ describe('item 7: smaller holes', () => {
   });
 
   it('an unparsable base URL with credentials is not echoed', () => {
-    const err = thrown(() => createOpenAICompatibleGenerator({ baseURL: 'http://admin:hunter2secret@[::1/v1', model: 'm' })) as InvalidArgumentError;
-    expect(err.argument).toBe('baseURL');
+    const err = expectArgumentError(() => createOpenAICompatibleGenerator({ baseURL: 'http://admin:hunter2secret@[::1/v1', model: 'm' }), InvalidArgumentError, 'baseURL');
     expect(`${err.message} ${JSON.stringify(err.received)}`).not.toContain('hunter2secret');
   });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { bytesToBase64, createLimiter, imageToDataUrl, imageToPng, Sha256, sha256Hex } from '../../src/index.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 describe('Sha256', () => {
   it('matches the FIPS 180-2 test vectors', () => {
@@ -69,14 +70,7 @@ describe('images', () => {
       [{ data: new Float32Array(5), width: 2, height: 2 }, 'image.data'],
     ];
     for (const [img, argument] of bad) {
-      let err: unknown;
-      try {
-        imageToPng(img as never);
-      } catch (e) {
-        err = e;
-      }
-      expect(InvalidArgumentError.isInstance(err)).toBe(true);
-      expect((err as InvalidArgumentError).argument).toBe(argument);
+      expectArgumentError(() => imageToPng(img as never), InvalidArgumentError, argument);
     }
   });
 });
@@ -140,6 +134,6 @@ describe('createLimiter', () => {
   });
 
   it('rejects a bad concurrency, naming it', () => {
-    expect(() => createLimiter(0)).toThrow(expect.objectContaining({ argument: 'concurrency' }));
+    expectArgumentError(() => createLimiter(0), InvalidArgumentError, 'concurrency');
   });
 });

@@ -16,6 +16,7 @@ import {
   type TextGenerateRequest,
 } from '../../src/index.js';
 import { startServer, VALID_REPORT, type Behaviour, type TestServer } from './helpers/openai-server.js';
+import { expectArgumentError, expectArgumentRejection } from '../helpers/errors.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -300,15 +301,8 @@ describe('createOpenAICompatibleGenerator against a local server', () => {
 describe('privacy', () => {
   it('refuses non-loopback hosts unless allowRemote is true', () => {
     for (const baseURL of ['https://api.openai.com/v1', 'http://10.0.0.5:8000/v1', 'http://localhost.evil.com/v1', 'http://128.0.0.1/v1', 'http://[::2]:8080/v1', 'http://0.0.0.0:8000/v1']) {
-      let err: unknown;
-      try {
-        createOpenAICompatibleGenerator({ baseURL, model: 'm' });
-      } catch (e) {
-        err = e;
-      }
-      expect(RemoteEndpointError.isInstance(err), baseURL).toBe(true);
+      const err = expectArgumentError(() => createOpenAICompatibleGenerator({ baseURL, model: 'm' }), RemoteEndpointError, 'baseURL', { label: baseURL });
       expect(InvalidArgumentError.isInstance(err)).toBe(true);
-      expect((err as InvalidArgumentError).argument).toBe('baseURL');
     }
     expect(() => createOpenAICompatibleGenerator({ baseURL: 'https://api.openai.com/v1', model: 'm', allowRemote: true })).not.toThrow();
     for (const baseURL of ['http://localhost:11434/v1', 'http://127.0.0.1:8000/v1', 'http://127.10.20.30/v1', 'http://[::1]:8080/v1', 'http://127.1:8080/v1']) {
@@ -379,14 +373,7 @@ describe('option validation', () => {
     [{ headers: { a: 1 } }, 'headers.a'],
   ];
   it.each(cases)('rejects %j naming %s', (bad, argument) => {
-    let err: unknown;
-    try {
-      createOpenAICompatibleGenerator({ ...ok, ...bad } as never);
-    } catch (e) {
-      err = e;
-    }
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect((err as InvalidArgumentError).argument).toBe(argument);
+    expectArgumentError(() => createOpenAICompatibleGenerator({ ...ok, ...bad } as never), InvalidArgumentError, argument);
   });
 
   it('rejects bad requests with the argument named, before any HTTP call', async () => {
@@ -403,9 +390,7 @@ describe('option validation', () => {
       [{ maxTokens: 0 }, 'request.maxTokens'],
     ];
     for (const [over, argument] of bads) {
-      const err = await gen.generate(request(over)).catch((e) => e);
-      expect(InvalidArgumentError.isInstance(err), argument).toBe(true);
-      expect(err.argument).toBe(argument);
+      await expectArgumentRejection(gen.generate(request(over)), InvalidArgumentError, argument);
     }
     expect(calls).toBe(0);
   });

@@ -7,6 +7,7 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { parseReport, strokeReportSchema, type ParsedReport } from '../../src/index.js';
 import { VALID_REPORT } from './helpers/openai-server.js';
+import { expectArgumentError, expectIsArgumentError } from '../helpers/errors.js';
 
 const schema = strokeReportSchema;
 const keys = schema.fields.map((f) => f.key);
@@ -18,8 +19,7 @@ function parseChecked(text: string, maxInputChars?: number): ParsedReport | unde
   try {
     p = maxInputChars === undefined ? parseReport(text, schema) : parseReport(text, schema, { maxInputChars });
   } catch (error) {
-    expect(InvalidArgumentError.isInstance(error), String(error)).toBe(true);
-    expect((error as InvalidArgumentError).argument).toBe('text');
+    expectIsArgumentError(error, InvalidArgumentError, 'text');
     expect(text.length).toBeGreaterThan(maxInputChars ?? 1_048_576);
     return undefined;
   }
@@ -76,21 +76,12 @@ describe('parseReport is total', () => {
 
   it('bounds the input: past maxInputChars (default 1 MiB characters) a typed error names the sizes, never the text', () => {
     const big = 'S'.repeat(1_048_577);
-    const err = (() => {
-      try {
-        parseReport(big, schema);
-      } catch (e) {
-        return e as InvalidArgumentError;
-      }
-      throw new Error('no error');
-    })();
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect(err.argument).toBe('text');
+    const err = expectArgumentError(() => parseReport(big, schema), InvalidArgumentError, 'text');
     expect(err.message).toContain('1048577');
     expect(err.message).toContain('1048576');
     expect(err.message).not.toContain('SSSS');
     expect(parseReport(big.slice(1), schema).format).toBe('none');
-    expect(() => parseReport('x', schema, { maxInputChars: 0 })).toThrow(expect.objectContaining({ argument: 'options.maxInputChars' }));
+    expectArgumentError(() => parseReport('x', schema, { maxInputChars: 0 }), InvalidArgumentError, 'options.maxInputChars');
   });
 });
 

@@ -13,6 +13,7 @@ import {
   type ReportSchemaDefinition,
 } from '../../src/index.js';
 import { VALID_REPORT } from './helpers/openai-server.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 const EXAMPLE =
   'Sequences: DWI, ADC | Acute lesion: present | Side: left | Territory: MCA | Location: basal ganglia, corona radiata | Size: large (~40 mL) | Signal: DWI hyperintense, ADC hypointense | Mass effect: mild | Old lesions: none | Impression: acute left MCA territory infarct.';
@@ -99,14 +100,7 @@ describe('defineReportSchema', () => {
     [{ ...good, fields: [{ ...good.fields[1], values: ['a'] }] }, 'definition.fields[0].values'],
   ];
   it.each(bads)('rejects %j naming %s', (def, argument) => {
-    let err: unknown;
-    try {
-      defineReportSchema(def as ReportSchemaDefinition);
-    } catch (e) {
-      err = e;
-    }
-    expect(InvalidArgumentError.isInstance(err)).toBe(true);
-    expect((err as InvalidArgumentError).argument).toBe(argument);
+    expectArgumentError(() => defineReportSchema(def as ReportSchemaDefinition), InvalidArgumentError, argument);
   });
 });
 
@@ -181,8 +175,8 @@ describe('parseReport', () => {
   });
 
   it('throws typed errors on bad arguments only', () => {
-    expect(() => parseReport(42 as never, strokeReportSchema)).toThrow(expect.objectContaining({ argument: 'text' }));
-    expect(() => parseReport('x', { fields: [] } as never)).toThrow(expect.objectContaining({ argument: 'schema' }));
+    expectArgumentError(() => parseReport(42 as never, strokeReportSchema), InvalidArgumentError, 'text');
+    expectArgumentError(() => parseReport('x', { fields: [] } as never), InvalidArgumentError, 'schema');
   });
 
   const enumField = (key: string) => strokeReportSchema.fields.find((f) => f.key === key)!.values!;

@@ -12,6 +12,7 @@ import {
   type TriModalModel,
 } from '../../src/index.js';
 import { makeToy, toTensors, toyEncoders } from './toy.js';
+import { expectArgumentError } from '../helpers/errors.js';
 
 // The trainer tests run on the wasm backend (4× faster than pure-JS cpu); cpu/wasm agreement of a
 // short run is checked separately below.
@@ -167,15 +168,7 @@ describe('Trainer', () => {
   });
 
   it('rejects bad options with the argument named', () => {
-    const bad = (o: TrainerOptions, argument: string) => {
-      let error: unknown;
-      try {
-        new Trainer(o);
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error) && (error as InvalidArgumentError).argument === argument, argument).toBe(true);
-    };
+    const bad = (o: TrainerOptions, argument: string) => expectArgumentError(() => new Trainer(o), InvalidArgumentError, argument);
     bad({ epochs: 0 }, 'epochs');
     bad({ batchSize: 1.5 }, 'batchSize');
     bad({ clipNorm: -1 }, 'clipNorm');

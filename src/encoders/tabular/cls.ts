@@ -21,6 +21,8 @@ export interface ClsTokenSplitArgs {
  *
  * **Input**: `[batch, 1 + n, dim]`. **Outputs**: `[cls [batch, dim], tokens [batch, n, dim]]`.
  *
+ * @throws {@link ShapeError} (argument `x`) when applied to an input that is not rank 3 or has
+ *   fewer than 2 tokens.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -92,6 +94,8 @@ export interface ClsAttentionImportanceArgs {
  * **Inputs**: one or more attention maps `[batch, heads, 1 + n, 1 + n]` (one per layer,
  * `returnAttentionScores` of {@link TransformerBlock}). **Output**: `[batch, n]`.
  *
+ * @throws {@link ShapeError} (argument `attention[i]`) when applied to a map that is not rank 4 or
+ *   does not match the first map in batch and tokens.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';

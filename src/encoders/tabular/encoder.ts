@@ -143,6 +143,29 @@ export interface TabularEncoder {
  * ```
  */
 export function createTabularEncoder(config: TabularEncoderConfig): TabularEncoder {
+  const setup = setUpTabularEncoder(config);
+  return setup.type === 'mlp' ? buildMlpEncoder(config, setup) : buildFtTransformerEncoder(config, setup);
+}
+
+/** What both architectures share: the validated common options and the symbolic inputs. */
+interface TabularSetup {
+  spec: TabularFeatureSpec;
+  type: TabularEncoderType;
+  dim: number;
+  dropout: number;
+  name: string;
+  /** Seed option of the i-th seeded layer (none without a seed). */
+  seedAt: (i: number) => { seed?: number };
+  /** Number of features F. */
+  f: number;
+  inputs: TabularEncoder['inputs'];
+  featureNames: string[];
+  /** The kernel initialiser option, to pass on (absent: each layer's default). */
+  init: { kernelInitializer?: KernelInitializerName };
+}
+
+/** Validates the options both architectures read and makes (or checks) the symbolic inputs. */
+function setUpTabularEncoder(config: TabularEncoderConfig): TabularSetup {
   if (config == null || typeof config !== 'object') {
     throw new InvalidArgumentError({ argument: 'config', message: 'createTabularEncoder needs a config object.', received: config });
   }
@@ -168,42 +191,48 @@ export function createTabularEncoder(config: TabularEncoderConfig): TabularEncod
       received: `values ${JSON.stringify(inputs.values?.shape)}, mask ${JSON.stringify(inputs.mask?.shape)}`,
     });
   }
-  const featureNames = spec.names ?? [];
   const kernelInitializer = config.kernelInitializer;
+  return { spec, type, dim, dropout, name, seedAt, f, inputs, featureNames: spec.names ?? [], init: kernelInitializer === undefined ? {} : { kernelInitializer } };
+}
 
-  if (type === 'mlp') {
-    const mlp = new TabularMLP({
-      numScalar: spec.numScalar,
-      cardinalities: spec.cardinalities,
-      dim,
-      hiddenUnits: config.hiddenUnits ?? [128, 128],
-      categoricalDim: config.categoricalDim ?? 8,
-      activation: config.activation ?? 'relu',
-      dropout,
-      ...(kernelInitializer === undefined ? {} : { kernelInitializer }),
-      ...seedAt(0),
-      name: `${name}_mlp`,
-    });
-    const apply = (values: SymbolicTensor, mask: SymbolicTensor): TabularEncoder['outputs'] => ({
-      pooled: mlp.apply([values, mask]) as SymbolicTensor,
-      tokens: null,
-      mask: null,
-      importance: null,
-    });
-    const outputs = apply(inputs.values, inputs.mask);
-    const pooled = outputs.pooled;
-    return {
-      type,
-      inputs,
-      outputs,
-      apply,
-      model: tfl.model({ inputs: [inputs.values, inputs.mask], outputs: [pooled], name: `${name}_encoder` }),
-      outputNames: ['pooled'],
-      featureNames,
-      shapes: { values: [null, f], mask: [null, f], pooled: [null, dim] },
-    };
-  }
+/** The MLP branch: one {@link TabularMLP} → `pooled`. */
+function buildMlpEncoder(config: TabularEncoderConfig, s: TabularSetup): TabularEncoder {
+  const { spec, dim, name, f, inputs } = s;
+  const mlp = new TabularMLP({
+    numScalar: spec.numScalar,
+    cardinalities: spec.cardinalities,
+    dim,
+    hiddenUnits: config.hiddenUnits ?? [128, 128],
+    categoricalDim: config.categoricalDim ?? 8,
+    activation: config.activation ?? 'relu',
+    dropout: s.dropout,
+    ...s.init,
+    ...s.seedAt(0),
+    name: `${name}_mlp`,
+  });
+  const apply = (values: SymbolicTensor, mask: SymbolicTensor): TabularEncoder['outputs'] => ({
+    pooled: mlp.apply([values, mask]) as SymbolicTensor,
+    tokens: null,
+    mask: null,
+    importance: null,
+  });
+  const outputs = apply(inputs.values, inputs.mask);
+  const pooled = outputs.pooled;
+  return {
+    type: s.type,
+    inputs,
+    outputs,
+    apply,
+    model: tfl.model({ inputs: [inputs.values, inputs.mask], outputs: [pooled], name: `${name}_encoder` }),
+    outputNames: ['pooled'],
+    featureNames: s.featureNames,
+    shapes: { values: [null, f], mask: [null, f], pooled: [null, dim] },
+  };
+}
 
+/** The FT-Transformer's layers: feature tokenizer, blocks, final norm, CLS split, importance. */
+function ftTransformerLayers(config: TabularEncoderConfig, s: TabularSetup) {
+  const { spec, dim, name } = s;
   const numLayers = config.numLayers ?? 2;
   assertNonNegativeInt(numLayers, 'numLayers');
   const numHeads = config.numHeads ?? 4;
@@ -218,8 +247,8 @@ export function createTabularEncoder(config: TabularEncoderConfig): TabularEncod
     cardinalities: spec.cardinalities,
     dim,
     useCls: true,
-    ...(kernelInitializer === undefined ? {} : { kernelInitializer }),
-    ...seedAt(0),
+    ...s.init,
+    ...s.seedAt(0),
     name: `${name}_feature_tokenizer`,
   });
   const blocks = Array.from(
@@ -228,16 +257,23 @@ export function createTabularEncoder(config: TabularEncoderConfig): TabularEncod
       new TransformerBlock({
         numHeads,
         ffnDim,
-        dropout,
+        dropout: s.dropout,
         returnAttentionScores: true,
-        ...(kernelInitializer === undefined ? {} : { kernelInitializer }),
-        ...seedAt(l + 1),
+        ...s.init,
+        ...s.seedAt(l + 1),
         name: `${name}_block_${l}`,
       }),
   );
   const finalNorm = new LayerNormalization({ epsilon: 1e-5, name: `${name}_final_norm` });
   const split = new ClsTokenSplit({ name: `${name}_cls_split` });
   const importanceLayer = numLayers > 0 ? new ClsAttentionImportance({ name: `${name}_importance` }) : null;
+  return { tokenizer, blocks, finalNorm, split, importanceLayer };
+}
+
+/** The FT-Transformer branch: feature tokens + CLS through the blocks → tokens, mask, pooled, importance. */
+function buildFtTransformerEncoder(config: TabularEncoderConfig, s: TabularSetup): TabularEncoder {
+  const { dim, name, f, inputs } = s;
+  const { tokenizer, blocks, finalNorm, split, importanceLayer } = ftTransformerLayers(config, s);
   const apply = (values: SymbolicTensor, mask: SymbolicTensor): TabularEncoder['outputs'] => {
     let x = tokenizer.apply([values, mask]) as SymbolicTensor;
     const maps: SymbolicTensor[] = [];
@@ -255,13 +291,13 @@ export function createTabularEncoder(config: TabularEncoderConfig): TabularEncod
   const outputNames: TabularEncoder['outputNames'] = importance ? ['tokens', 'mask', 'pooled', 'importance'] : ['tokens', 'mask', 'pooled'];
   const list = outputNames.map((n) => outputs[n]!);
   return {
-    type,
+    type: s.type,
     inputs,
     outputs,
     apply,
     model: tfl.model({ inputs: [inputs.values, inputs.mask], outputs: list, name: `${name}_encoder` }),
     outputNames,
-    featureNames,
+    featureNames: s.featureNames,
     shapes: {
       values: [null, f],
       mask: [null, f],

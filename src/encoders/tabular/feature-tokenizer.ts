@@ -55,6 +55,13 @@ export interface FeatureTokenizerArgs extends BaseLayerArgs {
  * Weights: `scalar_kernel`, `scalar_bias [numScalar, dim]`, `category_embeddings
  * [Σ cardinalities, dim]`, `missing_embeddings [features, dim]`, `cls_token [1, dim]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `numScalar` not a non-negative integer, or no feature at all; `cardinalities` not an
+ *   array of positive integers; `dim` not a positive integer; `useCls` not a boolean; an unknown
+ *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for more than two
+ *   inputs.
+ * @throws {@link ShapeError} when applied: `values` not `[batch, features]` (features =
+ *   `numScalar + cardinalities.length`); `mask` not rank 2 or not of `values`' shape.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -168,6 +175,8 @@ export class FeatureTokenizer extends tfl.layers.Layer {
 /**
  * Creates a {@link FeatureTokenizer} layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link FeatureTokenizer} constructor, naming the
+ *   argument.
  * @example
  * ```ts
  * const tokens = featureTokenizer({ ...pre.featureSpec(), dim: 32 }).apply([values, mask]); // [null, 1 + F, 32]

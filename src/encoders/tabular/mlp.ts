@@ -73,6 +73,14 @@ export interface TabularMLPArgs extends BaseLayerArgs {
  * **Inputs**: `values` `[batch, features]`, optionally `mask` `[batch, features]` (1 = present).
  * **Output**: `[batch, dim]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `numScalar` not a non-negative integer, or no feature at all; `cardinalities` not an
+ *   array of positive integers; `dim`, `categoricalDim` or `hiddenUnits[i]` not a positive integer,
+ *   `hiddenUnits` not an array; `activation` not 'relu' or 'gelu'; `dropout` outside [0, 1); an
+ *   unknown `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for more
+ *   than two inputs.
+ * @throws {@link ShapeError} when applied: `values` not `[batch, features]` (features =
+ *   `numScalar + cardinalities.length`); `mask` not rank 2 or not of `values`' shape.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -212,6 +220,7 @@ export class TabularMLP extends tfl.layers.Layer {
 /**
  * Creates a {@link TabularMLP} layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link TabularMLP} constructor, naming the argument.
  * @example
  * ```ts
  * const z = tabularMLP({ ...pre.featureSpec(), dim: 32 }).apply([values, mask]); // [null, 32]

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertOneOf, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../../errors.js';
+import { binaryCell, categoricalCell, numericCell, readTable, type TableInput } from './table.js';
 
 /** Kind of a clinical column. */
 export type ColumnType = 'numeric' | 'categorical' | 'binary';
@@ -24,12 +25,6 @@ export interface ColumnSpec {
    */
   categories?: ReadonlyArray<string | number | boolean>;
 }
-
-/** A cell value: missing is `null`, `undefined` or `NaN`. */
-export type CellValue = number | string | boolean | null | undefined;
-
-/** A table: an array of row objects, or an object of equally long column arrays. */
-export type TableInput = ReadonlyArray<Readonly<Record<string, CellValue>>> | Readonly<Record<string, ReadonlyArray<CellValue>>>;
 
 /** Options of {@link TabularPreprocessor}. */
 export interface TabularPreprocessorOptions {
@@ -426,115 +421,4 @@ export class TabularPreprocessor {
       });
     }
   }
-}
-
-interface Table {
-  length: number;
-  column(name: string): ReadonlyArray<CellValue>;
-  where(name: string, row: number): string;
-}
-
-function readTable(rows: TableInput, pre: TabularPreprocessor): Table {
-  if (Array.isArray(rows)) {
-    const list = rows as ReadonlyArray<Readonly<Record<string, CellValue>>>;
-    list.forEach((row, r) => {
-      if (row == null || typeof row !== 'object' || Array.isArray(row)) {
-        throw new InvalidArgumentError({ argument: `rows[${r}]`, message: 'Each row must be a plain object {column: value}.', received: row });
-      }
-      if (pre.unknownColumns === 'error') {
-        for (const key of Object.keys(row)) {
-          if (!pre.isKnownColumn(key)) {
-            throw new InvalidArgumentError({
-              argument: `rows[${r}].${key}`,
-              message: `Column '${key}' is not in the schema.`,
-              received: row[key],
-              fix: "Declare it in columns, remove it, or set unknownColumns: 'ignore'.",
-            });
-          }
-        }
-      }
-    });
-    return {
-      length: list.length,
-      column: (name) => list.map((row) => row[name]),
-      where: (name, r) => `rows[${r}].${name}`,
-    };
-  }
-  if (rows == null || typeof rows !== 'object') {
-    throw new InvalidArgumentError({
-      argument: 'rows',
-      message: 'rows must be an array of row objects or an object of column arrays.',
-      received: rows,
-    });
-  }
-  const cols = rows as Readonly<Record<string, ReadonlyArray<CellValue>>>;
-  let length = -1;
-  for (const [key, values] of Object.entries(cols)) {
-    if (!pre.isKnownColumn(key)) {
-      if (pre.unknownColumns === 'ignore') continue;
-      throw new InvalidArgumentError({
-        argument: `rows.${key}`,
-        message: `Column '${key}' is not in the schema.`,
-        received: `array of ${Array.isArray(values) ? values.length : typeof values}`,
-        fix: "Declare it in columns, remove it, or set unknownColumns: 'ignore'.",
-      });
-    }
-    if (!Array.isArray(values)) {
-      throw new InvalidArgumentError({ argument: `rows.${key}`, message: 'Each column must be an array of values.', received: typeof values });
-    }
-    if (length >= 0 && values.length !== length) {
-      throw new InvalidArgumentError({
-        argument: `rows.${key}`,
-        message: `All columns must have the same length (${length}).`,
-        received: values.length,
-      });
-    }
-    length = values.length;
-  }
-  const n = Math.max(0, length);
-  return {
-    length: n,
-    column: (name) => {
-      const v = Object.prototype.hasOwnProperty.call(cols, name) ? cols[name] : undefined;
-      return v ?? new Array<CellValue>(n).fill(undefined);
-    },
-    where: (name, r) => `rows.${name}[${r}]`,
-  };
-}
-
-function isMissing(v: unknown): boolean {
-  return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
-}
-
-function numericCell(v: CellValue, where: string): number | null {
-  if (isMissing(v)) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new InvalidArgumentError({
-      argument: where,
-      message: `${where} must be a finite number (or null/undefined/NaN when missing) for a numeric column.`,
-      received: v,
-    });
-  }
-  return v;
-}
-
-function binaryCell(v: CellValue, where: string): 0 | 1 | null {
-  if (isMissing(v)) return null;
-  if (v === true || v === 1) return 1;
-  if (v === false || v === 0) return 0;
-  throw new InvalidArgumentError({
-    argument: where,
-    message: `${where} must be true/false or 1/0 (or null/undefined/NaN when missing) for a binary column.`,
-    received: v,
-  });
-}
-
-function categoricalCell(v: CellValue, where: string): string | null {
-  if (isMissing(v)) return null;
-  if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return String(v);
-  throw new InvalidArgumentError({
-    argument: where,
-    message: `${where} must be a string, number or boolean (or null/undefined/NaN when missing) for a categorical column.`,
-    received: v,
-  });
 }

@@ -20,7 +20,12 @@ function checkCardinalities(value: unknown, argument = 'cardinalities'): number[
   return [...(value as number[])];
 }
 
-/** Validates the feature counts of a table layer (`numScalar` + `cardinalities`). @internal */
+/**
+ * Validates the feature counts of a table layer (`numScalar` + `cardinalities`). @internal
+ *
+ * @throws {@link InvalidArgumentError} naming `numScalar` (not a non-negative integer, or no
+ *   feature at all) or `cardinalities` (not an array of positive integers).
+ */
 export function checkFeatureCounts(numScalar: unknown, cardinalities: unknown): { numScalar: number; cardinalities: number[] } {
   assertNonNegativeInt(numScalar, 'numScalar');
   const cards = checkCardinalities(cardinalities);
@@ -30,7 +35,13 @@ export function checkFeatureCounts(numScalar: unknown, cardinalities: unknown): 
   return { numScalar, cardinalities: cards };
 }
 
-/** Parses `values` or `[values, mask]` shapes and checks them against the feature count. @internal */
+/**
+ * Parses `values` or `[values, mask]` shapes and checks them against the feature count. @internal
+ *
+ * @throws {@link InvalidArgumentError} (argument `inputs`) for more than two inputs.
+ * @throws {@link ShapeError} naming `values` (not `[batch, features]`) or `mask` (not rank 2, or
+ *   not of `values`' shape).
+ */
 export function parseTableShapes(inputShape: Shape | Shape[], features: number, layerName: string): { values: Shape; mask: Shape | null } {
   const list: Shape[] = Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
   if (list.length > 2) {

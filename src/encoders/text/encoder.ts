@@ -38,6 +38,11 @@ export interface TextEncoderOutputs {
   pooled: SymbolicTensor;
 }
 
+/** The `tf.model` of a text branch: its two inputs → `[tokens, mask, pooled]`, named `${name}_encoder`. */
+function branchModel(inputs: [SymbolicTensor, SymbolicTensor], outputs: TextEncoderOutputs, name: string): tfl.LayersModel {
+  return tfl.model({ inputs, outputs: [outputs.tokens, outputs.mask, outputs.pooled], name: `${name}_encoder` });
+}
+
 /** The trainable text branch. */
 export interface TextEncoderBranch {
   /** `ids` `[batch, length]` (float32 or int32 token ids) and `mask` `[batch, length]`. */
@@ -111,6 +116,53 @@ export interface TextEncoderConfig {
  * ```
  */
 export function createTextEncoder(config: TextEncoderConfig): TextEncoderBranch {
+  const o = resolveTextEncoderConfig(config);
+  const { name, dim } = o;
+  const length = o.variableLength ? null : o.maxLength;
+  const inputs = config.inputs ?? {
+    ids: tfl.input({ shape: [length], name: `${name}_ids` }),
+    mask: tfl.input({ shape: [length], name: `${name}_mask` }),
+  };
+  if (inputs.ids?.shape?.length !== 2 || inputs.mask?.shape?.length !== 2) {
+    throw new InvalidArgumentError({
+      argument: 'inputs',
+      message: 'inputs must be {ids, mask}, symbolic tensors of shape [batch, length].',
+      received: `ids ${JSON.stringify(inputs.ids?.shape)}, mask ${JSON.stringify(inputs.mask?.shape)}`,
+    });
+  }
+  const { embedding, positions, blocks, finalNorm, pooling } = textEncoderLayers(config, o);
+  const apply = (ids: SymbolicTensor, mask: SymbolicTensor): TextEncoderOutputs => {
+    let x = positions.apply(embedding.apply(ids)) as SymbolicTensor;
+    for (const block of blocks) x = block.apply([x, mask]) as SymbolicTensor;
+    const tokens = finalNorm.apply(x) as SymbolicTensor;
+    return { tokens, mask, pooled: pooling.apply([tokens, mask]) as SymbolicTensor };
+  };
+  const outputs = apply(inputs.ids, inputs.mask);
+  return {
+    inputs,
+    outputs,
+    apply,
+    model: branchModel([inputs.ids, inputs.mask], outputs, name),
+    shapes: { ids: [null, length], mask: [null, length], tokens: [null, length, dim], pooled: [null, dim] },
+  };
+}
+
+/** {@link TextEncoderConfig} validated, with the defaults filled in (the tokenizer's sizes first). */
+interface ResolvedTextEncoderConfig {
+  vocabSize: number;
+  maxLength: number;
+  variableLength: boolean;
+  dim: number;
+  numLayers: number;
+  numHeads: number;
+  ffnDim: number;
+  dropout: number;
+  name: string;
+  /** Seed option of the i-th seeded layer (none without a seed). */
+  seedAt: (i: number) => { seed?: number };
+}
+
+function resolveTextEncoderConfig(config: TextEncoderConfig): ResolvedTextEncoderConfig {
   if (config == null || typeof config !== 'object') {
     throw new InvalidArgumentError({ argument: 'config', message: 'createTextEncoder needs a config object.', received: config });
   }
@@ -125,8 +177,8 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoderBranch 
     throw new InvalidArgumentError({ argument: 'maxLength', message: 'Give a tokenizer or a maxLength.', received: undefined });
   }
   assertPositiveInt(maxLength, 'maxLength');
-  const variable = config.variableLength ?? false;
-  assertBoolean(variable, 'variableLength');
+  const variableLength = config.variableLength ?? false;
+  assertBoolean(variableLength, 'variableLength');
   const dim = config.dim ?? 64;
   assertPositiveInt(dim, 'dim');
   const numLayers = config.numLayers ?? 2;
@@ -143,19 +195,13 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoderBranch 
   const seed = checkSeed(config.seed);
   const name = checkName(config.name ?? 'text');
   const seedAt = (i: number) => (seed === undefined ? {} : { seed: seed + 1009 * i });
-  const length = variable ? null : maxLength;
-  const inputs = config.inputs ?? {
-    ids: tfl.input({ shape: [length], name: `${name}_ids` }),
-    mask: tfl.input({ shape: [length], name: `${name}_mask` }),
-  };
-  if (inputs.ids?.shape?.length !== 2 || inputs.mask?.shape?.length !== 2) {
-    throw new InvalidArgumentError({
-      argument: 'inputs',
-      message: 'inputs must be {ids, mask}, symbolic tensors of shape [batch, length].',
-      received: `ids ${JSON.stringify(inputs.ids?.shape)}, mask ${JSON.stringify(inputs.mask?.shape)}`,
-    });
-  }
-  const unk = tok?.unkId;
+  return { vocabSize, maxLength, variableLength, dim, numLayers, numHeads, ffnDim, dropout, name, seedAt };
+}
+
+/** The encoder's layers: token and position embeddings, the blocks, the final norm, the pooling. */
+function textEncoderLayers(config: TextEncoderConfig, o: ResolvedTextEncoderConfig) {
+  const { vocabSize, dim, name, seedAt } = o;
+  const unk = config.tokenizer?.unkId;
   const kernelInitializer = config.kernelInitializer;
   const embedding = new TokenEmbedding({
     vocabSize,
@@ -164,14 +210,14 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoderBranch 
     ...seedAt(0),
     name: `${name}_token_embedding`,
   });
-  const positions = new PositionalEmbedding({ maxLength, ...seedAt(1), name: `${name}_position_embedding` });
+  const positions = new PositionalEmbedding({ maxLength: o.maxLength, ...seedAt(1), name: `${name}_position_embedding` });
   const blocks = Array.from(
-    { length: numLayers },
+    { length: o.numLayers },
     (_, l) =>
       new TransformerBlock({
-        numHeads,
-        ffnDim,
-        dropout,
+        numHeads: o.numHeads,
+        ffnDim: o.ffnDim,
+        dropout: o.dropout,
         ...(kernelInitializer === undefined ? {} : { kernelInitializer }),
         ...seedAt(l + 2),
         name: `${name}_block_${l}`,
@@ -179,24 +225,7 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoderBranch 
   );
   const finalNorm = new LayerNormalization({ epsilon: 1e-5, name: `${name}_final_norm` });
   const pooling = new MaskedPooling({ name: `${name}_pooling` });
-  const apply = (ids: SymbolicTensor, mask: SymbolicTensor): TextEncoderOutputs => {
-    let x = positions.apply(embedding.apply(ids)) as SymbolicTensor;
-    for (const block of blocks) x = block.apply([x, mask]) as SymbolicTensor;
-    const tokens = finalNorm.apply(x) as SymbolicTensor;
-    return { tokens, mask, pooled: pooling.apply([tokens, mask]) as SymbolicTensor };
-  };
-  const outputs = apply(inputs.ids, inputs.mask);
-  return {
-    inputs,
-    outputs,
-    apply,
-    model: tfl.model({
-      inputs: [inputs.ids, inputs.mask],
-      outputs: [outputs.tokens, outputs.mask, outputs.pooled],
-      name: `${name}_encoder`,
-    }),
-    shapes: { ids: [null, length], mask: [null, length], tokens: [null, length, dim], pooled: [null, dim] },
-  };
+  return { embedding, positions, blocks, finalNorm, pooling };
 }
 
 /** Configuration of {@link createFrozenTextEncoder}. */
@@ -293,11 +322,7 @@ export function createFrozenTextEncoder(config: FrozenTextEncoderConfig): Frozen
     inputs,
     outputs,
     apply,
-    model: tfl.model({
-      inputs: [inputs.embeddings, inputs.mask],
-      outputs: [outputs.tokens, outputs.mask, outputs.pooled],
-      name: `${name}_encoder`,
-    }),
+    model: branchModel([inputs.embeddings, inputs.mask], outputs, name),
     shapes: {
       embeddings: perReport ? [null, config.inDim] : [null, t, config.inDim],
       mask: [null, t],

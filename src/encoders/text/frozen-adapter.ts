@@ -53,6 +53,12 @@ export interface FrozenEmbeddingAdapterArgs extends BaseLayerArgs {
  * per-report input). `tokens = LN(x·W + b)` (or `x·W + b` without `normalize`).
  * Weights: `kernel [inDim, dim]`, `bias [dim]`, and with `normalize` `gamma`, `beta [dim]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `dim` not a positive integer; `normalize` not a boolean; `epsilon` not a finite
+ *   number > 0; an unknown `kernelInitializer`; a `seed` that is not an integer. When applied:
+ *   `inputs` for more than two inputs; `embeddings` without a known last dimension.
+ * @throws {@link ShapeError} when applied: `embeddings` not rank 2 or 3; `mask` not rank 2, not
+ *   matching per-token embeddings in batch and tokens, or not `[batch, 1]` for per-report ones.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -165,6 +171,8 @@ export class FrozenEmbeddingAdapter extends tfl.layers.Layer {
 /**
  * Creates a {@link FrozenEmbeddingAdapter} layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link FrozenEmbeddingAdapter} constructor, naming
+ *   the argument.
  * @example
  * ```ts
  * const [tokens, mask] = frozenEmbeddingAdapter({ dim: 64 }).apply([embeddings, mask]) as tfl.SymbolicTensor[];

@@ -47,6 +47,10 @@ export interface TokenEmbeddingArgs extends BaseLayerArgs {
  * `[0, vocabSize)` replaced by `oovId`). **Output**: `[batch, tokens, dim]`.
  * Weight: `embeddings [vocabSize, dim]`.
  *
+ * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
+ *   object; `vocabSize` or `dim` not a positive integer; `oovId` not an integer in [0, vocabSize);
+ *   an unknown `embeddingsInitializer`; a `seed` that is not an integer.
+ * @throws {@link ShapeError} (argument `ids`) when applied to ids that are not rank 2.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -126,6 +130,8 @@ export class TokenEmbedding extends tfl.layers.Layer {
 /**
  * Creates a {@link TokenEmbedding} layer.
  *
+ * @throws {@link InvalidArgumentError} as the {@link TokenEmbedding} constructor, naming the
+ *   argument.
  * @example
  * ```ts
  * const emb = tokenEmbedding({ vocabSize: 512, dim: 64 });

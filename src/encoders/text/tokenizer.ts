@@ -12,104 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { assertBoolean, assertOneOf, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../../errors.js';
+import type { EncodeOptions, FromJSONOptions, TokenEncoding, TokenizerJSON, WordPieceOptions } from './tokenizer-types.js';
 import { type BuildVocabOptions, buildVocab, DEFAULT_SPECIAL_TOKENS } from './vocab.js';
-
-/** A HuggingFace `tokenizer.json` document (only the fields vdafm reads are typed). */
-export interface TokenizerJSON {
-  version?: string;
-  truncation?: { max_length?: number; [key: string]: unknown } | null;
-  padding?: { pad_token?: string; pad_id?: number; [key: string]: unknown } | null;
-  added_tokens: Array<{ id: number; content: string; special?: boolean; [key: string]: unknown }>;
-  normalizer: Record<string, unknown> | null;
-  pre_tokenizer: Record<string, unknown> | null;
-  post_processor: Record<string, unknown> | null;
-  decoder: Record<string, unknown> | null;
-  model: { type?: string; vocab?: unknown; unk_token?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
-
-/** Padding strategies of {@link WordPieceTokenizer.encode}. */
-export type PaddingStrategy = 'max_length' | 'longest' | 'do_not_pad';
-
-/** Options of {@link WordPieceTokenizer.encode}. */
-export interface EncodeOptions {
-  /**
-   * Length to truncate to (special tokens included) and, with `padding: 'max_length'`, to pad to.
-   * @defaultValue the tokenizer's `maxLength`
-   */
-  maxLength?: number;
-  /**
-   * `'max_length'` pads every sequence to `maxLength` (fixed model input shape);
-   * `'longest'` pads to the longest sequence of the batch; `'do_not_pad'` leaves lengths as they are.
-   * @defaultValue 'max_length'
-   */
-  padding?: PaddingStrategy;
-  /**
-   * Cut sequences longer than `maxLength` (the special tokens are kept: `[CLS] … [SEP]`).
-   * @defaultValue true
-   */
-  truncation?: boolean;
-  /**
-   * Add the post-processor's special tokens (`[CLS]`, `[SEP]` for BERT).
-   * @defaultValue true
-   */
-  addSpecialTokens?: boolean;
-}
-
-/** One encoded text. */
-export interface TokenEncoding {
-  /** Token ids, padded with the pad id. */
-  ids: number[];
-  /** 1 for real tokens, 0 for padding. */
-  attentionMask: number[];
-  /** Token strings (the pad token for padding). */
-  tokens: string[];
-}
-
-/** Options of {@link WordPieceTokenizer.fromVocab} and {@link WordPieceTokenizer.train}. */
-export interface WordPieceOptions {
-  /**
-   * Lower-case and strip accents (BERT "uncased").
-   * @defaultValue true
-   */
-  lowercase?: boolean;
-  /**
-   * Default `maxLength` of {@link WordPieceTokenizer.encode}.
-   * @defaultValue 128
-   */
-  maxLength?: number;
-  /** Padding token. @defaultValue '[PAD]' */
-  padToken?: string;
-  /** Unknown token. @defaultValue '[UNK]' */
-  unkToken?: string;
-  /** Classification token put first. @defaultValue '[CLS]' */
-  clsToken?: string;
-  /** Separator token put last. @defaultValue '[SEP]' */
-  sepToken?: string;
-  /**
-   * Tokens never split and skipped by `decode` (must be in the vocabulary).
-   * @defaultValue `['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']` (those present)
-   */
-  specialTokens?: ReadonlyArray<string>;
-  /** Prefix of word-continuation pieces. @defaultValue '##' */
-  continuingSubwordPrefix?: string;
-  /** Words longer than this become the unknown token. @defaultValue 100 */
-  maxInputCharsPerWord?: number;
-}
-
-/** Options of {@link WordPieceTokenizer.fromJSON}. */
-export interface FromJSONOptions {
-  /**
-   * Default `maxLength`.
-   * @defaultValue `truncation.max_length` of the file, else 128
-   */
-  maxLength?: number;
-  /**
-   * Padding token.
-   * @defaultValue `padding.pad_token` of the file, else '[PAD]'
-   */
-  padToken?: string;
-}
 
 function deepCopy<T>(x: T): T {
   return JSON.parse(JSON.stringify(x)) as T;
@@ -350,6 +254,7 @@ export class WordPieceTokenizer {
   /**
    * Splits a text into WordPiece tokens (no special tokens, no padding).
    *
+   * @throws {@link InvalidArgumentError} (argument `text`) when `text` is not a string.
    * @example
    * ```ts
    * tok.tokenize('Infarct'); // ['in', '##far', '##ct']
@@ -415,6 +320,9 @@ export class WordPieceTokenizer {
    * `[batch, maxLength]` float32 (or `[batch, longest]` with `padding: 'longest'`).
    * The caller owns both tensors.
    *
+   * @throws {@link InvalidArgumentError} naming `texts` (not an array), `texts[i]` (neither a
+   *   string nor null) or the option {@link WordPieceTokenizer.encode} refuses (`maxLength`,
+   *   `padding`, `truncation`, `addSpecialTokens`).
    * @example
    * ```ts
    * const { ids, mask } = tok.encodeToTensors(['acute infarct', null]);

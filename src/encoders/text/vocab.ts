@@ -95,6 +95,24 @@ function bertPipeline(lowercase: boolean): { normalizer: BertNormalizer; pre: Be
  * ```
  */
 export function buildVocab(corpus: Iterable<string>, options: BuildVocabOptions = {}): string[] {
+  const o = resolveVocabOptions(corpus, options);
+  const words = countWords(corpus, o.lowercase, o.prefix);
+  const { vocab, seen } = specialsAndAlphabet(o.special, words);
+  const pairs = new PairTable(words, o.prefix);
+  while (vocab.length < o.vocabSize) {
+    const best = pairs.mostFrequent();
+    if (best === null || best.count < o.minFrequency) break;
+    pairs.merge(best.key, best.merged);
+    if (!seen.has(best.merged)) {
+      vocab.push(best.merged);
+      seen.add(best.merged);
+    }
+  }
+  return vocab;
+}
+
+/** The options of {@link buildVocab}, validated (corpus included), with the defaults filled in. */
+function resolveVocabOptions(corpus: Iterable<string>, options: BuildVocabOptions) {
   const vocabSize = options.vocabSize ?? 1000;
   const minFrequency = options.minFrequency ?? 2;
   const special = options.specialTokens ?? DEFAULT_SPECIAL_TOKENS;
@@ -115,22 +133,27 @@ export function buildVocab(corpus: Iterable<string>, options: BuildVocabOptions 
   if (corpus == null || typeof (corpus as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function' || typeof corpus === 'string') {
     throw new InvalidArgumentError({ argument: 'corpus', message: 'corpus must be an array (or iterable) of strings.', received: typeof corpus });
   }
+  return { vocabSize, minFrequency, special, prefix, lowercase: options.lowercase ?? true };
+}
 
-  // 1. word counts
+/** Step 1: the corpus's words with their counts, sorted, each split into characters (`##` after the first). */
+function countWords(corpus: Iterable<string>, lowercase: boolean, prefix: string): Word[] {
   const counts = new Map<string, number>();
   let i = 0;
   for (const text of corpus) {
     if (typeof text !== 'string') {
       throw new InvalidArgumentError({ argument: `corpus[${i}]`, message: 'Every corpus entry must be a string.', received: text });
     }
-    for (const w of bertWords(text, options.lowercase ?? true)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    for (const w of bertWords(text, lowercase)) counts.set(w, (counts.get(w) ?? 0) + 1);
     i++;
   }
-  const words: Word[] = [...counts.entries()]
+  return [...counts.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([w, count]) => ({ symbols: [...w].map((c, j) => (j === 0 ? c : prefix + c)), count }));
+}
 
-  // 2. alphabet
+/** Step 2: the special tokens, then the alphabet (every character piece, sorted). */
+function specialsAndAlphabet(special: ReadonlyArray<string>, words: readonly Word[]): { vocab: string[]; seen: Set<string> } {
   const vocab: string[] = [...special];
   const seen = new Set(vocab);
   const alphabet = new Set<string>();
@@ -141,66 +164,82 @@ export function buildVocab(corpus: Iterable<string>, options: BuildVocabOptions 
       seen.add(s);
     }
   }
+  return { vocab, seen };
+}
 
-  // 3. merges
-  const SEP = '\u0000';
-  const pairCounts = new Map<string, number>();
-  const pairWords = new Map<string, Set<number>>();
-  const addPairs = (wi: number, sign: 1 | -1) => {
-    const w = words[wi]!;
-    for (let j = 0; j + 1 < w.symbols.length; j++) {
-      const key = w.symbols[j]! + SEP + w.symbols[j + 1]!;
-      const c = (pairCounts.get(key) ?? 0) + sign * w.count;
-      if (c <= 0) pairCounts.delete(key);
-      else pairCounts.set(key, c);
-      if (sign > 0) {
-        let set = pairWords.get(key);
-        if (!set) pairWords.set(key, (set = new Set()));
-        set.add(wi);
-      }
-    }
-  };
-  words.forEach((_, wi) => addPairs(wi, 1));
-  const mergedOf = (key: string): string => {
-    const [a, b] = key.split(SEP) as [string, string];
-    return a + b.slice(prefix.length);
-  };
+/** Between the two pieces of a pair key. */
+const SEP = '\u0000';
 
-  while (vocab.length < vocabSize) {
+/**
+ * Step 3's bookkeeping: the corpus count of every adjacent pair of pieces and the words it
+ * occurs in, kept up to date as pairs are merged.
+ */
+class PairTable {
+  private readonly counts = new Map<string, number>();
+  private readonly wordsOf = new Map<string, Set<number>>();
+
+  constructor(
+    private readonly words: Word[],
+    private readonly prefix: string,
+  ) {
+    words.forEach((_, wi) => this.addPairs(wi, 1));
+  }
+
+  /** The most frequent pair (ties: the smallest merged piece), or null when none is left. */
+  mostFrequent(): { key: string; count: number; merged: string } | null {
     let bestKey: string | null = null;
     let bestCount = 0;
     let bestMerged = '';
-    for (const [key, c] of pairCounts) {
+    for (const [key, c] of this.counts) {
       if (c < bestCount) continue;
-      const merged = mergedOf(key);
+      const merged = this.mergedOf(key);
       if (c > bestCount || merged < bestMerged) {
         bestKey = key;
         bestCount = c;
         bestMerged = merged;
       }
     }
-    if (bestKey === null || bestCount < minFrequency) break;
-    const [a, b] = bestKey.split(SEP) as [string, string];
-    const affected = [...(pairWords.get(bestKey) ?? [])];
-    pairWords.delete(bestKey);
+    return bestKey === null ? null : { key: bestKey, count: bestCount, merged: bestMerged };
+  }
+
+  /** Replaces the pair `key` by `merged` in every word holding it. */
+  merge(key: string, merged: string): void {
+    const [a, b] = key.split(SEP) as [string, string];
+    const affected = [...(this.wordsOf.get(key) ?? [])];
+    this.wordsOf.delete(key);
     for (const wi of affected) {
-      const w = words[wi]!;
-      addPairs(wi, -1);
+      const w = this.words[wi]!;
+      this.addPairs(wi, -1);
       const next: string[] = [];
       for (let j = 0; j < w.symbols.length; j++) {
         if (j + 1 < w.symbols.length && w.symbols[j] === a && w.symbols[j + 1] === b) {
-          next.push(bestMerged);
+          next.push(merged);
           j++;
         } else next.push(w.symbols[j]!);
       }
       w.symbols = next;
-      addPairs(wi, 1);
+      this.addPairs(wi, 1);
     }
-    pairCounts.delete(bestKey);
-    if (!seen.has(bestMerged)) {
-      vocab.push(bestMerged);
-      seen.add(bestMerged);
+    this.counts.delete(key);
+  }
+
+  private addPairs(wi: number, sign: 1 | -1): void {
+    const w = this.words[wi]!;
+    for (let j = 0; j + 1 < w.symbols.length; j++) {
+      const key = w.symbols[j]! + SEP + w.symbols[j + 1]!;
+      const c = (this.counts.get(key) ?? 0) + sign * w.count;
+      if (c <= 0) this.counts.delete(key);
+      else this.counts.set(key, c);
+      if (sign > 0) {
+        let set = this.wordsOf.get(key);
+        if (!set) this.wordsOf.set(key, (set = new Set()));
+        set.add(wi);
+      }
     }
   }
-  return vocab;
+
+  private mergedOf(key: string): string {
+    const [a, b] = key.split(SEP) as [string, string];
+    return a + b.slice(this.prefix.length);
+  }
 }

@@ -8,44 +8,23 @@
  * {@link CohortValidationError} listing every problem, or (`skipInvalid`) are returned in
  * `excluded` with their reasons and optionally written to a file.
  *
+ * The image options are in `cohort-image-options.ts`, one patient's files in
+ * `patient-files.ts`, the cohort as model inputs and batches in `cohort-inputs.ts`.
+ *
  * @packageDocumentation
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '../../core/random.js';
-import type { ColumnSpec, TabularPreprocessor } from '../../encoders/tabular/preprocessor.js';
-import type { WordPieceTokenizer } from '../../encoders/text/tokenizer.js';
+import type { ColumnSpec } from '../../encoders/tabular/preprocessor.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { prepareTriModalData, type RawTriModalInputs, type TriModalData } from '../../models/data.js';
-import { VolumeCache, volumeCacheKey } from './cache.js';
+import { VolumeCache } from './cache.js';
+import { type CohortImageOptions, type ImageSettings, resolveImageOptions } from './cohort-image-options.js';
 import { formatCsv } from './csv.js';
-import { CohortValidationError, NiftiFormatError, type CohortProblem, type CohortProblemKind } from './errors.js';
-import { readManifest, validateManifest, type CohortRow, type InvalidRowFiles } from './manifest.js';
-import { decodeNifti, preprocessNifti, preprocessSequences, sequenceMismatch, type NiftiVolume, type PreprocessOptions } from './nifti.js';
+import { CohortValidationError, type CohortProblem } from './errors.js';
+import { readManifest, validateManifest, type CohortRow, type InvalidRowFiles, type ManifestCheck } from './manifest.js';
+import { type ImageResult, patientImage, readReport } from './patient-files.js';
+import { pool } from './pool.js';
 import { cohortColumnSpecs, parseCohortSchema, readCohortSchema, type CohortSchema, type ResolvedCohortSchema } from './schema.js';
-
-/**
- * How volumes become images: the grid and intensity options of `preprocessSequences` (layout,
- * shape, slices, field of view, `fovCentre`, `intensity`, `skullStripped`, percentiles), plus
- * what to do with several volumes in one file and how close co-registered sequences must be.
- */
-export type CohortImageOptions = PreprocessOptions & {
-  /**
-   * A file with several volumes (4D): `'error'` makes it a per-patient problem
-   * (`multiple-volumes`); `'first'` reads volume 0 with a warning. The default is an error
-   * because the first volume of a diffusion series is usually the b = 0 image, not the DWI.
-   * @defaultValue 'error'
-   */
-  multiVolume?: 'error' | 'first';
-  /**
-   * Largest distance (mm) between the sequences' grid corners for them to count as
-   * co-registered (see `sequenceMismatch`).
-   * @defaultValue 0.1
-   */
-  coregistrationToleranceMm?: number;
-};
 
 /** Progress after each patient's files. */
 export interface CohortLoadProgress {
@@ -153,177 +132,6 @@ export interface LoadedCohort {
   readImage(patient: CohortPatient): Promise<Float32Array>;
 }
 
-type ImageSettings = LoadedCohort['imageOptions'];
-
-function resolveImageOptions(o: CohortImageOptions = {}): ImageSettings {
-  const layout = o.layout ?? '3d';
-  if (layout !== '2d' && layout !== '3d') throw new InvalidArgumentError({ argument: 'image.layout', message: "layout must be '2d' or '3d'.", received: layout });
-  const multiVolume = o.multiVolume ?? 'error';
-  if (multiVolume !== 'error' && multiVolume !== 'first') throw new InvalidArgumentError({ argument: 'image.multiVolume', message: "multiVolume must be 'error' or 'first'.", received: multiVolume });
-  const tol = o.coregistrationToleranceMm ?? 0.1;
-  if (!(typeof tol === 'number' && tol >= 0)) throw new InvalidArgumentError({ argument: 'image.coregistrationToleranceMm', message: 'coregistrationToleranceMm must be a non-negative number.', received: tol });
-  const settings: ImageSettings = {
-    layout,
-    shape: [...(o.shape ?? (layout === '3d' ? [16, 32, 32] : [32, 32]))],
-    slices: o.slices ?? 4,
-    fov: o.fov ?? 'cohort',
-    fovMm: o.fovMm ?? 200,
-    fovCentre: o.fovCentre ?? 'foreground',
-    intensity: o.intensity ?? 'robust-z',
-    skullStripped: o.skullStripped ?? false,
-    backgroundFraction: o.backgroundFraction ?? 0.1,
-    lowerPercentile: o.lowerPercentile ?? 1,
-    upperPercentile: o.upperPercentile ?? 99,
-    multiVolume,
-    coregistrationToleranceMm: tol,
-  };
-  // A bad grid or intensity option is the caller's error, not a patient's: try it on a tiny volume first.
-  const data = Float32Array.from({ length: 64 }, (_, i) => i % 7);
-  preprocessNifti({ ...PROBE_VOLUME, data }, settings);
-  return settings;
-}
-
-/** A 4 × 4 × 4 RAS volume to try the image options on. */
-const PROBE_VOLUME: Omit<NiftiVolume, 'data'> = {
-  format: 'NIfTI-1',
-  compressed: false,
-  dims: [4, 4, 4],
-  ndim: 3,
-  volumes: 1,
-  volume: 0,
-  voxelSize: [1, 1, 1],
-  affine: [
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-    [0, 0, 0, 1],
-  ],
-  affineSource: 'sform',
-  datatypeCode: 16,
-  datatype: 'float32',
-  sclSlope: 1,
-  sclInter: 0,
-  orientation: 'RAS',
-  obliquityDeg: 0,
-  oblique: false,
-  description: '',
-  warnings: [],
-};
-
-/** Runs `fn` over items with at most `limit` in flight; results in item order. */
-async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-function fileProblemKind(error: unknown): CohortProblemKind {
-  return (error as { code?: string }).code === 'ENOENT' ? 'missing-file' : 'unreadable-file';
-}
-
-/** Whether a volume holds at least two distinct finite values. */
-function hasContrast(data: Float32Array): boolean {
-  let first = NaN;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (!Number.isFinite(v)) continue;
-    if (Number.isNaN(first)) first = v;
-    else if (v !== first) return true;
-  }
-  return false;
-}
-
-type ImageResult = { ok: true; data: Float32Array; key: string; warnings: string[]; cached: boolean } | { ok: false; problems: CohortProblem[] };
-
-/** Reads, checks and preprocesses one patient's sequences (through the cache). */
-async function patientImage(
-  where: { row: number; id: string | null; files: Readonly<Record<string, string>> },
-  schema: ResolvedCohortSchema,
-  settings: ImageSettings,
-  cache: VolumeCache | null,
-): Promise<ImageResult> {
-  const problems: CohortProblem[] = [];
-  const problem = (kind: CohortProblemKind, sequence: string, message: string) =>
-    problems.push({ row: where.row, id: where.id, kind, column: schema.sequences.find((s) => s.name === sequence)?.column ?? sequence, file: where.files[sequence]!, message });
-  const names = schema.sequences.map((s) => s.name).filter((n) => where.files[n] !== undefined);
-  const bytes = await Promise.all(
-    names.map(async (name) => {
-      try {
-        return await fs.readFile(where.files[name]!);
-      } catch (error) {
-        const kind = fileProblemKind(error);
-        problem(kind, name, kind === 'missing-file' ? `the ${name} file does not exist` : `the ${name} file cannot be read (${(error as Error).message})`);
-        return null;
-      }
-    }),
-  );
-  if (problems.length || names.length !== schema.sequences.length) return { ok: false, problems };
-  const key = volumeCacheKey(
-    bytes.map((b) => createHash('sha256').update(b!).digest('hex')),
-    settings,
-  );
-  const hit = await cache?.get(key);
-  if (hit) return { ok: true, data: hit.data, key, warnings: (hit.meta?.['warnings'] as string[] | undefined) ?? [], cached: true };
-
-  const volumes: Array<NiftiVolume | null> = await Promise.all(
-    names.map(async (name, i) => {
-      try {
-        return await decodeNifti(bytes[i]!);
-      } catch (error) {
-        if (!NiftiFormatError.isInstance(error)) throw error;
-        problem(error.kind, name, error.reason);
-        return null;
-      }
-    }),
-  );
-  const warnings: string[] = [];
-  names.forEach((name, i) => {
-    const v = volumes[i];
-    if (!v) return;
-    if (v.ndim < 3 || v.dims.some((d) => d < 2)) {
-      problem('wrong-dimensionality', name, `a ${v.dims.filter((d) => d > 1).length}D image (dims ${v.dims.join('×')}, dim[0] = ${v.ndim}) where a 3D volume with at least 2 voxels per axis is needed`);
-    } else if (v.volumes > 1 && settings.multiVolume === 'error') {
-      problem('multiple-volumes', name, `the file holds ${v.volumes} volumes (a ${v.ndim}D series); give one 3D volume per sequence (e.g. the b = 1000 image of a diffusion series), or load with image.multiVolume: 'first'`);
-    } else if (!hasContrast(v.data)) {
-      problem('empty-image', name, `every voxel has the same value: there is no image`);
-    }
-    for (const w of v.warnings) warnings.push(`${name}: ${w}`);
-  });
-  if (problems.length) return { ok: false, problems };
-  const mismatch = sequenceMismatch(volumes as NiftiVolume[], names, settings.coregistrationToleranceMm);
-  if (mismatch) {
-    const bad = names.find((n) => mismatch.startsWith(`${n} `)) ?? names[names.length - 1]!;
-    problem('mismatched-sequences', bad, `${mismatch}; vdafm assumes the sequences of a patient are co-registered on one grid (resample them onto one first)`);
-    return { ok: false, problems };
-  }
-  const sample = preprocessSequences(volumes as NiftiVolume[], settings);
-  await cache?.set(key, { data: sample.data, shape: sample.shape, meta: { warnings } });
-  return { ok: true, data: sample.data, key, warnings, cached: false };
-}
-
-async function readReport(where: { row: number; id: string | null; reportSource: CohortRow['reportSource'] }, schema: ResolvedCohortSchema): Promise<{ text: string | null; file: string | null; problem?: CohortProblem }> {
-  const r = where.reportSource;
-  if (r === null) return { text: null, file: null };
-  if ('text' in r) return { text: r.text, file: null };
-  try {
-    return { text: await fs.readFile(r.file, 'utf8'), file: r.file };
-  } catch (error) {
-    const kind = fileProblemKind(error);
-    return {
-      text: null,
-      file: r.file,
-      problem: { row: where.row, id: where.id, kind, column: schema.report!.file!, file: r.file, message: kind === 'missing-file' ? 'the report file does not exist' : `the report file cannot be read (${(error as Error).message})` },
-    };
-  }
-}
-
 /**
  * Groups problems by row into excluded patients.
  *
@@ -410,44 +218,11 @@ export async function loadCohort(options: LoadCohortOptions): Promise<LoadedCoho
   const check = validateManifest(table, schema);
   const problems: CohortProblem[] = [...check.problems];
   const warnings: string[] = table.ignoredColumns.length ? [`manifest columns not in the schema (ignored): ${table.ignoredColumns.join(', ')}`] : [];
-  const invalidRows = new Set(check.problems.map((p) => p.row));
-
-  type Job = { valid: CohortRow | null; where: InvalidRowFiles };
-  const jobs: Job[] = [
-    ...check.rows.map((r) => ({ valid: r, where: { row: r.row, id: r.id, files: r.files, reportSource: r.reportSource } })),
-    ...check.invalidRowFiles.map((w) => ({ valid: null, where: w })),
-  ].sort((a, b) => a.where.row - b.where.row);
-  let done = 0;
-  let cached = 0;
-  const results = await pool(jobs, concurrency, async (job) => {
-    const jobProblems: CohortProblem[] = [];
-    const report = await readReport(job.where, schema);
-    if (report.problem) jobProblems.push(report.problem);
-    let image: ImageResult | null = null;
-    if (schema.sequences.length) {
-      image = await patientImage(job.where, schema, settings, cache);
-      if (!image.ok) jobProblems.push(...image.problems);
-      else if (image.cached) cached++;
-    }
-    for (const p of jobProblems) invalidRows.add(p.row);
-    done++;
-    options.onProgress?.({ done, total: jobs.length, cached, invalid: invalidRows.size, id: job.where.id });
-    return { job, report, image, problems: jobProblems };
-  });
-
+  const results = await readPatientFiles(check, { schema, settings, cache, concurrency, onProgress: options.onProgress });
   const patients: CohortPatient[] = [];
   for (const r of results) {
     problems.push(...r.problems);
-    if (!r.job.valid || r.problems.length) continue;
-    const img = r.image && r.image.ok ? r.image : null;
-    patients.push({
-      ...r.job.valid,
-      report: r.report.text,
-      reportFile: r.report.file,
-      image: img && keepImages ? img.data : null,
-      imageKey: img?.key ?? null,
-      warnings: img?.warnings ?? [],
-    });
+    if (r.job.valid && !r.problems.length) patients.push(validPatient(r.job.valid, r.report, r.image, keepImages));
   }
   problems.sort((a, b) => a.row - b.row);
   const excluded = excludedPatients(problems);
@@ -459,22 +234,84 @@ export async function loadCohort(options: LoadCohortOptions): Promise<LoadedCoho
     throw new CohortValidationError({ manifest, problems, patients: table.records.length });
   }
   for (const p of patients) for (const w of p.warnings) warnings.push(`row ${p.row} (id ${p.id}): ${w}`);
+  return loadedCohort({ manifest, schema, patients, excluded, settings, warnings, cache });
+}
 
+/** A manifest row and its files: a valid row's, or an invalid row's (checked too, so that one run reports everything). */
+type Job = { valid: CohortRow | null; where: InvalidRowFiles };
+
+/** What the files of one row gave. */
+type JobResult = { job: Job; report: Awaited<ReturnType<typeof readReport>>; image: ImageResult | null; problems: CohortProblem[] };
+
+/** Reads every row's report and image files, `concurrency` rows at a time, in row order, reporting progress. */
+async function readPatientFiles(
+  check: ManifestCheck,
+  o: { schema: ResolvedCohortSchema; settings: ImageSettings; cache: VolumeCache | null; concurrency: number; onProgress: LoadCohortOptions['onProgress'] },
+): Promise<JobResult[]> {
+  const { schema } = o;
+  const invalidRows = new Set(check.problems.map((p) => p.row));
+  const jobs: Job[] = [
+    ...check.rows.map((r) => ({ valid: r, where: { row: r.row, id: r.id, files: r.files, reportSource: r.reportSource } })),
+    ...check.invalidRowFiles.map((w) => ({ valid: null, where: w })),
+  ].sort((a, b) => a.where.row - b.where.row);
+  let done = 0;
+  let cached = 0;
+  return pool(jobs, o.concurrency, async (job) => {
+    const jobProblems: CohortProblem[] = [];
+    const report = await readReport(job.where, schema);
+    if (report.problem) jobProblems.push(report.problem);
+    let image: ImageResult | null = null;
+    if (schema.sequences.length) {
+      image = await patientImage(job.where, schema, o.settings, o.cache);
+      if (!image.ok) jobProblems.push(...image.problems);
+      else if (image.cached) cached++;
+    }
+    for (const p of jobProblems) invalidRows.add(p.row);
+    done++;
+    o.onProgress?.({ done, total: jobs.length, cached, invalid: invalidRows.size, id: job.where.id });
+    return { job, report, image, problems: jobProblems };
+  });
+}
+
+/** A valid row with its report and image (kept in memory with `keepImages`). */
+function validPatient(row: CohortRow, report: JobResult['report'], image: ImageResult | null, keepImages: boolean): CohortPatient {
+  const img = image && image.ok ? image : null;
+  return {
+    ...row,
+    report: report.text,
+    reportFile: report.file,
+    image: img && keepImages ? img.data : null,
+    imageKey: img?.key ?? null,
+    warnings: img?.warnings ?? [],
+  };
+}
+
+/** The {@link LoadedCohort}: its patients, shapes and `readImage` (memory, then the cache, then the files). */
+function loadedCohort(c: {
+  manifest: string;
+  schema: ResolvedCohortSchema;
+  patients: CohortPatient[];
+  excluded: ExcludedPatient[];
+  settings: ImageSettings;
+  warnings: string[];
+  cache: VolumeCache | null;
+}): LoadedCohort {
+  const { manifest, schema, patients, settings, cache } = c;
   const q = schema.sequences.length;
-  const [a, b, c] = settings.shape;
-  const imageShape = q === 0 ? null : settings.layout === '3d' ? [a!, b!, c!, q] : [a!, b!, settings.slices * q];
+  const [a, b, d] = settings.shape;
+  const imageShape = q === 0 ? null : settings.layout === '3d' ? [a!, b!, d!, q] : [a!, b!, settings.slices * q];
   const members = new Set(patients);
-  const cohort: LoadedCohort = {
+  return {
     manifest,
     schema,
     patients,
-    excluded,
+    excluded: c.excluded,
     columns: cohortColumnSpecs(schema),
     sequences: schema.sequences.map((s) => s.name),
     layout: settings.layout,
     imageShape,
     imageOptions: settings,
-    warnings,
+    warnings: c.warnings,
     cache,
     async readImage(patient: CohortPatient): Promise<Float32Array> {
       if (!members.has(patient)) throw new InvalidArgumentError({ argument: 'patient', message: 'patient must be one of this cohort’s patients.', received: patient?.id });
@@ -489,172 +326,4 @@ export async function loadCohort(options: LoadCohortOptions): Promise<LoadedCoho
       return again.data;
     },
   };
-  return cohort;
 }
-
-/** Which patients: all, the ones of a split, or an explicit list. */
-export type PatientSelection = readonly CohortPatient[] | 'train' | 'val' | 'test' | 'all';
-
-function select(cohort: LoadedCohort, which: PatientSelection = 'all'): readonly CohortPatient[] {
-  if (which === 'all') return cohort.patients;
-  if (which === 'train' || which === 'val' || which === 'test') return cohort.patients.filter((p) => p.split === which);
-  if (!Array.isArray(which)) throw new InvalidArgumentError({ argument: 'patients', message: "patients must be 'all', 'train', 'val', 'test' or an array of the cohort's patients.", received: which });
-  return which;
-}
-
-/** A modality of the tri-modal model's inputs. */
-export type CohortModality = 'image' | 'clinical' | 'text';
-
-/** Options of {@link cohortInputs}. */
-export interface CohortInputsOptions {
-  /** Which patients. @defaultValue 'all' */
-  patients?: PatientSelection;
-  /**
-   * Which inputs to include.
-   * @defaultValue every modality the cohort has (image with sequences, clinical with clinical columns, text with a report column)
-   */
-  modalities?: readonly CohortModality[];
-  /**
-   * `'binary'`: the positive class (0/1, for a binary head). `'index'`: the index of the label
-   * value in the schema (e.g. mRS 0–6, for an ordinal head).
-   * @defaultValue 'binary'
-   */
-  labels?: 'binary' | 'index';
-}
-
-/**
- * The raw inputs of `prepareTriModalData` for some patients, in memory: images concatenated
- * (`n · prod(imageShape)`), clinical rows, report texts (null when missing), as `modalities`
- * says, and labels.
- *
- * @throws `InvalidArgumentError` (argument `modalities`) for a modality the cohort lacks.
- * @example
- * ```ts
- * const raw = await cohortInputs(cohort, { patients: 'train' });
- * const data = prepareTriModalData(raw, { preprocessor, tokenizer });
- * ```
- */
-export async function cohortInputs(cohort: LoadedCohort, options: CohortInputsOptions = {}): Promise<RawTriModalInputs> {
-  const patients = select(cohort, options.patients);
-  const labelOf = labelGetter(options.labels);
-  const modalities = checkModalities(cohort, options.modalities ?? cohortModalities(cohort));
-  return rawInputs(cohort, patients, modalities, labelOf);
-}
-
-/** The raw inputs of some patients: labels, and the modalities asked for (images read 4 at a time). */
-async function rawInputs(cohort: LoadedCohort, patients: readonly CohortPatient[], modalities: ReadonlySet<CohortModality>, labelOf: (p: CohortPatient) => number): Promise<RawTriModalInputs> {
-  const raw: { -readonly [K in keyof RawTriModalInputs]: RawTriModalInputs[K] } = { labels: Float32Array.from(patients, labelOf) };
-  if (modalities.has('clinical')) raw.rows = patients.map((p) => p.clinical);
-  if (modalities.has('text')) raw.reports = patients.map((p) => p.report);
-  if (modalities.has('image')) {
-    const per = cohort.imageShape!.reduce((x, y) => x * y, 1);
-    const images = new Float32Array(per * patients.length);
-    const arrays = await pool(patients, 4, (p) => cohort.readImage(p));
-    arrays.forEach((a, i) => images.set(a, i * per));
-    raw.images = images;
-    raw.imageShape = cohort.imageShape!;
-  }
-  return raw;
-}
-
-/** The modalities a cohort has: image (sequences), clinical (clinical columns), text (a report column). */
-function cohortModalities(cohort: LoadedCohort): CohortModality[] {
-  return [...(cohort.imageShape ? ['image' as const] : []), ...(cohort.schema.columns.length ? ['clinical' as const] : []), ...(cohort.schema.report ? ['text' as const] : [])];
-}
-
-function checkModalities(cohort: LoadedCohort, modalities: readonly CohortModality[]): Set<CohortModality> {
-  const has = new Set(cohortModalities(cohort));
-  if (!Array.isArray(modalities) || modalities.some((m) => !has.has(m))) {
-    throw new InvalidArgumentError({ argument: 'modalities', message: `modalities must be a list of the cohort's modalities (${[...has].join(', ') || 'none'}).`, received: modalities });
-  }
-  return new Set(modalities);
-}
-
-function labelGetter(labels: 'binary' | 'index' = 'binary'): (p: CohortPatient) => number {
-  if (labels !== 'binary' && labels !== 'index') throw new InvalidArgumentError({ argument: 'labels', message: "labels must be 'binary' or 'index'.", received: labels });
-  return labels === 'binary' ? (p) => p.label : (p) => p.labelIndex;
-}
-
-/** Options of {@link cohortBatches}. */
-export interface CohortBatchesOptions extends CohortInputsOptions {
-  /** Patients per batch (the last batch may be smaller). @defaultValue 16 */
-  batchSize?: number;
-  /** Shuffle the patients at every epoch (seeded: epoch e uses seed + e). @defaultValue true */
-  shuffle?: boolean;
-  /** @defaultValue 0 */
-  seed?: number;
-  /** The fitted preprocessor, needed for the clinical modality (`clinicalValues` / `clinicalMask`). */
-  preprocessor?: TabularPreprocessor;
-  /** The tokenizer, needed for the text modality (`textIds` / `textMask`, an all-zero mask for a missing report). */
-  tokenizer?: WordPieceTokenizer;
-  /**
-   * Which inputs the batches hold.
-   * @defaultValue the image when the cohort has one, clinical when a preprocessor is given, text when a tokenizer is given
-   */
-  modalities?: readonly CohortModality[];
-}
-
-/**
- * Streams a cohort as training batches, patient images read one batch at a time (from memory,
- * the cache, or the NIfTI files), so that a cohort larger than memory trains. Returns a
- * function: each call is one epoch (an async iterable of `TriModalData`, which is what
- * `Trainer.fit` takes as `TrainingData`). The next batch is read while the current one trains.
- * Each batch's tensors are disposed when the next batch is requested or the epoch ends: copy
- * what you keep.
- *
- * @throws `InvalidArgumentError` (argument `batchSize`, `modalities`, `preprocessor` or
- *   `tokenizer`) for a bad size, a modality the cohort lacks, or clinical / text without its tool.
- * @example
- * ```ts
- * const train = cohortBatches(cohort, { patients: 'train', batchSize: 8, preprocessor, tokenizer });
- * await trainer.fit(model, train);
- * ```
- */
-export function cohortBatches(cohort: LoadedCohort, options: CohortBatchesOptions = {}): () => AsyncIterable<TriModalData> {
-  const patients = select(cohort, options.patients);
-  const batchSize = options.batchSize ?? 16;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError({ argument: 'batchSize', message: 'batchSize must be a positive integer.', received: batchSize });
-  const labelOf = labelGetter(options.labels);
-  const seed = options.seed ?? 0;
-  const modalities = checkModalities(
-    cohort,
-    options.modalities ?? [...(cohort.imageShape ? ['image' as const] : []), ...(options.preprocessor ? ['clinical' as const] : []), ...(options.tokenizer ? ['text' as const] : [])],
-  );
-  for (const [m, tool, name] of [['clinical', options.preprocessor, 'preprocessor'], ['text', options.tokenizer, 'tokenizer']] as const) {
-    if (modalities.has(m) && !tool) throw new InvalidArgumentError({ argument: name, message: `the ${m} modality needs the fitted ${name}.`, received: undefined });
-  }
-  let epoch = 0;
-  const tools = { ...(options.preprocessor ? { preprocessor: options.preprocessor } : {}), ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}) };
-  const readBatch = (batch: readonly CohortPatient[]) => rawInputs(cohort, batch, modalities, labelOf);
-  return () => {
-    const order = options.shuffle === false ? [...patients] : new Random(seed + epoch).shuffle(patients);
-    epoch++;
-    const batches: CohortPatient[][] = [];
-    for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
-    return {
-      async *[Symbol.asyncIterator]() {
-        // the next batch is read while the current one trains; a failed read is raised when its turn comes
-        const start = (b: number) => {
-          const p = readBatch(batches[b]!);
-          p.catch(() => undefined);
-          return p;
-        };
-        let next = batches.length ? start(0) : null;
-        let current: TriModalData | null = null;
-        try {
-          for (let b = 0; b < batches.length; b++) {
-            const raw = await next!;
-            next = b + 1 < batches.length ? start(b + 1) : null;
-            if (current) tf.dispose(Object.values(current));
-            current = prepareTriModalData(raw, tools);
-            yield current;
-          }
-        } finally {
-          if (current) tf.dispose(Object.values(current));
-          await next?.catch(() => undefined);
-        }
-      },
-    };
-  };
-}
-

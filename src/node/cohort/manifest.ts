@@ -211,92 +211,7 @@ export function validateManifest(table: ManifestTable, schema: ResolvedCohortSch
   const missing = new Set(schema.missingValues);
   const isMissing = (v: ManifestCell | undefined) => v === undefined || v === null || (typeof v === 'string' && missing.has(v.trim())) || (typeof v === 'number' && Number.isNaN(v));
   const problems: CohortProblem[] = [];
-  const parsed: Array<{ row: CohortRow | null; record: ManifestRecord; id: string | null; files?: Record<string, string>; report?: ReportSource }> = [];
-  for (const record of table.records) {
-    const idCell = record.cells[schema.id];
-    const id = isMissing(idCell) ? null : String(idCell).trim();
-    const before = problems.length;
-    const add = (kind: CohortProblemKind, message: string, extra: { column?: string; file?: string } = {}) => problems.push({ row: record.row, id, kind, message, ...extra });
-    if (record.malformed) {
-      add('malformed-row', record.malformed);
-      parsed.push({ row: null, record, id });
-      continue;
-    }
-    const cells = record.cells;
-    if (id === null) add('missing-id', `the id cell is empty`, { column: schema.id });
-
-    // label
-    const lc = schema.label.column;
-    const lv = cells[lc];
-    let label: 0 | 1 = 0;
-    let labelValue: string | number = '';
-    let labelIndex = -1;
-    if (isMissing(lv)) add('missing-label', 'the label is empty (a patient without an outcome cannot be used)', { column: lc });
-    else if (schema.label.type === 'binary') {
-      const text = String(lv).trim();
-      labelIndex = schema.label.values.findIndex((v) => String(v) === text || (typeof v === 'number' && NUMBER.test(text) && Number(text) === v));
-      if (labelIndex < 0) add('label-outside-schema', `label ${JSON.stringify(lv)} is not one of the schema's values ${JSON.stringify(schema.label.values)} (negative, positive)`, { column: lc });
-      else (labelValue = schema.label.values[labelIndex]!), (label = labelIndex as 0 | 1);
-    } else {
-      const text = String(lv).trim();
-      const n = typeof lv === 'number' ? lv : NUMBER.test(text) ? Number(text) : NaN;
-      labelIndex = schema.label.values.indexOf(n);
-      if (labelIndex < 0) add('label-outside-schema', `label ${JSON.stringify(lv)} is not one of the schema's levels ${JSON.stringify(schema.label.values)}`, { column: lc });
-      else (labelValue = n), (label = n >= schema.label.positiveAtLeast ? 1 : 0);
-    }
-
-    // clinical cells
-    const clinical: ClinicalRow = {};
-    for (const c of schema.columns) {
-      const v = cells[c.column];
-      if (isMissing(v)) {
-        clinical[c.name] = null;
-        continue;
-      }
-      const text = String(v).trim();
-      if (c.type === 'numeric') {
-        const n = typeof v === 'number' ? v : NUMBER.test(text) ? Number(text) : NaN;
-        if (!Number.isFinite(n)) {
-          add('not-a-number', `${JSON.stringify(v)} is not a number${/^[+-]?\d+,\d+$/.test(text) ? ' (use a decimal point, not a comma)' : ''}; leave the cell empty (or ${[...missing].filter((m) => m).join('/')}) when the value is missing`, { column: c.column });
-        } else if (c.range && (n < c.range[0] || n > c.range[1])) {
-          add('out-of-range', `${n}${c.unit ? ` ${c.unit}` : ''} is outside the schema's range [${c.range[0]}, ${c.range[1]}]`, { column: c.column });
-        } else clinical[c.name] = n;
-      } else if (c.type === 'binary') {
-        const b = v === true || v === 1 || /^(1|true)$/i.test(text) ? 1 : v === false || v === 0 || /^(0|false)$/i.test(text) ? 0 : null;
-        if (b === null) add('not-binary', `${JSON.stringify(v)} is not binary; use 0/1 or true/false`, { column: c.column });
-        else clinical[c.name] = b;
-      } else if (!c.categories!.includes(text)) {
-        add('unknown-category', `${JSON.stringify(v)} is not a category of this column (${c.categories!.map((x) => JSON.stringify(x)).join(', ')}); add it to the schema or fix the cell`, { column: c.column });
-      } else clinical[c.name] = text;
-    }
-
-    // split
-    let split: CohortRow['split'] = null;
-    if (schema.split && !isMissing(cells[schema.split])) {
-      const s = String(cells[schema.split]).trim();
-      if (SPLITS.has(s)) split = s as CohortRow['split'];
-      else add('invalid-split', `${JSON.stringify(cells[schema.split])} is not a split; use train, val or test (or leave it empty)`, { column: schema.split });
-    }
-
-    // sequence paths
-    const files: Record<string, string> = {};
-    for (const s of schema.sequences) {
-      const v = cells[s.column];
-      if (isMissing(v)) add('missing-path', `no ${s.name} file is given`, { column: s.column });
-      else files[s.name] = path.resolve(baseDir, String(v).trim());
-    }
-
-    // report
-    let report: ReportSource = null;
-    const rt = schema.report?.text;
-    const rf = schema.report?.file;
-    if (rt && !isMissing(cells[rt])) report = { text: String(cells[rt]) };
-    else if (rf && !isMissing(cells[rf])) report = { file: path.resolve(baseDir, String(cells[rf]).trim()) };
-
-    const ok = problems.length === before;
-    parsed.push({ row: ok ? { row: record.row, id: id!, label, labelValue, labelIndex, clinical, reportSource: report, split, files } : null, record, id, files, report });
-  }
-
+  const parsed = table.records.map((record) => checkRecord(record, { schema, baseDir, missing, isMissing }, problems));
   // duplicate ids: every row that carries one is excluded (which of them is right cannot be told)
   const byId = new Map<string, number[]>();
   for (const p of parsed) if (p.id !== null) byId.set(p.id, [...(byId.get(p.id) ?? []), p.record.row]);
@@ -307,8 +222,119 @@ export function validateManifest(table: ManifestTable, schema: ResolvedCohortSch
     for (const row of rows) problems.push({ row, id, kind: 'duplicate-id', column: schema.id, message: `the id ${JSON.stringify(id)} is on rows ${rows.join(', ')}; ids must be unique (every row with it is excluded)` });
   }
   problems.sort((a, b) => a.row - b.row);
-  const valid = (p: (typeof parsed)[number]) => p.row !== null && !duplicated.has(p.id!);
+  const valid = (p: ParsedRecord) => p.row !== null && !duplicated.has(p.id!);
   const rows = parsed.filter(valid).map((p) => p.row!);
   const invalidRowFiles = parsed.filter((p) => !valid(p) && p.files).map((p) => ({ row: p.record.row, id: p.id, files: p.files!, reportSource: p.report ?? null }));
   return { rows, problems, invalidRowFiles };
+}
+
+/** A record after its cells were checked: the row when they are all valid, and the files it names. */
+interface ParsedRecord {
+  row: CohortRow | null;
+  record: ManifestRecord;
+  id: string | null;
+  files?: Record<string, string>;
+  report?: ReportSource;
+}
+
+/** What the cell checks read: the schema, the manifest's folder, and what counts as missing. */
+interface CellContext {
+  schema: ResolvedCohortSchema;
+  baseDir: string;
+  missing: ReadonlySet<string>;
+  isMissing(v: ManifestCell | undefined): boolean;
+}
+
+/** Adds a problem of the record's row (a cell's column, a file) to the list. */
+type AddProblem = (kind: CohortProblemKind, message: string, extra?: { column?: string; file?: string }) => void;
+
+/** Checks one record's cells (id, label, clinical cells, split, sequence paths, report), adding each problem to `problems`. */
+function checkRecord(record: ManifestRecord, ctx: CellContext, problems: CohortProblem[]): ParsedRecord {
+  const { schema, baseDir, isMissing } = ctx;
+  const idCell = record.cells[schema.id];
+  const id = isMissing(idCell) ? null : String(idCell).trim();
+  const before = problems.length;
+  const add: AddProblem = (kind, message, extra = {}) => problems.push({ row: record.row, id, kind, message, ...extra });
+  if (record.malformed) {
+    add('malformed-row', record.malformed);
+    return { row: null, record, id };
+  }
+  const cells = record.cells;
+  if (id === null) add('missing-id', `the id cell is empty`, { column: schema.id });
+  const { label, labelValue, labelIndex } = readLabel(cells, ctx, add);
+  const clinical = readClinical(cells, ctx, add);
+  // split
+  let split: CohortRow['split'] = null;
+  if (schema.split && !isMissing(cells[schema.split])) {
+    const s = String(cells[schema.split]).trim();
+    if (SPLITS.has(s)) split = s as CohortRow['split'];
+    else add('invalid-split', `${JSON.stringify(cells[schema.split])} is not a split; use train, val or test (or leave it empty)`, { column: schema.split });
+  }
+  // sequence paths
+  const files: Record<string, string> = {};
+  for (const s of schema.sequences) {
+    const v = cells[s.column];
+    if (isMissing(v)) add('missing-path', `no ${s.name} file is given`, { column: s.column });
+    else files[s.name] = path.resolve(baseDir, String(v).trim());
+  }
+  // report
+  let report: ReportSource = null;
+  const rt = schema.report?.text;
+  const rf = schema.report?.file;
+  if (rt && !isMissing(cells[rt])) report = { text: String(cells[rt]) };
+  else if (rf && !isMissing(cells[rf])) report = { file: path.resolve(baseDir, String(cells[rf]).trim()) };
+
+  const ok = problems.length === before;
+  return { row: ok ? { row: record.row, id: id!, label, labelValue, labelIndex, clinical, reportSource: report, split, files } : null, record, id, files, report };
+}
+
+/** The label cell: present and one of the schema's values (binary) or levels (ordinal). */
+function readLabel(cells: ManifestRecord['cells'], { schema, isMissing }: CellContext, add: AddProblem) {
+  const lc = schema.label.column;
+  const lv = cells[lc];
+  let label: 0 | 1 = 0;
+  let labelValue: string | number = '';
+  let labelIndex = -1;
+  if (isMissing(lv)) add('missing-label', 'the label is empty (a patient without an outcome cannot be used)', { column: lc });
+  else if (schema.label.type === 'binary') {
+    const text = String(lv).trim();
+    labelIndex = schema.label.values.findIndex((v) => String(v) === text || (typeof v === 'number' && NUMBER.test(text) && Number(text) === v));
+    if (labelIndex < 0) add('label-outside-schema', `label ${JSON.stringify(lv)} is not one of the schema's values ${JSON.stringify(schema.label.values)} (negative, positive)`, { column: lc });
+    else (labelValue = schema.label.values[labelIndex]!), (label = labelIndex as 0 | 1);
+  } else {
+    const text = String(lv).trim();
+    const n = typeof lv === 'number' ? lv : NUMBER.test(text) ? Number(text) : NaN;
+    labelIndex = schema.label.values.indexOf(n);
+    if (labelIndex < 0) add('label-outside-schema', `label ${JSON.stringify(lv)} is not one of the schema's levels ${JSON.stringify(schema.label.values)}`, { column: lc });
+    else (labelValue = n), (label = n >= schema.label.positiveAtLeast ? 1 : 0);
+  }
+  return { label, labelValue, labelIndex };
+}
+
+/** The clinical cells: numbers within their range, 0/1, declared categories (missing cells are null). */
+function readClinical(cells: ManifestRecord['cells'], { schema, missing, isMissing }: CellContext, add: AddProblem): ClinicalRow {
+  const clinical: ClinicalRow = {};
+  for (const c of schema.columns) {
+    const v = cells[c.column];
+    if (isMissing(v)) {
+      clinical[c.name] = null;
+      continue;
+    }
+    const text = String(v).trim();
+    if (c.type === 'numeric') {
+      const n = typeof v === 'number' ? v : NUMBER.test(text) ? Number(text) : NaN;
+      if (!Number.isFinite(n)) {
+        add('not-a-number', `${JSON.stringify(v)} is not a number${/^[+-]?\d+,\d+$/.test(text) ? ' (use a decimal point, not a comma)' : ''}; leave the cell empty (or ${[...missing].filter((m) => m).join('/')}) when the value is missing`, { column: c.column });
+      } else if (c.range && (n < c.range[0] || n > c.range[1])) {
+        add('out-of-range', `${n}${c.unit ? ` ${c.unit}` : ''} is outside the schema's range [${c.range[0]}, ${c.range[1]}]`, { column: c.column });
+      } else clinical[c.name] = n;
+    } else if (c.type === 'binary') {
+      const b = v === true || v === 1 || /^(1|true)$/i.test(text) ? 1 : v === false || v === 0 || /^(0|false)$/i.test(text) ? 0 : null;
+      if (b === null) add('not-binary', `${JSON.stringify(v)} is not binary; use 0/1 or true/false`, { column: c.column });
+      else clinical[c.name] = b;
+    } else if (!c.categories!.includes(text)) {
+      add('unknown-category', `${JSON.stringify(v)} is not a category of this column (${c.categories!.map((x) => JSON.stringify(x)).join(', ')}); add it to the schema or fix the cell`, { column: c.column });
+    } else clinical[c.name] = text;
+  }
+  return clinical;
 }

@@ -167,7 +167,7 @@ const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim().
  * ```
  */
 export function parseCohortSchema(json: unknown, file?: string): ResolvedCohortSchema {
-  const fail: (field: string, message: string) => never = (field, message) => {
+  const fail: Fail = (field, message) => {
     throw new CohortSchemaError({ field, message, file });
   };
   if (!isObject(json)) return fail('(root)', 'the schema must be a JSON object.');
@@ -176,20 +176,49 @@ export function parseCohortSchema(json: unknown, file?: string): ResolvedCohortS
   if (json['version'] !== undefined && json['version'] !== 1) fail('version', `this vdafm reads version 1 schemas, found ${JSON.stringify(json['version'])}.`);
   if (!nonEmpty(json['id'])) fail('id', 'must name the id column (a non-empty string).');
   const id = json['id'] as string;
+  const label = parseLabel(json['label'], fail);
+  const sequences = parseSequences(json['sequences'] ?? [], fail);
+  const rawCols = json['columns'] ?? [];
+  if (!Array.isArray(rawCols)) fail('columns', 'must be an array of { name, type, ... }.');
+  const columns = (rawCols as unknown[]).map((c, i) => parseColumn(c, `columns[${i}]`, fail));
+  const report = parseReport(json['report'], fail);
+  if (json['split'] !== undefined && !nonEmpty(json['split'])) fail('split', 'must name the split column.');
+  const missing = json['missingValues'] ?? DEFAULT_MISSING;
+  if (!Array.isArray(missing) || missing.some((m) => typeof m !== 'string')) fail('missingValues', 'must be an array of strings.');
+  const split = (json['split'] as string | undefined) ?? null;
+  checkNamesAndColumns({ id, label, sequences, columns, report, split }, fail);
+  return {
+    format: COHORT_SCHEMA_FORMAT,
+    version: 1,
+    id,
+    label,
+    sequences,
+    columns,
+    report,
+    split,
+    missingValues: (missing as string[]).map((m) => m.trim()),
+    ...(file ? { file } : {}),
+  };
+}
 
-  // label
-  const l = json['label'];
+/** Throws the {@link CohortSchemaError} of a field. */
+type Fail = (field: string, message: string) => never;
+
+type ResolvedColumn = ResolvedCohortSchema['columns'][number];
+
+/** `label`: a binary label with two distinct values, or an ordinal one with ascending levels and a threshold leaving both classes possible. */
+function parseLabel(l: unknown, fail: Fail): ResolvedCohortSchema['label'] {
   if (!isObject(l)) return fail('label', "must be { column, type: 'binary' | 'ordinal', ... }.");
   if (!nonEmpty(l['column'])) fail('label.column', 'must name the label column.');
-  let label: ResolvedCohortSchema['label'];
   const labelDescription = typeof l['description'] === 'string' ? { description: l['description'] } : {};
   if (l['type'] === 'binary') {
     const values = l['values'] ?? [0, 1];
     if (!Array.isArray(values) || values.length !== 2 || values.some((v) => typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) || String(values[0]) === String(values[1])) {
       fail('label.values', `must be [negative, positive]: two distinct strings or numbers (found ${JSON.stringify(values)}).`);
     }
-    label = { column: l['column'] as string, type: 'binary', values: [values[0], values[1]] as [string | number, string | number], ...labelDescription };
-  } else if (l['type'] === 'ordinal') {
+    return { column: l['column'] as string, type: 'binary', values: [values[0], values[1]] as [string | number, string | number], ...labelDescription };
+  }
+  if (l['type'] === 'ordinal') {
     const values = l['values'];
     if (!Array.isArray(values) || values.length < 2 || values.some((v) => !Number.isInteger(v)) || values.some((v, i) => i > 0 && v <= values[i - 1])) {
       fail('label.values', `must list at least two integer levels in ascending order, e.g. [0, 1, 2, 3, 4, 5, 6] (found ${JSON.stringify(values)}).`);
@@ -199,75 +228,73 @@ export function parseCohortSchema(json: unknown, file?: string): ResolvedCohortS
     if (typeof at !== 'number' || !(at > levels[0]! && at <= levels[levels.length - 1]!)) {
       fail('label.positiveAtLeast', `must be a level above the lowest and at most the highest (${levels[0]} < positiveAtLeast ≤ ${levels[levels.length - 1]}), so that both classes can occur (found ${JSON.stringify(at)}).`);
     }
-    label = { column: l['column'] as string, type: 'ordinal', values: [...levels], positiveAtLeast: at as number, ...labelDescription };
-  } else {
-    return fail('label.type', `must be 'binary' or 'ordinal' (found ${JSON.stringify(l['type'])}).`);
+    return { column: l['column'] as string, type: 'ordinal', values: [...levels], positiveAtLeast: at as number, ...labelDescription };
   }
+  return fail('label.type', `must be 'binary' or 'ordinal' (found ${JSON.stringify(l['type'])}).`);
+}
 
-  // sequences
-  const rawSeq = json['sequences'] ?? [];
+/** `sequences`: names, or `{ name, column?, description? }`. */
+function parseSequences(rawSeq: unknown, fail: Fail): ResolvedCohortSchema['sequences'] {
   if (!Array.isArray(rawSeq)) fail('sequences', 'must be an array of sequence names or { name, column } objects.');
-  const sequences = (rawSeq as unknown[]).map((s, i) => {
+  return (rawSeq as unknown[]).map((s, i) => {
     if (nonEmpty(s)) return { name: s, column: s };
     if (!isObject(s) || !nonEmpty(s['name'])) return fail(`sequences[${i}]`, 'must be a name or { name, column? }.');
     if (s['column'] !== undefined && !nonEmpty(s['column'])) fail(`sequences[${i}].column`, 'must be a non-empty string.');
     return { name: s['name'] as string, column: (s['column'] as string | undefined) ?? (s['name'] as string), ...(typeof s['description'] === 'string' ? { description: s['description'] } : {}) };
   });
+}
 
-  // clinical columns
-  const rawCols = json['columns'] ?? [];
-  if (!Array.isArray(rawCols)) fail('columns', 'must be an array of { name, type, ... }.');
-  const columns = (rawCols as unknown[]).map((c, i) => {
-    const at = `columns[${i}]`;
-    if (!isObject(c) || !nonEmpty(c['name'])) return fail(`${at}.name`, 'each column needs a non-empty name.');
-    const type = c['type'] as ColumnType;
-    if (!TYPES.includes(type)) fail(`${at}.type`, `must be one of ${TYPES.join(', ')} (TabularPreprocessor's column kinds), found ${JSON.stringify(c['type'])}.`);
-    if (c['column'] !== undefined && !nonEmpty(c['column'])) fail(`${at}.column`, 'must be a non-empty string.');
-    const out: { -readonly [K in keyof ColumnSchema]: ColumnSchema[K] } & { column: string } = { name: c['name'] as string, type, column: (c['column'] as string | undefined) ?? (c['name'] as string) };
-    if (type === 'categorical') {
-      const cats = c['categories'];
-      if (!Array.isArray(cats) || cats.length === 0 || cats.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
-        fail(`${at}.categories`, 'a categorical column must list its categories (strings or numbers), so that an unknown value is reported instead of silently encoded.');
-      }
-      const text = (cats as Array<string | number>).map((v) => String(v).trim());
-      if (new Set(text).size !== text.length || text.some((v) => v === '')) fail(`${at}.categories`, 'categories must be distinct and non-empty.');
-      out.categories = text;
-    } else if (c['categories'] !== undefined) fail(`${at}.categories`, `only categorical columns take categories (this one is ${type}).`);
-    if (c['range'] !== undefined) {
-      const r = c['range'];
-      if (type !== 'numeric') fail(`${at}.range`, `only numeric columns take a range (this one is ${type}).`);
-      if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => typeof v === 'number' && Number.isFinite(v)) || r[0] > r[1]) fail(`${at}.range`, `must be [low, high] with low ≤ high (found ${JSON.stringify(r)}).`);
-      out.range = [r[0], r[1]] as [number, number];
+/** One clinical column (`at` names it): name, kind, manifest column, categories or range, unit, description. */
+function parseColumn(c: unknown, at: string, fail: Fail): ResolvedColumn {
+  if (!isObject(c) || !nonEmpty(c['name'])) return fail(`${at}.name`, 'each column needs a non-empty name.');
+  const type = c['type'] as ColumnType;
+  if (!TYPES.includes(type)) fail(`${at}.type`, `must be one of ${TYPES.join(', ')} (TabularPreprocessor's column kinds), found ${JSON.stringify(c['type'])}.`);
+  if (c['column'] !== undefined && !nonEmpty(c['column'])) fail(`${at}.column`, 'must be a non-empty string.');
+  const out: { -readonly [K in keyof ColumnSchema]: ColumnSchema[K] } & { column: string } = { name: c['name'] as string, type, column: (c['column'] as string | undefined) ?? (c['name'] as string) };
+  if (type === 'categorical') {
+    const cats = c['categories'];
+    if (!Array.isArray(cats) || cats.length === 0 || cats.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
+      fail(`${at}.categories`, 'a categorical column must list its categories (strings or numbers), so that an unknown value is reported instead of silently encoded.');
     }
-    if (typeof c['unit'] === 'string') out.unit = c['unit'];
-    if (typeof c['description'] === 'string') out.description = c['description'];
-    for (const key of Object.keys(c)) if (!['name', 'type', 'column', 'categories', 'range', 'unit', 'description'].includes(key)) fail(`${at}.${key}`, 'unknown key (known: name, type, column, categories, range, unit, description).');
-    return out;
-  });
-
-  // report, split, missing values
-  let report: ResolvedCohortSchema['report'] = null;
-  if (json['report'] !== undefined) {
-    const r = json['report'];
-    if (!isObject(r) || (r['text'] === undefined && r['file'] === undefined)) fail('report', 'must be { text?: column, file?: column } with at least one of them.');
-    const rr = r as Record<string, unknown>;
-    for (const k of ['text', 'file']) if (rr[k] !== undefined && !nonEmpty(rr[k])) fail(`report.${k}`, 'must name a column.');
-    report = { ...(rr['text'] !== undefined ? { text: rr['text'] as string } : {}), ...(rr['file'] !== undefined ? { file: rr['file'] as string } : {}) };
+    const text = (cats as Array<string | number>).map((v) => String(v).trim());
+    if (new Set(text).size !== text.length || text.some((v) => v === '')) fail(`${at}.categories`, 'categories must be distinct and non-empty.');
+    out.categories = text;
+  } else if (c['categories'] !== undefined) fail(`${at}.categories`, `only categorical columns take categories (this one is ${type}).`);
+  if (c['range'] !== undefined) {
+    const r = c['range'];
+    if (type !== 'numeric') fail(`${at}.range`, `only numeric columns take a range (this one is ${type}).`);
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => typeof v === 'number' && Number.isFinite(v)) || r[0] > r[1]) fail(`${at}.range`, `must be [low, high] with low ≤ high (found ${JSON.stringify(r)}).`);
+    out.range = [r[0], r[1]] as [number, number];
   }
-  if (json['split'] !== undefined && !nonEmpty(json['split'])) fail('split', 'must name the split column.');
-  const missing = json['missingValues'] ?? DEFAULT_MISSING;
-  if (!Array.isArray(missing) || missing.some((m) => typeof m !== 'string')) fail('missingValues', 'must be an array of strings.');
+  if (typeof c['unit'] === 'string') out.unit = c['unit'];
+  if (typeof c['description'] === 'string') out.description = c['description'];
+  for (const key of Object.keys(c)) if (!['name', 'type', 'column', 'categories', 'range', 'unit', 'description'].includes(key)) fail(`${at}.${key}`, 'unknown key (known: name, type, column, categories, range, unit, description).');
+  return out;
+}
 
-  // names and manifest columns are used once each
+/** `report`: `{ text?, file? }` naming at least one column. */
+function parseReport(r: unknown, fail: Fail): ResolvedCohortSchema['report'] {
+  if (r === undefined) return null;
+  if (!isObject(r) || (r['text'] === undefined && r['file'] === undefined)) fail('report', 'must be { text?: column, file?: column } with at least one of them.');
+  const rr = r as Record<string, unknown>;
+  for (const k of ['text', 'file']) if (rr[k] !== undefined && !nonEmpty(rr[k])) fail(`report.${k}`, 'must name a column.');
+  return { ...(rr['text'] !== undefined ? { text: rr['text'] as string } : {}), ...(rr['file'] !== undefined ? { file: rr['file'] as string } : {}) };
+}
+
+/** Column and sequence names are unique, and each manifest column is used once. */
+function checkNamesAndColumns(
+  s: Pick<ResolvedCohortSchema, 'id' | 'label' | 'sequences' | 'columns' | 'report' | 'split'>,
+  fail: Fail,
+): void {
   const names = new Map<string, string>();
-  columns.forEach((c, i) => {
+  s.columns.forEach((c, i) => {
     if (names.has(c.name)) fail(`columns[${i}].name`, `duplicate column name '${c.name}'.`);
     names.set(c.name, `columns[${i}]`);
   });
   const seqNames = new Set<string>();
-  sequences.forEach((s, i) => {
-    if (seqNames.has(s.name)) fail(`sequences[${i}].name`, `duplicate sequence name '${s.name}'.`);
-    seqNames.add(s.name);
+  s.sequences.forEach((q, i) => {
+    if (seqNames.has(q.name)) fail(`sequences[${i}].name`, `duplicate sequence name '${q.name}'.`);
+    seqNames.add(q.name);
   });
   const used = new Map<string, string>();
   const use = (column: string, field: string) => {
@@ -275,26 +302,13 @@ export function parseCohortSchema(json: unknown, file?: string): ResolvedCohortS
     if (before) fail(field, `manifest column '${column}' is already used by ${before}.`);
     used.set(column, field);
   };
-  use(id, 'id');
-  use(label.column, 'label.column');
-  sequences.forEach((s, i) => use(s.column, `sequences[${i}]`));
-  columns.forEach((c, i) => use(c.column, `columns[${i}]`));
-  if (report?.text) use(report.text, 'report.text');
-  if (report?.file) use(report.file, 'report.file');
-  if (json['split'] !== undefined) use(json['split'] as string, 'split');
-
-  return {
-    format: COHORT_SCHEMA_FORMAT,
-    version: 1,
-    id,
-    label,
-    sequences,
-    columns,
-    report,
-    split: (json['split'] as string | undefined) ?? null,
-    missingValues: (missing as string[]).map((m) => m.trim()),
-    ...(file ? { file } : {}),
-  };
+  use(s.id, 'id');
+  use(s.label.column, 'label.column');
+  s.sequences.forEach((q, i) => use(q.column, `sequences[${i}]`));
+  s.columns.forEach((c, i) => use(c.column, `columns[${i}]`));
+  if (s.report?.text) use(s.report.text, 'report.text');
+  if (s.report?.file) use(s.report.file, 'report.file');
+  if (s.split !== null) use(s.split, 'split');
 }
 
 /**

@@ -13,67 +13,12 @@ import * as path from 'node:path';
 import type { SyntheticCohort } from '../../data/cohort.js';
 import { gridGeometry, PHANTOM_GEOMETRY } from '../../data/phantom.js';
 import { InvalidArgumentError } from '../../errors.js';
+import type { Affine } from './affine.js';
+import { BROKEN_ROW_PROBLEMS, type BrokenRowKind, type WrittenBrokenRow, writeBrokenRows } from './broken-rows.js';
+import type { CohortImageOptions } from './cohort-image-options.js';
 import { formatCsv } from './csv.js';
-import type { CohortProblemKind } from './errors.js';
-import type { CohortImageOptions } from './load.js';
-import { writeNifti, type Affine } from './nifti.js';
+import { writeNifti } from './nifti-write.js';
 import { COHORT_SCHEMA_FORMAT, type CohortSchema } from './schema.js';
-
-/** A deliberately broken row that {@link writeSyntheticCohort} can append (a copy of patient 0 with one defect). */
-export type BrokenRowKind =
-  | 'missing-file'
-  | 'unreadable-file'
-  | 'truncated-gzip'
-  | 'truncated-nii'
-  | 'corrupt-gzip'
-  | 'not-nifti'
-  | '2d-image'
-  | '4d-image'
-  | 'mismatched-sequences'
-  | 'constant-image'
-  | 'unknown-category'
-  | 'out-of-range'
-  | 'not-a-number'
-  | 'not-binary'
-  | 'label-outside-schema'
-  | 'missing-label'
-  | 'missing-id'
-  | 'duplicate-id'
-  | 'invalid-split'
-  | 'missing-path'
-  | 'missing-report-file';
-
-/**
- * The problem kind each broken row must produce when loaded.
- *
- * @example
- * ```ts
- * BROKEN_ROW_PROBLEMS['truncated-gzip']; // 'truncated-nifti'
- * ```
- */
-export const BROKEN_ROW_PROBLEMS: Readonly<Record<BrokenRowKind, CohortProblemKind>> = {
-  'missing-file': 'missing-file',
-  'unreadable-file': 'unreadable-file',
-  'truncated-gzip': 'truncated-nifti',
-  'truncated-nii': 'truncated-nifti',
-  'corrupt-gzip': 'corrupt-nifti',
-  'not-nifti': 'not-nifti',
-  '2d-image': 'wrong-dimensionality',
-  '4d-image': 'multiple-volumes',
-  'mismatched-sequences': 'mismatched-sequences',
-  'constant-image': 'empty-image',
-  'unknown-category': 'unknown-category',
-  'out-of-range': 'out-of-range',
-  'not-a-number': 'not-a-number',
-  'not-binary': 'not-binary',
-  'label-outside-schema': 'label-outside-schema',
-  'missing-label': 'missing-label',
-  'missing-id': 'missing-id',
-  'duplicate-id': 'duplicate-id',
-  'invalid-split': 'invalid-split',
-  'missing-path': 'missing-path',
-  'missing-report-file': 'missing-file',
-};
 
 /** Options of {@link writeSyntheticCohort}. */
 export interface WriteSyntheticCohortOptions {
@@ -95,19 +40,6 @@ export interface WriteSyntheticCohortOptions {
   split?: ReadonlyArray<'train' | 'val' | 'test' | null>;
   /** Broken rows appended after the patients (ids `BROKEN-<kind>`; `duplicate-id` adds two rows). @defaultValue none */
   broken?: readonly BrokenRowKind[];
-}
-
-/** A broken row as written. */
-export interface WrittenBrokenRow {
-  readonly kind: BrokenRowKind;
-  /** The problem kind the loader must report. */
-  readonly expected: CohortProblemKind;
-  /** Its id ('' for `missing-id`). */
-  readonly id: string;
-  /** Its manifest row (the 1-based line; CSV header = line 1). */
-  readonly row: number;
-  /** The file concerned (absolute), if the defect is in a file. */
-  readonly file?: string;
 }
 
 /** What {@link writeSyntheticCohort} wrote. */
@@ -196,120 +128,25 @@ export async function writeSyntheticCohort(cohort: SyntheticCohort, dir: string,
   const labelColumn = (options.label ?? 'mrs') === 'mrs' ? 'mrs90' : 'poor';
   const reportColumn = options.reports ? ((options.reportMode ?? 'column') === 'column' ? 'report' : 'report_file') : null;
   const header = ['id', labelColumn, ...cohort.schema.map((c) => c.name), ...SEQUENCES, 'split', ...(reportColumn ? [reportColumn] : [])];
-
-  const rows: Array<Record<string, string>> = [];
   const writeImage = async (name: string, data: Float32Array, volumeDims = dims, a: Affine = affine) => {
     await fs.writeFile(path.join(root, 'images', name), writeNifti({ data, dims: volumeDims, affine: a, description: 'vdafm synthetic cohort' }, { gzip: gz }));
     return `images/${name}`;
   };
-  for (let i = 0; i < n; i++) {
-    const p = cohort.patients[i]!;
-    const row: Record<string, string> = { id: p.id, [labelColumn]: String(labelColumn === 'mrs90' ? p.mrs : p.poor), split: options.split?.[i] ?? '' };
-    for (const c of cohort.schema) row[c.name] = p.row[c.name] == null ? '' : String(p.row[c.name]);
-    for (let q = 0; q < SEQUENCES.length; q++) row[SEQUENCES[q]!] = await writeImage(`${p.id}_${SEQUENCES[q]}${ext}`, sequenceVolume(cohort, i, q));
-    const report = options.reports?.[i] ?? null;
-    if (reportColumn === 'report') row['report'] = report ?? '';
-    else if (reportColumn === 'report_file') {
-      if (report === null) row['report_file'] = '';
-      else {
-        await fs.mkdir(path.join(root, 'reports'), { recursive: true });
-        await fs.writeFile(path.join(root, 'reports', `${p.id}.txt`), report);
-        row['report_file'] = `reports/${p.id}.txt`;
-      }
-    }
-    rows.push(row);
-  }
-
-  // broken rows: copies of patient 0 with one defect each, in a cell or in a file
-  const cellDefects: Partial<Record<BrokenRowKind, [column: string, value: string]>> = {
-    'unknown-category': ['sex', 'unknown'],
-    'out-of-range': ['age', '150'],
-    'not-a-number': ['nihss', 'twelve'],
-    'not-binary': ['thrombolysis', 'maybe'],
-    'label-outside-schema': [labelColumn, labelColumn === 'mrs90' ? '7' : '2'],
-    'missing-label': [labelColumn, ''],
-    'missing-id': ['id', ''],
-    'invalid-split': ['split', 'training'],
-    'missing-path': ['adc', ''],
-  };
-  const brokenSpecs: Array<{ kind: BrokenRowKind; row: Record<string, string>; file?: string }> = [];
-  for (const kind of options.broken ?? []) {
-    const id = `BROKEN-${kind}`;
-    const row: Record<string, string> = { ...rows[0]!, id };
-    const dwi = sequenceVolume(cohort, 0, 0);
-    const file = (rel: string) => path.join(root, rel);
-    let bad: string | undefined;
-    const badImage = async (name: string, bytes: Uint8Array | string) => {
-      await fs.writeFile(file(`images/${name}`), bytes);
-      row['dwi'] = `images/${name}`;
-      bad = file(`images/${name}`);
-    };
-    const valid = writeNifti({ data: dwi, dims, affine }, { gzip: true });
-    switch (kind) {
-      case 'missing-file':
-        row['dwi'] = `images/${id}_dwi${ext}`;
-        bad = file(row['dwi']);
-        break;
-      case 'unreadable-file':
-        await fs.mkdir(file(`images/${id}_dwi${ext}`), { recursive: true }); // a folder where a file is expected
-        row['dwi'] = `images/${id}_dwi${ext}`;
-        bad = file(row['dwi']);
-        break;
-      case 'truncated-gzip':
-        await badImage(`${id}_dwi.nii.gz`, valid.subarray(0, Math.floor(valid.length / 2)));
-        break;
-      case 'truncated-nii': {
-        const raw = writeNifti({ data: dwi, dims, affine });
-        await badImage(`${id}_dwi.nii`, raw.subarray(0, raw.length - 64));
-        break;
-      }
-      case 'corrupt-gzip': {
-        const copy = Uint8Array.from(valid);
-        copy[copy.length - 8] = copy[copy.length - 8]! ^ 0xff; // the CRC-32 of the gzip trailer
-        await badImage(`${id}_dwi.nii.gz`, copy);
-        break;
-      }
-      case 'not-nifti':
-        await badImage(`${id}_dwi.nii`, 'this is a text file, not a NIfTI volume\n'.repeat(20));
-        break;
-      case '2d-image':
-        row['dwi'] = await writeImage(`${id}_dwi${ext}`, dwi.subarray(0, g.width * g.height), [g.width, g.height, 1]);
-        bad = file(row['dwi']);
-        break;
-      case '4d-image': {
-        const two = new Float32Array(dwi.length * 2);
-        two.set(dwi);
-        two.set(dwi, dwi.length);
-        row['dwi'] = await writeImage(`${id}_dwi${ext}`, two, [...dims, 2]);
-        bad = file(row['dwi']);
-        break;
-      }
-      case 'mismatched-sequences': {
-        const shifted = affine.map((r, k) => r.map((v, c) => (c === 3 && k === 0 ? v + 5 : v)));
-        row['adc'] = await writeImage(`${id}_adc${ext}`, sequenceVolume(cohort, 0, 1), dims, shifted);
-        bad = file(row['adc']);
-        break;
-      }
-      case 'constant-image':
-        row['dwi'] = await writeImage(`${id}_dwi${ext}`, new Float32Array(dwi.length));
-        bad = file(row['dwi']);
-        break;
-      case 'duplicate-id':
-        brokenSpecs.push({ kind, row: { ...row } });
-        break;
-      case 'missing-report-file':
-        if (reportColumn !== 'report_file') throw new InvalidArgumentError({ argument: 'options.broken', message: "the broken row 'missing-report-file' needs reports with reportMode 'file'.", received: kind });
-        row['report_file'] = `reports/${id}.txt`;
-        bad = file(row['report_file']);
-        break;
-      default: {
-        const cell = cellDefects[kind];
-        if (!cell) throw new InvalidArgumentError({ argument: 'options.broken', message: `unknown broken row kind; known: ${Object.keys(BROKEN_ROW_PROBLEMS).join(', ')}.`, received: kind });
-        row[cell[0]] = cell[1];
-      }
-    }
-    brokenSpecs.push({ kind, row, ...(bad ? { file: bad } : {}) });
-  }
+  const rows: Array<Record<string, string>> = [];
+  for (let i = 0; i < n; i++) rows.push(await writePatient(cohort, i, { root, ext, labelColumn, reportColumn, options, writeImage }));
+  const brokenKinds = options.broken ?? [];
+  const brokenSpecs = !brokenKinds.length ? [] : await writeBrokenRows(brokenKinds, {
+    root,
+    ext,
+    dims,
+    affine,
+    template: rows[0]!,
+    dwi: sequenceVolume(cohort, 0, 0),
+    adc: sequenceVolume(cohort, 0, 1),
+    labelColumn,
+    reportColumn,
+    writeImage,
+  });
 
   const allRows = [...rows, ...brokenSpecs.map((b) => b.row)];
   const format = options.format ?? 'csv';
@@ -322,8 +159,55 @@ export async function writeSyntheticCohort(cohort: SyntheticCohort, dir: string,
   );
   const firstRow = format === 'csv' ? 2 : 1;
   const broken = brokenSpecs.map((b, k) => ({ kind: b.kind, expected: BROKEN_ROW_PROBLEMS[b.kind], id: b.row['id']!, row: firstRow + n + k, ...(b.file ? { file: b.file } : {}) }));
+  const schema = writtenSchema(cohort, labelColumn, reportColumn);
+  const schemaFile = path.join(root, 'schema.json');
+  await fs.writeFile(schemaFile, `${JSON.stringify(schema, null, 2)}\n`);
+  const imageOptions: CohortImageOptions = {
+    layout: cohort.layout,
+    shape: cohort.layout === '3d' ? [g.depth, g.height, g.width] : [g.height, g.width],
+    slices: g.depth,
+    fov: 'cohort',
+    fovMm: 2 * PHANTOM_GEOMETRY.unitCm * 10,
+    fovCentre: 'world-origin',
+    intensity: 'none',
+  };
+  return { dir: root, manifest, schemaFile, schema, imageOptions, patients: n, broken };
+}
 
-  const schema: CohortSchema = {
+/** Patient `i`'s manifest row, after writing its sequences (and its report file with `reportMode: 'file'`). */
+async function writePatient(
+  cohort: SyntheticCohort,
+  i: number,
+  o: {
+    root: string;
+    ext: string;
+    labelColumn: 'mrs90' | 'poor';
+    reportColumn: 'report' | 'report_file' | null;
+    options: WriteSyntheticCohortOptions;
+    writeImage: (name: string, data: Float32Array) => Promise<string>;
+  },
+): Promise<Record<string, string>> {
+  const { labelColumn, reportColumn, options } = o;
+  const p = cohort.patients[i]!;
+  const row: Record<string, string> = { id: p.id, [labelColumn]: String(labelColumn === 'mrs90' ? p.mrs : p.poor), split: options.split?.[i] ?? '' };
+  for (const c of cohort.schema) row[c.name] = p.row[c.name] == null ? '' : String(p.row[c.name]);
+  for (let q = 0; q < SEQUENCES.length; q++) row[SEQUENCES[q]!] = await o.writeImage(`${p.id}_${SEQUENCES[q]}${o.ext}`, sequenceVolume(cohort, i, q));
+  const report = options.reports?.[i] ?? null;
+  if (reportColumn === 'report') row['report'] = report ?? '';
+  else if (reportColumn === 'report_file') {
+    if (report === null) row['report_file'] = '';
+    else {
+      await fs.mkdir(path.join(o.root, 'reports'), { recursive: true });
+      await fs.writeFile(path.join(o.root, 'reports', `${p.id}.txt`), report);
+      row['report_file'] = `reports/${p.id}.txt`;
+    }
+  }
+  return row;
+}
+
+/** The schema of the written manifest: the label column, the two sequences, the clinical columns, the report and split columns. */
+function writtenSchema(cohort: SyntheticCohort, labelColumn: 'mrs90' | 'poor', reportColumn: 'report' | 'report_file' | null): CohortSchema {
+  return {
     format: COHORT_SCHEMA_FORMAT,
     version: 1,
     id: 'id',
@@ -339,16 +223,4 @@ export async function writeSyntheticCohort(cohort: SyntheticCohort, dir: string,
     ...(reportColumn === 'report' ? { report: { text: 'report' } } : reportColumn === 'report_file' ? { report: { file: 'report_file' } } : {}),
     split: 'split',
   };
-  const schemaFile = path.join(root, 'schema.json');
-  await fs.writeFile(schemaFile, `${JSON.stringify(schema, null, 2)}\n`);
-  const imageOptions: CohortImageOptions = {
-    layout: cohort.layout,
-    shape: cohort.layout === '3d' ? [g.depth, g.height, g.width] : [g.height, g.width],
-    slices: g.depth,
-    fov: 'cohort',
-    fovMm: 2 * PHANTOM_GEOMETRY.unitCm * 10,
-    fovCentre: 'world-origin',
-    intensity: 'none',
-  };
-  return { dir: root, manifest, schemaFile, schema, imageOptions, patients: n, broken };
 }

@@ -16,6 +16,7 @@ import {
 import { assertNoLeaks, assertTensorsClose, runLayerTest } from '../../../src/testing.js';
 import { onBackend } from '../../helpers/backends.js';
 import { expectBackendParity, parityInputs } from '../../helpers/parity.js';
+import { expectArgumentError, type ArgumentErrorClass } from '../../helpers/errors.js';
 
 interface NormCase {
   name: string;
@@ -267,16 +268,8 @@ describe('createImageEncoder', () => {
   });
 
   it('rejects bad options with typed errors naming the option', () => {
-    const bad = (cfg: unknown, cls: typeof InvalidArgumentError | typeof ShapeError, argument: string) => {
-      try {
-        createImageEncoder(cfg as CreateImageEncoderConfig);
-      } catch (e) {
-        expect(cls.isInstance(e), String(e)).toBe(true);
-        expect((e as { argument: string }).argument).toBe(argument);
-        return;
-      }
-      throw new Error(`expected ${argument} to be rejected`);
-    };
+    const bad = (cfg: unknown, cls: ArgumentErrorClass<InvalidArgumentError | ShapeError>, argument: string) =>
+      expectArgumentError(() => createImageEncoder(cfg as CreateImageEncoderConfig), cls, argument);
     const base = { inputShape: [16, 16, 1] };
     bad(null, InvalidArgumentError, 'config');
     bad({ ...base, spatialDims: 4 }, InvalidArgumentError, 'spatialDims');

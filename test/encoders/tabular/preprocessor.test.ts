@@ -10,6 +10,7 @@ import {
   TabularPreprocessor,
   type TabularPreprocessorJSON,
 } from '../../../src/index.js';
+import { expectArgumentError } from '../../helpers/errors.js';
 
 interface Reference {
   columns: ColumnSpec[];
@@ -28,16 +29,9 @@ const ref = JSON.parse(
   readFileSync(new URL('../../fixtures/tabular/preprocessor_reference.json', import.meta.url), 'utf8'),
 ) as Reference;
 
+/** An InvalidArgumentError naming `argument`, in its message too. */
 function expectInvalid(fn: () => unknown, argument: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(InvalidArgumentError.isInstance(e), String(e)).toBe(true);
-    expect((e as InvalidArgumentError).argument).toBe(argument);
-    expect((e as Error).message).toContain(argument);
-    return;
-  }
-  throw new Error(`no InvalidArgumentError for ${argument}`);
+  expect(expectArgumentError(fn, InvalidArgumentError, argument).message).toContain(argument);
 }
 
 const toColumns = (rows: Array<Record<string, CellValue>>, names: string[]) =>

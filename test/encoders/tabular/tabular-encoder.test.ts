@@ -18,6 +18,7 @@ import {
   TabularPreprocessor,
 } from '../../../src/index.js';
 import { maxRelDiff, type PlainInputs, registerEncoderLayers, runModel, trainOneStep } from '../text/helpers.js';
+import { expectArgumentError } from '../../helpers/errors.js';
 
 registerEncoderLayers();
 
@@ -42,17 +43,6 @@ const plain = (t: { values: tf.Tensor; mask: tf.Tensor }): PlainInputs => {
   return out;
 };
 const tableInputs = plain(pre.transform(rows));
-
-function expectInvalid(fn: () => unknown, argument: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(InvalidArgumentError.isInstance(e), String(e)).toBe(true);
-    expect((e as InvalidArgumentError).argument).toBe(argument);
-    return;
-  }
-  throw new Error(`no InvalidArgumentError for ${argument}`);
-}
 
 describe('tabular layers', () => {
   it('FeatureTokenizer passes the layer-test harness', async () => {
@@ -147,22 +137,15 @@ describe('tabular layers', () => {
   });
 
   it('rejects bad arguments and shapes with the argument named', () => {
-    expectInvalid(() => new FeatureTokenizer({ numScalar: 1, cardinalities: [0], dim: 2 }), 'cardinalities');
-    expectInvalid(() => new FeatureTokenizer({ numScalar: 0, cardinalities: [], dim: 2 }), 'numScalar');
-    expectInvalid(() => new FeatureTokenizer({ numScalar: 1, cardinalities: [], dim: 0 }), 'dim');
-    expectInvalid(() => new FeatureTokenizer(undefined as never), 'args');
-    expectInvalid(() => new TabularMLP({ numScalar: 1, cardinalities: [], dim: 2, hiddenUnits: [4, 0] }), 'hiddenUnits[1]');
-    expectInvalid(() => new TabularMLP({ numScalar: 1, cardinalities: [], dim: 2, activation: 'tanh' as never }), 'activation');
-    expectInvalid(() => new TabularMLP({ numScalar: 1, cardinalities: [], dim: 2, dropout: 1 }), 'dropout');
+    expectArgumentError(() => new FeatureTokenizer({ numScalar: 1, cardinalities: [0], dim: 2 }), InvalidArgumentError, 'cardinalities');
+    expectArgumentError(() => new FeatureTokenizer({ numScalar: 0, cardinalities: [], dim: 2 }), InvalidArgumentError, 'numScalar');
+    expectArgumentError(() => new FeatureTokenizer({ numScalar: 1, cardinalities: [], dim: 0 }), InvalidArgumentError, 'dim');
+    expectArgumentError(() => new FeatureTokenizer(undefined as never), InvalidArgumentError, 'args');
+    expectArgumentError(() => new TabularMLP({ numScalar: 1, cardinalities: [], dim: 2, hiddenUnits: [4, 0] }), InvalidArgumentError, 'hiddenUnits[1]');
+    expectArgumentError(() => new TabularMLP({ numScalar: 1, cardinalities: [], dim: 2, activation: 'tanh' as never }), InvalidArgumentError, 'activation');
+    expectArgumentError(() => new TabularMLP({ numScalar: 1, cardinalities: [], dim: 2, dropout: 1 }), InvalidArgumentError, 'dropout');
     const layer = new FeatureTokenizer({ numScalar: 2, cardinalities: [3], dim: 2 });
-    let err: unknown;
-    try {
-      layer.apply(tf.zeros([2, 4]));
-    } catch (e) {
-      err = e;
-    }
-    expect(ShapeError.isInstance(err)).toBe(true);
-    expect((err as ShapeError).argument).toBe('values');
+    expectArgumentError(() => layer.apply(tf.zeros([2, 4])), ShapeError, 'values');
     expect(() => layer.apply([tf.zeros([2, 3]), tf.zeros([2, 2])])).toThrowError(/mask/);
   });
 });
@@ -293,16 +276,17 @@ describe('createTabularEncoder', () => {
   });
 
   it('rejects bad configs with the argument named', () => {
-    expectInvalid(() => createTabularEncoder({ features: {} as never }), 'features');
-    expectInvalid(() => createTabularEncoder({ features: new TabularPreprocessor({ columns }) }), 'this');
-    expectInvalid(() => createTabularEncoder({ ...ftConfig, type: 'tabnet' as never }), 'type');
-    expectInvalid(() => createTabularEncoder({ ...ftConfig, numHeads: 3 }), 'numHeads');
-    expectInvalid(() => createTabularEncoder({ ...ftConfig, dim: -1 }), 'dim');
-    expectInvalid(() => createTabularEncoder({ ...ftConfig, name: 'bad name' }), 'name');
-    expectInvalid(() => createTabularEncoder({ ...ftConfig, numLayers: 1.5 }), 'numLayers');
-    expectInvalid(() => createTabularEncoder(null as never), 'config');
-    expectInvalid(
+    expectArgumentError(() => createTabularEncoder({ features: {} as never }), InvalidArgumentError, 'features');
+    expectArgumentError(() => createTabularEncoder({ features: new TabularPreprocessor({ columns }) }), InvalidArgumentError, 'this');
+    expectArgumentError(() => createTabularEncoder({ ...ftConfig, type: 'tabnet' as never }), InvalidArgumentError, 'type');
+    expectArgumentError(() => createTabularEncoder({ ...ftConfig, numHeads: 3 }), InvalidArgumentError, 'numHeads');
+    expectArgumentError(() => createTabularEncoder({ ...ftConfig, dim: -1 }), InvalidArgumentError, 'dim');
+    expectArgumentError(() => createTabularEncoder({ ...ftConfig, name: 'bad name' }), InvalidArgumentError, 'name');
+    expectArgumentError(() => createTabularEncoder({ ...ftConfig, numLayers: 1.5 }), InvalidArgumentError, 'numLayers');
+    expectArgumentError(() => createTabularEncoder(null as never), InvalidArgumentError, 'config');
+    expectArgumentError(
       () => createTabularEncoder({ ...ftConfig, inputs: { values: tfl.input({ shape: [5, 1] }), mask: tfl.input({ shape: [5] }) } }),
+      InvalidArgumentError,
       'inputs',
     );
   });

@@ -22,6 +22,7 @@ import {
 import { createTabularEncoder, TabularPreprocessor } from '../../../src/index.js';
 import { onBackend } from '../../helpers/backends.js';
 import { maxRelDiff, type PlainInputs, registerEncoderLayers, runModel, trainOneStep } from './helpers.js';
+import { expectArgumentError } from '../../helpers/errors.js';
 
 registerEncoderLayers();
 
@@ -42,17 +43,6 @@ const plainOf = (ts: tf.Tensor[]): PlainInputs => {
 const encoded = tok.encodeToTensors(reports);
 const textInputs = plainOf([encoded.ids, encoded.mask]);
 const config = { tokenizer: tok, dim: 8, numLayers: 2, numHeads: 2, ffnDim: 16, seed: 5 } as const;
-
-function expectInvalid(fn: () => unknown, argument: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(InvalidArgumentError.isInstance(e), String(e)).toBe(true);
-    expect((e as InvalidArgumentError).argument).toBe(argument);
-    return;
-  }
-  throw new Error(`no InvalidArgumentError for ${argument}`);
-}
 
 describe('embeddingLookup', () => {
   it('gathers rows and sums the gradient of repeated ids (cpu and wasm agree with stock tf.gather on cpu)', async () => {
@@ -152,24 +142,12 @@ describe('text layers', () => {
   });
 
   it('rejects bad arguments and shapes', () => {
-    expectInvalid(() => new TokenEmbedding({ vocabSize: 0, dim: 2 }), 'vocabSize');
-    expectInvalid(() => new TokenEmbedding({ vocabSize: 5, dim: 2, oovId: 5 }), 'oovId');
-    expectInvalid(() => new TokenEmbedding({ vocabSize: 5, dim: 2, embeddingsInitializer: 'ones' as never }), 'embeddingsInitializer');
-    expectInvalid(() => new FrozenEmbeddingAdapter({ dim: 2, normalize: 'yes' as never }), 'normalize');
-    let err: unknown;
-    try {
-      new TokenEmbedding({ vocabSize: 5, dim: 2 }).apply(tf.zeros([2, 3, 1]));
-    } catch (e) {
-      err = e;
-    }
-    expect(ShapeError.isInstance(err) && (err as ShapeError).argument === 'ids').toBe(true);
-    err = undefined;
-    try {
-      new FrozenEmbeddingAdapter({ dim: 2 }).apply([tf.zeros([2, 4]), tf.zeros([2, 3])]);
-    } catch (e) {
-      err = e;
-    }
-    expect(ShapeError.isInstance(err) && (err as ShapeError).argument === 'mask').toBe(true);
+    expectArgumentError(() => new TokenEmbedding({ vocabSize: 0, dim: 2 }), InvalidArgumentError, 'vocabSize');
+    expectArgumentError(() => new TokenEmbedding({ vocabSize: 5, dim: 2, oovId: 5 }), InvalidArgumentError, 'oovId');
+    expectArgumentError(() => new TokenEmbedding({ vocabSize: 5, dim: 2, embeddingsInitializer: 'ones' as never }), InvalidArgumentError, 'embeddingsInitializer');
+    expectArgumentError(() => new FrozenEmbeddingAdapter({ dim: 2, normalize: 'yes' as never }), InvalidArgumentError, 'normalize');
+    expectArgumentError(() => new TokenEmbedding({ vocabSize: 5, dim: 2 }).apply(tf.zeros([2, 3, 1])), ShapeError, 'ids');
+    expectArgumentError(() => new FrozenEmbeddingAdapter({ dim: 2 }).apply([tf.zeros([2, 4]), tf.zeros([2, 3])]), ShapeError, 'mask');
   });
 });
 
@@ -329,15 +307,15 @@ describe('createTextEncoder', () => {
   });
 
   it('rejects bad configs with the argument named', () => {
-    expectInvalid(() => createTextEncoder({}), 'vocabSize');
-    expectInvalid(() => createTextEncoder({ vocabSize: 10 }), 'maxLength');
-    expectInvalid(() => createTextEncoder({ ...config, numHeads: 3 }), 'numHeads');
-    expectInvalid(() => createTextEncoder({ ...config, dropout: 2 }), 'dropout');
-    expectInvalid(() => createTextEncoder({ ...config, name: '1x' }), 'name');
-    expectInvalid(() => createTextEncoder({ ...config, variableLength: 1 as never }), 'variableLength');
-    expectInvalid(() => createFrozenTextEncoder({ inDim: 0 }), 'inDim');
-    expectInvalid(() => createFrozenTextEncoder({ inDim: 4, tokens: 0 }), 'tokens');
-    expectInvalid(() => createFrozenTextEncoder(undefined as never), 'config');
+    expectArgumentError(() => createTextEncoder({}), InvalidArgumentError, 'vocabSize');
+    expectArgumentError(() => createTextEncoder({ vocabSize: 10 }), InvalidArgumentError, 'maxLength');
+    expectArgumentError(() => createTextEncoder({ ...config, numHeads: 3 }), InvalidArgumentError, 'numHeads');
+    expectArgumentError(() => createTextEncoder({ ...config, dropout: 2 }), InvalidArgumentError, 'dropout');
+    expectArgumentError(() => createTextEncoder({ ...config, name: '1x' }), InvalidArgumentError, 'name');
+    expectArgumentError(() => createTextEncoder({ ...config, variableLength: 1 as never }), InvalidArgumentError, 'variableLength');
+    expectArgumentError(() => createFrozenTextEncoder({ inDim: 0 }), InvalidArgumentError, 'inDim');
+    expectArgumentError(() => createFrozenTextEncoder({ inDim: 4, tokens: 0 }), InvalidArgumentError, 'tokens');
+    expectArgumentError(() => createFrozenTextEncoder(undefined as never), InvalidArgumentError, 'config');
     const tiny = JSON.parse(readFileSync(new URL('../../fixtures/text-encoder/bert-tiny-uncased.tokenizer.json', import.meta.url), 'utf8'));
     const enc = createTextEncoder({ tokenizer: WordPieceTokenizer.fromJSON(tiny, { maxLength: 6 }), dim: 4, numHeads: 1, numLayers: 1 });
     expect(enc.shapes.tokens).toEqual([null, 6, 4]);

@@ -6,21 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, SerializationError } from '../../../src/errors.js';
 import { buildVocab, WordPieceTokenizer, type TokenizerJSON } from '../../../src/index.js';
+import { expectArgumentError } from '../../helpers/errors.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/text-encoder/${name}`, import.meta.url), 'utf8')) as TokenizerJSON;
 const bertTiny = fixture('bert-tiny-uncased.tokenizer.json');
-
-function expectInvalid(fn: () => unknown, argument: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(InvalidArgumentError.isInstance(e), String(e)).toBe(true);
-    expect((e as InvalidArgumentError).argument).toBe(argument);
-    return;
-  }
-  throw new Error(`no InvalidArgumentError for ${argument}`);
-}
 
 // text → tokens → ids → decoded, computed by hand from BERT's rules (lower-case, strip accents,
 // split on whitespace and punctuation, space out CJK, drop control characters, greedy
@@ -149,15 +139,15 @@ describe('WordPieceTokenizer (tokenizer.json in BERT layout)', () => {
   });
 
   it('rejects bad inputs with the argument named', () => {
-    expectInvalid(() => tok.encode(['ok', 3 as unknown as string]), 'texts[1]');
-    expectInvalid(() => tok.encode(42 as unknown as string), 'text');
-    expectInvalid(() => tok.encode('x', { maxLength: 0 }), 'maxLength');
-    expectInvalid(() => tok.encode('x', { padding: 'left' as never }), 'padding');
-    expectInvalid(() => tok.decode([1, -2]), 'ids');
-    expectInvalid(() => tok.encodeToTensors('x' as never), 'texts');
-    expectInvalid(() => WordPieceTokenizer.fromJSON(bertTiny, { padToken: '<pad>' }), 'padToken');
-    expectInvalid(() => WordPieceTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]']), 'sepToken');
-    expectInvalid(() => WordPieceTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[PAD]']), 'vocab[4]');
+    expectArgumentError(() => tok.encode(['ok', 3 as unknown as string]), InvalidArgumentError, 'texts[1]');
+    expectArgumentError(() => tok.encode(42 as unknown as string), InvalidArgumentError, 'text');
+    expectArgumentError(() => tok.encode('x', { maxLength: 0 }), InvalidArgumentError, 'maxLength');
+    expectArgumentError(() => tok.encode('x', { padding: 'left' as never }), InvalidArgumentError, 'padding');
+    expectArgumentError(() => tok.decode([1, -2]), InvalidArgumentError, 'ids');
+    expectArgumentError(() => tok.encodeToTensors('x' as never), InvalidArgumentError, 'texts');
+    expectArgumentError(() => WordPieceTokenizer.fromJSON(bertTiny, { padToken: '<pad>' }), InvalidArgumentError, 'padToken');
+    expectArgumentError(() => WordPieceTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]']), InvalidArgumentError, 'sepToken');
+    expectArgumentError(() => WordPieceTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[PAD]']), InvalidArgumentError, 'vocab[4]');
     expect(() => WordPieceTokenizer.fromJSON('{not json')).toThrow(SerializationError);
     expect(() => WordPieceTokenizer.fromJSON({ ...bertTiny, model: undefined } as never)).toThrow(/vocabulary/);
     const noDecoder = { ...bertTiny } as Record<string, unknown>;
@@ -205,11 +195,11 @@ describe('buildVocab', () => {
   });
 
   it('rejects bad inputs with the argument named', () => {
-    expectInvalid(() => buildVocab(['ok', 5 as unknown as string]), 'corpus[1]');
-    expectInvalid(() => buildVocab('text' as never), 'corpus');
-    expectInvalid(() => buildVocab(['a'], { vocabSize: 0 }), 'vocabSize');
-    expectInvalid(() => buildVocab(['a'], { minFrequency: 0.5 }), 'minFrequency');
-    expectInvalid(() => buildVocab(['a'], { specialTokens: ['[PAD]', '[PAD]'] }), 'specialTokens');
+    expectArgumentError(() => buildVocab(['ok', 5 as unknown as string]), InvalidArgumentError, 'corpus[1]');
+    expectArgumentError(() => buildVocab('text' as never), InvalidArgumentError, 'corpus');
+    expectArgumentError(() => buildVocab(['a'], { vocabSize: 0 }), InvalidArgumentError, 'vocabSize');
+    expectArgumentError(() => buildVocab(['a'], { minFrequency: 0.5 }), InvalidArgumentError, 'minFrequency');
+    expectArgumentError(() => buildVocab(['a'], { specialTokens: ['[PAD]', '[PAD]'] }), InvalidArgumentError, 'specialTokens');
   });
 });
 

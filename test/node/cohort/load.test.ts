@@ -19,6 +19,7 @@ import {
   type CohortProblem,
 } from '../../../src/node.js';
 import { maxDiff, tempFolders } from '../../helpers/cohort.js';
+import { expectArgumentError, expectArgumentRejection } from '../../helpers/errors.js';
 
 const { next: folder } = tempFolders('cohort');
 
@@ -99,11 +100,10 @@ describe('options', () => {
   it('invalid image options are the caller’s error, raised before any patient is read', async () => {
     const cohort = generateSyntheticCohort({ patients: 2, imageShape: [4, 8, 8], seed: 14 });
     const written = await writeSyntheticCohort(cohort, folder());
-    const isArg = (argument: string) => (e: unknown) => InvalidArgumentError.isInstance(e) && e.argument === argument;
-    await expect(loadCohort({ manifest: written.manifest, image: { shape: [1, 8, 8] } })).rejects.toSatisfy(isArg('shape'));
-    await expect(loadCohort({ manifest: written.manifest, image: { lowerPercentile: 50, upperPercentile: 40 } })).rejects.toSatisfy(isArg('options'));
-    await expect(loadCohort({ manifest: written.manifest, image: { multiVolume: 'all' as never } })).rejects.toSatisfy(isArg('image.multiVolume'));
-    await expect(loadCohort({ manifest: written.manifest, concurrency: 0 })).rejects.toSatisfy(isArg('concurrency'));
+    await expectArgumentRejection(loadCohort({ manifest: written.manifest, image: { shape: [1, 8, 8] } }), InvalidArgumentError, 'shape');
+    await expectArgumentRejection(loadCohort({ manifest: written.manifest, image: { lowerPercentile: 50, upperPercentile: 40 } }), InvalidArgumentError, 'options');
+    await expectArgumentRejection(loadCohort({ manifest: written.manifest, image: { multiVolume: 'all' as never } }), InvalidArgumentError, 'image.multiVolume');
+    await expectArgumentRejection(loadCohort({ manifest: written.manifest, concurrency: 0 }), InvalidArgumentError, 'concurrency');
   });
 });
 
@@ -144,7 +144,7 @@ describe('streaming: batches for the trainer', () => {
       expect(Object.keys(b)).toEqual(['labels']);
     }
     expect(() => cohortBatches(loaded, { modalities: ['clinical'] })).toThrow(/preprocessor/);
-    expect(() => cohortBatches(loaded, { modalities: ['image', 'audio' as never] })).toThrow(expect.toSatisfy((e: unknown) => InvalidArgumentError.isInstance(e) && e.argument === 'modalities'));
+    expectArgumentError(() => cohortBatches(loaded, { modalities: ['image', 'audio' as never] }), InvalidArgumentError, 'modalities');
   });
 
   it('a file that disappears after validation fails the epoch with the patient named (no unhandled rejection)', async () => {

@@ -1,4 +1,5 @@
-// The NIfTI module (src/node/cohort/nifti.ts): reading, reorienting, resampling, normalising and
+// The NIfTI module (src/node/cohort/nifti.ts, affine.ts, nifti-write.ts, reorient.ts, resample.ts,
+// intensity.ts, preprocess.ts): reading, reorienting, resampling, normalising and
 // the cohort layout. Every volume is written here by a small NIfTI-1 writer of the tests
 // (test/helpers/nifti-writer.ts) that shares no code with the reader under test; the reader is
 // also cross-checked against nifti-reader-js.
@@ -28,13 +29,13 @@ import {
   type Affine,
 } from '../../../src/node.js';
 import { world, writeNifti1, writeNifti2 } from '../../helpers/nifti-writer.js';
+import { expectArgumentError } from '../../helpers/errors.js';
 
 const readNiftiBytes = (gz: Uint8Array) => gunzipSync(gz);
 
 const root = mkdtempSync(join(tmpdir(), 'vdafm-nifti-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const isArg = (argument: string) => (e: unknown) => InvalidArgumentError.isInstance(e) && e.argument === argument;
 
 // ---------------------------------------------------------------------------------------------
 describe('readNifti: header and voxels', () => {
@@ -114,11 +115,11 @@ describe('readNifti: header and voxels', () => {
   });
 
   it('rejects what it cannot read, naming the argument', () => {
-    expect(() => readNifti(new Uint8Array(400))).toThrow(expect.toSatisfy(isArg('bytes')));
-    expect(() => readNifti(writeNifti1({ dims, data: ramp, datatype: 'complex64' }))).toThrow(expect.toSatisfy(isArg('datatype')));
-    expect(() => readNifti(writeNifti1({ dims, data: ramp }).subarray(0, 600))).toThrow(expect.toSatisfy(isArg('bytes')));
-    expect(() => readNifti(writeNifti1({ dims: [5, 6, 7, 2], data: [...ramp, ...ramp] }), { volume: 2 })).toThrow(expect.toSatisfy(isArg('volume')));
-    expect(() => readNifti('x' as never)).toThrow(expect.toSatisfy(isArg('bytes')));
+    expectArgumentError(() => readNifti(new Uint8Array(400)), InvalidArgumentError, 'bytes');
+    expectArgumentError(() => readNifti(writeNifti1({ dims, data: ramp, datatype: 'complex64' })), InvalidArgumentError, 'datatype');
+    expectArgumentError(() => readNifti(writeNifti1({ dims, data: ramp }).subarray(0, 600)), InvalidArgumentError, 'bytes');
+    expectArgumentError(() => readNifti(writeNifti1({ dims: [5, 6, 7, 2], data: [...ramp, ...ramp] }), { volume: 2 }), InvalidArgumentError, 'volume');
+    expectArgumentError(() => readNifti('x' as never), InvalidArgumentError, 'bytes');
   });
 });
 
@@ -198,10 +199,10 @@ describe('reorient: a bright cube in the left-posterior-superior corner lands wh
 
   it('axisCodes and reorient reject bad input', () => {
     expect(axisCodes([[-2, 0, 0, 0], [0, -2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]]).code).toBe('LPS');
-    expect(() => axisCodes([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] as Affine)).toThrow(expect.toSatisfy(isArg('affine')));
+    expectArgumentError(() => axisCodes([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] as Affine), InvalidArgumentError, 'affine');
     const vol = readNifti(writeNifti1({ dims: [2, 2, 2], data: new Float32Array(8) }));
-    expect(() => reorient(vol, 'LPR')).toThrow(expect.toSatisfy(isArg('target')));
-    expect(() => reorient(vol, 'XY')).toThrow(expect.toSatisfy(isArg('target')));
+    expectArgumentError(() => reorient(vol, 'LPR'), InvalidArgumentError, 'target');
+    expectArgumentError(() => reorient(vol, 'XY'), InvalidArgumentError, 'target');
   });
 });
 
@@ -257,10 +258,10 @@ describe('resample (trilinear)', () => {
   });
 
   it('rejects bad shapes and grids', () => {
-    expect(() => resample({ data: ramp, shape: [4, 5] }, [2, 2, 2])).toThrow(expect.toSatisfy(isArg('source.shape')));
-    expect(() => resample({ data: ramp.subarray(1), shape }, [2, 2, 2])).toThrow(expect.toSatisfy(isArg('source.data')));
-    expect(() => resample({ data: ramp, shape }, [2, 0, 2])).toThrow(expect.toSatisfy(isArg('grid')));
-    expect(() => resample({ data: ramp, shape }, { shape: [2, 2, 2], origin: [0, NaN, 0], step: [1, 1, 1] })).toThrow(expect.toSatisfy(isArg('grid')));
+    expectArgumentError(() => resample({ data: ramp, shape: [4, 5] }, [2, 2, 2]), InvalidArgumentError, 'source.shape');
+    expectArgumentError(() => resample({ data: ramp.subarray(1), shape }, [2, 2, 2]), InvalidArgumentError, 'source.data');
+    expectArgumentError(() => resample({ data: ramp, shape }, [2, 0, 2]), InvalidArgumentError, 'grid');
+    expectArgumentError(() => resample({ data: ramp, shape }, { shape: [2, 2, 2], origin: [0, NaN, 0], step: [1, 1, 1] }), InvalidArgumentError, 'grid');
   });
 });
 
@@ -327,10 +328,10 @@ describe('intensity normalisation (robust z-score without a brain mask)', () => 
   );
 
   it('rejects empty, constant and non-finite images and bad options', () => {
-    expect(() => intensityStats(new Float32Array(0))).toThrow(expect.toSatisfy(isArg('data')));
-    expect(() => intensityStats(new Float32Array(10).fill(3))).toThrow(expect.toSatisfy(isArg('data')));
-    expect(() => intensityStats(new Float32Array(4).fill(NaN))).toThrow(expect.toSatisfy(isArg('data')));
-    expect(() => intensityStats(Float32Array.of(0, 1), { lowerPercentile: 99, upperPercentile: 1 })).toThrow(expect.toSatisfy(isArg('options')));
+    expectArgumentError(() => intensityStats(new Float32Array(0)), InvalidArgumentError, 'data');
+    expectArgumentError(() => intensityStats(new Float32Array(10).fill(3)), InvalidArgumentError, 'data');
+    expectArgumentError(() => intensityStats(new Float32Array(4).fill(NaN)), InvalidArgumentError, 'data');
+    expectArgumentError(() => intensityStats(Float32Array.of(0, 1), { lowerPercentile: 99, upperPercentile: 1 }), InvalidArgumentError, 'options');
   });
 });
 
@@ -352,9 +353,9 @@ describe('cohort grid and channel layout', () => {
     const ge = cohortGrid(vol, { fov: 'extent', shape: [20, 22, 18] });
     ge.step.forEach((x) => expect(x).toBeCloseTo(10, 12));
     ge.origin.forEach((x) => expect(x).toBeCloseTo(4.5, 12));
-    expect(() => cohortGrid(vol, { layout: '2d', shape: [2, 32] })).toThrow(expect.toSatisfy(isArg('shape')));
-    expect(() => cohortGrid(vol, { fovMm: -1 })).toThrow(expect.toSatisfy(isArg('fovMm')));
-    expect(() => cohortGrid(vol, { centre: [1, 2] })).toThrow(expect.toSatisfy(isArg('centre')));
+    expectArgumentError(() => cohortGrid(vol, { layout: '2d', shape: [2, 32] }), InvalidArgumentError, 'shape');
+    expectArgumentError(() => cohortGrid(vol, { fovMm: -1 }), InvalidArgumentError, 'fovMm');
+    expectArgumentError(() => cohortGrid(vol, { centre: [1, 2] }), InvalidArgumentError, 'centre');
   });
 
   it("lays out sequences as the cohort's images (checked with the cohort's own strides)", () => {
@@ -369,8 +370,8 @@ describe('cohort grid and channel layout', () => {
         expect(out.data[z * ss + y * sh + x * sw + q * sq]).toBe(1000 * q + (z * h + y) * w + x);
       }
     }
-    expect(() => toCohortLayout([seq(0), new Float32Array(3)], [s, h, w], '2d')).toThrow(expect.toSatisfy(isArg('sequences')));
-    expect(() => toCohortLayout([seq(0)], [s, h, w], 'xd' as never)).toThrow(expect.toSatisfy(isArg('layout')));
+    expectArgumentError(() => toCohortLayout([seq(0), new Float32Array(3)], [s, h, w], '2d'), InvalidArgumentError, 'sequences');
+    expectArgumentError(() => toCohortLayout([seq(0)], [s, h, w], 'xd' as never), InvalidArgumentError, 'layout');
   });
 
   it('preprocessNifti centres an off-centre head and reads it like a cohort image', () => {
@@ -499,8 +500,8 @@ describe('writeNifti', () => {
       }
     }
     expect(readNifti(writeNifti({ data: data.subarray(0, 12), dims: [4, 3, 1], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] })).ndim).toBe(2);
-    expect(() => writeNifti({ data, dims: [4, 3], affine: [] as never })).toThrow(expect.toSatisfy(isArg('volume.dims')));
-    expect(() => writeNifti({ data, dims: [4, 3, 3], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] })).toThrow(expect.toSatisfy(isArg('volume.data')));
+    expectArgumentError(() => writeNifti({ data, dims: [4, 3], affine: [] as never }), InvalidArgumentError, 'volume.dims');
+    expectArgumentError(() => writeNifti({ data, dims: [4, 3, 3], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] }), InvalidArgumentError, 'volume.data');
   });
 });
 
@@ -541,8 +542,8 @@ describe('preprocessing options: skull stripping, field-of-view centre, shared g
     expect(f.centre).toEqual([18, 20, 24]);
     expect(f.stats).not.toBeNull(); // the foreground needs the threshold
     expect(w.stats).toBeNull(); // raw intensities, no foreground: no sort at all
-    expect(() => preprocessNifti(v, { fovCentre: 'middle' as never })).toThrow(expect.toSatisfy(isArg('fovCentre')));
-    expect(() => preprocessNifti(v, { intensity: 'minmax' as never })).toThrow(expect.toSatisfy(isArg('intensity')));
+    expectArgumentError(() => preprocessNifti(v, { fovCentre: 'middle' as never }), InvalidArgumentError, 'fovCentre');
+    expectArgumentError(() => preprocessNifti(v, { intensity: 'minmax' as never }), InvalidArgumentError, 'intensity');
   });
 
   it('preprocessSequences puts every sequence on the first one’s grid, with its own intensity statistics', () => {
@@ -572,6 +573,6 @@ describe('preprocessing options: skull stripping, field-of-view centre, shared g
     expect(sequenceMismatch([a, shifted(0.5)], ['dwi', 'adc'], 1)).toBeNull();
     const small = readNifti(writeNifti({ data: a.data.subarray(0, nx * ny * 2), dims: [nx, ny, 2], affine: lps }));
     expect(sequenceMismatch([a, small])).toBe(`sequence 1 has dims ${nx}×${ny}×2, sequence 0 ${nx}×${ny}×${nz}: the sequences are not on one voxel grid`);
-    expect(() => preprocessSequences([a, small])).toThrow(expect.toSatisfy(isArg('volumes')));
+    expectArgumentError(() => preprocessSequences([a, small]), InvalidArgumentError, 'volumes');
   });
 });

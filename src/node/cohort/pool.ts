@@ -1,0 +1,19 @@
+/**
+ * A bounded pool for the cohort loader's per-patient work.
+ *
+ * @packageDocumentation
+ */
+
+/** Runs `fn` over items with at most `limit` in flight; results in item order. @internal */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
