@@ -38,10 +38,13 @@ export { fastSlice, splitRows } from './ops/slice.js';
 export { COLUMN_SUM_KERNEL_NAME, GEMM_KERNEL_NAME } from './kernels/gemm.js';
 export {
   fastKernelsActive,
+  fastKernelsBuild,
   fastKernelsMode,
   initFastKernels,
+  relaxedSimdSupported,
   setFastKernelsEnabled,
   type FastKernelsOptions,
+  type SimdBuild,
 } from './kernels/module.js';
 export { fastMatMul, type FastMatMulOptions } from './ops/matmul.js';
 export { gemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
