@@ -10,4 +10,4 @@ export { fileSystem, loadModel, loadPipeline, readArtifacts, saveModel, savePipe
 export type { ModelArtifacts } from './core/io.js';
 export type { Pipeline, PipelineManifest } from './training/pipeline.js';
 export { FileReportCache, type FileReportCacheOptions } from './node/file-cache.js';
-export { disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';
+export { defaultThreadCount, disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';
