@@ -271,12 +271,20 @@ export async function measureFloor(ctx: BenchContext, cpuModel: string): Promise
   };
 }
 
+/** The kind of machine for PyTorch's GEMM: its widest FMA. */
+export function machineKind(features: string[]): string {
+  if (features.includes('avx512f')) return 'AVX-512 machine (16-lane FMA)';
+  if (features.includes('avx2') && features.includes('fma')) return 'AVX2 machine (8-lane FMA, no AVX-512)';
+  if (features.includes('asimd') || features.includes('neon')) return 'Arm NEON machine (4-lane FMA)';
+  return 'machine without AVX2/FMA';
+}
+
 const gf = (r: Rate | undefined | null) => (r ? `${r.best.toFixed(1)} (median ${r.median.toFixed(1)})` : '–');
 
 /** Markdown/console lines of the floor section. */
 export function floorLines(f: FloorReport): string[] {
   const lines = [
-    `CPU: ${f.cpu.model} (${f.cpu.vendor}); vector features: ${f.cpu.features.join(' ') || 'unknown'}`,
+    `CPU: ${f.cpu.model} (${f.cpu.vendor}), ${machineKind(f.cpu.features)}; vector features: ${f.cpu.features.join(' ') || 'unknown'}`,
     '',
     '| rate, GFLOP/s: best (median) | 1 thread | 2 threads |',
     '| --- | --- | --- |',

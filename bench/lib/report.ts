@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FloorReport, floorLines } from './floor.js';
+import { type FloorReport, floorLines, machineKind } from './floor.js';
 import type { MachineInfo } from './machine.js';
 import type { Check, KernelTime, Phase, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
 
@@ -177,7 +177,7 @@ export function markdownReport(report: BenchReport): string {
     '',
     `- date: ${m.date}${report.quick ? ' (quick run)' : ''}; command: \`${report.command}\`; duration ${report.durationSeconds.toFixed(0)} s`,
     `- machine: ${m.cpuModel}, ${m.logicalCores} logical cores, ${m.totalMemGiB} GiB, ${m.platform}` +
-      (report.floor ? `; vector features: ${report.floor.cpu.features.join(' ') || 'unknown'}` : ''),
+      (report.floor ? `; ${machineKind(report.floor.cpu.features)}; vector features: ${report.floor.cpu.features.join(' ') || 'unknown'}` : ''),
     `- software: Node ${m.node}, tfjs-core ${m.tfjsCore}, tfjs-layers ${m.tfjsLayers}, tfjs-backend-wasm ${m.tfjsBackendWasm}, tfjs-backend-cpu ${m.tfjsBackendCpu}`,
     `- load at start: \`${m.uptimeStart}\``,
     `- load at end: \`${m.uptimeEnd ?? '?'}\``,
@@ -244,6 +244,16 @@ function trainRatio(w: WorkloadResult, threads: 1 | 2): number | null {
   return ours && peer ? ratioOf(ours.train, peer.train) : null;
 }
 
+/**
+ * Whether the 2-thread comparison is void: PyTorch's 2-thread train step slower than its 1-thread
+ * one means its threads did not get two cores (other processes on the machine).
+ */
+function oversubscribed(w: WorkloadResult): boolean {
+  const p1 = w.rows.find((r) => r.id === 'pytorch-1')?.train?.median;
+  const p2 = w.rows.find((r) => r.id === 'pytorch-2')?.train?.median;
+  return p1 !== undefined && p2 !== undefined && p2 > p1;
+}
+
 /** One line per workload: medians, ratios to PyTorch at 1 and 2 threads, the floor and ratio ÷ floor. */
 export function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = null): string[][] {
   return workloads.map((w) => {
@@ -273,9 +283,9 @@ export function summaryRows(workloads: WorkloadResult[], floor: FloorReport | nu
       times(f(1)),
       overFloor(1),
       ours2?.train ? ms(ours2.train.median) : (ours2?.status ?? '–'),
-      times(trainRatio(w, 2)),
+      times(trainRatio(w, 2)) + (oversubscribed(w) ? ' (PT-2 > PT-1)' : ''),
       times(f(2)),
-      overFloor(2),
+      overFloor(2) + (oversubscribed(w) ? ' (void)' : ''),
       r(ours, p1, 'forward'),
       r(ours, p1, 'predict'),
       stockCell,
@@ -298,7 +308,8 @@ export function summaryTargets(workloads: WorkloadResult[], floor: FloorReport |
       const fl = floor?.floor[t] ?? null;
       if (ratio === null || fl === null) continue;
       const v = ratio / fl;
-      out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${v <= 1.25 ? 'met' : 'NOT met'})`);
+      const verdict = t === 2 && oversubscribed(w) ? 'n/a: PyTorch was slower on 2 threads than on 1, the machine was oversubscribed' : v <= 1.25 ? 'met' : 'NOT met';
+      out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${verdict})`);
     }
   }
   if (floor) {
