@@ -9,8 +9,8 @@
  * the shapes of the attention train step; the packed-panel GEMM in native/gemm.c (4×8 register
  * tile of f32x4 mul + add, or of `f32x4.relaxed_madd` in the relaxed-SIMD build, KC=256 cache
  * blocking, transposes absorbed by the packing) reaches 37–42 GFLOP/s on the same machine
- * (bench/experiments/gemm.ts), and 90–98 % of the wasm multiply-add peak that `npm run bench`
- * measures. Large products (rank 2 by rows, rank 3 by batch entries) go to the worker-thread
+ * (bench/experiments/gemm.ts): 75–97 % of the wasm multiply-add peak that `npm run bench`
+ * measures at the attention block's products, ~70 % at its K = 32 batched score products. Large products (rank 2 by rows, rank 3 by batch entries) go to the worker-thread
  * pool when there is one (`vdafm/node`: by default in Node, or `enableThreads`).
  *
  * The differentiable op on top is `fastMatMul` (src/ops/matmul.ts).

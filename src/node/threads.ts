@@ -9,7 +9,9 @@
  * every output is summed in the same order as on one thread (bitwise-identical results). The
  * operands are copied into the shared memory and the result back (a few MB per large product:
  * ~1 ms, against ~10 ms of arithmetic for a [784, 256]·[256, 1024] product); products below
- * `minWork` multiply-adds stay on the calling thread. The calling thread blocks in
+ * `minWork` multiply-adds, or with fewer than 48 multiply-adds per float copied (skinny products
+ * such as [2048, 32]·[32, 96], where the copies cost what the second thread saves), stay on the
+ * calling thread. The calling thread blocks in
  * `Atomics.wait` while the workers finish. Workers are `unref`'d: they never keep the process
  * alive.
  *
@@ -44,6 +46,14 @@ const STATE_JOB = 1;
 const STATE_EXIT = 2;
 /** Default smallest product (multiply-adds) worth splitting: a [128, 128]·[128, 128] product. */
 const DEFAULT_MIN_WORK = 2_097_152;
+/**
+ * Default smallest arithmetic intensity worth splitting: multiply-adds per float copied into and
+ * out of the shared memory. Below it the copies and the hand-over cost about what the second
+ * thread saves (measured: the tri-modal demo model, whose text products are [2048, 32]·[32, 96],
+ * 24 multiply-adds per float, trained 4 % slower on 2 threads; the attention block's products,
+ * at 110–160, gain).
+ */
+const DEFAULT_MIN_INTENSITY = 48;
 
 /** The worker's program (CommonJS, run with `eval`, so that no file has to be located). */
 const WORKER_SOURCE = `
@@ -106,6 +116,7 @@ export function splitJob(m: number, batch: number, threads: number): Share[] {
 class NodeGemmPool implements GemmPool {
   readonly threads: number;
   readonly minWork: number;
+  readonly minIntensity: number;
   readonly batched = true;
   private readonly memory: WebAssembly.Memory;
   private readonly exports: Partial<Record<SimdBuild, SharedGemmExports>>;
@@ -116,9 +127,10 @@ class NodeGemmPool implements GemmPool {
   private failure: Error | null = null;
 
   /** Starts `threads − 1` workers (without waiting for them). */
-  constructor(threads: number, minWork: number) {
+  constructor(threads: number, minWork: number, minIntensity = DEFAULT_MIN_INTENSITY) {
     this.threads = threads;
     this.minWork = minWork;
+    this.minIntensity = minIntensity;
     const builds: SimdBuild[] = relaxedSimdSupported() ? ['simd128', 'relaxed'] : ['simd128'];
     const modules = builds.map(compileShared);
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
@@ -153,7 +165,9 @@ class NodeGemmPool implements GemmPool {
     const batch = job.batch ?? 1;
     const build = job.build ?? 'simd128';
     const ex = this.exports[build];
-    if (!ex || (batch === 1 && m < 8) || batch * m * n * k < this.minWork || !this.isReady()) return false;
+    const macs = batch * m * n * k;
+    const copied = batch * (m * k + k * n + m * n);
+    if (!ex || (batch === 1 && m < 8) || macs < this.minWork || macs < this.minIntensity * copied || !this.isReady()) return false;
     // layout: one workspace per thread, then A, B, bias, C (64-byte aligned)
     let offset = 64 + this.threads * this.workspace;
     const region = (floats: number) => {
@@ -235,6 +249,13 @@ export interface ThreadOptions {
    * @defaultValue 2 097 152 (a [128, 128]·[128, 128] product)
    */
   minWork?: number;
+  /**
+   * Products with fewer multiply-adds per float copied to and from the workers
+   * (`m·n·k / (m·k + k·n + m·n)`) stay on the calling thread: skinny products gain less than
+   * their copies cost.
+   * @defaultValue 48
+   */
+  minIntensity?: number;
 }
 
 /**
@@ -260,9 +281,11 @@ export async function enableThreads(options: ThreadOptions = {}): Promise<number
   }
   const minWork = options.minWork ?? DEFAULT_MIN_WORK;
   if (!(minWork >= 0)) throw new InvalidArgumentError({ argument: 'minWork', message: 'minWork must be a number ≥ 0.', received: minWork });
+  const minIntensity = options.minIntensity ?? DEFAULT_MIN_INTENSITY;
+  if (!(minIntensity >= 0)) throw new InvalidArgumentError({ argument: 'minIntensity', message: 'minIntensity must be a number ≥ 0.', received: minIntensity });
   await disableThreads();
   if (threads === 1) return 1;
-  const pool = new NodeGemmPool(threads, minWork);
+  const pool = new NodeGemmPool(threads, minWork, minIntensity);
   try {
     await pool.whenReady();
   } catch (e) {

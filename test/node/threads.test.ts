@@ -46,7 +46,7 @@ describe('enableThreads (Node worker-thread GEMM)', () => {
     [fc.integer({ min: 8, max: 70 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer({ min: 2, max: 3 })],
     { numRuns: 12 },
   )('splits a product over threads with the float64 result (any transposes, bias, K across cache blocks)', async (m, n, k, tA, tB, withBias, threads) => {
-    await enableThreads({ threads, minWork: 0 });
+    await enableThreads({ threads, minWork: 0, minIntensity: 0 });
     expect(threadCount()).toBe(threads);
     const a = values(m * k, m * 31 + k);
     const b = values(k * n, n * 17 + k);
@@ -65,7 +65,7 @@ describe('enableThreads (Node worker-thread GEMM)', () => {
       await disableThreads();
       const one = fastMatMul(a, b, { bias });
       const oneT = fastMatMul(b, a, { transposeA: true, transposeB: true });
-      await enableThreads({ threads: 2, minWork: 0 });
+      await enableThreads({ threads: 2, minWork: 0, minIntensity: 0 });
       const pool = gemmPool()!;
       let calls = 0;
       const run = pool.run.bind(pool);
@@ -125,7 +125,7 @@ describe('thread count independence (bitwise)', () => {
       await disableThreads();
       const one = fastMatMul(a, b, opts);
       for (const threads of [2, 3]) {
-        await enableThreads({ threads, minWork: 0 });
+        await enableThreads({ threads, minWork: 0, minIntensity: 0 });
         const pool = gemmPool()!;
         let used = 0;
         const run = pool.run.bind(pool);
