@@ -8,7 +8,7 @@
  * Relaxed SIMD is turned on in this process (Node 20 ships it behind
  * --experimental-wasm-relaxed-simd; V8 ignores the flag where it is on already), so vdafm runs its
  * relaxed-SIMD GEMM where the CPU allows (VDAFM_SIMD=simd128 forces the simd128 build), and the
- * run opens with the hardware floor (bench/lib/floor.ts). Threads: every row runs with the thread
+ * run opens with the hardware floor (bench/lib/floor.ts), measured again at the end (pooled). Threads: every row runs with the thread
  * count it names (vdafm/node's default pool is cancelled; `-2` rows enable 2 threads).
  *
  * Flags:
@@ -28,7 +28,7 @@ import { setFlagsFromString } from 'node:v8';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { disableThreads } from '../src/node/threads.js';
-import { floorLines, measureFloor } from './lib/floor.js';
+import { type FloorReport, floorLines, measureFloor } from './lib/floor.js';
 import { finishMachineInfo, machineInfo } from './lib/machine.js';
 import { type BenchReport, consoleSummary, consoleWorkload, writeReport } from './lib/report.js';
 import { performance } from './lib/stats.js';
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   };
   // rows name their thread count: no default pool in between
   await disableThreads();
-  let floor = null;
+  let floor: FloorReport | null = null;
   try {
     floor = await measureFloor(ctx, machine.cpuModel);
     console.log(['\n== hardware floor ==', ...floorLines(floor)].join('\n'));
@@ -184,6 +184,15 @@ async function main(): Promise<void> {
       const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
       log(`workload ${w.name} FAILED: ${message}`);
       results.push({ name: w.name, title: w.title, description: '', rows: [], ratios: [], profiles: [], notes: [`FAILED: ${message}`] });
+    }
+  }
+  if (floor && !cli.quick) {
+    // again at the end, pooled with the start: the best repetitions of the quieter moment
+    try {
+      floor = await measureFloor(ctx, machine.cpuModel, floor);
+      console.log(['\n== hardware floor (start and end of the run, pooled) ==', ...floorLines(floor)].join('\n'));
+    } catch (e) {
+      log(`floor (end) FAILED: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   finishMachineInfo(machine);

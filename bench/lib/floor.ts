@@ -213,8 +213,59 @@ async function measureGemm(ctx: BenchContext, builds: Array<'simd128' | 'relaxed
   return out;
 }
 
-/** Measures the floor (a few seconds in `--quick`, ~1 min in a full run). */
-export async function measureFloor(ctx: BenchContext, cpuModel: string): Promise<FloorReport> {
+/** Pools two rates' repetitions. */
+function pooled(a: Rate | undefined, b: Rate | undefined): Rate | undefined {
+  return a && b ? rateOf([...a.samples, ...b.samples]) : (a ?? b);
+}
+
+/**
+ * Measures the floor (a few seconds in `--quick`, ~30 s in a full run). With `previous` (the
+ * floor measured at the start of the run), the repetitions of both are pooled: a full run
+ * measures at its start and at its end, so that the best repetitions come from the quieter
+ * moment of a shared machine.
+ */
+export async function measureFloor(ctx: BenchContext, cpuModel: string, previous: FloorReport | null = null): Promise<FloorReport> {
+  const now = await measureFloorOnce(ctx, cpuModel);
+  if (!previous) return now;
+  const both = (a: Record<1 | 2, Rate>, b: Record<1 | 2, Rate>) => ({ 1: pooled(a[1], b[1])!, 2: pooled(a[2], b[2])! });
+  const peakSimd = both(previous.peak.simd128, now.peak.simd128);
+  const peakRelaxed = previous.peak.relaxed && now.peak.relaxed ? both(previous.peak.relaxed, now.peak.relaxed) : (now.peak.relaxed ?? previous.peak.relaxed);
+  let torch = now.torch.status === 'ok' ? now.torch : previous.torch;
+  if (now.torch.status === 'ok' && previous.torch.status === 'ok') {
+    const rates: FloorReport['torch']['rates'] = {};
+    for (const t of [1, 2] as const) {
+      const r = pooled(previous.torch.rates[t], now.torch.rates[t]);
+      if (r) rates[t] = r;
+    }
+    torch = { ...now.torch, rates };
+  }
+  const gemm = now.gemm.map((g) => {
+    const before = previous.gemm.find((x) => x.shape === g.shape && x.build === g.build && x.threads === g.threads);
+    const rate = pooled(before?.rate, g.rate)!;
+    const peak = (g.build === 'relaxed' ? peakRelaxed : peakSimd)?.[g.threads as 1 | 2];
+    return { ...g, rate, efficiency: peak ? rate.best / peak.best : null };
+  });
+  return finish(now.cpu, peakSimd, peakRelaxed, torch, gemm);
+}
+
+/** The floor and the best build from the measured rates. */
+function finish(cpu: FloorReport['cpu'], peakSimd: Record<1 | 2, Rate>, peakRelaxed: Record<1 | 2, Rate> | null, torch: FloorReport['torch'], gemm: GemmRate[]): FloorReport {
+  const bestPeak = (t: 1 | 2) => Math.max(peakSimd[t].best, peakRelaxed?.[t].best ?? 0);
+  const floor = (t: 1 | 2) => {
+    const r = torch.rates[t];
+    return r ? r.best / bestPeak(t) : null;
+  };
+  return {
+    cpu,
+    peak: { simd128: peakSimd, relaxed: peakRelaxed },
+    torch,
+    gemm,
+    floor: { 1: floor(1), 2: floor(2) },
+    bestBuild: peakRelaxed && peakRelaxed[1].best > peakSimd[1].best ? 'relaxed' : 'simd128',
+  };
+}
+
+async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<FloorReport> {
   const cpu = cpuFeatures(cpuModel);
   const relaxed = relaxedSimdSupported();
   const reps = ctx.quick ? 3 : 7;
@@ -256,19 +307,7 @@ export async function measureFloor(ctx: BenchContext, cpuModel: string): Promise
       torch.note = answer.error.split('\n')[0]!;
     }
   }
-  const bestPeak = (t: 1 | 2) => Math.max(peakSimd[t].best, peakRelaxed?.[t].best ?? 0);
-  const floor = (t: 1 | 2) => {
-    const r = torch.rates[t];
-    return r ? r.best / bestPeak(t) : null;
-  };
-  return {
-    cpu,
-    peak: { simd128: peakSimd, relaxed: peakRelaxed },
-    torch,
-    gemm,
-    floor: { 1: floor(1), 2: floor(2) },
-    bestBuild: peakRelaxed && peakRelaxed[1].best > peakSimd[1].best ? 'relaxed' : 'simd128',
-  };
+  return finish(cpu, peakSimd, peakRelaxed, torch, gemm);
 }
 
 /** The kind of machine for PyTorch's GEMM: its widest FMA. */
