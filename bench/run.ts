@@ -5,6 +5,12 @@
  * (see bench/lib/types.ts) is discovered and run, in `order`. Results go to the console and to
  * `bench/results/latest.json` + `latest.md`.
  *
+ * Relaxed SIMD is turned on in this process (Node 20 ships it behind
+ * --experimental-wasm-relaxed-simd; V8 ignores the flag where it is on already), so vdafm runs its
+ * relaxed-SIMD GEMM where the CPU allows (VDAFM_SIMD=simd128 forces the simd128 build), and the
+ * run opens with the hardware floor (bench/lib/floor.ts), measured again at the end (pooled). Threads: every row runs with the thread
+ * count it names (vdafm/node's default pool is cancelled; `-2` rows enable 2 threads).
+ *
  * Flags:
  *   --quick            smoke run for CI (< 60 s): few reps; cpu, stock train steps, 2-thread peer,
  *                      experiments, profiles' extra phases and the 1000-step leak check skipped
@@ -18,8 +24,11 @@
  *   --list             list the workloads and exit
  */
 import { readdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { disableThreads } from '../src/node/threads.js';
+import { type FloorReport, floorLines, measureFloor } from './lib/floor.js';
 import { finishMachineInfo, machineInfo } from './lib/machine.js';
 import { type BenchReport, consoleSummary, consoleWorkload, writeReport } from './lib/report.js';
 import { performance } from './lib/stats.js';
@@ -125,6 +134,9 @@ async function discover(): Promise<Workload[]> {
   return found.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
 }
 
+// before any WebAssembly module is compiled or validated
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
 async function main(): Promise<void> {
   const cli = parseArgs(process.argv.slice(2));
   const all = await discover();
@@ -150,6 +162,15 @@ async function main(): Promise<void> {
     variants: cli.variants,
     log,
   };
+  // rows name their thread count: no default pool in between
+  await disableThreads();
+  let floor: FloorReport | null = null;
+  try {
+    floor = await measureFloor(ctx, machine.cpuModel);
+    console.log(['\n== hardware floor ==', ...floorLines(floor)].join('\n'));
+  } catch (e) {
+    log(`floor FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
   const results: WorkloadResult[] = [];
   let failed = false;
   for (const w of selected) {
@@ -165,10 +186,20 @@ async function main(): Promise<void> {
       results.push({ name: w.name, title: w.title, description: '', rows: [], ratios: [], profiles: [], notes: [`FAILED: ${message}`] });
     }
   }
+  if (floor && !cli.quick) {
+    // again at the end, pooled with the start: the best repetitions of the quieter moment
+    try {
+      floor = await measureFloor(ctx, machine.cpuModel, floor);
+      console.log(['\n== hardware floor (start and end of the run, pooled) ==', ...floorLines(floor)].join('\n'));
+    } catch (e) {
+      log(`floor (end) FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   finishMachineInfo(machine);
-  console.log(consoleSummary(results));
+  console.log(consoleSummary(results, floor));
   const report: BenchReport = {
     schema: 1,
+    floor,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     quick: cli.quick,
     machine,

@@ -10,8 +10,17 @@ await tf.setBackend('wasm');
 export const backend = tf.getBackend();
 if (import.meta.url === `file://${process.argv[1]}`) console.log(backend); // wasm
 
+// Which build of vdafm's GEMM runs (relaxed SIMD where the engine has it), forcing simd128.
+// import { fastKernelsBuild, setFastKernelsEnabled } from 'vdafm';
+import { fastKernelsBuild, setFastKernelsEnabled } from '../src/index.js';
+export const build = fastKernelsBuild(); // 'relaxed' | 'simd128' | 'off' (stock kernels)
+setFastKernelsEnabled(true, { relaxedSimd: false }); // force simd128 (A/B, debugging)
+setFastKernelsEnabled(true); // back to the best build
+
 // vdafm's matrix products on two threads in Node (bitwise the same results), then one again.
-// import { disableThreads, enableThreads } from 'vdafm/node';
-import { disableThreads, enableThreads } from '../src/node.js';
+// (importing vdafm/node already starts threads by default on the first large product)
+// import { disableThreads, enableThreads, threadCount } from 'vdafm/node';
+import { disableThreads, enableThreads, threadCount } from '../src/node.js';
 await enableThreads({ threads: 2 }); // returns the number of threads in use
-await disableThreads(); // back to one thread
+export const threads = threadCount(); // 2
+await disableThreads(); // back to one thread, and no default pool any more

@@ -1,5 +1,6 @@
 /*
- * vdafm single-threaded f32 GEMM for WebAssembly SIMD (simd128, no relaxed SIMD, no FMA).
+ * vdafm single-threaded f32 GEMM for WebAssembly SIMD: simd128 (mul + add), or, built with
+ * -DRELAXED=1 -mrelaxed-simd, f32x4.relaxed_madd (a fused multiply-add on CPUs with FMA).
  *
  *   C[M,N] = op(A)[M,K] · op(B)[K,N]  (+ C if beta) (+ bias[N] broadcast over rows)
  *
@@ -146,6 +147,7 @@ static void pack_b(float *dst, const float *B, u32 ldb, int transB, u32 p0, u32 
  * x64 addressing mode. The inner loop is front-end bound under V8 (about 31 x64 instructions
  * for 16 vector multiplies and adds per k step), so fewer instructions is speed (~5-10% here).
  */
+#if __clang_major__ < 15
 #define LDV(p, off)                                                                            \
   ({                                                                                           \
     v128_t r_;                                                                                 \
@@ -165,6 +167,21 @@ static void pack_b(float *dst, const float *B, u32 ldb, int transB, u32 p0, u32 
  * loads of an unrolled step first, which makes V8 spill v128 registers).
  */
 #define KEEP(x) __asm__ volatile("" : "+r"(x))
+#else
+/* clang 19's backend cannot take a v128 inline-asm operand ("Do not know how to split..."); it
+   folds constant offsets into the load itself, and V8 then sees the same instructions. */
+#define LDV(p, off) wasm_v128_load((const char *)(p) + (off))
+#define LDS(p, off) wasm_v128_load32_splat((const char *)(p) + (off))
+#define KEEP(x) ((void)0)
+#endif
+
+/* One multiply-add per lane: with RELAXED, f32x4.relaxed_madd (a fused multiply-add where the
+   CPU has one: one rounding), else f32x4.mul + f32x4.add (two roundings). */
+#if RELAXED
+#define MADD(acc, a, b) wasm_f32x4_relaxed_madd(a, b, acc)
+#else
+#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
 
 #ifndef KU
 #define KU 1
@@ -178,7 +195,7 @@ static void pack_b(float *dst, const float *B, u32 ldb, int transB, u32 p0, u32 
     _Pragma("clang loop unroll(full)") for (u32 i = 0; i < MR; i++) {                          \
       v128_t av = SPLATA ? LDV(a, 16 * ((u) * MR + i)) : LDS(a, 4 * ((u) * MR + i));            \
       _Pragma("clang loop unroll(full)") for (u32 v = 0; v < NV; v++) {                        \
-        acc[i][v] = wasm_f32x4_add(acc[i][v], wasm_f32x4_mul(av, bv[v]));                      \
+        acc[i][v] = MADD(acc[i][v], av, bv[v]);                      \
         KEEP(acc[i][v]);                                                                       \
       }                                                                                        \
     }                                                                                          \
@@ -364,7 +381,7 @@ static void gemm_rows(u32 M, u32 N, u32 K, const float *A, u32 lda, int transA, 
         v128_t av = wasm_f32x4_splat(a);
         const float *b = B + k * ldb;
         for (j = 0; j + 4 <= N; j += 4)
-          wasm_v128_store(c + j, wasm_f32x4_add(wasm_v128_load(c + j), wasm_f32x4_mul(av, wasm_v128_load(b + j))));
+          wasm_v128_store(c + j, MADD(wasm_v128_load(c + j), av, wasm_v128_load(b + j)));
         for (; j < N; j++) c[j] += a * b[j];
       }
     } else {
@@ -376,8 +393,8 @@ static void gemm_rows(u32 M, u32 N, u32 K, const float *A, u32 lda, int transA, 
           v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
           u32 k = 0;
           for (; k + 8 <= K; k += 8) {
-            s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + k), wasm_v128_load(b + k)));
-            s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + k + 4), wasm_v128_load(b + k + 4)));
+            s0 = MADD(s0, wasm_v128_load(a + k), wasm_v128_load(b + k));
+            s1 = MADD(s1, wasm_v128_load(a + k + 4), wasm_v128_load(b + k + 4));
           }
           s0 = wasm_f32x4_add(s0, s1);
           s = wasm_f32x4_extract_lane(s0, 0) + wasm_f32x4_extract_lane(s0, 1) + wasm_f32x4_extract_lane(s0, 2) +

@@ -38,13 +38,16 @@ export { maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens
 export { fastSlice, splitRows } from './ops/slice.js';
 export {
   fastKernelsActive,
+  fastKernelsBuild,
   fastKernelsMode,
   initFastKernels,
+  relaxedSimdSupported,
   setFastKernelsEnabled,
   type FastKernelsOptions,
+  type SimdBuild,
 } from './kernels/module.js';
 export { fastMatMul, type FastMatMulOptions } from './ops/matmul.js';
-export { gemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
+export { gemmPool, setDefaultGemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
 export { registerLayers, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName } from './core/validate.js';

@@ -10,7 +10,7 @@ export { fileSystem, loadModel, loadPipeline, readArtifacts, saveModel, savePipe
 export type { ModelArtifacts } from './core/io.js';
 export type { Pipeline, PipelineManifest } from './training/pipeline.js';
 export { FileReportCache, type FileReportCacheOptions } from './node/file-cache.js';
-export { disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';
+export { defaultThreadCount, disableThreads, enableThreads, threadCount, type ThreadOptions } from './node/threads.js';
 
 // Your own cohort: NIfTI volumes, the cohort manifest and schema, loading with per-patient
 // errors, the on-disk cache of preprocessed volumes, and the synthetic cohort written to disk.

@@ -46,7 +46,7 @@ export interface ModelVariant {
   profile?: boolean;
   /** Run one untimed step before timing each phase (slot creation, JIT). @defaultValue true */
   settle?: boolean;
-  /** Threads for vdafm's GEMM (`enableThreads` from vdafm/node) while this variant runs. @defaultValue 1 */
+  /** Threads for vdafm's GEMM (`enableThreads` from vdafm/node) while this variant runs (1: none). @defaultValue 1 */
   threads?: number;
   note?: string;
 }
@@ -82,7 +82,9 @@ export async function runModelVariant(v: ModelVariant, ctx: BenchContext, profil
   if (!isSelected(ctx, v.id)) return emptyRow(v, 'skipped', 'not selected (--variants)');
   await useBackend(v.backend);
   const threads = v.threads ?? 1;
+  // every row runs with the thread count it names (vdafm/node would otherwise start its default pool)
   if (threads > 1) await enableThreads({ threads });
+  else await disableThreads();
   const startTensors = tf.memory().numTensors;
   const impl = v.make();
   const settle = v.settle ?? true;

@@ -32,6 +32,17 @@ export type PeerAnswer =
   | { status: 'ok'; torch: string; blas: string; python: string; results: PeerThreadResult[] }
   | { status: 'not installed' | 'failed'; error: string };
 
+/**
+ * The peer's environment. OpenMP threads (PyTorch's intra-op pool) spin while they wait by
+ * default; on a machine whose cores other processes also use, a spinning thread holds the core
+ * its partner needs: PyTorch's 2-thread attention step took 1126 ms against 118 ms on 1 thread at
+ * load 7 on 2 cores, and 122 ms with `OMP_WAIT_POLICY=PASSIVE`. The peer runs passive unless the
+ * environment says otherwise (set `OMP_WAIT_POLICY=ACTIVE` to time it spinning).
+ */
+export function peerEnv(): NodeJS.ProcessEnv {
+  return { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONUNBUFFERED: '1' };
+}
+
 /** Runs `python script ...args` with a timeout and parses its JSON answer. */
 export function runPeer(python: string, script: string, args: string[], timeoutMs: number): Promise<PeerAnswer> {
   if (python.includes('/') && !existsSync(python)) {
@@ -41,7 +52,7 @@ export function runPeer(python: string, script: string, args: string[], timeoutM
     execFile(
       python,
       [script, ...args],
-      { timeout: timeoutMs, maxBuffer: 16 * 2 ** 20, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+      { timeout: timeoutMs, maxBuffer: 16 * 2 ** 20, env: peerEnv() },
       (error, stdout, stderr) => {
         const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
         if (line) {
@@ -120,7 +131,7 @@ export class PeerServer {
   /** Starts `python script --serve`; resolves to the server, or to the peer's failure answer. */
   static async start(python: string, script: string, timeoutMs = 60_000): Promise<{ server: PeerServer; info: PeerAnswer } | { server: null; info: PeerAnswer }> {
     if (python.includes('/') && !existsSync(python)) return { server: null, info: { status: 'not installed', error: `${python} does not exist` } };
-    const child = spawn(python, [script, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const child = spawn(python, [script, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv() });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type FloorReport, floorLines, machineKind } from './floor.js';
 import type { MachineInfo } from './machine.js';
 import type { Check, KernelTime, Phase, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
 
@@ -14,6 +15,8 @@ export interface BenchReport {
   command: string;
   quick: boolean;
   machine: MachineInfo;
+  /** The hardware floor measured at the start of the run (null if it failed). */
+  floor: FloorReport | null;
   /** Wall time of the whole run, seconds. */
   durationSeconds: number;
   workloads: WorkloadResult[];
@@ -173,13 +176,25 @@ export function markdownReport(report: BenchReport): string {
     '# vdafm benchmark results',
     '',
     `- date: ${m.date}${report.quick ? ' (quick run)' : ''}; command: \`${report.command}\`; duration ${report.durationSeconds.toFixed(0)} s`,
-    `- machine: ${m.cpuModel}, ${m.logicalCores} logical cores, ${m.totalMemGiB} GiB, ${m.platform}`,
+    `- machine: ${m.cpuModel}, ${m.logicalCores} logical cores, ${m.totalMemGiB} GiB, ${m.platform}` +
+      (report.floor ? `; ${machineKind(report.floor.cpu.features)}; vector features: ${report.floor.cpu.features.join(' ') || 'unknown'}` : ''),
     `- software: Node ${m.node}, tfjs-core ${m.tfjsCore}, tfjs-layers ${m.tfjsLayers}, tfjs-backend-wasm ${m.tfjsBackendWasm}, tfjs-backend-cpu ${m.tfjsBackendCpu}`,
     `- load at start: \`${m.uptimeStart}\``,
     `- load at end: \`${m.uptimeEnd ?? '?'}\``,
     '',
   ];
-  lines.push('## Summary', '', markdownTable(SUMMARY_HEADERS, summaryRows(report.workloads)), '', ...summaryTargets(report.workloads).map((t) => `- ${t}`), '');
+  lines.push(
+    '## Summary',
+    '',
+    'Ratios are ours ÷ PyTorch train-step medians at equal threads (1: `ours-wasm` ÷ `pytorch-1`; 2: `ours-wasm-2` ÷ `pytorch-2`); ' +
+      'floor = PyTorch GEMM rate ÷ best wasm multiply-add peak at that thread count (section "Hardware floor"); ratio ÷ floor = how far above the unavoidable (target ≤ 1.25).',
+    '',
+    markdownTable(SUMMARY_HEADERS, summaryRows(report.workloads, report.floor)),
+    '',
+    ...summaryTargets(report.workloads, report.floor).map((t) => `- ${t}`),
+    '',
+  );
+  if (report.floor) lines.push('## Hardware floor', '', ...floorLines(report.floor), '');
   for (const w of report.workloads) {
     lines.push(`## ${w.title}`, '', w.description, '');
     if (w.reference) lines.push(`"× ref" = median ÷ median of \`${w.reference}\` (interleaved rows: of the interleaved peer row). Times in ms, median ± half the IQR.`, '');
@@ -198,10 +213,15 @@ const SUMMARY_HEADERS = [
   'workload',
   'ours-wasm fwd / train / predict ms',
   'PyTorch 1 thr fwd / train / predict ms',
-  'train ÷ PyTorch-1',
-  'fwd ÷ PyTorch-1',
-  'predict ÷ PyTorch-1',
-  'train ÷ PyTorch-2',
+  'train ÷ PT, 1 thr',
+  'floor 1',
+  'ratio ÷ floor, 1 thr',
+  'ours 2 thr train ms',
+  'train ÷ PT, 2 thr',
+  'floor 2',
+  'ratio ÷ floor, 2 thr',
+  'fwd ÷ PT-1',
+  'predict (B1) ÷ PT-1',
   'stock-wasm train',
   'ours-cpu fwd / train ms',
   'peak MiB/step',
@@ -217,18 +237,41 @@ function triple(r: Row | undefined): string {
   return `${m(r.forward)} / ${r.train ? m(r.train) : r.trainError ? 'fails' : '–'} / ${m(r.predict)}`;
 }
 
-/** One line per workload: medians of ours-wasm and PyTorch (1 thread) and their ratios. */
-export function summaryRows(workloads: WorkloadResult[]): string[][] {
+/** Train-step ratio ours ÷ PyTorch at `threads` (1: ours-wasm ÷ pytorch-1, 2: ours-wasm-2 ÷ pytorch-2). */
+function trainRatio(w: WorkloadResult, threads: 1 | 2): number | null {
+  const ours = w.rows.find((r) => r.id === (threads === 1 ? 'ours-wasm' : 'ours-wasm-2'));
+  const peer = w.rows.find((r) => r.id === `pytorch-${threads}`);
+  return ours && peer ? ratioOf(ours.train, peer.train) : null;
+}
+
+/**
+ * Whether the 2-thread comparison is void: PyTorch's 2-thread train step slower than its 1-thread
+ * one means its threads did not get two cores (other processes on the machine).
+ */
+function oversubscribed(w: WorkloadResult): boolean {
+  const p1 = w.rows.find((r) => r.id === 'pytorch-1')?.train?.median;
+  const p2 = w.rows.find((r) => r.id === 'pytorch-2')?.train?.median;
+  return p1 !== undefined && p2 !== undefined && p2 > p1;
+}
+
+/** One line per workload: medians, ratios to PyTorch at 1 and 2 threads, the floor and ratio ÷ floor. */
+export function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = null): string[][] {
   return workloads.map((w) => {
     const find = (id: string) => w.rows.find((r) => r.id === id);
     const ours = find('ours-wasm');
+    const ours2 = find('ours-wasm-2');
     const p1 = find('pytorch-1');
-    const p2 = find('pytorch-2');
     const stock = find('stock-wasm');
     const cpu = find('ours-cpu');
     const r = (a: Row | undefined, b: Row | undefined, phase: Phase) => {
       if (b?.status === 'not installed') return 'not installed';
       return times(a && b ? ratioOf(a[phase], b[phase]) : null);
+    };
+    const f = (t: 1 | 2) => floor?.floor[t] ?? null;
+    const overFloor = (t: 1 | 2) => {
+      const ratio = trainRatio(w, t);
+      const fl = f(t);
+      return ratio !== null && fl !== null ? times(ratio / fl) : '–';
     };
     const stockCell = !stock ? '–' : stock.status !== 'ok' ? stock.status : stock.train ? ms(stock.train.median) : stock.trainError ? `fails: ${stock.trainError}` : '–';
     const cpuCell = !cpu ? '–' : cpu.status !== 'ok' ? cpu.status : `${cpu.forward ? ms(cpu.forward.median) : '–'} / ${cpu.train ? ms(cpu.train.median) : '–'}`;
@@ -237,9 +280,14 @@ export function summaryRows(workloads: WorkloadResult[]): string[][] {
       triple(ours),
       triple(p1),
       r(ours, p1, 'train'),
+      times(f(1)),
+      overFloor(1),
+      ours2?.train ? ms(ours2.train.median) : (ours2?.status ?? '–'),
+      times(trainRatio(w, 2)) + (oversubscribed(w) ? ' (PT-2 > PT-1)' : ''),
+      times(f(2)),
+      overFloor(2) + (oversubscribed(w) ? ' (void)' : ''),
       r(ours, p1, 'forward'),
       r(ours, p1, 'predict'),
-      r(ours, p2, 'train'),
       stockCell,
       cpuCell,
       ours?.memory?.peakBytesInStep !== undefined ? (ours.memory.peakBytesInStep / MiB).toFixed(1) : '–',
@@ -249,19 +297,37 @@ export function summaryRows(workloads: WorkloadResult[]): string[][] {
   });
 }
 
-/** The targeted ratios and checks of every workload, one line each. */
-export function summaryTargets(workloads: WorkloadResult[]): string[] {
+/** The targeted ratios and checks of every workload, one line each, and ratio ÷ floor ≤ 1.25 per thread count. */
+export function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null = null): string[] {
   const out: string[] = [];
   for (const w of workloads) {
     for (const r of w.ratios.filter((x) => x.target)) out.push(`${w.name}: ${ratioLine(r)}`);
     for (const c of w.checks ?? []) out.push(`${w.name}: ${checkLine(c)}`);
+    for (const t of [1, 2] as const) {
+      const ratio = trainRatio(w, t);
+      const fl = floor?.floor[t] ?? null;
+      if (ratio === null || fl === null) continue;
+      const v = ratio / fl;
+      const verdict = t === 2 && oversubscribed(w) ? 'n/a: PyTorch was slower on 2 threads than on 1, the machine was oversubscribed' : v <= 1.25 ? 'met' : 'NOT met';
+      out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${verdict})`);
+    }
+  }
+  if (floor) {
+    for (const g of floor.gemm.filter((x) => x.efficiency !== null && !x.shape.startsWith('[1024,1024]'))) {
+      out.push(`vdafm GEMM ${g.shape}, ${g.build}, ${g.threads} thr: ${(g.efficiency! * 100).toFixed(0)} % of the wasm peak (target ≥ 75 %: ${g.efficiency! >= 0.75 ? 'met' : 'NOT met'})`);
+    }
   }
   return out;
 }
 
 /** Console rendering of the run summary. */
-export function consoleSummary(workloads: WorkloadResult[]): string {
-  return ['\n== summary (medians; ratios = ours-wasm ÷ PyTorch at the thread count named) ==', aligned(SUMMARY_HEADERS, summaryRows(workloads)), '', ...summaryTargets(workloads)].join('\n');
+export function consoleSummary(workloads: WorkloadResult[], floor: FloorReport | null = null): string {
+  return [
+    '\n== summary (medians; ratios = ours ÷ PyTorch at equal threads; ratio ÷ floor: how far above the hardware floor) ==',
+    aligned(SUMMARY_HEADERS, summaryRows(workloads, floor)),
+    '',
+    ...summaryTargets(workloads, floor),
+  ].join('\n');
 }
 
 /** Writes `latest.json` and `latest.md` into `dir`; returns their paths. */

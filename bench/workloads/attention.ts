@@ -38,6 +38,8 @@ import {
   feedForwardWeightList,
   type FeedForwardWeights,
 } from '../../src/layers/transformer-block.js';
+import { fastKernelsBuild, relaxedSimdSupported, setFastKernelsEnabled } from '../../src/kernels/module.js';
+import { disableThreads, enableThreads } from '../../src/node/threads.js';
 import { PeerServer, runPeer } from '../lib/peer.js';
 import { makeRatio } from '../lib/report.js';
 import { summarize, timeIt } from '../lib/stats.js';
@@ -219,6 +221,8 @@ interface TfjsVariant {
   profileStep: boolean;
   /** Run one untimed step before timing (default true; off for very slow variants). */
   settle?: boolean;
+  /** Threads of vdafm's GEMM (vdafm/node) while the variant runs. @defaultValue 1 */
+  threads?: number;
   note?: string;
 }
 
@@ -265,9 +269,12 @@ async function runTfjsVariant(v0: TfjsVariant, ctx: BenchContext): Promise<Row> 
     ctx.quick && qp
       ? { ...v0, forwardPlan: qp.forward, trainPlan: qp.train, profileStep: qp.profileStep ?? v0.profileStep, settle: qp.settle ?? v0.settle ?? true }
       : v0;
-  const row: Row = { id: v.id, label: v.label, backend: v.backend, threads: 1, kind: v.kind, forward: null, train: null, status: 'ok' };
+  const threads = v.threads ?? 1;
+  const row: Row = { id: v.id, label: v.label, backend: v.backend, threads, kind: v.kind, forward: null, train: null, status: 'ok' };
   if (v.note) row.note = v.note;
   await useBackend(v.backend);
+  if (threads > 1) await enableThreads({ threads });
+  else await disableThreads();
   const { x, c } = inputs();
   const impl = v.make();
   const opt = tf.train.adam(LR);
@@ -299,6 +306,7 @@ async function runTfjsVariant(v0: TfjsVariant, ctx: BenchContext): Promise<Row> 
     opt.dispose();
     impl.dispose();
     tf.dispose([x, c]);
+    if (threads > 1) await disableThreads();
   }
   row.maxRssBytes = maxRssBytes();
   return row;
@@ -372,15 +380,28 @@ async function runInterleaved(ctx: BenchContext, list: Experiment[], withPeer: b
     return performance.now() - t0;
   };
   const opts: tf.Optimizer[] = [];
-  const tfjsEntry = (id: string, label: string, kind: Row['kind'], note: string, fwd: ExperimentForward): Entry => {
+  const tfjsEntry = (id: string, label: string, kind: Row['kind'], note: string, fwd: ExperimentForward, simd128 = false): Entry => {
     const impl = experiment(fwd);
     const opt = tf.train.adam(LR);
     opts.push(opt);
     const step = trainStep(impl, opt, x, c);
-    return { id, label, kind, backend: 'wasm', note, impl, forward: () => once(() => tf.tidy(() => impl.forward(x, c))), train: () => once(step) };
+    // simd128: the same library code on the simd128 build of the GEMM (A/B against relaxed SIMD)
+    const build = async (f: () => Promise<number>): Promise<number> => {
+      if (!simd128) return f();
+      setFastKernelsEnabled(true, { relaxedSimd: false });
+      try {
+        return await f();
+      } finally {
+        setFastKernelsEnabled(true);
+      }
+    };
+    return { id, label, kind, backend: 'wasm', note, impl, forward: () => build(() => once(() => tf.tidy(() => impl.forward(x, c)))), train: () => build(() => once(step)) };
   };
   const entries: Entry[] = [
-    tfjsEntry('ours-wasm-paired', 'ours (vdafm ops), interleaved', 'library', 'same as ours-wasm, re-timed round-robin with the rows below', libraryForward),
+    tfjsEntry('ours-wasm-paired', `ours (vdafm ops, ${fastKernelsBuild()} GEMM), interleaved`, 'library', 'same as ours-wasm, re-timed round-robin with the rows below', libraryForward),
+    ...(relaxedSimdSupported()
+      ? [tfjsEntry('ours-wasm-simd128', 'ours (vdafm ops, simd128 GEMM), interleaved', 'library', 'the library with setFastKernelsEnabled(true, { relaxedSimd: false }): the simd128 build of the GEMM, against the relaxed build above', libraryForward, true)]
+      : []),
     ...list.map((e) => tfjsEntry(e.id, e.id.startsWith('exp-') ? `experiment: ${e.label}` : e.label, 'experiment', e.description, e.forward)),
   ];
   let server: PeerServer | null = null;
@@ -651,18 +672,10 @@ const EXPERIMENTS: Experiment[] = [
 ];
 
 function variants(): TfjsVariant[] {
+  const library = { backend: 'wasm', kind: 'library', make: ours, forwardPlan: { warmup: 3, reps: 15, maxSeconds: 6 }, trainPlan: { warmup: 2, reps: 12, maxSeconds: 8 } } as const;
   return [
-    {
-      id: 'ours-wasm',
-      label: 'ours (vdafm ops)',
-      backend: 'wasm',
-      kind: 'library',
-      make: ours,
-      forwardPlan: { warmup: 3, reps: 15, maxSeconds: 6 },
-      trainPlan: { warmup: 2, reps: 12, maxSeconds: 8 },
-      quickPlans: { forward: { warmup: 1, reps: 3 }, train: { warmup: 1, reps: 3 } },
-      profileStep: true,
-    },
+    { ...library, id: 'ours-wasm', label: 'ours (vdafm ops)', quickPlans: { forward: { warmup: 1, reps: 3 }, train: { warmup: 1, reps: 3 } }, profileStep: true },
+    { ...library, id: 'ours-wasm-2', label: 'ours, GEMM on 2 threads (vdafm/node)', profileStep: false, threads: 2 },
     {
       id: 'stock-wasm',
       label: 'stock tfjs layers',
@@ -739,6 +752,9 @@ export const workload: Workload = {
       makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'train', { text: '≤ 2×', max: 2 }),
       makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'forward', { text: '≤ 2×', max: 2 }),
       makeRatio(rows, 'ours-wasm / PyTorch 2 threads', 'ours-wasm', 'pytorch-2', 'train'),
+      makeRatio(rows, 'ours-wasm-2 (2 threads) / PyTorch 2 threads', 'ours-wasm-2', 'pytorch-2', 'train'),
+      makeRatio(rows, 'ours, relaxed-SIMD GEMM / simd128 GEMM (interleaved)', 'ours-wasm-paired', 'ours-wasm-simd128', 'train'),
+      makeRatio(rows, 'ours, relaxed-SIMD GEMM / simd128 GEMM (interleaved)', 'ours-wasm-paired', 'ours-wasm-simd128', 'forward'),
       makeRatio(rows, 'stock-wasm / ours-wasm', 'stock-wasm', 'ours-wasm', 'train'),
       makeRatio(rows, 'stock-wasm / ours-wasm', 'stock-wasm', 'ours-wasm', 'forward'),
       makeRatio(rows, 'stock-cpu / ours-cpu', 'stock-cpu', 'ours-cpu', 'train'),

@@ -117,6 +117,7 @@ function variants(ctx: BenchContext, s: Spec): ModelVariant[] {
   const list: ModelVariant[] = [
     { id: 'ours-wasm', label: 'ours (createImageEncoder)', backend: 'wasm', kind: 'library', make: impl(s, oursModel), plans: wasmPlans(ctx, heavy) },
   ];
+  if (!ctx.quick) list.push({ id: 'ours-wasm-2', label: 'ours, GEMM on 2 threads (vdafm/node)', backend: 'wasm', kind: 'library', make: impl(s, oursModel), plans: wasmPlans(ctx, heavy), threads: 2, profile: false });
   // stock conv3d is a naive loop on wasm (seconds per call): few reps, and no train step in --quick
   const three = s.dims === 3;
   const stockPlans: PhasePlans = ctx.quick
@@ -195,6 +196,7 @@ function imageWorkload(dims: Dims): Workload {
           makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'forward'),
           makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'predict'),
           makeRatio(rows, 'ours-wasm / PyTorch 2 threads', 'ours-wasm', 'pytorch-2', 'train'),
+        makeRatio(rows, 'ours-wasm-2 (2 threads) / PyTorch 2 threads', 'ours-wasm-2', 'pytorch-2', 'train'),
           makeRatio(rows, 'stock-wasm / ours-wasm', 'stock-wasm', 'ours-wasm', 'forward'),
           makeRatio(rows, 'stock-wasm / ours-wasm', 'stock-wasm', 'ours-wasm', 'train'),
           makeRatio(rows, 'ours-cpu / ours-wasm', 'ours-cpu', 'ours-wasm', 'train'),

@@ -118,6 +118,7 @@ function ours(drop: Array<'image' | 'text' | 'clinical'> = [], trainerOptions: C
 
 function variants(ctx: BenchContext): ModelVariant[] {
   const list: ModelVariant[] = [{ id: 'ours-wasm', label: 'ours (createTriModalModel + Trainer.computeLoss)', backend: 'wasm', kind: 'library', make: ours, plans: wasmPlans(ctx) }];
+  if (!ctx.quick) list.push({ id: 'ours-wasm-2', label: 'ours, GEMM on 2 threads (vdafm/node)', backend: 'wasm', kind: 'library', make: ours, plans: wasmPlans(ctx), threads: 2, profile: false });
   if (!ctx.quick) {
     list.push({ id: 'ours-cpu', label: 'ours (createTriModalModel + Trainer.computeLoss)', backend: 'cpu', kind: 'library', make: ours, plans: cpuPlans(), settle: false, profile: false });
   }
@@ -165,6 +166,7 @@ const triModal: Workload = {
         makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'forward'),
         makeRatio(rows, 'ours-wasm / PyTorch 1 thread', 'ours-wasm', 'pytorch-1', 'predict'),
         makeRatio(rows, 'ours-wasm / PyTorch 2 threads', 'ours-wasm', 'pytorch-2', 'train'),
+        makeRatio(rows, 'ours-wasm-2 (2 threads) / PyTorch 2 threads', 'ours-wasm-2', 'pytorch-2', 'train'),
         makeRatio(rows, 'ours-cpu / ours-wasm', 'ours-cpu', 'ours-wasm', 'train'),
       ],
       profiles,

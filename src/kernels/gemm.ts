@@ -7,9 +7,11 @@
  *
  * Why: tfjs-backend-wasm's `BatchMatMul` (XNNPACK, one thread in Node) reaches 18–30 GFLOP/s at
  * the shapes of the attention train step; the packed-panel GEMM in native/gemm.c (4×8 register
- * tile of f32x4 mul + add, KC=256 cache blocking, transposes absorbed by the packing) reaches
- * 37–42 GFLOP/s on the same machine (bench/experiments/gemm.ts). Large rank-2 products go to the
- * worker-thread pool when one is registered (`vdafm/node` `enableThreads`).
+ * tile of f32x4 mul + add, or of `f32x4.relaxed_madd` in the relaxed-SIMD build, KC=256 cache
+ * blocking, transposes absorbed by the packing) reaches 37–42 GFLOP/s on the same machine
+ * (bench/experiments/gemm.ts): 75–97 % of the wasm multiply-add peak that `npm run bench`
+ * measures at the attention block's products, ~70 % at its K = 32 batched score products. Large products (rank 2 by rows, rank 3 by batch entries) go to the worker-thread
+ * pool when there is one (`vdafm/node`: by default in Node, or `enableThreads`).
  *
  * The differentiable op on top is `fastMatMul` (src/ops/matmul.ts).
  *
@@ -18,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmKernel, type WasmBackend } from './backend.js';
 import { pickRunner, pointer, reserve } from './module.js';
-import { gemmPool } from './threads.js';
+import { poolFor } from './threads.js';
 
 /** Name of vdafm's GEMM kernel on the 'wasm' backend. @internal */
 export const GEMM_KERNEL_NAME = 'VdafmGemm';
@@ -40,11 +42,12 @@ function gemmKernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   const bSize = k * n;
   const cSize = m * n;
   const out = backend.makeOutput(r === 3 ? [batch, m, n] : [m, n], 'float32');
-  // large rank-2 products go to the thread pool when one is registered (vdafm/node enableThreads)
-  const pool = batch === 1 ? gemmPool() : null;
-  if (pool && m * n * k >= pool.minWork) {
+  // large products go to the thread pool when there is one (vdafm/node: by default, or enableThreads)
+  const pool = poolFor(batch * m * n * k, batch);
+  if (pool) {
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    if (pool.run({ m, n, k, a: view(a), transA, b: view(b), transB, bias: bias ? view(bias) : null, out: view(out) })) return out;
+    const job = { m, n, k, a: view(a), transA, b: view(b), transB, bias: bias ? view(bias) : null, out: view(out), batch, build: runner.build };
+    if (pool.run(job)) return out;
   }
   let aPtr: number, bPtr: number, biasPtr: number, cPtr: number;
   if (runner.zeroCopy) {

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { registerWasmKernel, type WasmBackend } from './backend.js';
 
 /** Name of the max-and-index kernel. @internal */

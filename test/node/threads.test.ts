@@ -1,9 +1,14 @@
 // The Node worker-thread GEMM pool (src/node/threads.ts): products equal a float64 reference and
-// the single-threaded kernel bit for bit; workers start and stop cleanly.
+// the single-threaded kernel bit for bit (rows and batch entries split, odd shapes, either SIMD
+// build); workers start and stop cleanly; threads are on by default in Node (VDAFM_THREADS,
+// disableThreads opt out) and never keep a process alive.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { disableThreads, enableThreads, threadCount } from '../../src/node/threads.js';
+import { defaultThreadCount, disableThreads, enableThreads, splitJob, threadCount } from '../../src/node/threads.js';
 import { gemmPool } from '../../src/kernels/threads.js';
 import { fastMatMul } from '../../src/ops/matmul.js';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -41,7 +46,7 @@ describe('enableThreads (Node worker-thread GEMM)', () => {
     [fc.integer({ min: 8, max: 70 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer({ min: 2, max: 3 })],
     { numRuns: 12 },
   )('splits a product over threads with the float64 result (any transposes, bias, K across cache blocks)', async (m, n, k, tA, tB, withBias, threads) => {
-    await enableThreads({ threads, minWork: 0 });
+    await enableThreads({ threads, minWork: 0, minIntensity: 0 });
     expect(threadCount()).toBe(threads);
     const a = values(m * k, m * 31 + k);
     const b = values(k * n, n * 17 + k);
@@ -60,7 +65,7 @@ describe('enableThreads (Node worker-thread GEMM)', () => {
       await disableThreads();
       const one = fastMatMul(a, b, { bias });
       const oneT = fastMatMul(b, a, { transposeA: true, transposeB: true });
-      await enableThreads({ threads: 2, minWork: 0 });
+      await enableThreads({ threads: 2, minWork: 0, minIntensity: 0 });
       const pool = gemmPool()!;
       let calls = 0;
       const run = pool.run.bind(pool);
@@ -80,5 +85,109 @@ describe('enableThreads (Node worker-thread GEMM)', () => {
     expect(threadCount()).toBe(1);
     expect(await enableThreads({ threads: 1 })).toBe(1);
     await expect(enableThreads({ threads: 0 })).rejects.toThrow(InvalidArgumentError);
+  });
+});
+
+describe('splitJob', () => {
+  fcTest.prop([fc.integer({ min: 8, max: 400 }), fc.integer({ min: 1, max: 8 })])('covers the rows in blocks of ≥ 4 (multiples of 4 but the last)', (m, threads) => {
+    const shares = splitJob(m, 1, threads);
+    expect(shares.length).toBeLessThanOrEqual(threads);
+    let next = 0;
+    shares.forEach((sh, i) => {
+      expect(sh.r0).toBe(next);
+      expect(sh.rows).toBeGreaterThanOrEqual(4);
+      if (i < shares.length - 1) expect(sh.rows % 4).toBe(0);
+      next += sh.rows;
+    });
+    expect(next).toBe(m);
+  });
+
+  fcTest.prop([fc.integer({ min: 2, max: 300 }), fc.integer({ min: 1, max: 8 })])('covers a batch by whole entries', (batch, threads) => {
+    const shares = splitJob(5, batch, threads);
+    expect(shares.length).toBeLessThanOrEqual(threads);
+    expect(shares.reduce((n, sh) => (expect(sh.e0).toBe(n), n + sh.count), 0)).toBe(batch);
+  });
+});
+
+describe('thread count independence (bitwise)', () => {
+  it.each([
+    ['odd rows, bias', [10, 33], [33, 17], false, false, true],
+    ['13 rows, transposed A', [40, 13], [40, 70], true, false, false],
+    ['batch of 7, transposed B, bias', [7, 9, 20], [7, 11, 20], false, true, true],
+    ['batch of 5, few rows', [5, 3, 64], [5, 64, 48], false, false, false],
+  ])('%s: 2 and 3 threads give the single-threaded bits', async (_, aShape, bShape, transposeA, transposeB, withBias) => {
+    await onBackend('wasm', async () => {
+      const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+      const a = tf.tensor(values(size(aShape), 7), aShape as [number, number]) as tf.Tensor2D;
+      const b = tf.tensor(values(size(bShape), 8), bShape as [number, number]) as tf.Tensor2D;
+      const n = transposeB ? bShape[bShape.length - 2]! : bShape[bShape.length - 1]!;
+      const opts = withBias ? { transposeA, transposeB, bias: tf.tensor1d(values(n, 9)) } : { transposeA, transposeB };
+      await disableThreads();
+      const one = fastMatMul(a, b, opts);
+      for (const threads of [2, 3]) {
+        await enableThreads({ threads, minWork: 0, minIntensity: 0 });
+        const pool = gemmPool()!;
+        let used = 0;
+        const run = pool.run.bind(pool);
+        (pool as { run: typeof pool.run }).run = (job) => (run(job) ? (used++, true) : false);
+        const many = fastMatMul(a, b, opts);
+        expect(used).toBe(1);
+        expect(Array.from(many.dataSync())).toEqual(Array.from(one.dataSync()));
+        many.dispose();
+      }
+      await disableThreads();
+      tf.dispose([a, b, one, ...('bias' in opts ? [opts.bias] : [])]);
+    });
+  });
+});
+
+describe('threads by default in Node', () => {
+  it('defaultThreadCount reads VDAFM_THREADS (0/1 off, N) and the core count', () => {
+    const cores = availableParallelism() > 1 ? Math.min(8, availableParallelism()) : 1;
+    expect(defaultThreadCount({})).toBe(cores);
+    expect(defaultThreadCount({ VDAFM_THREADS: 'auto' })).toBe(cores);
+    expect(defaultThreadCount({ VDAFM_THREADS: '0' })).toBe(1);
+    expect(defaultThreadCount({ VDAFM_THREADS: '1' })).toBe(1);
+    expect(defaultThreadCount({ VDAFM_THREADS: '3' })).toBe(3);
+    expect(defaultThreadCount({ VDAFM_THREADS: 'many' })).toBe(cores);
+  });
+
+  // A fresh process that imports vdafm/node's thread module and multiplies: the pool starts by
+  // itself on the first large product (workers come up in the background), the products match
+  // the single thread bit for bit, and the process exits at once (workers are unref'd).
+  const script = [
+    "const tf = await import('@tensorflow/tfjs-core');",
+    "await import('@tensorflow/tfjs-backend-wasm');",
+    "const { threadCount, disableThreads } = await import('./src/node/threads.ts');",
+    "const { fastMatMul } = await import('./src/ops/matmul.ts');",
+    "await tf.setBackend('wasm');",
+    'const a = tf.randomNormal([300, 200], 0, 1, "float32", 1), b = tf.randomNormal([200, 400], 0, 1, "float32", 2);',
+    'const first = fastMatMul(a, b).dataSync();',
+    'await new Promise((r) => setTimeout(r, 300));',
+    'const second = fastMatMul(a, b).dataSync();',
+    'const threads = threadCount();',
+    'await disableThreads();',
+    'const single = fastMatMul(a, b).dataSync();',
+    'console.log(JSON.stringify({ threads, same: first.every((v, i) => v === single[i] && second[i] === v) }));',
+  ].join('\n');
+  const run = (env: Record<string, string>) => {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; same: boolean }), seconds: (Date.now() - t0) / 1000 };
+  };
+
+  it.skipIf(availableParallelism() < 2)('start on the first large product, give the same bits, and let the process exit', () => {
+    const on = run({ VDAFM_THREADS: '' });
+    expect(on.threads).toBe(Math.min(8, availableParallelism()));
+    expect(on.same).toBe(true);
+    expect(on.seconds).toBeLessThan(30); // no hang at exit (a hang runs into the 60 s timeout)
+    expect(run({ VDAFM_THREADS: '3' }).threads).toBe(3);
+  });
+
+  it('VDAFM_THREADS=0 opts out', () => {
+    expect(run({ VDAFM_THREADS: '0' })).toMatchObject({ threads: 1, same: true });
   });
 });
