@@ -56,6 +56,10 @@ export interface StudyDesignOptions {
   curveSizes?: number[];
   /** Seeds per learning-curve point. @defaultValue the protocol's (3); quick 2 */
   curveSeeds?: number;
+  /** Training patients of the main comparison (small experiments and tests; the claims are then judged at this size). @defaultValue 600; quick 150 */
+  trainSize?: number;
+  /** Patients of each test cohort (small experiments and tests). @defaultValue 5000; quick 500 */
+  testPatients?: number;
 }
 
 /** The `--quick` smoke run's sizes. */
@@ -109,17 +113,19 @@ export function resolveStudySettings(options: StudyDesignOptions = {}): StudySet
     scenarios.includes(s as ScenarioName),
   );
   const curveSizes = (options.curveSizes ?? (quick ? [...QUICK.curveSizes] : [...STUDY_PROTOCOL.learningCurveSizes])).map((n) => positiveInt(n, 'curveSizes'));
-  const trainSize = quick ? QUICK.trainSize : STUDY_PROTOCOL.trainSize;
+  const trainSize = positiveInt(options.trainSize ?? (quick ? QUICK.trainSize : STUDY_PROTOCOL.trainSize), 'trainSize');
   for (const n of [trainSize, ...curveSizes]) {
-    if (n < 30) throw new InvalidArgumentError({ argument: 'curveSizes', message: 'training sizes must be at least 30 patients.', received: n });
+    if (n < 30) throw new InvalidArgumentError({ argument: 'trainSize', message: 'training sizes must be at least 30 patients.', received: n });
   }
+  const testPatients = positiveInt(options.testPatients ?? (quick ? QUICK.testPatients : STUDY_PROTOCOL.testPatients), 'testPatients');
+  if (testPatients < 20) throw new InvalidArgumentError({ argument: 'testPatients', message: 'the test cohort needs at least 20 patients.', received: testPatients });
   return {
     quick,
     scenarios,
     seeds,
     trainSize,
     validationShare: STUDY_PROTOCOL.validationShare,
-    test: { patients: quick ? QUICK.testPatients : STUDY_PROTOCOL.testPatients, seed: STUDY_PROTOCOL.testSeed },
+    test: { patients: testPatients, seed: STUDY_PROTOCOL.testSeed },
     ablations,
     curve: {
       scenarios: curveScenarios,
@@ -127,7 +133,7 @@ export function resolveStudySettings(options: StudyDesignOptions = {}): StudySet
       seeds: positiveInt(options.curveSeeds ?? (quick ? QUICK.curveSeeds : STUDY_PROTOCOL.learningCurveSeeds), 'curveSeeds'),
       ablations: keep([...STUDY_PROTOCOL.learningCurveModels, 'oracle']),
     },
-    claimSizes: quick ? { [STUDY_PROTOCOL.trainSize]: QUICK.trainSize } : {},
+    claimSizes: trainSize !== STUDY_PROTOCOL.trainSize ? { [STUDY_PROTOCOL.trainSize]: trainSize } : {},
   };
 }
 

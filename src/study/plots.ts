@@ -39,7 +39,7 @@ export function forestSpec(claims: readonly ClaimResult[], title: string): VegaL
   const y = { field: 'claim', type: 'nominal', title: null, sort: null, axis: { labelLimit: 360 } };
   return {
     $schema: SCHEMA,
-    title,
+    title: { text: title, subtitle: 'blue tick: hoped-for effect (superiority); orange ticks: ±margin (equivalence); dashed: 0' },
     width: 420,
     data: { values: rows },
     encoding: { y },
@@ -84,13 +84,13 @@ export function learningCurveSpec(
         {
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'n', type: 'quantitative', title: 'Training patients', scale: { type: 'log' } },
+            x: { field: 'n', type: 'quantitative', title: 'Training patients', scale: { type: 'log', nice: false } },
             y: { field: 'auc', type: 'quantitative', title: 'Test AUC (mean ± sd over seeds)', scale: { zero: false } },
-            color: { field: 'model', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } },
+            color: { field: 'model', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 280 } },
             strokeDash: { condition: { test: "indexof(datum.model, 'Bayes') >= 0 || indexof(datum.model, 'ceilings') >= 0", value: [4, 4] }, value: [1, 0] },
           },
         },
-        { mark: { type: 'errorbar' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal' } } },
+        { mark: { type: 'errorbar' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal' } } },
       ],
     },
   };
