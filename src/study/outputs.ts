@@ -193,7 +193,8 @@ function modelsTable(models: readonly ModelSummary[]): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...models.map((m) => {
       const x = m.metrics;
-      return `| \`${m.ablation}\` ${name(m.ablation)} | ${m.seeds} | ${pm(x.auc)} | ${pm(x.regret)} | ${pm(x.excessLogLoss)} | ${pm(x.brier)} | ${pm(x.ece)} | ${pm(x.calibrationSlope)} | ${pm(x.calibrationIntercept)} | ${pm(x.valAuc)} | ${m.epochs ? pm(m.epochs) : '—'} | ${f3(m.seconds.mean).replace(/\.(\d)\d\d$/, '.$1')} |`;
+      const epochs = m.epochs ? `${m.epochs.mean.toFixed(1)}${Number.isFinite(m.epochs.sd) ? ` ± ${m.epochs.sd.toFixed(1)}` : ''}` : '—';
+      return `| \`${m.ablation}\` ${name(m.ablation)} | ${m.seeds} | ${pm(x.auc)} | ${pm(x.regret)} | ${pm(x.excessLogLoss)} | ${pm(x.brier)} | ${pm(x.ece)} | ${pm(x.calibrationSlope)} | ${pm(x.calibrationIntercept)} | ${pm(x.valAuc)} | ${epochs} | ${m.seconds.mean.toFixed(1)} |`;
     }),
   ].join('\n');
 }
