@@ -35,7 +35,7 @@ export const PREPROCESSING = {
 } as const;
 
 /** The training budget, identical for every neural ablation. */
-export const TRAINING = {
+const TRAINING = {
   /** Most epochs of a cell (early stopping usually ends it sooner). */
   epochs: 14,
   /** Early stopping: epochs without a better validation AUC before stopping (the best epoch's weights are restored). */

@@ -45,7 +45,7 @@ export function digest(data: Uint8Array | string): string {
 }
 
 /** A synthetic cohort in the study's layout (2D `[32, 32, 8]`) with its reports. */
-export async function cohortWithReports(scenario: ScenarioName, seed: number, patients: number): Promise<CohortWithReports> {
+async function cohortWithReports(scenario: ScenarioName, seed: number, patients: number): Promise<CohortWithReports> {
   const cohort = generateSyntheticCohort({ scenario, seed, layout: '2d', patients });
   const texts = await cohortReportTexts(cohort, seed);
   return { cohort, texts, labels: Uint8Array.from(cohort.poor) };

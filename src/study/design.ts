@@ -63,7 +63,7 @@ export interface StudyDesignOptions {
 }
 
 /** The `--quick` smoke run's sizes. */
-export const QUICK = {
+const QUICK = {
   trainSize: 150,
   testPatients: 500,
   seeds: 2,

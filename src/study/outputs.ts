@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ScenarioName } from '../data/scenarios.js';
 import { renderSvg, type VegaLiteSpec } from '../demo/plots.js';
 import { CellIndex, type ClaimResult, type CurvePoint, judgeClaim, learningCurve, type ModelSummary, summarizeModels } from './analysis.js';
@@ -18,7 +17,7 @@ import { type CellKey, cellId, type StudySettings } from './design.js';
 import { forestSpec, learningCurveSpec, regretSpec } from './plots.js';
 
 /** Format tag of `study.json`. */
-export const STUDY_FORMAT = 'vdafm-study/1';
+const STUDY_FORMAT = 'vdafm-study/1';
 
 /** Run information of `study.json` (everything that differs between two runs of the same cells). */
 export interface StudyMeta {
@@ -76,22 +75,21 @@ export interface StudyJson {
 
 const CEILINGS_DIR = 'docs/results/ceilings';
 
-/** Reads the pre-registered ceilings of a scenario from the repository, if it is at hand. */
+/** Reads the pre-registered ceilings of a scenario from the repository (the working folder or one above it), if it is at hand. */
 function ceilingsOf(scenario: ScenarioName): CeilingsPointer {
   const file = `${CEILINGS_DIR}/${scenario}.json`;
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const root of [process.cwd(), path.resolve(here, '../..'), path.resolve(here, '..')]) {
+  for (let root = process.cwd(); ; root = path.dirname(root)) {
     const p = path.join(root, file);
     if (existsSync(p)) {
       try {
         const c = JSON.parse(readFileSync(p, 'utf8')) as { population: Record<string, number>; finiteSample: CeilingsPointer['finiteSample'] };
         return { file, population: c.population, finiteSample: c.finiteSample! };
       } catch {
-        break;
+        return { file };
       }
     }
+    if (path.dirname(root) === root) return { file };
   }
-  return { file };
 }
 
 /** Builds `study.json`'s content from the plan and the finished cells. */
@@ -164,7 +162,7 @@ function targetText(c: ClaimResult): string {
  * One verdict line of `study.md`, e.g. `- **C1** (imbalance, n = 600, 10 seeds): \`full\` −
  * \`concat\` ΔAUC = +0.012, 95% CI [−0.003, +0.027] → **not shown** (hoped-for +0.020: not met by the mean)`.
  */
-export function verdictLine(c: ClaimResult, quick: boolean): string {
+function verdictLine(c: ClaimResult, quick: boolean): string {
   const where = `(${c.scenario}, n = ${c.trainSize}${c.trainSize !== c.protocolTrainSize ? ` instead of ${c.protocolTrainSize}` : ''}, ${c.interval.n} seed${c.interval.n === 1 ? '' : 's'})`;
   if (c.verdict === 'not run') return `- **${c.id}** ${where}: not run (no cells for it in this study)`;
   const value = c.kind === 'superiority' || c.kind === 'equivalence' ? signed(c.interval.mean) : f3(c.interval.mean);
@@ -217,7 +215,7 @@ function curveTable(s: ScenarioResults, settings: StudySettings): string {
 }
 
 /** `study.md`. */
-export function studyMarkdown(study: StudyJson): string {
+function studyMarkdown(study: StudyJson): string {
   const { settings, meta } = study;
   const quick = study.quick;
   const lines: string[] = [];
@@ -275,7 +273,7 @@ export function studyMarkdown(study: StudyJson): string {
 }
 
 /** The study's plots. */
-export function studyPlots(study: StudyJson, cells: readonly CellRecord[]): Array<[string, VegaLiteSpec]> {
+function studyPlots(study: StudyJson, cells: readonly CellRecord[]): Array<[string, VegaLiteSpec]> {
   const q = study.quick ? ' (QUICK run, not a verdict)' : '';
   const curves: Parameters<typeof learningCurveSpec>[0] = {};
   for (const scenario of study.settings.curve.scenarios) {

@@ -90,7 +90,7 @@ export function learningCurveSpec(
             strokeDash: { condition: { test: "indexof(datum.model, 'Bayes') >= 0 || indexof(datum.model, 'ceilings') >= 0", value: [4, 4] }, value: [1, 0] },
           },
         },
-        { mark: { type: 'errorbar' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal' } } },
+        { mark: { type: 'errorbar' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative', title: 'Test AUC (mean ± sd over seeds)' }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal' } } },
       ],
     },
   };

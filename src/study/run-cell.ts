@@ -30,7 +30,7 @@ import { MISSING_REPORT_RATE, REPORT_NOISE, reportFeatures } from './reports.js'
 import { logit, logLoss, recalibration } from './stats.js';
 
 /** Version of the study engine's cell semantics (part of every cell's fingerprint). */
-export const STUDY_ENGINE_VERSION = 1;
+const STUDY_ENGINE_VERSION = 1;
 
 /** What running a cell needs. */
 export interface CellContext {
@@ -48,13 +48,13 @@ export interface CellContext {
 }
 
 /** How the table + report reference reads a published (incomplete) table row. */
-export const PUBLISHED_TABLE = {
+const PUBLISHED_TABLE = {
   numeric: ['age', 'nihss', 'onsetToTreatmentMin', 'glucose', 'systolicBp', 'preStrokeMrs'],
   binary: ['thrombolysis', 'thrombectomy', 'hypertension', 'diabetes', 'atrialFibrillation'],
 } as const;
 
 /** Training-cohort means of the numeric columns over their present cells (what the tabular preprocessor imputes). */
-export function numericMeans(rows: readonly ClinicalRow[]): Record<string, number> {
+function numericMeans(rows: readonly ClinicalRow[]): Record<string, number> {
   const means: Record<string, number> = {};
   for (const c of PUBLISHED_TABLE.numeric) {
     const xs = rows.map((r) => r[c]).filter((v): v is number => typeof v === 'number');
@@ -69,7 +69,7 @@ export function numericMeans(rows: readonly ClinicalRow[]): Record<string, numbe
  * (the tabular preprocessor's value 0), and one missing-cell indicator per column (its mask);
  * then the same transformed terms as the oracle's `tableFeatures`.
  */
-export function publishedTableFeatures(row: ClinicalRow, means: Record<string, number>): number[] {
+function publishedTableFeatures(row: ClinicalRow, means: Record<string, number>): number[] {
   const num = (c: string) => (typeof row[c] === 'number' ? (row[c] as number) : means[c]!);
   const bin = (c: string) => (row[c] === 1 ? 1 : 0) as 0 | 1;
   const clinical = {
@@ -99,7 +99,7 @@ function referenceFeatures(kind: 'oracle' | 'table-report', c: CohortWithReports
 }
 
 /** The test metrics of P(poor) predictions (float32, as stored) on the test cohort. */
-export function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
+function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
   const auc = rocAuc(test.labels, scores);
   const ll = logLoss(test.labels, scores);
   const cal = recalibration(test.labels, scores);

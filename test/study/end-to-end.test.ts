@@ -10,12 +10,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
+import { CLINICAL_SCHEMA } from '../../src/data/clinical.js';
+import { IMAGE_FEATURE_NAMES, TABLE_FEATURE_NAMES } from '../../src/data/oracle.js';
 import { createTriModalModel } from '../../src/models/builder.js';
 import { modelConfig } from '../../src/study/ablations.js';
 import { readCell } from '../../src/study/cells.js';
 import { buildSeedData, buildTestCohort, disposeSeedData } from '../../src/study/data.js';
 import { ablationSpec } from '../../src/study/design.js';
 import { predictCohort } from '../../src/study/neural.js';
+import { REPORT_FEATURE_NAMES } from '../../src/study/reports.js';
 import { runStudy } from '../../src/study/study.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vdafm-study-e2e-'));
@@ -51,6 +54,10 @@ describe('a real tiny study (wasm)', () => {
       expect(m.auc).toBeLessThanOrEqual(1);
       expect(Number.isFinite(m.excessLogLoss)).toBe(true);
     }
+    // the references: the oracle on the complete record's table + image features; table + report on
+    // the published row (imputed, with one missing-cell indicator per column) + the report's fields
+    expect(readCell(out, 'imbalance.n40.s01.oracle')!.reference!.features).toBe(TABLE_FEATURE_NAMES.length + IMAGE_FEATURE_NAMES.length);
+    expect(readCell(out, 'imbalance.n40.s01.table-report')!.reference!.features).toBe(TABLE_FEATURE_NAMES.length + CLINICAL_SCHEMA.length + REPORT_FEATURE_NAMES.length);
     const md = readFileSync(join(out, 'study.md'), 'utf8');
     expect(md).toContain('QUICK RUN');
     expect(md).toContain('- **C1** (imbalance, n = 40 instead of 600, 0 seeds): not run');
