@@ -1,0 +1,95 @@
+/**
+ * Everything model-specific of the study, in one file: how each pre-registered ablation of
+ * {@link ABLATION_SUITE} (./claims.ts) becomes a `createTriModalModel` config and `Trainer`
+ * options, the text and table preprocessing the models share, and the training budget. The rest
+ * of the study engine only calls {@link modelConfig}, {@link trainerOptions},
+ * {@link PREPROCESSING} and {@link TRAINING}; a change here changes every cell's settings
+ * fingerprint, so a resumed or merged study never mixes cells trained with different settings.
+ *
+ * Today's settings are the demo's (src/demo/ablations.ts, src/demo/train-one.ts): the 2D layout
+ * `[32, 32, 8]`, image widths [16, 32, 32], width 32 everywhere, AdamW at lr 2e-3, batch 32, at
+ * most 14 epochs with early stopping on validation AUC (patience 4, restore-best). Each spec's
+ * flags map one to one: `balancing: false` → `Trainer({ balancing: false })`, `alignment: false`
+ * → `alignment: false`, `modalityDropout: false` → `modalityDropout: false` (true: the trainer's
+ * defaults); single-modality models and image + clinical use the pooled head.
+ *
+ * @packageDocumentation
+ */
+import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
+import type { TriModalModelConfig } from '../models/tri-modal.js';
+import type { TrainerOptions } from '../training/trainer.js';
+import type { AblationSpec } from './claims.js';
+
+/** What a model config is built from: the image shape and the preprocessing fitted on a seed's training cohort. */
+export interface ModelComponents {
+  imageShape: readonly number[];
+  pre: TabularPreprocessor;
+  tok: WordPieceTokenizer;
+}
+
+/** Text and table preprocessing, fitted on each seed's training cohort only. */
+export const PREPROCESSING = {
+  /** `WordPieceTokenizer.train(reports, { vocabSize, minFrequency }, { maxLength })`. */
+  tokenizer: { vocabSize: 300, minFrequency: 2, maxLength: 64 },
+} as const;
+
+/** The training budget, identical for every neural ablation. */
+const TRAINING = {
+  /** Most epochs of a cell (early stopping usually ends it sooner). */
+  epochs: 14,
+  /** Early stopping: epochs without a better validation AUC before stopping (the best epoch's weights are restored). */
+  patience: 4,
+  batchSize: 32,
+  learningRate: 2e-3,
+  /** `--quick`: epochs per cell (patience = epochs: no early stop, restore-best only). */
+  quickEpochs: 3,
+} as const;
+
+const DIM = 32;
+
+function image(c: ModelComponents): NonNullable<TriModalModelConfig['image']> {
+  return { inputShape: [...c.imageShape], spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM };
+}
+const text = (c: ModelComponents) => ({ tokenizer: c.tok, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
+const clinical = (c: ModelComponents) => ({ features: c.pre, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
+
+/**
+ * The `createTriModalModel` config of a neural ablation (not `late`, not a reference).
+ *
+ * @param seed - the initialisers' seed (the cell's model seed).
+ * @throws Error for a spec that is not a neural model.
+ */
+export function modelConfig(spec: AblationSpec, c: ModelComponents, seed: number): TriModalModelConfig {
+  if (spec.reference !== undefined || spec.fusion === 'late' || spec.fusion === 'none') {
+    throw new Error(`ablation '${spec.id}' is not a single neural model`);
+  }
+  const has = (m: 'image' | 'text' | 'clinical') => spec.modalities.includes(m);
+  const config: TriModalModelConfig = { seed };
+  if (has('image')) config.image = image(c);
+  if (has('text')) config.text = text(c);
+  if (has('clinical')) config.clinical = clinical(c);
+  if (spec.fusion === 'pooled') config.fusion = { type: 'pooled' };
+  else if (spec.fusion === 'concat') config.fusion = { type: 'concat', dim: DIM };
+  else config.fusion = { type: 'vdafm', dim: DIM, numHeads: 4, numLayers: 1, dropout: 0.1 };
+  return config;
+}
+
+/**
+ * The `Trainer` options of a neural ablation (JSON-safe: the engine adds the progress callback).
+ *
+ * @param seed - the trainer's seed (shuffling, modality dropout).
+ */
+export function trainerOptions(spec: AblationSpec, options: { quick: boolean; seed: number }): TrainerOptions {
+  const epochs = options.quick ? TRAINING.quickEpochs : TRAINING.epochs;
+  return {
+    epochs,
+    batchSize: TRAINING.batchSize,
+    learningRate: TRAINING.learningRate,
+    seed: options.seed,
+    earlyStopping: { metric: 'auc', patience: options.quick ? epochs : TRAINING.patience, restoreBest: true },
+    ...(spec.balancing ? {} : { balancing: false as const }),
+    ...(spec.alignment ? {} : { alignment: false as const }),
+    ...(spec.modalityDropout ? {} : { modalityDropout: false as const }),
+  };
+}

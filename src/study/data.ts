@@ -1,0 +1,119 @@
+/**
+ * The study's data: the fixed test cohort of each scenario (generated once per process, used in
+ * inference only) and each seed's training and validation cohorts with their reports and the
+ * preprocessing fitted on the training cohort only.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto';
+import { generateSyntheticCohort, type SyntheticCohort } from '../data/cohort.js';
+import type { ScenarioName } from '../data/scenarios.js';
+import { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
+import type { RawTriModalInputs } from '../models/data.js';
+import { rocAuc } from '../metrics/ranking.js';
+import { PREPROCESSING } from './ablations.js';
+import { seedsOf } from './design.js';
+import { cohortReportTexts } from './reports.js';
+import { logLoss } from './stats.js';
+
+/** A cohort with its report texts (null: no report). */
+export interface CohortWithReports {
+  cohort: SyntheticCohort;
+  texts: Array<string | null>;
+  /** Outcome labels (mRS ≥ 3). */
+  labels: Uint8Array;
+}
+
+/** The fixed test cohort of a scenario. */
+export interface TestCohort extends CohortWithReports {
+  scenario: ScenarioName;
+  seed: number;
+  /** The simulator's true P(poor) per patient. */
+  trueProbability: Float64Array;
+  /** AUC of the true probability on these patients (Bayes-optimal). */
+  bayesAuc: number;
+  /** Mean log-loss of the true probability on these patients. */
+  bayesLogLoss: number;
+  /** sha256 (first 16 hex digits) of the labels: every cell of a scenario must show the same. */
+  labelsDigest: string;
+}
+
+/** Short sha256 of bytes or a string. */
+export function digest(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+/** A synthetic cohort in the study's layout (2D `[32, 32, 8]`) with its reports. */
+async function cohortWithReports(scenario: ScenarioName, seed: number, patients: number): Promise<CohortWithReports> {
+  const cohort = generateSyntheticCohort({ scenario, seed, layout: '2d', patients });
+  const texts = await cohortReportTexts(cohort, seed);
+  return { cohort, texts, labels: Uint8Array.from(cohort.poor) };
+}
+
+/** Generates the fixed test cohort of a scenario. Deterministic in its arguments. */
+export async function buildTestCohort(scenario: ScenarioName, patients: number, seed: number): Promise<TestCohort> {
+  const c = await cohortWithReports(scenario, seed, patients);
+  const trueProbability = Float64Array.from(c.cohort.truePoorProbability);
+  return {
+    ...c,
+    scenario,
+    seed,
+    trueProbability,
+    bayesAuc: rocAuc(c.labels, trueProbability),
+    bayesLogLoss: logLoss(c.labels, trueProbability),
+    labelsDigest: digest(c.labels),
+  };
+}
+
+/** One seed's data at one training size: cohorts, reports, and the preprocessing fitted on training only. */
+export interface SeedData {
+  scenario: ScenarioName;
+  seed: number;
+  trainSize: number;
+  seeds: ReturnType<typeof seedsOf>;
+  train: CohortWithReports;
+  val: CohortWithReports;
+  /** Fitted on the training cohort's rows. */
+  pre: TabularPreprocessor;
+  /** Trained on the training cohort's reports. */
+  tok: WordPieceTokenizer;
+  /** Things to release with the data (e.g. tensors a trainer built from it). */
+  disposers: Array<() => void>;
+}
+
+/**
+ * Builds one seed's training and validation cohorts (new seeds, never the test cohort's), their
+ * reports, and the preprocessing (TabularPreprocessor, WordPieceTokenizer) fitted on the
+ * training cohort only.
+ */
+export async function buildSeedData(scenario: ScenarioName, seed: number, trainSize: number, valSize: number, testSeed: number): Promise<SeedData> {
+  const seeds = seedsOf(seed, testSeed);
+  const train = await cohortWithReports(scenario, seeds.train, trainSize);
+  const val = await cohortWithReports(scenario, seeds.val, valSize);
+  const pre = new TabularPreprocessor({ columns: train.cohort.schema }).fit(train.cohort.rows);
+  const { vocabSize, minFrequency, maxLength } = PREPROCESSING.tokenizer;
+  const tok = WordPieceTokenizer.train(
+    train.texts.filter((t): t is string => t !== null),
+    { vocabSize, minFrequency },
+    { maxLength },
+  );
+  return { scenario, seed, trainSize, seeds, train, val, pre, tok, disposers: [] };
+}
+
+/** Releases what was attached to a seed's data. */
+export function disposeSeedData(data: SeedData): void {
+  for (const d of data.disposers.splice(0)) d();
+}
+
+/** The raw model inputs of patients `start … end − 1` of a cohort (for `prepareTriModalData`). */
+export function rawInputs(c: CohortWithReports, start = 0, end = c.labels.length): RawTriModalInputs {
+  const per = c.cohort.sampleShape.reduce((a, b) => a * b, 1);
+  return {
+    images: c.cohort.images.subarray(start * per, end * per),
+    imageShape: c.cohort.sampleShape,
+    rows: c.cohort.rows.slice(start, end),
+    reports: c.texts.slice(start, end),
+    labels: c.labels.subarray(start, end),
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * Training one neural ablation of the study on one seed's data, and predicting P(poor) on its
+ * validation cohort and on the scenario's test cohort (inference mode, in batches built from the
+ * raw cohort, every tensor released). The model and trainer settings come from ./ablations.ts
+ * only; {@link CellTrainer} is the seam the tests replace with a fast fake.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { generateSyntheticCohort } from '../data/cohort.js';
+import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
+import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
+import { createTriModalModel } from '../models/builder.js';
+import { prepareTriModalData, type TriModalData } from '../models/data.js';
+import type { TriModalModel } from '../models/tri-modal.js';
+import { Trainer } from '../training/trainer.js';
+import type { TrainingLogs } from '../training/types.js';
+import { ProgressBar, type ProgressSink } from '../demo/progress.js';
+import { type ModelComponents, modelConfig, PREPROCESSING, trainerOptions } from './ablations.js';
+import type { Json } from './cells.js';
+import type { AblationSpec } from './claims.js';
+import { type CohortWithReports, rawInputs, type SeedData, type TestCohort } from './data.js';
+
+/** One neural training job. */
+export interface NeuralJob {
+  spec: AblationSpec;
+  data: SeedData;
+  test: TestCohort;
+  quick: boolean;
+  /** Progress bars go here. */
+  sink: ProgressSink;
+  /** Label of the progress bar. */
+  label: string;
+}
+
+/** What a neural job returns: predictions and the training history. */
+export interface NeuralOutcome {
+  /** P(poor) of each validation patient (in order). */
+  val: Float32Array;
+  /** P(poor) of each test patient (in order). */
+  test: Float32Array;
+  /** The trainer's per-epoch logs. */
+  history: TrainingLogs[];
+  bestEpoch: number | null;
+  stoppedEarly: boolean;
+}
+
+/** Timings of a few training steps and predictions (for the budget estimate). */
+export interface ProbeResult {
+  /** Seconds per training step (one batch). */
+  stepSeconds: number;
+  batchSize: number;
+  /** Seconds of inference per patient. */
+  inferSecondsPerPatient: number;
+  /** Most epochs of a cell. */
+  maxEpochs: number;
+  /** Early-stopping patience (null: none). */
+  patience: number | null;
+  /** Seconds to build the model. */
+  buildSeconds: number;
+}
+
+/** Trains the neural ablations (the real one is {@link tfjsCellTrainer}; tests inject fakes). */
+export interface CellTrainer {
+  /** JSON-safe model and trainer settings of a neural ablation: part of its cells' fingerprint. */
+  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number } }): Json;
+  /** Trains one ablation on one seed's data and predicts the validation and test cohorts. */
+  train(job: NeuralJob): Promise<NeuralOutcome>;
+  /** Times a few steps of an ablation on a seed's data (optional). */
+  probe?(spec: AblationSpec, data: SeedData, quick: boolean): Promise<ProbeResult>;
+}
+
+/** Batch size of inference. */
+const PREDICT_BATCH = 250;
+
+/**
+ * P(poor) of every patient of a cohort, in batches of {@link PREDICT_BATCH} built from the raw
+ * cohort (images, rows through the fitted preprocessor, reports through the tokenizer); every
+ * tensor it creates is released.
+ */
+export async function predictCohort(model: TriModalModel, c: CohortWithReports, pre: TabularPreprocessor, tok: WordPieceTokenizer): Promise<Float32Array> {
+  const n = c.labels.length;
+  const out = new Float32Array(n);
+  for (let start = 0; start < n; start += PREDICT_BATCH) {
+    const end = Math.min(n, start + PREDICT_BATCH);
+    const batch = prepareTriModalData(rawInputs(c, start, end), { preprocessor: pre, tokenizer: tok });
+    try {
+      const { probabilities } = model.predict(batch);
+      out.set(await probabilities.data(), start);
+      probabilities.dispose();
+    } finally {
+      tf.dispose(Object.values(batch) as tf.Tensor[]);
+    }
+  }
+  return out;
+}
+
+const cachedTensors = { train: new WeakMap<SeedData, TriModalData>(), val: new WeakMap<SeedData, TriModalData>() };
+
+/** The training or validation cohort's tensors, built once per seed's data and released with it. */
+function tensorsOf(data: SeedData, which: 'train' | 'val'): TriModalData {
+  const cache = cachedTensors[which];
+  let t = cache.get(data);
+  if (!t) {
+    const built = prepareTriModalData(rawInputs(data[which]), { preprocessor: data.pre, tokenizer: data.tok });
+    cache.set(data, built);
+    data.disposers.push(() => {
+      tf.dispose(Object.values(built) as tf.Tensor[]);
+      cache.delete(data);
+    });
+    t = built;
+  }
+  return t;
+}
+
+/** A stand-in for fitted objects in a settings description. */
+const fitted = (what: string) => ({ fitted: what }) as never;
+
+let studyImageShape: readonly number[] | null = null;
+
+/** The study's image shape (the synthetic cohort's 2D layout). */
+function imageShape(): readonly number[] {
+  studyImageShape ??= generateSyntheticCohort({ patients: 1, seed: 1, layout: '2d', images: true }).sampleShape;
+  return studyImageShape;
+}
+
+function components(data: SeedData): ModelComponents {
+  return { imageShape: data.train.cohort.sampleShape, pre: data.pre, tok: data.tok };
+}
+
+/**
+ * The real trainer: `createTriModalModel(modelConfig(spec, …))` trained by
+ * `new Trainer(trainerOptions(spec, …))` on the seed's training tensors with its validation
+ * tensors for early stopping (./ablations.ts), then batched inference on the validation and
+ * test cohorts.
+ */
+export const tfjsCellTrainer: CellTrainer = {
+  settings(spec, { quick, seeds }) {
+    const placeholders: ModelComponents = {
+      imageShape: imageShape(),
+      pre: fitted('TabularPreprocessor on the training cohort'),
+      tok: fitted('WordPieceTokenizer on the training reports'),
+    };
+    return JSON.parse(
+      JSON.stringify({
+        model: modelConfig(spec, placeholders, seeds.model),
+        trainer: trainerOptions(spec, { quick, seed: seeds.trainer }),
+        preprocessing: PREPROCESSING,
+      }),
+    ) as Json;
+  },
+
+  async train(job) {
+    const { spec, data, quick } = job;
+    const model = createTriModalModel(modelConfig(spec, components(data), data.seeds.model));
+    const options = trainerOptions(spec, { quick, seed: data.seeds.trainer });
+    const bar = new ProgressBar(job.label, options.epochs ?? 1, job.sink);
+    const trainer = new Trainer({
+      ...options,
+      onEpochEnd: (e, logs) => bar.update(e + 1, `loss ${fmt(logs['loss'])} val AUC ${fmt(logs['val_auc'])}`),
+    });
+    try {
+      const history = await trainer.fit(model, tensorsOf(data, 'train'), { validation: tensorsOf(data, 'val') });
+      bar.done();
+      const val = await predictCohort(model, data.val, data.pre, data.tok);
+      const test = await predictCohort(model, job.test, data.pre, data.tok);
+      return { val, test, history: history.epochs, bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly };
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
+  },
+
+  async probe(spec, data, quick) {
+    const t0 = performance.now();
+    const model = createTriModalModel(modelConfig(spec, components(data), data.seeds.model));
+    const buildSeconds = (performance.now() - t0) / 1000;
+    const options = trainerOptions(spec, { quick, seed: data.seeds.trainer });
+    const batchSize = options.batchSize ?? 16;
+    const rows = Math.min(data.train.labels.length, 4 * batchSize);
+    const subset = prepareTriModalData(rawInputs(data.train, 0, rows), { preprocessor: data.pre, tokenizer: data.tok });
+    const stamps: number[] = [];
+    const trainer = new Trainer({ ...options, epochs: 1, earlyStopping: false, onBatchEnd: () => void stamps.push(performance.now()) });
+    try {
+      await trainer.fit(model, subset);
+      // the first step warms the kernels up: time the others
+      const stepSeconds = stamps.length > 1 ? (stamps.at(-1)! - stamps[0]!) / 1000 / (stamps.length - 1) : Number.NaN;
+      await predictCohort(model, data.val, data.pre, data.tok);
+      const t1 = performance.now();
+      await predictCohort(model, data.val, data.pre, data.tok);
+      const inferSecondsPerPatient = (performance.now() - t1) / 1000 / data.val.labels.length;
+      const es = options.earlyStopping;
+      return { stepSeconds, batchSize, inferSecondsPerPatient, maxEpochs: options.epochs ?? 20, patience: es ? (es.patience ?? 5) : null, buildSeconds };
+    } finally {
+      tf.dispose(Object.values(subset) as tf.Tensor[]);
+      trainer.dispose();
+      model.dispose();
+    }
+  },
+};
+
+function fmt(x: number | undefined): string {
+  return x !== undefined && Number.isFinite(x) ? x.toFixed(3) : 'n/a';
+}

@@ -1,0 +1,236 @@
+/**
+ * Running one cell of the study: a neural ablation (through a {@link CellTrainer}), late fusion
+ * (stacking the unimodal models' validation predictions with a logistic regression), or a
+ * non-neural reference (the oracle on the true features, the table + report model), and its
+ * metrics on the scenario's fixed test cohort.
+ *
+ * @packageDocumentation
+ */
+import type { ClinicalRow } from '../data/clinical.js';
+import type { SyntheticPatient } from '../data/cohort.js';
+import { oracleFeatures, tableFeatures } from '../data/oracle.js';
+import { brierScore, expectedCalibrationError } from '../metrics/calibration.js';
+import { fitLogistic, type LogisticModel, predictLogistic } from '../metrics/logistic.js';
+import { rocAuc } from '../metrics/ranking.js';
+import type { ProgressSink } from '../demo/progress.js';
+import {
+  CELL_FORMAT,
+  type CellMetrics,
+  type CellRecord,
+  decodeFloat32,
+  encodeFloat32,
+  encodeUint8,
+  type Json,
+  settingsHash,
+} from './cells.js';
+import { type CohortWithReports, digest, type SeedData, type TestCohort } from './data.js';
+import { ablationSpec, cellId, type CellKey, LATE_COMPONENTS, seedsOf, type StudySettings, validationSize } from './design.js';
+import type { CellTrainer, NeuralOutcome } from './neural.js';
+import { MISSING_REPORT_RATE, REPORT_NOISE, reportFeatures } from './reports.js';
+import { logit, logLoss, recalibration } from './stats.js';
+
+/** Version of the study engine's cell semantics (part of every cell's fingerprint). */
+const STUDY_ENGINE_VERSION = 1;
+
+/** What running a cell needs. */
+export interface CellContext {
+  settings: StudySettings;
+  trainer: CellTrainer;
+  /** The cell's seed data (same scenario, training size and seed). */
+  data: SeedData;
+  test: TestCohort;
+  backend: string;
+  /** Milliseconds since some origin (Date.now; tests inject a fake). */
+  clock: () => number;
+  sink: ProgressSink;
+  /** A finished cell by id (this run's, or one on disk), or null: late fusion reuses its unimodal cells. */
+  findCell: (id: string) => CellRecord | null;
+}
+
+/** How the table + report reference reads a published (incomplete) table row. */
+const PUBLISHED_TABLE = {
+  numeric: ['age', 'nihss', 'onsetToTreatmentMin', 'glucose', 'systolicBp', 'preStrokeMrs'],
+  binary: ['thrombolysis', 'thrombectomy', 'hypertension', 'diabetes', 'atrialFibrillation'],
+} as const;
+
+/** Training-cohort means of the numeric columns over their present cells (what the tabular preprocessor imputes). */
+function numericMeans(rows: readonly ClinicalRow[]): Record<string, number> {
+  const means: Record<string, number> = {};
+  for (const c of PUBLISHED_TABLE.numeric) {
+    const xs = rows.map((r) => r[c]).filter((v): v is number => typeof v === 'number');
+    means[c] = xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+  }
+  return means;
+}
+
+/**
+ * The table features of a *published* row, as the neural models see the table: a missing
+ * numeric cell takes the training cohort's mean, a missing binary cell 0, a missing sex 'female'
+ * (the tabular preprocessor's value 0), and one missing-cell indicator per column (its mask);
+ * then the same transformed terms as the oracle's `tableFeatures`.
+ */
+function publishedTableFeatures(row: ClinicalRow, means: Record<string, number>): number[] {
+  const num = (c: string) => (typeof row[c] === 'number' ? (row[c] as number) : means[c]!);
+  const bin = (c: string) => (row[c] === 1 ? 1 : 0) as 0 | 1;
+  const clinical = {
+    age: num('age'),
+    sex: row['sex'] === 'male' ? 'male' : 'female',
+    nihss: num('nihss'),
+    onsetToTreatmentMin: num('onsetToTreatmentMin'),
+    thrombolysis: bin('thrombolysis'),
+    thrombectomy: bin('thrombectomy'),
+    hypertension: bin('hypertension'),
+    diabetes: bin('diabetes'),
+    atrialFibrillation: bin('atrialFibrillation'),
+    glucose: num('glucose'),
+    systolicBp: num('systolicBp'),
+    preStrokeMrs: num('preStrokeMrs'),
+  } as const;
+  // tableFeatures reads only the clinical record
+  const features = tableFeatures({ clinical } as unknown as SyntheticPatient);
+  const missing = Object.keys(clinical).map((c) => (row[c] === null || row[c] === undefined ? 1 : 0));
+  return [...features, ...missing];
+}
+
+/** The features of a reference model for every patient of a cohort. */
+function referenceFeatures(kind: 'oracle' | 'table-report', c: CohortWithReports, means: Record<string, number>): number[][] {
+  if (kind === 'oracle') return c.cohort.patients.map((p) => oracleFeatures(p, 'table+image'));
+  return c.cohort.patients.map((p, i) => [...publishedTableFeatures(c.cohort.rows[i]!, means), ...reportFeatures(c.texts[i]!)]);
+}
+
+/** The test metrics of P(poor) predictions (float32, as stored) on the test cohort. */
+function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
+  const auc = rocAuc(test.labels, scores);
+  const ll = logLoss(test.labels, scores);
+  const cal = recalibration(test.labels, scores);
+  const hasBoth = valLabels.includes(0) && valLabels.includes(1);
+  return {
+    auc,
+    regret: test.bayesAuc - auc,
+    logLoss: ll,
+    excessLogLoss: ll - test.bayesLogLoss,
+    brier: brierScore(test.labels, scores),
+    ece: expectedCalibrationError(test.labels, scores, { numBins: 10 }),
+    calibrationSlope: cal.slope,
+    calibrationIntercept: cal.intercept,
+    valAuc: hasBoth ? rocAuc(valLabels, valScores) : Number.NaN,
+  };
+}
+
+/** The settings (fingerprinted) of a cell. */
+export function cellSettings(key: CellKey, settings: StudySettings, trainer: CellTrainer): { [key: string]: Json } {
+  const spec = ablationSpec(key.ablation);
+  const seeds = seedsOf(key.seed, settings.test.seed);
+  let model: Json;
+  if (spec.reference === 'oracle') model = { reference: 'fitLogistic (l2 1e-4) on oracleFeatures(patient, "table+image") of the training cohort' };
+  else if (spec.reference === 'table-report') {
+    model = { reference: 'fitLogistic (l2 1e-4) on publishedTableFeatures (missing cells imputed as the preprocessor does, plus missing indicators) + reportFeatures of the training cohort' };
+  } else if (spec.fusion === 'late') {
+    model = {
+      stacker: 'fitLogistic (l2 1e-4) on logit P(poor) of the unimodal models on the validation cohort',
+      components: Object.fromEntries(LATE_COMPONENTS.map((m) => [m, trainer.settings(ablationSpec(m), { quick: settings.quick, seeds })])),
+    };
+  } else model = trainer.settings(spec, { quick: settings.quick, seeds });
+  return {
+    engine: STUDY_ENGINE_VERSION,
+    quick: settings.quick,
+    ablation: JSON.parse(JSON.stringify(spec)) as Json,
+    data: {
+      scenario: key.scenario,
+      trainSize: key.trainSize,
+      valSize: validationSize(settings, key.trainSize),
+      seed: key.seed,
+      seeds,
+      layout: '2d',
+      reportNoise: { ...REPORT_NOISE },
+      missingReportRate: MISSING_REPORT_RATE,
+    },
+    test: { patients: settings.test.patients, seed: settings.test.seed },
+    model,
+  };
+}
+
+/** A late-fusion component: from a finished unimodal cell, or trained here. */
+async function lateComponent(id: 'image' | 'text' | 'clinical', key: CellKey, ctx: CellContext, hash: string) {
+  const componentKey = { ...key, ablation: id };
+  const cell = ctx.findCell(cellId(componentKey));
+  if (cell && cell.settingsHash === hash) {
+    return { source: 'cell' as const, val: decodeFloat32(cell.scores.val), test: decodeFloat32(cell.scores.test) };
+  }
+  const outcome = await ctx.trainer.train({ spec: ablationSpec(id), data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(componentKey)} (for late)` });
+  return { source: 'trained' as const, val: outcome.val, test: outcome.test };
+}
+
+/**
+ * Runs one cell and returns its record (the caller writes it).
+ *
+ * @throws whatever training throws (nothing is written then).
+ */
+export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecord> {
+  const started = ctx.clock();
+  const spec = ablationSpec(key.ablation);
+  const settings = cellSettings(key, ctx.settings, ctx.trainer);
+  const hash = settingsHash(settings);
+  const valLabels = ctx.data.val.labels;
+  let valScores: Float32Array;
+  let testScores: Float32Array;
+  let training: CellRecord['training'] = null;
+  let late: CellRecord['late'];
+  let reference: CellRecord['reference'];
+  if (spec.reference) {
+    const means = numericMeans(ctx.data.train.cohort.rows);
+    const x = referenceFeatures(spec.reference, ctx.data.train, means);
+    const model: LogisticModel = fitLogistic(x, Array.from(ctx.data.train.labels));
+    valScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.data.val, means)));
+    testScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.test, means)));
+    reference = { model, features: x[0]!.length };
+  } else if (spec.fusion === 'late') {
+    const parts: Record<string, Awaited<ReturnType<typeof lateComponent>>> = {};
+    for (const m of LATE_COMPONENTS) {
+      const componentHash = settingsHash(cellSettings({ ...key, ablation: m }, ctx.settings, ctx.trainer));
+      parts[m] = await lateComponent(m, key, ctx, componentHash);
+    }
+    const rowsOf = (which: 'val' | 'test', i: number) => LATE_COMPONENTS.map((m) => logit(parts[m]![which][i]!));
+    const stacker = fitLogistic(Array.from(valLabels, (_, i) => rowsOf('val', i)), Array.from(valLabels));
+    valScores = Float32Array.from(predictLogistic(stacker, Array.from(valLabels, (_, i) => rowsOf('val', i))));
+    testScores = Float32Array.from(predictLogistic(stacker, Array.from(ctx.test.labels, (_, i) => rowsOf('test', i))));
+    late = {
+      stacker,
+      components: Object.fromEntries(
+        LATE_COMPONENTS.map((m) => [
+          m,
+          { source: parts[m]!.source, valAuc: rocAuc(valLabels, parts[m]!.val), testAuc: rocAuc(ctx.test.labels, parts[m]!.test), scoresDigest: digest(encodeFloat32(parts[m]!.test)) },
+        ]),
+      ),
+    };
+  } else {
+    const outcome: NeuralOutcome = await ctx.trainer.train({ spec, data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(key)}` });
+    valScores = outcome.val;
+    testScores = outcome.test;
+    training = { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history };
+  }
+  const record: CellRecord = {
+    format: CELL_FORMAT,
+    id: cellId(key),
+    key: { ...key },
+    quick: ctx.settings.quick,
+    settings,
+    settingsHash: hash,
+    recipeHash: settingsHash(cellSettings({ ...key, seed: 0, trainSize: 0 }, ctx.settings, ctx.trainer)),
+    test: {
+      patients: ctx.test.labels.length,
+      seed: ctx.test.seed,
+      labelsDigest: ctx.test.labelsDigest,
+      bayesAuc: ctx.test.bayesAuc,
+      bayesLogLoss: ctx.test.bayesLogLoss,
+      labels: encodeUint8(ctx.test.labels),
+    },
+    metrics: cellMetrics(ctx.test, testScores, valLabels, valScores),
+    scores: { test: encodeFloat32(testScores), val: encodeFloat32(valScores), valLabels: encodeUint8(valLabels) },
+    training,
+    run: { seconds: (ctx.clock() - started) / 1000, finishedAt: new Date(ctx.clock()).toISOString(), backend: ctx.backend },
+  };
+  if (late) record.late = late;
+  if (reference) record.reference = reference;
+  return record;
+}
