@@ -7,7 +7,8 @@
  * @packageDocumentation
  */
 import type { ScenarioName } from '../data/scenarios.js';
-import { delongTest, delongVariance, minimumDetectableDifference } from '../metrics/paired.js';
+import { delongTest, delongVariance } from '../metrics/delong.js';
+import { minimumDetectableDifference } from '../metrics/paired.js';
 import { type CellMetrics, type CellRecord, decodeFloat32, decodeUint8 } from './cells.js';
 import { type Claim, type ClaimKind, STUDY_PROTOCOL } from './claims.js';
 import { claimSize, type StudySettings } from './design.js';

@@ -1,7 +1,7 @@
 // Claim verdicts by the pre-registered rules: each kind's shown / not shown / contrary against
 // hand-made intervals, and judgeClaim on hand-made cells (mean, t-interval, per-seed DeLong).
 import { describe, expect, it } from 'vitest';
-import { delongTest } from '../../src/metrics/paired.js';
+import { delongTest } from '../../src/metrics/delong.js';
 import { CellIndex, judgeClaim, targetMet, verdictOf } from '../../src/study/analysis.js';
 import { CELL_FORMAT, type CellRecord, encodeFloat32, encodeUint8 } from '../../src/study/cells.js';
 import { CLAIMS } from '../../src/study/claims.js';
