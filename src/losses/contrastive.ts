@@ -10,6 +10,7 @@ import { matMul } from '../ops/matmul.js';
 import { assertPositiveNumber, assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { type BaseLayerArgs } from '../layers/common.js';
+import { variableFrom } from '../core/variables.js';
 
 /** Large negative logit used to remove excluded samples from a softmax. */
 const EXCLUDED = -1e9;
@@ -223,7 +224,7 @@ export class LogitScale {
     this.max = max;
     this.initialTemperature = t0;
     const name = args.name ?? `vdafm_logit_scale_${++logitScaleCount}`;
-    this.variable = tf.variable(tf.scalar(Math.log(1 / t0)), args.trainable ?? true, name) as tf.Variable<tf.Rank.R0>;
+    this.variable = variableFrom(tf.scalar(Math.log(1 / t0)), args.trainable ?? true, name);
   }
 
   /**

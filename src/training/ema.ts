@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
 import { disposeOutputs, type TeacherVision } from './loss.js';
+import { variableFrom } from '../core/variables.js';
 
 /** @internal */
 export class EmaTeacher {
@@ -23,7 +24,7 @@ export class EmaTeacher {
   ) {}
 
   private ensure(): tf.Variable[] {
-    this.shadow ??= this.vars.map((v) => tf.variable(v.clone(), false));
+    this.shadow ??= this.vars.map((v) => variableFrom(v.clone(), false));
     return this.shadow;
   }
 
@@ -58,7 +59,7 @@ export class EmaTeacher {
   /** Restores averaged weights saved by {@link EmaTeacher.getState}. */
   setState(state: number[][] | null): void {
     this.dispose();
-    if (state) this.shadow = this.vars.map((v, i) => tf.variable(tf.tensor(state[i]!, v.shape), false));
+    if (state) this.shadow = this.vars.map((v, i) => variableFrom(tf.tensor(state[i]!, v.shape), false));
   }
 
   dispose(): void {

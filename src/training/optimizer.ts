@@ -9,6 +9,7 @@ import { splitRows } from '../ops/slice.js';
 import { flatten } from './gradients.js';
 import { assertPositiveNumber } from '../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
+import { variableFrom } from '../core/variables.js';
 
 /** Options of {@link AdamW}. */
 export interface AdamWOptions {
@@ -205,7 +206,7 @@ export class AdamW {
       return { name: variable.name, size: variable.size, shape: variable.shape.slice(), seen: prev?.seen ?? false };
     });
     this.disposeMoments();
-    this.flat = { m: tf.variable(tf.tensor1d(m), false), v: tf.variable(tf.tensor1d(v), false) };
+    this.flat = { m: variableFrom(tf.tensor1d(m), false), v: variableFrom(tf.tensor1d(v), false) };
   }
 
   /** The flat moments cut back into per-variable arrays. */
@@ -247,7 +248,7 @@ export class AdamW {
     });
     this.disposeMoments();
     this.layout = variables.map((variable) => ({ name: variable.name, size: variable.size, shape: variable.shape.slice(), seen: true }));
-    this.flat = { m: tf.variable(tf.tensor1d(m), false), v: tf.variable(tf.tensor1d(v), false) };
+    this.flat = { m: variableFrom(tf.tensor1d(m), false), v: variableFrom(tf.tensor1d(v), false) };
   }
 
   /** Copies the state to plain data (moments in variable order, for the variables updated so far). */

@@ -126,6 +126,17 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('leaves no tensor behind after fit and dispose (moments, temperature and EMA teacher included)', async () => {
+    const { train, build } = setup({ n: 64 });
+    const model = build();
+    const before = tf.memory().numTensors;
+    const trainer = new Trainer({ epochs: 2, batchSize: 32, seed: 1, alignment: { visionAnchor: 'ema' } });
+    await trainer.fit(model, train);
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it('stops with a NonFiniteError naming the step and the loss part, keeping the last good weights', async () => {
     const { train, build } = setup({ n: 64 });
     const model = build();
