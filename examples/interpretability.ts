@@ -35,7 +35,8 @@ export async function interpretability(out: string | null, log: (line: string) =
     texts.push(r.text);
   }
   const pre = new TabularPreprocessor({ columns: cohort.schema }).fit(cohort.rows);
-  const tok = WordPieceTokenizer.train(texts, { vocabSize: 300, minFrequency: 2 }, { maxLength: 64 });
+  const trained = WordPieceTokenizer.train(texts, { vocabSize: 300, minFrequency: 2 }, { keepNumbers: true });
+  const tok = trained.withMaxLength(trained.coverageLength(texts, 0.99));
   const { values, mask } = pre.transform(cohort.rows);
   const { ids, mask: textMask } = tok.encodeToTensors(texts);
   const data: TriModalData = {

@@ -160,11 +160,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   // 2. preprocessing fitted on the training patients only
   const pre = new TabularPreprocessor({ columns: cohort.schema }).fit(split.train.map((i) => cohort.rows[i]!));
-  const tok = WordPieceTokenizer.train(
-    split.train.map((i) => texts[i]).filter((t): t is string => t !== null),
-    { vocabSize: 300, minFrequency: 2 },
-    { maxLength: 64 },
-  );
+  const trainTexts = split.train.map((i) => texts[i] ?? null);
+  const trained = WordPieceTokenizer.train(trainTexts.filter((t): t is string => t !== null), { vocabSize: 300, minFrequency: 2 }, { keepNumbers: true });
+  // the text input covers 99% of the training reports uncut (numbers kept whole: "3.5" is one word)
+  const tok = trained.withMaxLength(trained.coverageLength(trainTexts, 0.99));
   const run: DemoRun = {
     components: { imageShape: [...cohort.sampleShape], pre, tok, seed },
     train: tensorsFor(cohort, split.train, texts, pre, tok),

@@ -30,8 +30,11 @@ export interface ModelComponents {
 
 /** Text and table preprocessing, fitted on each seed's training cohort only. */
 export const PREPROCESSING = {
-  /** `WordPieceTokenizer.train(reports, { vocabSize, minFrequency }, { maxLength })`. */
-  tokenizer: { vocabSize: 300, minFrequency: 2, maxLength: 64 },
+  /**
+   * `WordPieceTokenizer.train(reports, { vocabSize, minFrequency }, { keepNumbers })`, with
+   * `maxLength` the training reports' `coverageLength(…, coverage)` (no report cut but the longest 1%).
+   */
+  tokenizer: { vocabSize: 300, minFrequency: 2, keepNumbers: true, coverage: 0.99 },
 } as const;
 
 /** The training budget, identical for every neural ablation. */

@@ -92,12 +92,9 @@ export async function buildSeedData(scenario: ScenarioName, seed: number, trainS
   const train = await cohortWithReports(scenario, seeds.train, trainSize);
   const val = await cohortWithReports(scenario, seeds.val, valSize);
   const pre = new TabularPreprocessor({ columns: train.cohort.schema }).fit(train.cohort.rows);
-  const { vocabSize, minFrequency, maxLength } = PREPROCESSING.tokenizer;
-  const tok = WordPieceTokenizer.train(
-    train.texts.filter((t): t is string => t !== null),
-    { vocabSize, minFrequency },
-    { maxLength },
-  );
+  const { vocabSize, minFrequency, keepNumbers, coverage } = PREPROCESSING.tokenizer;
+  const trained = WordPieceTokenizer.train(train.texts.filter((t): t is string => t !== null), { vocabSize, minFrequency }, { keepNumbers });
+  const tok = trained.withMaxLength(trained.coverageLength(train.texts, coverage));
   return { scenario, seed, trainSize, seeds, train, val, pre, tok, disposers: [] };
 }
 

@@ -86,6 +86,14 @@ export interface WordPieceOptions {
   continuingSubwordPrefix?: string;
   /** Words longer than this become the unknown token. @defaultValue 100 */
   maxInputCharsPerWord?: number;
+  /**
+   * Keep decimal numbers whole: `3.5` is one word (`3`, `##.`, `##5` pieces unless the vocabulary
+   * holds it) instead of the three words `3`, `.`, `5`, whose `.` reads like a sentence end.
+   * Otherwise the pre-tokeniser is BERT's (split on whitespace and punctuation). Saved in
+   * `toJSON()` as a standard `Split` pre-tokeniser, so HuggingFace `tokenizers` reads it too.
+   * @defaultValue false (BERT's pre-tokeniser, as a Hub vocabulary expects)
+   */
+  keepNumbers?: boolean;
 }
 
 /** Options of {@link WordPieceTokenizer.fromJSON}. */

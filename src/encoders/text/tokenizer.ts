@@ -13,7 +13,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { assertBoolean, assertOneOf, assertPositiveInt } from '../../core/validate.js';
 import { InvalidArgumentError, SerializationError } from '../../errors.js';
 import type { EncodeOptions, FromJSONOptions, TokenEncoding, TokenizerJSON, WordPieceOptions } from './tokenizer-types.js';
-import { type BuildVocabOptions, buildVocab, DEFAULT_SPECIAL_TOKENS } from './vocab.js';
+import { type BuildVocabOptions, buildVocab, DEFAULT_SPECIAL_TOKENS, NUMBER_AWARE_PATTERN } from './vocab.js';
 
 function deepCopy<T>(x: T): T {
   return JSON.parse(JSON.stringify(x)) as T;
@@ -96,6 +96,7 @@ export class WordPieceTokenizer {
       specialTokens: special,
       lowercase: vocabOptions.lowercase ?? options.lowercase ?? true,
       continuingSubwordPrefix: vocabOptions.continuingSubwordPrefix ?? options.continuingSubwordPrefix ?? '##',
+      keepNumbers: vocabOptions.keepNumbers ?? options.keepNumbers ?? false,
     });
     return WordPieceTokenizer.fromVocab(vocab, { ...options, specialTokens: special });
   }
@@ -124,6 +125,8 @@ export class WordPieceTokenizer {
     });
     const lowercase = options.lowercase ?? true;
     assertBoolean(lowercase, 'lowercase');
+    const keepNumbers = options.keepNumbers ?? false;
+    assertBoolean(keepNumbers, 'keepNumbers');
     const pad = options.padToken ?? '[PAD]';
     const unk = options.unkToken ?? '[UNK]';
     const cls = options.clsToken ?? '[CLS]';
@@ -144,7 +147,9 @@ export class WordPieceTokenizer {
         .map((t) => ({ id: index.get(t)!, content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }))
         .sort((a, b) => a.id - b.id),
       normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
+      pre_tokenizer: keepNumbers
+        ? { type: 'Split', pattern: { Regex: NUMBER_AWARE_PATTERN }, behavior: 'Removed', invert: true }
+        : { type: 'BertPreTokenizer' },
       post_processor: {
         type: 'TemplateProcessing',
         single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
@@ -213,6 +218,20 @@ export class WordPieceTokenizer {
   }
 
   /**
+   * The same tokenizer with another default `maxLength` (e.g. one from {@link coverageLength}).
+   *
+   * @throws {@link InvalidArgumentError} naming `maxLength` when it is not a positive integer.
+   * @example
+   * ```ts
+   * const fitted = tok.withMaxLength(tok.coverageLength(trainReports, 0.99));
+   * ```
+   */
+  withMaxLength(maxLength: number): WordPieceTokenizer {
+    assertPositiveInt(maxLength, 'maxLength');
+    return new WordPieceTokenizer(deepCopy(this.json), maxLength, this.padToken);
+  }
+
+  /**
    * The tokenizer as a standard HuggingFace `tokenizer.json` document, with `truncation` and
    * `padding` describing this tokenizer's defaults (right side, fixed `maxLength`).
    * `JSON.stringify` it to write `tokenizer.json`; {@link fromJSON} restores it exactly.
@@ -263,6 +282,35 @@ export class WordPieceTokenizer {
   tokenize(text: string): string[] {
     checkText(text, 'text');
     return this.hf.tokenize(text, { add_special_tokens: false });
+  }
+
+  /**
+   * The smallest `maxLength` that leaves at least `fraction` of `texts` uncut (special tokens
+   * counted), to size the text input from the training reports rather than guess it.
+   *
+   * @param texts - the reports (`null` entries, missing reports, are skipped).
+   * @param fraction - share of reports that must fit, in (0, 1].
+   * @returns the length in tokens (1 when no report is given).
+   * @throws {@link InvalidArgumentError} naming `texts`, `texts[i]` or `fraction`.
+   * @example
+   * ```ts
+   * const maxLength = tok.coverageLength(trainReports, 0.99);
+   * const ids = tok.encodeToTensors(trainReports, { maxLength });
+   * ```
+   */
+  coverageLength(texts: ReadonlyArray<string | null | undefined>, fraction = 0.99): number {
+    if (!Array.isArray(texts)) {
+      throw new InvalidArgumentError({ argument: 'texts', message: 'texts must be an array of strings (or null for a missing report).', received: typeof texts });
+    }
+    if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) {
+      throw new InvalidArgumentError({ argument: 'fraction', message: 'fraction must be a number in (0, 1].', received: fraction });
+    }
+    const lengths = (this.encode(texts, { truncation: false, padding: 'do_not_pad' }) as TokenEncoding[])
+      .map((e, i) => (texts[i] == null ? -1 : e.ids.length))
+      .filter((n) => n >= 0)
+      .sort((a, b) => a - b);
+    if (lengths.length === 0) return 1;
+    return Math.max(1, lengths[Math.ceil(fraction * lengths.length) - 1]!);
   }
 
   /**

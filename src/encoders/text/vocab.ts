@@ -39,6 +39,13 @@ export interface BuildVocabOptions {
    * @defaultValue '##'
    */
   continuingSubwordPrefix?: string;
+  /**
+   * Count decimal numbers as whole words (must match the tokenizer's `keepNumbers`); the
+   * alphabet then holds every digit (`0`…`9`, `##0`…`##9`) and `##.`, so a number never
+   * becomes the unknown token.
+   * @defaultValue false
+   */
+  keepNumbers?: boolean;
 }
 
 interface Word {
@@ -52,15 +59,30 @@ interface Word {
  * stripping; BertPreTokenizer: split on whitespace and punctuation).
  *
  * @returns the words, in order.
+ * @param keepNumbers - keep decimal numbers whole (`'3.5'` one word).
  * @example
  * ```ts
  * bertWords('Acute LEFT MCA infarct, 40 mL.'); // ['acute', 'left', 'mca', 'infarct', ',', '40', 'ml', '.']
+ * bertWords('Volume 3.5 mL.', true, true); // ['volume', '3.5', 'ml', '.']
  * ```
  */
-export function bertWords(text: string, lowercase = true): string[] {
+export function bertWords(text: string, lowercase = true, keepNumbers = false): string[] {
   const { normalizer, pre } = bertPipeline(lowercase);
-  return pre.pre_tokenize(normalizer.normalize(text)) as string[];
+  const normal = normalizer.normalize(text);
+  if (keepNumbers) return normal.trim().match(NUMBER_AWARE_WORDS) ?? [];
+  return pre.pre_tokenize(normal) as string[];
 }
+
+/** BERT's punctuation class (Unicode punctuation and the ASCII symbol ranges). */
+const PUNCTUATION = '\\p{P}!-/:-@\\[-`{-~';
+
+/**
+ * The word pattern of `keepNumbers`: a decimal number (`12.5`) first, then BERT's rule (a run
+ * without whitespace or punctuation, or one punctuation character). In the `tokenizer.json`
+ * syntax (Oniguruma) and JavaScript's alike.
+ */
+export const NUMBER_AWARE_PATTERN = `\\p{Nd}+(?:\\.\\p{Nd}+)+|[^\\s${PUNCTUATION}]+|[${PUNCTUATION}]`;
+const NUMBER_AWARE_WORDS = new RegExp(NUMBER_AWARE_PATTERN, 'gu');
 
 const pipelines = new Map<boolean, { normalizer: BertNormalizer; pre: BertPreTokenizer }>();
 function bertPipeline(lowercase: boolean): { normalizer: BertNormalizer; pre: BertPreTokenizer } {
@@ -96,8 +118,8 @@ function bertPipeline(lowercase: boolean): { normalizer: BertNormalizer; pre: Be
  */
 export function buildVocab(corpus: Iterable<string>, options: BuildVocabOptions = {}): string[] {
   const o = resolveVocabOptions(corpus, options);
-  const words = countWords(corpus, o.lowercase, o.prefix);
-  const { vocab, seen } = specialsAndAlphabet(o.special, words);
+  const words = countWords(corpus, o.lowercase, o.prefix, o.keepNumbers);
+  const { vocab, seen } = specialsAndAlphabet(o.special, words, o.keepNumbers ? NUMBER_PIECES(o.prefix) : []);
   const pairs = new PairTable(words, o.prefix);
   while (vocab.length < o.vocabSize) {
     const best = pairs.mostFrequent();
@@ -120,6 +142,7 @@ function resolveVocabOptions(corpus: Iterable<string>, options: BuildVocabOption
   assertPositiveInt(vocabSize, 'vocabSize');
   assertPositiveInt(minFrequency, 'minFrequency');
   assertBoolean(options.lowercase ?? true, 'lowercase');
+  assertBoolean(options.keepNumbers ?? false, 'keepNumbers');
   if (!Array.isArray(special) || special.some((s) => typeof s !== 'string' || s.length === 0) || new Set(special).size !== special.length) {
     throw new InvalidArgumentError({
       argument: 'specialTokens',
@@ -133,18 +156,18 @@ function resolveVocabOptions(corpus: Iterable<string>, options: BuildVocabOption
   if (corpus == null || typeof (corpus as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function' || typeof corpus === 'string') {
     throw new InvalidArgumentError({ argument: 'corpus', message: 'corpus must be an array (or iterable) of strings.', received: typeof corpus });
   }
-  return { vocabSize, minFrequency, special, prefix, lowercase: options.lowercase ?? true };
+  return { vocabSize, minFrequency, special, prefix, lowercase: options.lowercase ?? true, keepNumbers: options.keepNumbers ?? false };
 }
 
 /** Step 1: the corpus's words with their counts, sorted, each split into characters (`##` after the first). */
-function countWords(corpus: Iterable<string>, lowercase: boolean, prefix: string): Word[] {
+function countWords(corpus: Iterable<string>, lowercase: boolean, prefix: string, keepNumbers: boolean): Word[] {
   const counts = new Map<string, number>();
   let i = 0;
   for (const text of corpus) {
     if (typeof text !== 'string') {
       throw new InvalidArgumentError({ argument: `corpus[${i}]`, message: 'Every corpus entry must be a string.', received: text });
     }
-    for (const w of bertWords(text, lowercase)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    for (const w of bertWords(text, lowercase, keepNumbers)) counts.set(w, (counts.get(w) ?? 0) + 1);
     i++;
   }
   return [...counts.entries()]
@@ -152,11 +175,14 @@ function countWords(corpus: Iterable<string>, lowercase: boolean, prefix: string
     .map(([w, count]) => ({ symbols: [...w].map((c, j) => (j === 0 ? c : prefix + c)), count }));
 }
 
+/** With `keepNumbers`: every digit, alone and continuing, and the continuing '.', so no number is ever unknown. */
+const NUMBER_PIECES = (prefix: string): string[] => ['0123456789'.split(''), '0123456789.'.split('').map((c) => prefix + c)].flat();
+
 /** Step 2: the special tokens, then the alphabet (every character piece, sorted). */
-function specialsAndAlphabet(special: ReadonlyArray<string>, words: readonly Word[]): { vocab: string[]; seen: Set<string> } {
+function specialsAndAlphabet(special: ReadonlyArray<string>, words: readonly Word[], extra: readonly string[]): { vocab: string[]; seen: Set<string> } {
   const vocab: string[] = [...special];
   const seen = new Set(vocab);
-  const alphabet = new Set<string>();
+  const alphabet = new Set<string>(extra);
   for (const w of words) for (const s of w.symbols) alphabet.add(s);
   for (const s of [...alphabet].sort()) {
     if (!seen.has(s)) {

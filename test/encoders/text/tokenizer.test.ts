@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, SerializationError } from '../../../src/errors.js';
 import { buildVocab, WordPieceTokenizer, type TokenizerJSON } from '../../../src/index.js';
+import { bertWords } from '../../../src/encoders/text/vocab.js';
 import { expectArgumentError } from '../../helpers/errors.js';
 
 const fixture = (name: string) =>
@@ -200,6 +201,56 @@ describe('buildVocab', () => {
     expectArgumentError(() => buildVocab(['a'], { vocabSize: 0 }), InvalidArgumentError, 'vocabSize');
     expectArgumentError(() => buildVocab(['a'], { minFrequency: 0.5 }), InvalidArgumentError, 'minFrequency');
     expectArgumentError(() => buildVocab(['a'], { specialTokens: ['[PAD]', '[PAD]'] }), InvalidArgumentError, 'specialTokens');
+  });
+});
+
+describe('keepNumbers and coverageLength', () => {
+  const corpus = ['Size: large (~41.5 mL) | NIHSS 12.', 'Size: small (~3.5 mL). Volume 41.5 mL.', 'Size: small (~3.5 mL).'];
+
+  it('keeps decimal numbers as one word in vocabulary building, tokenizing and tokenizer.json', () => {
+    // BERT splits "41.5" into "41", ".", "5"; keepNumbers keeps it (and "3.5": corpus count 3 ≥ 2).
+    const split = WordPieceTokenizer.train(corpus, { vocabSize: 200, minFrequency: 2 });
+    const whole = WordPieceTokenizer.train(corpus, { vocabSize: 200, minFrequency: 2 }, { keepNumbers: true });
+    expect(split.tokenize('~3.5 mL.')).toEqual(['~', '3', '.', '5', 'ml', '.']);
+    expect(whole.tokenize('~3.5 mL.')).toEqual(['~', '3.5', 'ml', '.']);
+    // a number the vocabulary lacks becomes continuation pieces, never the sentence's "."
+    expect(whole.tokenize('7.25')).toEqual(['7', '##.', '##2', '##5']);
+    // integers, words with digits and punctuation keep BERT's rule
+    expect(whole.tokenize('NIHSS 12.')).toEqual(split.tokenize('NIHSS 12.'));
+    const json = whole.toJSON();
+    expect(json.pre_tokenizer).toMatchObject({ type: 'Split', behavior: 'Removed', invert: true });
+    expect(WordPieceTokenizer.fromJSON(json).tokenize('~3.5 mL. 41.5')).toEqual(whole.tokenize('~3.5 mL. 41.5'));
+    expectArgumentError(() => WordPieceTokenizer.train(corpus, {}, { keepNumbers: 'yes' as never }), InvalidArgumentError, 'keepNumbers');
+  });
+
+  fcTest.prop([fc.array(fc.oneof(fc.double({ min: 0, max: 1000, noNaN: true }).map((x) => x.toFixed(2)), fc.constantFrom('mL', ',', '.', ' ', 'acute', '(~', ')')), { maxLength: 20 })], { numRuns: 60 })(
+    'with keepNumbers every decimal number of the text is one word and the words join back to the text',
+    (parts) => {
+      const text = parts.join(' ');
+      const words = bertWords(text, true, true);
+      expect(words.join('')).toBe(text.toLowerCase().replace(/\s+/g, ''));
+      for (const n of text.match(/\d+\.\d+/g) ?? []) expect(words).toContain(n);
+    },
+  );
+
+  it('coverageLength is the smallest maxLength leaving the given share of reports uncut', () => {
+    const tok = WordPieceTokenizer.train(corpus, { vocabSize: 200, minFrequency: 1 });
+    const lengths = corpus.map((t) => tok.encode(t, { truncation: false, padding: 'do_not_pad' }).ids.length).sort((a, b) => a - b);
+    expect(tok.coverageLength(corpus, 1)).toBe(lengths[2]);
+    expect(tok.coverageLength([...corpus, null], 0.5)).toBe(lengths[1]); // null (missing) is skipped: ceil(0.5·3) = 2nd
+    expect(tok.coverageLength(corpus, 0.01)).toBe(lengths[0]);
+    const n = tok.coverageLength(corpus, 2 / 3);
+    const cut = corpus.filter((t) => tok.encode(t, { truncation: false, padding: 'do_not_pad' }).ids.length > n).length;
+    expect(cut).toBe(1);
+    expect(tok.coverageLength([null])).toBe(1);
+    const fitted = tok.withMaxLength(n);
+    expect(fitted.maxLength).toBe(n);
+    expect(fitted.encode(corpus[0]!).ids).toHaveLength(n);
+    expect(fitted.encode(corpus[0]!, { maxLength: 64 }).ids.slice(0, 5)).toEqual(tok.encode(corpus[0]!).ids.slice(0, 5));
+    expectArgumentError(() => tok.withMaxLength(0), InvalidArgumentError, 'maxLength');
+    expectArgumentError(() => tok.coverageLength(corpus, 0), InvalidArgumentError, 'fraction');
+    expectArgumentError(() => tok.coverageLength('text' as never), InvalidArgumentError, 'texts');
+    expectArgumentError(() => tok.coverageLength([3 as never]), InvalidArgumentError, 'texts[0]');
   });
 });
 
