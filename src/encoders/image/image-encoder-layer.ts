@@ -24,6 +24,21 @@ export interface ImageEncoderLayerArgs extends ImageEncoderOptions {
   trainable?: boolean;
 }
 
+/** `[...spatial, dims]`: channel `a` holds the coordinate along spatial axis `a`, from −1 to 1 (voxel centres). */
+function coordinateChannels(spatial: number[]): tf.Tensor {
+  const size = spatial.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size * spatial.length);
+  for (let v = 0; v < size; v++) {
+    let rest = v;
+    for (let a = spatial.length - 1; a >= 0; a--) {
+      const n = spatial[a]!;
+      values[v * spatial.length + a] = ((rest % n) + 0.5) / n * 2 - 1;
+      rest = Math.floor(rest / n);
+    }
+  }
+  return tf.tensor(values, [...spatial, spatial.length]);
+}
+
 /** One convolution followed by a normalisation. */
 interface ConvNorm {
   kernel: tfl.LayerVariable;
@@ -86,6 +101,7 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
   private transitions: Array<ConvNorm | null> = [];
   private projKernel: tfl.LayerVariable | null = null;
   private projBias: tfl.LayerVariable | null = null;
+  private positions: tfl.LayerVariable | null = null;
 
   constructor(args: ImageEncoderLayerArgs = {}) {
     super(layerBaseArgs(args, 'ImageEncoderLayer'));
@@ -146,7 +162,7 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const s = this.parseShape(inputShape);
     const o = this.options;
-    let cin = s[this.dims + 1]!;
+    let cin = s[this.dims + 1]! + (o.coordinates ? this.dims : 0);
     let index = 0;
     const addConvNorm = (prefix: string, ci: number, co: number, k: number, strides: number[]): ConvNorm => {
       const kernel = this.addWeight(
@@ -200,6 +216,10 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
     if (o.outputDim !== undefined) {
       this.projKernel = this.addWeight('proj_kernel', [cin, o.outputDim], 'float32', makeInitializer('glorotUniform', o.seed, index++), undefined, true);
       this.projBias = this.addWeight('proj_bias', [o.outputDim], 'float32', makeInitializer('zeros', undefined, 0), undefined, true);
+    }
+    if (o.tokenPositions) {
+      const { numTokens, dim } = this.tokenGrid(s);
+      this.positions = this.addWeight('token_positions', [numTokens, dim], 'float32', makeInitializer('truncatedNormal', o.seed, index++), undefined, true);
     }
     this.built = true;
   }
@@ -264,12 +284,29 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
     return this.normalise(y, cn, training);
   }
 
+  /** The input after the per-patient intensity normalisation and with the coordinate channels. */
+  private prepareInput(x: tf.Tensor): tf.Tensor {
+    const o = this.options;
+    const axes = Array.from({ length: this.dims }, (_, i) => i + 1);
+    let h = x;
+    if (o.intensityNorm === 'mean') {
+      h = tf.div(x, tf.add(tf.mean(tf.abs(x), axes, true), 1e-6));
+    } else if (o.intensityNorm === 'zscore') {
+      const { mean, variance } = tf.moments(x, axes, true);
+      h = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-6)));
+    }
+    if (!o.coordinates) return h;
+    const spatial = x.shape.slice(1, this.dims + 1);
+    const grid = tf.tile(tf.expandDims(coordinateChannels(spatial), 0), [x.shape[0]!, ...spatial.map(() => 1), 1]);
+    return tf.concat([h, grid], this.dims + 1);
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
     return tf.tidy(() => {
       const x = asList(inputs)[0]!;
       this.parseShape(x.shape);
       const training = isTraining(kwargs);
-      let h = this.activate(this.convNorm(x, this.stem!, training));
+      let h = this.activate(this.convNorm(this.prepareInput(x), this.stem!, training));
       this.stages.forEach((blocks, i) => {
         const transition = this.transitions[i];
         if (transition) h = this.activate(this.convNorm(h, transition, training));
@@ -283,6 +320,7 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
       const c = h.shape[h.rank - 1]!;
       let tokens: tf.Tensor = tf.reshape(h, [n, -1, c]);
       if (this.projKernel) tokens = dense(tokens, this.projKernel.read(), this.projBias!.read());
+      if (this.positions) tokens = tf.add(tokens, this.positions.read());
       const pooled = tf.mean(tokens, 1);
       return [tokens, pooled];
     });
@@ -303,6 +341,9 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
       momentum: o.momentum,
       epsilon: o.epsilon,
       kernelInitializer: o.kernelInitializer,
+      intensityNorm: o.intensityNorm,
+      coordinates: o.coordinates,
+      tokenPositions: o.tokenPositions,
     };
     return { ...super.getConfig(), ...configFields(config, { outputDim: o.outputDim, seed: o.seed }) };
   }

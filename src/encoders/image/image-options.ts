@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import {
+  assertBoolean,
   assertOneOf,
   assertPositiveInt,
   assertPositiveNumber,
@@ -19,6 +20,11 @@ import { InvalidArgumentError } from '../../errors.js';
 export type ImageNorm = 'batch' | 'group' | 'layer' | 'none';
 /** Activation after every normalisation (and after each residual sum). */
 export type ImageActivation = 'relu' | 'gelu' | 'silu' | 'elu';
+
+/** Per-patient intensity normalisation of the input, before the first convolution. */
+export type IntensityNorm = 'none' | 'mean' | 'zscore';
+/** Every accepted {@link IntensityNorm}. */
+export const INTENSITY_NORMS: ReadonlyArray<IntensityNorm> = ['none', 'mean', 'zscore'];
 
 /** Every accepted {@link ImageNorm}. */
 export const IMAGE_NORMS: ReadonlyArray<ImageNorm> = ['batch', 'group', 'layer', 'none'];
@@ -81,8 +87,33 @@ export interface ImageEncoderOptions {
   momentum?: number;
   /** Normalisation epsilon. @defaultValue 1e-5 */
   epsilon?: number;
-  /** Initialiser of convolution kernels. @defaultValue 'heNormal' */
+  /**
+   * Initialiser of convolution kernels. The default draws small weights (truncated normal, sd
+   * 0.02): with `heNormal` (or `leCunNormal`) this encoder memorises cohorts of hundreds of
+   * patients (trained to regress lesion volume: train R² 0.999, validation R² ≈ 0), with the small
+   * init it generalises (validation R² 0.78–0.88). See docs/guides/encoders.md.
+   * @defaultValue 'truncatedNormal'
+   */
   kernelInitializer?: KernelInitializerName;
+  /**
+   * Per-patient intensity normalisation of each input channel over its voxels, inside the layer
+   * (so saved models keep it): `'mean'` divides by the channel's mean (removes scanner gain, keeps
+   * 0 as background), `'zscore'` subtracts the mean and divides by the standard deviation.
+   * @defaultValue 'none'
+   */
+  intensityNorm?: IntensityNorm;
+  /**
+   * Appends one coordinate channel per spatial axis (from −1 to 1; CoordConv) to the input, so
+   * the convolutions can tell left from right and where a lesion sits.
+   * @defaultValue false
+   */
+  coordinates?: boolean;
+  /**
+   * Adds a learned position embedding `[numTokens, dim]` to the visual tokens, so attention over
+   * them (VDAFM) knows where each token is.
+   * @defaultValue false
+   */
+  tokenPositions?: boolean;
   /** Seed of the initialisers. @defaultValue undefined (random) */
   seed?: number;
 }
@@ -165,7 +196,13 @@ export function resolveImageEncoderOptions(options: ImageEncoderOptions = {}): R
   }
   const epsilon = options.epsilon ?? 1e-5;
   assertPositiveNumber(epsilon, 'epsilon');
-  const kernelInitializer = checkInitializer(options.kernelInitializer ?? 'heNormal', 'kernelInitializer');
+  const kernelInitializer = checkInitializer(options.kernelInitializer ?? 'truncatedNormal', 'kernelInitializer');
+  const intensityNorm = options.intensityNorm ?? 'none';
+  assertOneOf(intensityNorm, INTENSITY_NORMS, 'intensityNorm');
+  const coordinates = options.coordinates ?? false;
+  assertBoolean(coordinates, 'coordinates');
+  const tokenPositions = options.tokenPositions ?? false;
+  assertBoolean(tokenPositions, 'tokenPositions');
   return {
     spatialDims,
     widths: [...widths],
@@ -180,6 +217,9 @@ export function resolveImageEncoderOptions(options: ImageEncoderOptions = {}): R
     momentum,
     epsilon,
     kernelInitializer,
+    intensityNorm,
+    coordinates,
+    tokenPositions,
     seed: checkSeed(options.seed),
   };
 }

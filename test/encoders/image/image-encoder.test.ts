@@ -283,10 +283,115 @@ describe('createImageEncoder', () => {
     bad({ ...base, momentum: 1 }, InvalidArgumentError, 'momentum');
     bad({ ...base, outputDim: 0 }, InvalidArgumentError, 'outputDim');
     bad({ ...base, kernelSize: 0 }, InvalidArgumentError, 'kernelSize');
+    bad({ ...base, intensityNorm: 'minmax' }, InvalidArgumentError, 'intensityNorm');
+    bad({ ...base, coordinates: 1 }, InvalidArgumentError, 'coordinates');
+    bad({ ...base, tokenPositions: 'yes' }, InvalidArgumentError, 'tokenPositions');
     bad({ inputShape: [16, 16] }, ShapeError, 'inputShape');
     bad({ inputShape: [16, 16, 1], spatialDims: 3 }, ShapeError, 'inputShape');
     bad({ inputShape: [16, -1, 1] }, InvalidArgumentError, 'inputShape');
     const layer = new ImageEncoderLayer({ widths: [8] });
     expect(() => layer.apply(tfl.input({ shape: [null, 8, 1] as unknown as number[] }))).toThrow(ShapeError);
+  });
+});
+
+describe('image encoder options for small cohorts (#15)', () => {
+  it('draws small kernels by default (truncated normal, sd 0.02), not He-normal', () => {
+    const enc = createImageEncoder({ inputShape: [16, 16, 4], widths: [32, 32], strides: [1, 2], seed: 3 });
+    expect(enc.config.kernelInitializer).toBe('truncatedNormal');
+    const kernels = enc.layer.getWeights().filter((w, i) => enc.layer.weights[i]!.name.endsWith('kernel'));
+    const values = kernels.flatMap((k) => Array.from(k.dataSync()));
+    const sd = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
+    // truncated at 2 sd: the sample sd is 0.02 · 0.88 ≈ 0.0176; He-normal on 3·3·4 inputs would be ≈ 0.24
+    expect(sd).toBeGreaterThan(0.016);
+    expect(sd).toBeLessThan(0.019);
+    expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(0.04 + 1e-6);
+    enc.model.dispose();
+  });
+
+  fcTest.prop([fc.array(fc.double({ min: 0.2, max: 5, noNaN: true }), { minLength: 6, maxLength: 6 })], { numRuns: 8 })(
+    "intensityNorm 'mean' makes the outputs independent of each patient's channel gains; 'zscore' of gains and offsets",
+    (g) => {
+      for (const intensityNorm of ['mean', 'zscore'] as const) {
+        const enc = createImageEncoder({ inputShape: [8, 8, 3], widths: [8], depths: [1], strides: [2], groups: 4, intensityNorm, seed: 2 });
+        const x = tf.add(tf.abs(tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 4)), 0.1);
+        const gains = tf.tensor(g, [2, 1, 1, 3]);
+        const scaled = intensityNorm === 'mean' ? tf.mul(x, gains) : tf.add(tf.mul(x, gains), tf.mul(gains, 3));
+        const [a] = enc.model.predict(x) as tf.Tensor[];
+        const [b] = enc.model.predict(scaled) as tf.Tensor[];
+        assertTensorsClose(b!, a!, { atol: 2e-4, rtol: 2e-3 }, intensityNorm);
+        // and without it they differ
+        const plain = createImageEncoder({ inputShape: [8, 8, 3], widths: [8], depths: [1], strides: [2], groups: 4, seed: 2 });
+        const [c] = plain.model.predict(x) as tf.Tensor[];
+        const [d] = plain.model.predict(tf.mul(x, tf.tensor([[[[1, 1, 3]]], [[[1, 1, 3]]]]))) as tf.Tensor[];
+        expect(tf.max(tf.abs(tf.sub(c!, d!))).dataSync()[0]).toBeGreaterThan(1e-3);
+        tf.dispose([x, gains, scaled, a!, b!, c!, d!]);
+        enc.model.dispose();
+        plain.model.dispose();
+      }
+    },
+  );
+
+  it('coordinates tell positions apart: an all-zero image gives equal tokens without them, distinct ones with them', () => {
+    const opts = { inputShape: [4, 4, 1], widths: [4], depths: [0], strides: [1], kernelSize: 1, norm: 'none' as const, activation: 'elu' as const, seed: 9 };
+    const tokensOf = (enc: ReturnType<typeof createImageEncoder>) => {
+      const [t, p] = enc.model.predict(tf.zeros([1, 4, 4, 1])) as tf.Tensor[];
+      const rows = (t!.arraySync() as number[][][])[0]!;
+      tf.dispose([t!, p!]);
+      return rows;
+    };
+    const without = createImageEncoder(opts);
+    const withCoords = createImageEncoder({ ...opts, coordinates: true });
+    // the stem reads 1 + 2 channels
+    expect(withCoords.layer.weights.find((w) => w.name.endsWith('stem_kernel'))!.shape).toEqual([1, 1, 3, 4]);
+    const a = tokensOf(without);
+    expect(new Set(a.map((r) => r.map((v) => v.toFixed(6)).join())).size).toBe(1);
+    const b = tokensOf(withCoords);
+    expect(new Set(b.map((r) => r.map((v) => v.toFixed(6)).join())).size).toBe(16);
+    // 1×1 stem then a 1×1 transition, no norm (zero biases), elu (one-to-one):
+    // token (row i, col j) = elu(K2ᵀ · elu(K1ᵀ · [0, y_i, x_j])), coordinate (k + 0.5)/4·2 − 1
+    const weight = (suffix: string) => withCoords.layer.weights.find((w) => w.name.endsWith(suffix))!.read().dataSync();
+    const k1 = weight('stem_kernel');
+    const k2 = weight('stage0_transition_kernel');
+    const elu = (z: number) => (z > 0 ? z : Math.expm1(z));
+    const coord = (k: number) => ((k + 0.5) / 4) * 2 - 1;
+    for (const [i, j] of [[0, 0], [1, 3], [3, 2]] as const) {
+      const h = [0, 1, 2, 3].map((c) => elu(k1[1 * 4 + c]! * coord(i) + k1[2 * 4 + c]! * coord(j)));
+      for (let c = 0; c < 4; c++) {
+        const expected = elu(h.reduce((acc, v, ci) => acc + v * k2[ci * 4 + c]!, 0));
+        expect(b[i * 4 + j]![c]).toBeCloseTo(expected, 6);
+      }
+    }
+    without.model.dispose();
+    withCoords.model.dispose();
+  });
+
+  it('tokenPositions adds a learned [numTokens, dim] embedding to the tokens', () => {
+    const enc = createImageEncoder({ inputShape: [4, 4, 1], widths: [4], depths: [0], strides: [2], kernelSize: 1, norm: 'none', tokenPositions: true, seed: 4 });
+    const pos = enc.layer.weights.find((w) => w.name.endsWith('token_positions'))!;
+    expect(pos.shape).toEqual([4, 4]);
+    const [t, p] = enc.model.predict(tf.zeros([2, 4, 4, 1])) as tf.Tensor[];
+    // zero image, zero conv bias: the tokens are exactly the position table
+    assertTensorsClose(t!, tf.stack([pos.read(), pos.read()]), { atol: 1e-7 }, 'tokens');
+    assertTensorsClose(p!, tf.mean(t!, 1), { atol: 1e-6 }, 'pooled');
+    tf.dispose([t!, p!]);
+    enc.model.dispose();
+  });
+
+  it('passes the layer-test harness and matches on cpu and wasm with every new option on', async () => {
+    const create = () => new ImageEncoderLayer({ widths: [8, 8], depths: [1, 0], strides: [1, 2], groups: 4, intensityNorm: 'zscore', coordinates: true, tokenPositions: true, outputDim: 6, seed: 1 });
+    const report = await runLayerTest({
+      create,
+      inputShapes: [[6, 6, 2]],
+      expectedOutputShape: [
+        [null, 9, 6],
+        [null, 6],
+      ],
+      // stem 3 + block (2 convs × 3) + transition 3 + proj 2 + positions 1
+      expectedTrainableWeights: 3 + 6 + 3 + 2 + 1,
+    });
+    expect(report.checks).toContain('save/load');
+    tf.dispose(report.outputs);
+    const r = await expectBackendParity(create, parityInputs([[2, 6, 6, 2]]));
+    expect(r.weightGrads).toHaveLength(15);
   });
 });

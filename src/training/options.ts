@@ -1,0 +1,201 @@
+/**
+ * The trainer's options: every option with its default, and their validation.
+ *
+ * @packageDocumentation
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { assertPositiveInt } from '../core/validate.js';
+import type { Trainer } from './trainer.js';
+import type { AlignmentAnchor, AlignmentSettings } from './loss.js';
+import { type BalancingOptions, resolveBalancing } from './balancing.js';
+import { DEFAULT_ALIGNMENT, type TrainingLogs } from './types.js';
+import { type AugmentOptions, resolveAugment } from './augment.js';
+
+/** Options of {@link Trainer}. */
+export interface TrainerOptions {
+  /** @defaultValue 20 */
+  epochs?: number;
+  /** Batch size for in-memory data. @defaultValue 16 */
+  batchSize?: number;
+  /** Peak learning rate. @defaultValue 1e-3 */
+  learningRate?: number;
+  /** Decoupled weight decay (AdamW); 0 = Adam. @defaultValue 1e-4 */
+  weightDecay?: number;
+  /** Fraction of the steps used for linear warm-up before cosine decay. @defaultValue 0.05 */
+  warmupFraction?: number;
+  /** Clip gradients to this global L2 norm (null: no clipping). @defaultValue 1 */
+  clipNorm?: number | null;
+  /** Classification loss ('bce' is softmax CE / ordinal loss for those heads). @defaultValue 'bce' */
+  loss?: 'bce' | 'focal';
+  /** Focal loss γ. @defaultValue 2 */
+  focalGamma?: number;
+  /** Class weights: 'balanced' (from label frequencies), explicit weights, or null. @defaultValue null */
+  classWeights?: 'balanced' | number[] | null;
+  /**
+   * Dual semantic alignment loss weights (needs a fusion model with image and text); false to
+   * disable. `learnableTemperature` uses a {@link LogitScale}.
+   * @defaultValue `{ global: 0.1, fine: 0.1, clinical: 0.1, fields: 0.5, temperature: 0.07, learnableTemperature: true, visionAnchor: true, supervised: false }`
+   */
+  alignment?:
+    | false
+    | {
+        global?: number;
+        fine?: number;
+        clinical?: number;
+        /** Weight of the report-field loss (a model with `reportFields` and batches with field targets). */
+        fields?: number;
+        temperature?: number;
+        learnableTemperature?: boolean;
+        /**
+         * Which side the contrastive terms hold fixed: `'vision'` (stop-gradient on the image: text
+         * and clinical are pulled to the vision core; `true`), `'text'` (stop-gradient on the text
+         * and clinical sides: the report teaches the image), `'none'` (both move; `false`), or
+         * `'ema'` (the image side of a slowly averaged copy of the model, decay `emaDecay`).
+         * @defaultValue 'vision'
+         */
+        visionAnchor?: boolean | AlignmentAnchor;
+        /** Decay of the `'ema'` teacher's weight average. @defaultValue 0.99 */
+        emaDecay?: number;
+        /**
+         * Patients whose reports state the same findings (`batch.reportGroups`): `'positives'` of
+         * each other, or `'negatives'` like every other patient. @defaultValue 'positives'
+         */
+        duplicates?: 'positives' | 'negatives';
+        supervised?: boolean;
+      };
+  /** Weight λaux of the auxiliary unimodal losses (0 disables them). @defaultValue 0.3 */
+  auxiliaryWeight?: number;
+  /**
+   * Modality balancing across the modality encoders (needs auxiliary heads; ./balancing.ts):
+   * `'adaptive'` scales each dominant encoder's Adam step from held-out confidence (the
+   * validation data; the training data when there is none), `'ogm-ge'` scales its gradient from
+   * the training batch (for `optimizer: 'sgd'`; nearly a no-op under Adam), `'pareto'` integrates
+   * the multimodal and unimodal gradients per encoder. false disables.
+   * @defaultValue `{ method: 'adaptive', alpha: 1, interval: 10, heldOutBatch: 64, momentum: 0.5 }`
+   */
+  balancing?: false | BalancingOptions;
+  /**
+   * Alignment pretraining: before the outcome is trained, `epochs` epochs of the alignment terms
+   * alone (contrastive and report fields, with their own optimizer and warm-up + cosine
+   * schedule at `learningRate`), so that the report teaches the image before the outcome head can
+   * lean on the easy modality. `fields` overrides the report-field weight during it. Needs the
+   * alignment loss. Runs once per trainer (a resumed trainer does not repeat it).
+   * @defaultValue none
+   */
+  pretrain?: { epochs: number; learningRate?: number; fields?: number };
+  /** The optimizer: AdamW, or SGD with heavy-ball momentum (`momentum`). @defaultValue 'adamw' */
+  optimizer?: 'adamw' | 'sgd';
+  /** SGD momentum. @defaultValue 0.9 */
+  momentum?: number;
+  /**
+   * Diagnostics in the logs: each modality group's share of the squared gradient norm per step
+   * (`grad_share_<group>`), and per epoch with validation data each auxiliary head's AUC
+   * (`val_auc_<modality>`) and the gate's mean and spread (`val_gate_mean`, `val_gate_sd`).
+   * @defaultValue true
+   */
+  diagnostics?: boolean;
+  /**
+   * Training-only image augmentation that keeps the side (no left–right flip): random in-plane
+   * shifts, per-channel gains, optional noise (./augment.ts). `true` = the defaults
+   * `{ shift: 2, gain: 0.1, noise: 0 }`. Applies to the outcome training and to pretraining.
+   * @defaultValue false
+   */
+  augment?: boolean | AugmentOptions;
+  /** Training-only modality dropout: probability of hiding a sample's report / clinical values. @defaultValue `{ text: 0.1, clinical: 0.1 }` */
+  modalityDropout?: false | { text?: number; clinical?: number };
+  /**
+   * Early stopping on a validation metric with restore-best; needs validation data.
+   * @defaultValue `{ metric: 'auc', patience: 5, restoreBest: true }` when validation data is given
+   */
+  earlyStopping?: false | { metric?: 'auc' | 'loss'; patience?: number; restoreBest?: boolean };
+  /** Seed of shuffling and modality dropout. @defaultValue 1 */
+  seed?: number;
+  /** Called after every epoch with the logs (await-ed). */
+  onEpochEnd?: (epoch: number, logs: TrainingLogs) => void | Promise<void>;
+  /** Called after every step with the step's logs (await-ed). */
+  onBatchEnd?: (step: number, logs: TrainingLogs) => void | Promise<void>;
+  /** Called at the end of every `checkpointEvery`-th epoch with the trainer (e.g. to save a bundle). */
+  onCheckpoint?: (epoch: number, trainer: Trainer) => void | Promise<void>;
+  /** @defaultValue 1 */
+  checkpointEvery?: number;
+}
+
+/** {@link TrainerOptions} with their defaults filled in ({@link Trainer.options}). */
+export type ResolvedTrainerOptions = Required<
+  Pick<TrainerOptions, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'warmupFraction' | 'auxiliaryWeight' | 'seed' | 'checkpointEvery' | 'focalGamma'>
+> &
+  TrainerOptions;
+
+/**
+ * The alignment settings in force (defaults filled in, the anchor resolved), or null when off.
+ * @throws {@link InvalidArgumentError} naming a bad field.
+ */
+export function resolveAlignment(option: TrainerOptions['alignment']): AlignmentSettings | null {
+  if (option === false) return null;
+  const { visionAnchor, duplicates, emaDecay, ...rest } = { ...DEFAULT_ALIGNMENT, ...(option ?? {}) };
+  const anchor: AlignmentAnchor = visionAnchor === true ? 'vision' : visionAnchor === false ? 'none' : visionAnchor;
+  if (!['vision', 'text', 'none', 'ema'].includes(anchor)) {
+    throw new InvalidArgumentError({ argument: 'alignment.visionAnchor', message: "alignment.visionAnchor must be true, false, 'vision', 'text', 'none' or 'ema'.", received: visionAnchor });
+  }
+  const dup = duplicates ?? 'positives';
+  if (dup !== 'positives' && dup !== 'negatives') {
+    throw new InvalidArgumentError({ argument: 'alignment.duplicates', message: "alignment.duplicates must be 'positives' or 'negatives'.", received: duplicates });
+  }
+  const decay = emaDecay ?? 0.99;
+  if (!(decay > 0 && decay < 1)) throw new InvalidArgumentError({ argument: 'alignment.emaDecay', message: 'alignment.emaDecay must be in (0, 1).', received: emaDecay });
+  for (const k of ['global', 'fine', 'clinical', 'fields'] as const) {
+    if (!(rest[k] >= 0) || !Number.isFinite(rest[k])) throw new InvalidArgumentError({ argument: `alignment.${k}`, message: `alignment.${k} must be a finite number ≥ 0.`, received: rest[k] });
+  }
+  return { ...rest, anchor, duplicates: dup, emaDecay: decay };
+}
+
+/**
+ * Fills the defaults of {@link TrainerOptions} and validates them.
+ * @throws {@link InvalidArgumentError} naming the option.
+ * @internal
+ */
+export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
+  const o = {
+    epochs: 20,
+    batchSize: 16,
+    learningRate: 1e-3,
+    weightDecay: 1e-4,
+    warmupFraction: 0.05,
+    auxiliaryWeight: 0.3,
+    seed: 1,
+    checkpointEvery: 1,
+    focalGamma: 2,
+    ...options,
+  };
+  assertPositiveInt(o.epochs, 'epochs');
+  assertPositiveInt(o.batchSize, 'batchSize');
+  assertPositiveInt(o.checkpointEvery, 'checkpointEvery');
+  if (!(o.warmupFraction >= 0 && o.warmupFraction < 1)) {
+    throw new InvalidArgumentError({ argument: 'warmupFraction', message: 'warmupFraction must be in [0, 1).', received: o.warmupFraction });
+  }
+  if (!(o.auxiliaryWeight >= 0)) {
+    throw new InvalidArgumentError({ argument: 'auxiliaryWeight', message: 'auxiliaryWeight must be ≥ 0.', received: o.auxiliaryWeight });
+  }
+  resolveBalancing(o.balancing);
+  resolveAlignment(o.alignment);
+  resolveAugment(o.augment);
+  if (o.pretrain !== undefined) {
+    const pt = o.pretrain as { epochs?: unknown; learningRate?: unknown; fields?: unknown } | null;
+    if (typeof pt !== 'object' || pt === null || !Number.isInteger(pt.epochs) || (pt.epochs as number) < 1) {
+      throw new InvalidArgumentError({ argument: 'pretrain.epochs', message: 'pretrain.epochs must be a positive integer.', received: pt?.epochs });
+    }
+    if (pt.learningRate !== undefined && !((pt.learningRate as number) > 0)) throw new InvalidArgumentError({ argument: 'pretrain.learningRate', message: 'pretrain.learningRate must be > 0.', received: pt.learningRate });
+    if (pt.fields !== undefined && !((pt.fields as number) >= 0)) throw new InvalidArgumentError({ argument: 'pretrain.fields', message: 'pretrain.fields must be ≥ 0.', received: pt.fields });
+  }
+  if (o.optimizer !== undefined && o.optimizer !== 'adamw' && o.optimizer !== 'sgd') {
+    throw new InvalidArgumentError({ argument: 'optimizer', message: "optimizer must be 'adamw' or 'sgd'.", received: o.optimizer });
+  }
+  if (o.momentum !== undefined && !(o.momentum >= 0 && o.momentum < 1)) {
+    throw new InvalidArgumentError({ argument: 'momentum', message: 'momentum must be in [0, 1).', received: o.momentum });
+  }
+  if (o.clipNorm !== undefined && o.clipNorm !== null && !(o.clipNorm > 0)) {
+    throw new InvalidArgumentError({ argument: 'clipNorm', message: 'clipNorm must be > 0 or null.', received: o.clipNorm });
+  }
+  return o;
+}
+
