@@ -381,7 +381,8 @@ export {
 } from './models/tri-modal.js';
 export { Trainer } from './training/trainer.js';
 export { takeRows } from './training/batches.js';
-export { type ResolvedTrainerOptions, type TrainerOptions } from './training/options.js';
+export { type ResolvedTrainerOptions, type TrainerOptions } from './training/trainer.js';
+export { type TrainerOptionsBase } from './training/options.js';
 export { type AugmentOptions } from './training/augment.js';
 export { type AlignmentAnchor, type BatchLoss } from './training/loss.js';
 export { dropModalityAuc, type DropModalityResult } from './training/diagnostics.js';

@@ -7,7 +7,7 @@
 import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { TriModalModelConfig } from '../models/tri-modal.js';
-import type { TrainerOptions } from '../training/options.js';
+import type { TrainerOptions } from '../training/trainer.js';
 
 /** One row of the suite: a model config and its trainer settings. */
 export interface Ablation {

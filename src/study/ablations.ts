@@ -18,7 +18,7 @@
 import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { TriModalModelConfig } from '../models/tri-modal.js';
-import type { TrainerOptions } from '../training/options.js';
+import type { TrainerOptions } from '../training/trainer.js';
 import type { AblationSpec } from './claims.js';
 
 /** What a model config is built from: the image shape and the preprocessing fitted on a seed's training cohort. */

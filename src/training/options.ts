@@ -5,14 +5,13 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { assertPositiveInt } from '../core/validate.js';
-import type { Trainer } from './trainer.js';
 import type { AlignmentAnchor, AlignmentSettings } from './loss.js';
 import { type BalancingOptions, resolveBalancing } from './balancing.js';
 import { DEFAULT_ALIGNMENT, type TrainingLogs } from './types.js';
 import { type AugmentOptions, resolveAugment } from './augment.js';
 
-/** Options of {@link Trainer}. */
-export interface TrainerOptions {
+/** Options of the trainer (all but its `onCheckpoint` callback, declared with the class: {@link TrainerOptions}). */
+export interface TrainerOptionsBase {
   /** @defaultValue 20 */
   epochs?: number;
   /** Batch size for in-memory data. @defaultValue 16 */
@@ -114,23 +113,21 @@ export interface TrainerOptions {
   onEpochEnd?: (epoch: number, logs: TrainingLogs) => void | Promise<void>;
   /** Called after every step with the step's logs (await-ed). */
   onBatchEnd?: (step: number, logs: TrainingLogs) => void | Promise<void>;
-  /** Called at the end of every `checkpointEvery`-th epoch with the trainer (e.g. to save a bundle). */
-  onCheckpoint?: (epoch: number, trainer: Trainer) => void | Promise<void>;
   /** @defaultValue 1 */
   checkpointEvery?: number;
 }
 
-/** {@link TrainerOptions} with their defaults filled in ({@link Trainer.options}). */
-export type ResolvedTrainerOptions = Required<
-  Pick<TrainerOptions, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'warmupFraction' | 'auxiliaryWeight' | 'seed' | 'checkpointEvery' | 'focalGamma'>
+/** Options with their defaults filled in (`Trainer.options`). */
+export type ResolvedOptions<O extends TrainerOptionsBase> = Required<
+  Pick<TrainerOptionsBase, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'warmupFraction' | 'auxiliaryWeight' | 'seed' | 'checkpointEvery' | 'focalGamma'>
 > &
-  TrainerOptions;
+  O;
 
 /**
  * The alignment settings in force (defaults filled in, the anchor resolved), or null when off.
  * @throws {@link InvalidArgumentError} naming a bad field.
  */
-export function resolveAlignment(option: TrainerOptions['alignment']): AlignmentSettings | null {
+export function resolveAlignment(option: TrainerOptionsBase['alignment']): AlignmentSettings | null {
   if (option === false) return null;
   const { visionAnchor, duplicates, emaDecay, ...rest } = { ...DEFAULT_ALIGNMENT, ...(option ?? {}) };
   const anchor: AlignmentAnchor = visionAnchor === true ? 'vision' : visionAnchor === false ? 'none' : visionAnchor;
@@ -154,7 +151,7 @@ export function resolveAlignment(option: TrainerOptions['alignment']): Alignment
  * @throws {@link InvalidArgumentError} naming the option.
  * @internal
  */
-export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
+export function resolveTrainerOptions<O extends TrainerOptionsBase>(options: O): ResolvedOptions<O> {
   const o = {
     epochs: 20,
     batchSize: 16,

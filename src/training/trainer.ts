@@ -32,7 +32,16 @@ import { AdamW, type Optimizer, Sgd } from './optimizer.js';
 import { type TrainerState, type TrainingData, type TrainingHistory, type TrainingLogs } from './types.js';
 import { warmupCosineSchedule } from './schedule.js';
 import { type StepContext, trainStep } from './step.js';
-import { type ResolvedTrainerOptions, resolveAlignment, resolveTrainerOptions, type TrainerOptions } from './options.js';
+import { type ResolvedOptions, resolveAlignment, resolveTrainerOptions, type TrainerOptionsBase } from './options.js';
+
+/** Options of {@link Trainer}. */
+export interface TrainerOptions extends TrainerOptionsBase {
+  /** Called at the end of every `checkpointEvery`-th epoch with the trainer (e.g. to save a bundle). */
+  onCheckpoint?: (epoch: number, trainer: Trainer) => void | Promise<void>;
+}
+
+/** {@link TrainerOptions} with their defaults filled in ({@link Trainer.options}). */
+export type ResolvedTrainerOptions = ResolvedOptions<TrainerOptions>;
 import { augmentImages, type ResolvedAugment, resolveAugment } from './augment.js';
 
 /**
