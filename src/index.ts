@@ -101,6 +101,8 @@ export {
   resolveImageEncoderOptions,
   IMAGE_NORMS,
   IMAGE_ACTIVATIONS,
+  INTENSITY_NORMS,
+  type IntensityNorm,
   type ImageEncoderOptions,
   type ResolvedImageEncoderOptions,
   type ImageNorm,
@@ -382,7 +384,7 @@ export {
 export { Trainer } from './training/trainer.js';
 export { takeRows } from './training/batches.js';
 export { type ResolvedTrainerOptions, type TrainerOptions } from './training/trainer.js';
-export { type TrainerOptionsBase } from './training/options.js';
+export { type TrainerOptionsBase, type ResolvedOptions } from './training/options.js';
 export { type AugmentOptions } from './training/augment.js';
 export { type AlignmentAnchor, type BatchLoss } from './training/loss.js';
 export { dropModalityAuc, type DropModalityResult } from './training/diagnostics.js';
