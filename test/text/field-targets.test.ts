@@ -21,7 +21,11 @@ const reports = [
 ];
 
 describe('ReportFieldTargets', () => {
-  const t = ReportFieldTargets.fit(reports, schema, { minCount: 2, numericFields: ['size'] });
+  const t = ReportFieldTargets.fit(reports, schema, { fields: ['side', 'where'], minCount: 2, numericFields: ['size'] });
+
+  it('uses the enum fields and the size by default (text fields are opt-in)', () => {
+    expect(ReportFieldTargets.fit(reports, schema, { minCount: 2 }).groups.map((g) => g.key)).toEqual(['side', 'size#number']);
+  });
 
   it('builds a categorical group per enum field, informative words per text field, and a standardised number', () => {
     expect(t.groups.map((g) => [g.key, g.kind, g.labels])).toEqual([
