@@ -6,18 +6,25 @@
  * {@link PREPROCESSING} and {@link TRAINING}; a change here changes every cell's settings
  * fingerprint, so a resumed or merged study never mixes cells trained with different settings.
  *
- * Today's settings are the demo's (src/demo/ablations.ts, src/demo/train-one.ts): the 2D layout
- * `[32, 32, 8]`, image widths [16, 32, 32], width 32 everywhere, AdamW at lr 2e-3, batch 32, at
- * most 14 epochs with early stopping on validation AUC (patience 4, restore-best). Each spec's
- * flags map one to one: `balancing: false` → `Trainer({ balancing: false })`, `alignment: false`
- * → `alignment: false`, `modalityDropout: false` → `modalityDropout: false` (true: the trainer's
- * defaults); single-modality models and image + clinical use the pooled head.
+ * The settings (developed on the `additive` scenario and on development cohorts of both scenarios,
+ * never on a study cohort; docs/guides/study.md): the 2D layout `[32, 32, 8]`, image widths
+ * [16, 32, 32] with the small default init, width 32 everywhere, AdamW at lr 2e-3, batch 32, at
+ * most 14 epochs with early stopping on the validation **loss** (patience 4, restore-best: the
+ * validation AUC of a few hundred patients selected noise, often epoch 0). Each spec's flags map
+ * one to one: `balancing: true` → the trainer's default (`'adaptive'`), `false` →
+ * `balancing: false`; `alignment: true` → the dual alignment at its default weights plus the
+ * report-field head on the image (`reportFields`, weight 0.5) and
+ * {@link TRAINING}.pretrainEpochs epochs of alignment pretraining (field weight 5) before the
+ * outcome; `false` → `alignment: false` and no field head; `modalityDropout: false` →
+ * `modalityDropout: false` (true: the trainer's defaults). Single-modality models and
+ * image + clinical use the pooled head.
  *
  * @packageDocumentation
  */
 import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { TriModalModelConfig } from '../models/tri-modal.js';
+import type { ReportFieldTargets } from '../text/field-targets.js';
 import type { TrainerOptions } from '../training/trainer.js';
 import type { AblationSpec } from './claims.js';
 
@@ -26,6 +33,8 @@ export interface ModelComponents {
   imageShape: readonly number[];
   pre: TabularPreprocessor;
   tok: WordPieceTokenizer;
+  /** The report-field targets fitted on the training reports (the head of the alignment models). */
+  fields?: ReportFieldTargets;
 }
 
 /** Text and table preprocessing, fitted on each seed's training cohort only. */
@@ -34,15 +43,22 @@ export const PREPROCESSING = {
    * `WordPieceTokenizer.train(reports, { vocabSize, minFrequency }, { keepNumbers })`, with
    * `maxLength` the training reports' `coverageLength(…, coverage)` (no report cut but the longest 1%).
    */
-  tokenizer: { vocabSize: 300, minFrequency: 2, keepNumbers: true, coverage: 0.99 },
+  tokenizer: { vocabSize: 500, minFrequency: 2, keepNumbers: true, coverage: 0.99 },
+  /** `ReportFieldTargets.fit(trainReports, strokeReportSchema)`: its defaults, the enum fields and the size in mL. */
+  fieldTargets: {},
 } as const;
 
 /** The training budget, identical for every neural ablation. */
-const TRAINING = {
+export const TRAINING = {
   /** Most epochs of a cell (early stopping usually ends it sooner). */
   epochs: 14,
-  /** Early stopping: epochs without a better validation AUC before stopping (the best epoch's weights are restored). */
+  /** Early stopping: epochs without a lower validation loss before stopping (the best epoch's weights are restored). */
   patience: 4,
+  /** Alignment pretraining epochs of the models with alignment (their field weight: `pretrainFields`). */
+  pretrainEpochs: 12,
+  pretrainFields: 5,
+  /** Weight of the report-field loss during the outcome training. */
+  fields: 0.5,
   batchSize: 32,
   learningRate: 2e-3,
   /** `--quick`: epochs per cell (patience = epochs: no early stop, restore-best only). */
@@ -72,6 +88,7 @@ export function modelConfig(spec: AblationSpec, c: ModelComponents, seed: number
   if (has('image')) config.image = image(c);
   if (has('text')) config.text = text(c);
   if (has('clinical')) config.clinical = clinical(c);
+  if (spec.alignment && has('image') && c.fields) config.reportFields = c.fields;
   if (spec.fusion === 'pooled') config.fusion = { type: 'pooled' };
   else if (spec.fusion === 'concat') config.fusion = { type: 'concat', dim: DIM };
   else config.fusion = { type: 'vdafm', dim: DIM, numHeads: 4, numLayers: 1, dropout: 0.1 };
@@ -90,9 +107,11 @@ export function trainerOptions(spec: AblationSpec, options: { quick: boolean; se
     batchSize: TRAINING.batchSize,
     learningRate: TRAINING.learningRate,
     seed: options.seed,
-    earlyStopping: { metric: 'auc', patience: options.quick ? epochs : TRAINING.patience, restoreBest: true },
+    earlyStopping: { metric: 'loss', patience: options.quick ? epochs : TRAINING.patience, restoreBest: true },
     ...(spec.balancing ? {} : { balancing: false as const }),
-    ...(spec.alignment ? {} : { alignment: false as const }),
+    ...(spec.alignment
+      ? { alignment: { fields: TRAINING.fields }, pretrain: { epochs: options.quick ? 1 : TRAINING.pretrainEpochs, fields: TRAINING.pretrainFields } }
+      : { alignment: false as const }),
     ...(spec.modalityDropout ? {} : { modalityDropout: false as const }),
   };
 }
