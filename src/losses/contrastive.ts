@@ -82,7 +82,9 @@ function maskedInfoNce(logits: tf.Tensor2D, positives: tf.Tensor2D, rowMask: tf.
     const perRow = tf.neg(tf.div(tf.sum(picked, 1), posCount));
     const rows = tf.sum(rowMask);
     const loss = tf.div(tf.sum(tf.mul(perRow, rowMask)), tf.maximum(rows, 1));
-    return tf.relu(loss) as tf.Scalar; // ≥ 0 exactly (guards −0 and float rounding below zero)
+    // ≥ 0 exactly (guards −0 and float rounding below zero) while keeping NaN: tf.relu would not,
+    // as tfjs-backend-wasm's Relu maps a NaN with the sign bit set to 0 and would hide divergence.
+    return tf.maximum(loss, 0) as tf.Scalar;
   });
 }
 
