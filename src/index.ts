@@ -29,12 +29,15 @@ export {
   assertPositiveNumber,
   assertOneOf,
   assertBoolean,
+  setValidateMasks,
+  validateMasksEnabled,
+  MASK_DTYPES,
   type HasShape,
   type Shape,
 } from './core/validate.js';
 export { matMul } from './ops/matmul.js';
 export { dense, layerNorm, gelu } from './ops/dense.js';
-export { maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
+export { readMask, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
 export { fastSlice, splitRows } from './ops/slice.js';
 export {
   fastKernelsActive,

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { gelu } from '../ops/dense.js';
-import { maskedMean } from '../ops/elementwise.js';
+import { maskedMean, meanOfValid, readMask } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -75,7 +75,8 @@ export interface BaselineFusionArgs extends BaseLayerArgs {
  * A baseline fusion layer with exactly VDAFM's inputs (`[visual, text, textMask]` plus
  * `[clinical, clinicalMask]` unless `clinical: 'none'`) and outputs (headInput, fused,
  * visualEmbedding, textEmbedding, visualTokens, textTokens, visualStates, textStates, then
- * clinicalEmbedding, clinicalTokens, then the gate with `returnGate`). It can replace VDAFM in
+ * clinicalEmbedding, clinicalTokens, then the gate with `returnGate`); masks follow the same
+ * contract (bool or 0/1, valid where > 0.5, see {@link readMask}). It can replace VDAFM in
  * any model, and the alignment losses apply unchanged. A sample with a missing report never
  * reads its padded text.
  *
@@ -85,7 +86,8 @@ export interface BaselineFusionArgs extends BaseLayerArgs {
  *   method other than 'gatedSum'; `epsilon` not a finite number > 0; an unknown
  *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for other than 3
  *   inputs (`clinical: 'none'`) or 5; `visual`, `text` or `clinical` without a known last
- *   dimension.
+ *   dimension; `textMask` or `clinicalMask` of a dtype other than bool, float32 and int32 (or,
+ *   with {@link setValidateMasks} on, holding a value other than 0 and 1).
  * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
  *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
  *   matching its tokens in batch and tokens.
@@ -212,14 +214,14 @@ export class BaselineFusion extends tfl.layers.Layer {
       const w = this.w!;
       const eps = this.epsilon;
       const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = list as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
-      const textMask = tf.cast(textMaskRaw, 'float32');
-      const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
+      const textMask = readMask(textMaskRaw, 'textMask');
+      const clinicalMask = clinicalMaskRaw ? readMask(clinicalMaskRaw, 'clinicalMask') : null;
       const hasText = presence(textMask);
       const v0 = project(w.visualProj, visual, eps);
       const t0 = tf.mul(project(w.textProj, text, eps), tf.expandDims(textMask, -1));
       const c0 = w.clinicalProj && clinical ? tf.mul(project(w.clinicalProj, clinical, eps), tf.expandDims(clinicalMask!, -1)) : null;
-      const zt = maskedMean(t0, textMask);
-      const zc = c0 ? maskedMean(c0, clinicalMask) : null;
+      const zt = meanOfValid(t0, textMask);
+      const zc = c0 ? meanOfValid(c0, clinicalMask) : null;
       const hasClinical = clinicalMask ? presence(clinicalMask) : null;
       let visualStates = v0;
       let fused: tf.Tensor;

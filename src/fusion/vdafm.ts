@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dropout, maskedMean, maskTokens } from '../ops/elementwise.js';
+import { dropout, maskedMean, maskTokens, meanOfValid, readMask } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -166,7 +166,9 @@ export interface VdafmOutputs {
  * NaN and no dependence on the padded text values.
  *
  * **Inputs**: `[visual [B, Nv, Dv], text [B, Nt, Dt], textMask [B, Nt]]`, plus
- * `[clinical [B, Nc, Dc], clinicalMask [B, Nc]]` unless `clinical: 'none'`.
+ * `[clinical [B, Nc, Dc], clinicalMask [B, Nc]]` unless `clinical: 'none'`. Masks: 1 = token or
+ * value present, 0 = padding or missing; bool, or float32/int32 of 0 and 1, read as valid where
+ * > 0.5 like every vdafm mask (see {@link readMask}; {@link setValidateMasks} refuses other values).
  * **Outputs** (a list, names in {@link VDAFM.outputNames}): headInput, fused, visualEmbedding,
  * textEmbedding, visualTokens, textTokens, visualStates, textStates, then clinicalEmbedding and
  * clinicalTokens (clinical modes), gate (`returnGate`), and per layer the vision→text and
@@ -179,7 +181,9 @@ export interface VdafmOutputs {
  *   `returnAttention` not a boolean, or `returnGate` with a fusion other than 'gated'; `epsilon`
  *   not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not an integer. When
  *   applied: `inputs` for other than 3 inputs (`clinical: 'none'`) or 5; `visual`, `text` or
- *   `clinical` without a known last dimension.
+ *   `clinical` without a known last dimension; `textMask` or `clinicalMask` of a dtype other than
+ *   bool, float32 and int32 (or, with {@link setValidateMasks} on, holding a value other than 0
+ *   and 1).
  * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
  *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
  *   matching its tokens in batch and tokens.
@@ -339,8 +343,9 @@ export class VDAFM extends tfl.layers.Layer {
     const w = this.w!;
     const eps = this.epsilon;
     const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
-    const textMask = tf.cast(textMaskRaw, 'float32');
-    const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
+    // every mask read once, as float32 0/1 (valid where > 0.5): the stages below take it as is
+    const textMask = readMask(textMaskRaw, 'textMask');
+    const clinicalMask = clinicalMaskRaw ? readMask(clinicalMaskRaw, 'clinicalMask') : null;
     const hasText = presence(textMask); // [B, 1]
 
     // 0. projections ("align before fuse"); padded text tokens zeroed so that nothing downstream can read their values
@@ -352,7 +357,7 @@ export class VDAFM extends tfl.layers.Layer {
     const settings = { clinical: this.clinical, dim: this.dim, numHeads: this.numHeads, epsilon: eps };
     const { v, t, v2tMaps, t2vMaps } = crossAttend(w.layers, { v0, t: conditioned, c0, textMask, clinicalMask, hasText }, settings, this.passDropout(training, step));
     const { fused, gate } = fuseStreams(this.fusion, w.gate, v, t, textMask, hasText);
-    const clinicalPooled = c0 ? maskedMean(c0, clinicalMask) : null;
+    const clinicalPooled = c0 ? meanOfValid(c0, clinicalMask) : null;
     // outputs are distinct tensors (tf.clone shares the data), so each can be disposed on its own
     const headInput =
       this.clinical === 'late' && clinicalPooled ? (tf.concat([fused, clinicalPooled], 1) as tf.Tensor2D) : (tf.clone(fused) as tf.Tensor2D);
@@ -362,7 +367,7 @@ export class VDAFM extends tfl.layers.Layer {
       headInput,
       fused,
       visualEmbedding: linear(w.visualEmbed, maskedMean(v0, null)) as tf.Tensor2D,
-      textEmbedding: linear(w.textEmbed, maskedMean(t0, textMask)) as tf.Tensor2D,
+      textEmbedding: linear(w.textEmbed, meanOfValid(t0, textMask)) as tf.Tensor2D,
       visualTokens: v0,
       textTokens: t0,
       visualStates: v as tf.Tensor3D,

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense } from '../ops/dense.js';
-import { dropoutMask } from '../ops/elementwise.js';
+import { dropoutMask, readMask } from '../ops/elementwise.js';
 import { attentionContext, attentionWeights } from '../ops/attention.js';
 import {
   assertBoolean,
@@ -131,7 +131,7 @@ export interface AttentionCallOptions {
  * @param query - `[batch, queries, queryDim]`.
  * @param key - `[batch, keys, keyInputDim]`.
  * @param value - `[batch, keys, valueInputDim]`.
- * @param keyMask - `[batch, keys]` with 1 for valid keys, or null.
+ * @param keyMask - `[batch, keys]` float32 0/1 as {@link readMask} returns it (1 = valid key), or null.
  * @returns output `[batch, queries, outputDim]` and attention weights `[batch, heads, queries, keys]`
  *   (before dropout); the caller owns both.
  * @internal
@@ -213,7 +213,9 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
  * - `query` `[batch, queries, queryDim]`
  * - `value` `[batch, keys, valueInputDim]` (defaults to `query`)
  * - `key` `[batch, keys, keyInputDim]` (optional; defaults to `value`)
- * - `keyMask` `[batch, keys]`, 1 = attend, 0 = padding (optional; always the *last*, rank-2 input)
+ * - `keyMask` `[batch, keys]`, 1 = attend, 0 = padding (optional; always the *last*, rank-2 input):
+ *   bool, or float32/int32 of 0 and 1, read as valid where > 0.5 like every vdafm mask (see
+ *   {@link readMask}; {@link setValidateMasks} refuses other values)
  *
  * **Outputs**: `[batch, queries, outputDim]`, and with `returnAttentionScores` also the
  * attention weights `[batch, heads, queries, keys]` (softmax output, before dropout).
@@ -229,7 +231,8 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
  *   `dropout` outside [0, 1); `useBias` or `returnAttentionScores` not a boolean; an unknown
  *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for other than one
  *   to three token tensors (optionally followed by the mask); `query`, `value` or `key` without a
- *   known last dimension.
+ *   known last dimension; `keyMask` of a dtype other than bool, float32 and int32 (or, with
+ *   {@link setValidateMasks} on, holding a value other than 0 and 1).
  * @throws {@link ShapeError} when applied: `query`, `value` or `key` not rank 3; `key` not matching
  *   `value` in batch and keys, or `value` not matching `query` in batch; `keyMask` not matching
  *   `value` in batch and keys.
@@ -359,7 +362,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       const query = tokens[0]!;
       const value = tokens[1] ?? query;
       const key = tokens[2] ?? value;
-      const { output, weights } = attentionForward(this.attn!, query, key, value, hasMask ? list[list.length - 1]! : null, {
+      const keyMask = hasMask ? readMask(list[list.length - 1]!, 'keyMask') : null;
+      const { output, weights } = attentionForward(this.attn!, query, key, value, keyMask, {
         numHeads: this.numHeads,
         keyDim: this.keyDim,
         valueDim: this.valueDim,

@@ -20,11 +20,15 @@ export interface MaskedPoolingArgs {
 /**
  * Mean over the token axis counting only valid tokens.
  *
- * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]` (1 = valid).
+ * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]` (1 = valid):
+ * bool, or float32/int32 of 0 and 1, read as valid where > 0.5 like every vdafm mask (see
+ * {@link readMask}).
  * **Output**: `[batch, dim]`. A row with no valid token gives zeros, never NaN; padded
  * values never change the output.
  *
- * @throws {@link InvalidArgumentError} (argument `inputs`) when applied to more than two inputs.
+ * @throws {@link InvalidArgumentError} when applied: naming `inputs` for more than two inputs;
+ *   `mask` of a dtype other than bool, float32 and int32 (or, with {@link setValidateMasks} on,
+ *   holding a value other than 0 and 1).
  * @throws {@link ShapeError} when applied: `x` not rank 3, or `mask` not rank 2 or not matching `x`
  *   in batch and tokens.
  * @example

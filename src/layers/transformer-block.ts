@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, gelu, layerNorm } from '../ops/dense.js';
-import { dropout, residualAdd } from '../ops/elementwise.js';
+import { dropout, readMask, residualAdd } from '../ops/elementwise.js';
 import {
   assertPositiveInt,
   assertPositiveNumber,
@@ -130,14 +130,17 @@ export interface TransformerBlockArgs extends BaseLayerArgs {
  * `x ← x + Dropout(MHA(LN(x), mask))`, then `x ← x + Dropout(FFN(LN(x)))` with a GELU FFN.
  *
  * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]`
- * (1 = valid token, 0 = padding; padded tokens are never attended to).
+ * (1 = valid token, 0 = padding; padded tokens are never attended to): bool, or float32/int32 of
+ * 0 and 1, read as valid where > 0.5 like every vdafm mask (see {@link readMask}).
  * **Outputs**: `[batch, tokens, dim]`; with `returnAttentionScores` also `[batch, heads, tokens, tokens]`.
  *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `numHeads` (or a given `keyDim`, `ffnDim`) not a positive integer; `dropout` outside
  *   [0, 1); `epsilon` not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not
  *   an integer. When applied: `inputs` for more than two inputs; `x` without a known last
- *   dimension; `numHeads` not dividing that width when `keyDim` is not given.
+ *   dimension; `numHeads` not dividing that width when `keyDim` is not given; `mask` of a dtype
+ *   other than bool, float32 and int32 (or, with {@link setValidateMasks} on, holding a value
+ *   other than 0 and 1).
  * @throws {@link ShapeError} when applied: `x` not rank 3, or `mask` not rank 2 or not matching `x`
  *   in batch and tokens.
  * @example
@@ -258,7 +261,7 @@ export class TransformerBlock extends tfl.layers.Layer {
       const list = asList(inputs);
       this.parseShapes(list.map((t) => t.shape));
       const x = list[0]!;
-      const mask = list[1] ?? null;
+      const mask = list[1] ? readMask(list[1], 'mask') : null;
       const training = isTraining(kwargs);
       const seed = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next(dropoutStepOf(kwargs)) : undefined);
       const h = layerNorm(x, this.attnNorm!.gamma.read(), this.attnNorm!.beta.read(), this.epsilon);

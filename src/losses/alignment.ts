@@ -9,7 +9,7 @@
  */
 import { maxLastAxis } from '../ops/max.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, stopGradient } from '../ops/elementwise.js';
+import { l2Normalize, readMask, stopGradient } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
 import { assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
@@ -46,11 +46,14 @@ export type FineGrainedAlignmentResult = {
  *
  * @param visualTokens - `[batch, Nv, d]`.
  * @param textTokens - `[batch, Nt, d]`.
- * @param textMask - `[batch, Nt]` (1 = token).
+ * @param textMask - `[batch, Nt]`, 1 = token, 0 = padding: bool or 0/1, read as valid where > 0.5
+ *   (see {@link readMask}).
  * @returns `[batch (images), batch (reports)]`; the caller owns it.
  * @throws {@link ShapeError} for `visualTokens` or `textTokens` not rank 3, `textMask` not rank 2,
  *   `textTokens` not matching `visualTokens` in batch and width, `textMask` not matching
  *   `textTokens` in batch and tokens.
+ * @throws {@link InvalidArgumentError} naming `textMask` for a dtype other than bool, float32 and
+ *   int32 (or, with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * const s = lateInteractionSimilarity(visualTokens, textTokens, textMask); // [B, B]
@@ -66,7 +69,7 @@ export function lateInteractionSimilarity(visualTokens: tf.Tensor3D, textTokens:
     // [B_text·Nt, B_image·Nv] → [B_text, Nt, B_image, Nv] → max over Nv
     const cos = tf.reshape(matMul(t, tf.transpose(v) as tf.Tensor2D), [b, nt, b, nv]);
     const best = maxLastAxis(cos); // [B_text, Nt, B_image]
-    const m = tf.expandDims(tf.cast(textMask, 'float32'), -1); // [B_text, Nt, 1]
+    const m = tf.expandDims(readMask(textMask, 'textMask'), -1); // [B_text, Nt, 1]
     const mean = tf.div(tf.sum(tf.mul(best, m), 1), tf.maximum(tf.sum(m, 1), 1)); // [B_text, B_image]
     return tf.transpose(mean) as tf.Tensor2D; // [B_image, B_text]
   });
@@ -88,13 +91,15 @@ function checkTokens(visualTokens: tf.Tensor, textTokens: tf.Tensor, textMask: t
  *
  * @param visualTokens - `[batch, Nv, d]` (e.g. VDAFM's `visualTokens` output).
  * @param textTokens - `[batch, Nt, d]` (e.g. VDAFM's `textTokens` output).
- * @param textMask - `[batch, Nt]`.
+ * @param textMask - `[batch, Nt]`, 1 = token, 0 = padding: bool or 0/1, read as valid where > 0.5
+ *   (see {@link readMask}).
  * @returns loss ≥ 0 and the similarity matrix; the caller owns them.
  * @throws {@link ShapeError} for `visualTokens` or `textTokens` not rank 3, `textMask` not rank 2,
  *   `textTokens` not matching `visualTokens` in batch and width, `textMask` not matching
  *   `textTokens` in batch and tokens; `labels` (option) not `[batch]`.
  * @throws {@link InvalidArgumentError} (argument `temperature`) when both `temperature` and
- *   `logitScale` are given.
+ *   `logitScale` are given; naming `textMask` for a dtype other than bool, float32 and int32 (or,
+ *   with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * const { loss } = fineGrainedAlignmentLoss(out.visualTokens, out.textTokens, textMask, { temperature: 0.1 });
@@ -113,7 +118,7 @@ export function fineGrainedAlignmentLoss(
   return tf.tidy(() => {
     const v = options.visionAnchor === false ? visualTokens : stopGradient(visualTokens);
     const similarity = lateInteractionSimilarity(v, textTokens, textMask);
-    const present = tf.reshape(tf.max(tf.cast(textMask, 'float32'), 1), [-1]) as tf.Tensor1D;
+    const present = tf.reshape(tf.max(readMask(textMask, 'textMask'), 1), [-1]) as tf.Tensor1D;
     const scale = options.logitScale ?? 1 / (options.temperature ?? 0.07);
     const loss = symmetricInfoNce(tf.mul(similarity, scale) as tf.Tensor2D, {
       mask: present,
@@ -135,9 +140,9 @@ export interface DualAlignmentInputs {
   visualTokens: tf.Tensor3D;
   /** T0, `[batch, Nt, d]`. */
   textTokens: tf.Tensor3D;
-  /** `[batch, Nt]`. */
+  /** `[batch, Nt]`, 1 = token, 0 = padding (all 0 = report missing): bool or 0/1, valid where > 0.5. */
   textMask: tf.Tensor2D;
-  /** `[batch, Nc]` clinical mask; samples with no valid clinical value are excluded from the clinical term. */
+  /** `[batch, Nc]` clinical mask (bool or 0/1, valid where > 0.5); samples with no valid clinical value are excluded from the clinical term. */
   clinicalMask?: tf.Tensor2D;
   /** `[batch]` outcome labels for supervised positives. */
   labels?: tf.Tensor1D;
@@ -220,7 +225,7 @@ export function dualSemanticAlignmentLoss(inputs: DualAlignmentInputs, options: 
     const scaleOpts: Pick<ContrastiveLossOptions, 'logitScale' | 'temperature'> =
       options.logitScale !== undefined ? { logitScale: options.logitScale } : { temperature: options.temperature ?? 0.07 };
     const ev = anchor ? stopGradient(inputs.visualEmbedding) : inputs.visualEmbedding;
-    const textPresent = tf.reshape(tf.max(tf.cast(inputs.textMask, 'float32'), 1), [-1]) as tf.Tensor1D;
+    const textPresent = tf.reshape(tf.max(readMask(inputs.textMask, 'textMask'), 1), [-1]) as tf.Tensor1D;
     const g = contrastiveLoss(ev, inputs.textEmbedding, { ...scaleOpts, mask: textPresent, ...(labels ? { labels } : {}) });
     const f = fineGrainedAlignmentLoss(inputs.visualTokens, inputs.textTokens, inputs.textMask, {
       ...scaleOpts,
@@ -230,7 +235,7 @@ export function dualSemanticAlignmentLoss(inputs: DualAlignmentInputs, options: 
     let clinical: tf.Scalar = tf.scalar(0);
     if (inputs.clinicalEmbedding) {
       const present = inputs.clinicalMask
-        ? (tf.reshape(tf.max(tf.cast(inputs.clinicalMask, 'float32'), 1), [-1]) as tf.Tensor1D)
+        ? (tf.reshape(tf.max(readMask(inputs.clinicalMask, 'clinicalMask'), 1), [-1]) as tf.Tensor1D)
         : undefined;
       clinical = contrastiveLoss(ev, inputs.clinicalEmbedding, {
         ...scaleOpts,

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize } from '../ops/elementwise.js';
+import { l2Normalize, readMask } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
 import { assertPositiveNumber, assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
@@ -24,8 +24,8 @@ export interface ContrastiveLossOptions {
   /** Logit scale 1/τ as a number or a scalar tensor (e.g. {@link LogitScale.value}); differentiable. */
   logitScale?: number | tf.Scalar;
   /**
-   * `[batch]` of 0/1: samples with 0 (e.g. a missing modality) are excluded from the loss, as
-   * anchors and as negatives.
+   * `[batch]`, bool or 0/1 (read as included where > 0.5, see {@link readMask}): samples with 0
+   * (e.g. a missing modality) are excluded from the loss, as anchors and as negatives.
    * @defaultValue all included
    */
   mask?: tf.Tensor1D;
@@ -102,7 +102,8 @@ function maskedInfoNce(logits: tf.Tensor2D, positives: tf.Tensor2D, rowMask: tf.
  * @throws {@link ShapeError} naming `a` or `b` (not rank 2, or `b` not of `a`'s shape), `mask` or
  *   `labels` (not `[batch]`).
  * @throws {@link InvalidArgumentError} naming `temperature` (given with `logitScale`, or not a
- *   finite number > 0) or `logitScale` (a number that is not > 0).
+ *   finite number > 0), `logitScale` (a number that is not > 0) or `mask` (a dtype other than
+ *   bool, float32 and int32, or, with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -145,13 +146,16 @@ export function contrastiveLoss(a: tf.Tensor2D, b: tf.Tensor2D, options: Contras
 /**
  * Symmetric InfoNCE on a square logit matrix (rows = modality A, columns = modality B):
  * ½ [CE(logits, positives) + CE(logitsᵀ, positivesᵀ)], positives = the diagonal, or equal
- * labels. Samples with `mask` 0 are excluded as anchors and as negatives. ≥ 0; 0 when no sample
+ * labels. Samples with `mask` 0 (bool or 0/1, read as included where > 0.5) are excluded as
+ * anchors and as negatives. ≥ 0; 0 when no sample
  * is included.
  *
  * @param logits - `[batch, batch]`.
  * @returns scalar loss; the caller owns it.
  * @throws {@link ShapeError} naming `logits` (not square, rank 2), `mask` or `labels` (not
  *   `[batch]`).
+ * @throws {@link InvalidArgumentError} naming `mask` for a dtype other than bool, float32 and
+ *   int32 (or, with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * const loss = symmetricInfoNce(tf.tensor2d([[5, 0], [0, 5]])); // small: the diagonal wins
@@ -164,7 +168,7 @@ export function symmetricInfoNce(logits: tf.Tensor2D, options: { mask?: tf.Tenso
   checkBatchVector(options.mask, 'mask', batch);
   checkBatchVector(options.labels, 'labels', batch);
   return tf.tidy(() => {
-    const mask = options.mask ? (tf.cast(options.mask, 'float32') as tf.Tensor1D) : (tf.ones([batch]) as tf.Tensor1D);
+    const mask = options.mask ? (readMask(options.mask, 'mask') as tf.Tensor1D) : (tf.ones([batch]) as tf.Tensor1D);
     const positives = options.labels
       ? (tf.cast(tf.equal(tf.reshape(options.labels, [-1, 1]), tf.reshape(options.labels, [1, -1])), 'float32') as tf.Tensor2D)
       : (tf.eye(batch) as tf.Tensor2D);

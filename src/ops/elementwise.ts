@@ -1,29 +1,81 @@
 /**
- * Token-level ops as single tape nodes with closed-form gradients: {@link maskedMean} (pooling
- * over valid tokens), {@link dropout} with masks from a fast seeded generator, {@link residualAdd}
- * and {@link maskTokens} (which keep nothing but the mask for the backward pass), and the two
- * ops the alignment losses use, {@link stopGradient} and {@link l2Normalize}.
+ * Token-level ops as single tape nodes with closed-form gradients: {@link readMask} (the mask
+ * contract), {@link maskedMean} (pooling over valid tokens), {@link dropout} with masks from a
+ * fast seeded generator, {@link residualAdd} and {@link maskTokens} (which keep nothing but the
+ * mask for the backward pass), and the two ops the alignment losses use, {@link stopGradient} and
+ * {@link l2Normalize}.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { assertMaskDtype, assertMaskValues, validateMasksEnabled } from '../core/validate.js';
+import { ShapeError } from '../errors.js';
 import { matMul } from './matmul.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
 /**
- * Mean over the token axis of `x` counting only tokens where `mask` is 1.
- * A row with no valid token gives zeros (never NaN). One tape node; the mask gets no gradient.
+ * Reads a mask the way every vdafm layer and loss reads one (the mask contract): a `bool`
+ * tensor, or a `float32`/`int32` tensor of 0 (padding, or missing) and 1 (valid); a position is
+ * valid where the mask is true or > 0.5. Returns the mask as float32 0/1, so that 2, 0.5 or −1
+ * mean the same thing in every layer (valid, padding, padding). With {@link setValidateMasks}
+ * on, values other than 0 and 1 are refused instead.
  *
- * @param x - `[batch, tokens, dim]`.
- * @param mask - `[batch, tokens]` of 0/1, or null for all valid.
- * @returns `[batch, dim]`; the caller owns it.
+ * @param mask - any shape.
+ * @param argument - the mask's name in the caller's API (used in errors), e.g. `'textMask'`.
+ * @returns float32 0/1 of `mask`'s shape; the caller owns it.
+ * @throws {@link InvalidArgumentError} naming `argument` for a dtype other than bool, float32 and
+ *   int32, or (with value checks on) a value other than 0 and 1.
  * @example
  * ```ts
- * maskedMean(tf.tensor3d([[[1], [3]]]), tf.tensor2d([[1, 0]])); // [[1]]
+ * readMask(tf.tensor2d([[1, 0.5, 2, -1]]), 'textMask'); // [[1, 0, 1, 0]]
+ * ```
+ */
+export function readMask(mask: tf.Tensor, argument: string): tf.Tensor {
+  assertMaskDtype(mask.dtype, mask.shape, argument);
+  if (mask.dtype === 'bool') return tf.cast(mask, 'float32');
+  if (validateMasksEnabled()) assertMaskValues(mask.dataSync() as ArrayLike<number>, mask.shape, argument);
+  return tf.tidy(() => tf.cast(tf.greater(mask, 0.5), 'float32'));
+}
+
+function assertTokenMask(x: tf.Tensor, mask: tf.Tensor, xName: string, maskName: string): void {
+  if (x.rank !== 3) {
+    throw new ShapeError({ argument: xName, expected: '[batch, tokens, dim]', received: x.shape, message: `${xName} must have shape [batch, tokens, dim] (rank 3) when a ${maskName} is given.` });
+  }
+  if (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
+    throw new ShapeError({ argument: maskName, expected: `[${x.shape[0]}, ${x.shape[1]}]`, received: mask.shape, message: `${maskName} must have shape [batch, tokens] = [${x.shape[0]}, ${x.shape[1]}] (${xName}.shape=[${x.shape.join(',')}]).` });
+  }
+}
+
+/**
+ * Mean over the token axis of `x` counting only valid tokens (mask > 0.5, see {@link readMask}).
+ * A row with no valid token gives zeros (never NaN). The mask gets no gradient.
+ *
+ * @param x - `[batch, tokens, dim]` (with `mask` null, any rank ≥ 2: the mean over axis 1).
+ * @param mask - `[batch, tokens]`, bool or 0/1, or null for all valid.
+ * @returns `[batch, dim]`; the caller owns it.
+ * @throws {@link ShapeError} naming `x` (not rank 3 with a mask) or `mask` (not `[batch, tokens]`).
+ * @throws {@link InvalidArgumentError} naming `mask` for a dtype other than bool, float32 and int32
+ *   (and, with {@link setValidateMasks} on, a value other than 0 and 1).
+ * @example
+ * ```ts
+ * maskedMean(tf.tensor3d([[[1], [3], [5]]]), tf.tensor2d([[1, 1, 0]])); // [[2]]
  * ```
  */
 export function maskedMean(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
+  if (!mask) return meanOfValid(x, null);
+  assertTokenMask(x, mask, 'x', 'mask');
+  return tf.tidy(() => {
+    const m = readMask(mask, 'mask');
+    return meanOfValid(x, m);
+  });
+}
+
+/**
+ * {@link maskedMean} for a 0/1 float mask (already read): one tape node, no mask reading.
+ * @internal
+ */
+export function meanOfValid(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
   if (x.rank !== 3) return tf.tidy(() => tf.mean(x, 1) as tf.Tensor2D);
   return tf.tidy(() => {
     const [b, n, d] = x.shape as [number, number, number];
