@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { gelu } from '../ops/dense.js';
-import { maskedMean, meanOfValid, readMask } from '../ops/elementwise.js';
+import { maskedMean, meanOfValid, readMask, zeroPadded } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -213,9 +213,12 @@ export class BaselineFusion extends tfl.layers.Layer {
       parseFusionShapes(list.map((t) => t.shape), this.clinical, 'BaselineFusion');
       const w = this.w!;
       const eps = this.epsilon;
-      const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = list as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
+      const [visual, textRaw, textMaskRaw, clinicalRaw, clinicalMaskRaw] = list as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
       const textMask = readMask(textMaskRaw, 'textMask');
       const clinicalMask = clinicalMaskRaw ? readMask(clinicalMaskRaw, 'clinicalMask') : null;
+      // padding selected to zero before any product (0 · NaN = NaN)
+      const text = zeroPadded(textRaw, textMask);
+      const clinical = clinicalRaw && clinicalMask ? zeroPadded(clinicalRaw, clinicalMask) : null;
       const hasText = presence(textMask);
       const v0 = project(w.visualProj, visual, eps);
       const t0 = tf.mul(project(w.textProj, text, eps), tf.expandDims(textMask, -1));

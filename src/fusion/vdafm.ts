@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dropout, maskedMean, maskTokens, meanOfValid, readMask } from '../ops/elementwise.js';
+import { dropout, maskedMean, maskTokens, meanOfValid, readMask, zeroPadded } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -342,13 +342,17 @@ export class VDAFM extends tfl.layers.Layer {
     parseFusionShapes(inputs.map((t) => t.shape), this.clinical, 'VDAFM');
     const w = this.w!;
     const eps = this.epsilon;
-    const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
+    const [visual, textRaw, textMaskRaw, clinicalRaw, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
     // every mask read once, as float32 0/1 (valid where > 0.5): the stages below take it as is
     const textMask = readMask(textMaskRaw, 'textMask');
     const clinicalMask = clinicalMaskRaw ? readMask(clinicalMaskRaw, 'clinicalMask') : null;
     const hasText = presence(textMask); // [B, 1]
+    // padded text and missing clinical values selected to zero before any product (0 · NaN = NaN,
+    // and a projection's weight gradient sums over every token): nothing below can read them
+    const text = zeroPadded(textRaw, textMask);
+    const clinical = clinicalRaw && clinicalMask ? zeroPadded(clinicalRaw, clinicalMask) : null;
 
-    // 0. projections ("align before fuse"); padded text tokens zeroed so that nothing downstream can read their values
+    // 0. projections ("align before fuse"); projected padded tokens zeroed too (LN of a zero row is not zero)
     const v0 = project(w.visualProj, visual, eps) as tf.Tensor3D;
     const t0 = maskTokens(project(w.textProj, text, eps), textMask) as tf.Tensor3D;
     const c0 = w.clinicalProj && clinical ? (maskTokens(project(w.clinicalProj, clinical, eps), clinicalMask!) as tf.Tensor3D) : null;

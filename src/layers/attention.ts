@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense } from '../ops/dense.js';
-import { dropoutMask, readMask } from '../ops/elementwise.js';
+import { dropoutMask, readMask, zeroPadded } from '../ops/elementwise.js';
 import { attentionContext, attentionWeights } from '../ops/attention.js';
 import {
   assertBoolean,
@@ -359,10 +359,17 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       this.parseShapes(list.map((t) => t.shape));
       const hasMask = list.length > 1 && list[list.length - 1]!.rank === 2;
       const tokens = hasMask ? list.slice(0, -1) : list;
-      const query = tokens[0]!;
-      const value = tokens[1] ?? query;
-      const key = tokens[2] ?? value;
       const keyMask = hasMask ? readMask(list[list.length - 1]!, 'keyMask') : null;
+      // masked keys and values are selected away (never multiplied: 0 · NaN = NaN), once per tensor
+      const clean = new Map<tf.Tensor, tf.Tensor>();
+      const masked = (t: tf.Tensor) => {
+        if (!keyMask) return t;
+        if (!clean.has(t)) clean.set(t, zeroPadded(t, keyMask));
+        return clean.get(t)!;
+      };
+      const value = masked(tokens[1] ?? tokens[0]!);
+      const key = masked(tokens[2] ?? tokens[1] ?? tokens[0]!);
+      const query = clean.get(tokens[0]!) ?? tokens[0]!; // self-attention: the same, cleaned tensor
       const { output, weights } = attentionForward(this.attn!, query, key, value, keyMask, {
         numHeads: this.numHeads,
         keyDim: this.keyDim,

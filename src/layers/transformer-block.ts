@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, gelu, layerNorm } from '../ops/dense.js';
-import { dropout, readMask, residualAdd } from '../ops/elementwise.js';
+import { dropout, readMask, residualAdd, zeroPadded } from '../ops/elementwise.js';
 import {
   assertPositiveInt,
   assertPositiveNumber,
@@ -260,8 +260,9 @@ export class TransformerBlock extends tfl.layers.Layer {
     return tf.tidy(() => {
       const list = asList(inputs);
       this.parseShapes(list.map((t) => t.shape));
-      const x = list[0]!;
       const mask = list[1] ? readMask(list[1], 'mask') : null;
+      // padded tokens are selected to zero (never multiplied: 0 · NaN = NaN), so no value there reaches an output
+      const x = mask ? zeroPadded(list[0]!, mask) : list[0]!;
       const training = isTraining(kwargs);
       const seed = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next(dropoutStepOf(kwargs)) : undefined);
       const h = layerNorm(x, this.attnNorm!.gamma.read(), this.attnNorm!.beta.read(), this.epsilon);

@@ -9,7 +9,7 @@
  */
 import { maxLastAxis } from '../ops/max.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, readMask, stopGradient } from '../ops/elementwise.js';
+import { l2Normalize, readMask, stopGradient, zeroPadded } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
 import { assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
@@ -64,12 +64,14 @@ export function lateInteractionSimilarity(visualTokens: tf.Tensor3D, textTokens:
   return tf.tidy(() => {
     const [b, nv, d] = visualTokens.shape;
     const nt = textTokens.shape[1];
+    const mask = readMask(textMask, 'textMask');
     const v = tf.reshape(l2Normalize(visualTokens), [b * nv, d]) as tf.Tensor2D;
-    const t = tf.reshape(l2Normalize(textTokens), [b * nt, d]) as tf.Tensor2D;
+    // padded tokens selected to zero (a NaN there would reach every similarity through the product)
+    const t = tf.reshape(l2Normalize(zeroPadded(textTokens, mask)), [b * nt, d]) as tf.Tensor2D;
     // [B_text·Nt, B_image·Nv] → [B_text, Nt, B_image, Nv] → max over Nv
     const cos = tf.reshape(matMul(t, tf.transpose(v) as tf.Tensor2D), [b, nt, b, nv]);
     const best = maxLastAxis(cos); // [B_text, Nt, B_image]
-    const m = tf.expandDims(readMask(textMask, 'textMask'), -1); // [B_text, Nt, 1]
+    const m = tf.expandDims(mask, -1); // [B_text, Nt, 1]
     const mean = tf.div(tf.sum(tf.mul(best, m), 1), tf.maximum(tf.sum(m, 1), 1)); // [B_text, B_image]
     return tf.transpose(mean) as tf.Tensor2D; // [B_image, B_text]
   });

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, readMask } from '../ops/elementwise.js';
+import { l2Normalize, readMask, zeroPadded } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
 import { assertPositiveNumber, assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
@@ -130,13 +130,17 @@ export function contrastiveLoss(a: tf.Tensor2D, b: tf.Tensor2D, options: Contras
   checkBatchVector(options.mask, 'mask', batch);
   checkBatchVector(options.labels, 'labels', batch);
   return tf.tidy(() => {
-    const na = options.normalize === false ? a : l2Normalize(a);
-    const nb = options.normalize === false ? b : l2Normalize(b);
+    // excluded samples selected to zero first: their values reach no logit and no gradient
+    const mask = options.mask ? readMask(options.mask, 'mask') : null;
+    const ca = mask ? zeroPadded(a, mask) : a;
+    const cb = mask ? zeroPadded(b, mask) : b;
+    const na = options.normalize === false ? ca : l2Normalize(ca);
+    const nb = options.normalize === false ? cb : l2Normalize(cb);
     const scale = options.logitScale ?? 1 / (options.temperature ?? 0.07);
     const logitsAB = tf.mul(matMul(na as tf.Tensor2D, tf.transpose(nb) as tf.Tensor2D), scale) as tf.Tensor2D;
     const logitsBA = tf.transpose(logitsAB) as tf.Tensor2D;
     const loss = symmetricInfoNce(logitsAB, {
-      ...(options.mask ? { mask: options.mask } : {}),
+      ...(mask ? { mask: mask as tf.Tensor1D } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
     });
     return { loss, logitsAB, logitsBA };
@@ -169,11 +173,14 @@ export function symmetricInfoNce(logits: tf.Tensor2D, options: { mask?: tf.Tenso
   checkBatchVector(options.labels, 'labels', batch);
   return tf.tidy(() => {
     const mask = options.mask ? (readMask(options.mask, 'mask') as tf.Tensor1D) : (tf.ones([batch]) as tf.Tensor1D);
+    // logits of excluded samples selected to zero: a NaN there reaches neither the loss nor a gradient
+    const included = () => tf.cast(tf.mul(tf.reshape(mask, [-1, 1]), tf.reshape(mask, [1, -1])), 'bool');
+    const clean = options.mask ? (tf.where(included(), logits, tf.zerosLike(logits)) as tf.Tensor2D) : logits;
     const positives = options.labels
       ? (tf.cast(tf.equal(tf.reshape(options.labels, [-1, 1]), tf.reshape(options.labels, [1, -1])), 'float32') as tf.Tensor2D)
       : (tf.eye(batch) as tf.Tensor2D);
     return tf.div(
-      tf.add(maskedInfoNce(logits, positives, mask, mask), maskedInfoNce(tf.transpose(logits) as tf.Tensor2D, tf.transpose(positives) as tf.Tensor2D, mask, mask)),
+      tf.add(maskedInfoNce(clean, positives, mask, mask), maskedInfoNce(tf.transpose(clean) as tf.Tensor2D, tf.transpose(positives) as tf.Tensor2D, mask, mask)),
       2,
     ) as tf.Scalar;
   });

@@ -391,8 +391,10 @@ describe('single-node ops (layerNorm, gelu, maskedMean, dropout) against stock c
       await assertNoLeaks(step, 'fused ops gradients on wasm');
       const names = await kernelsOf(step);
       // Stock compositions save ~25 tensors here (an Identity copy each); the four nodes save 7
-      // (layerNorm 2 + gamma, gelu 2, dropout 1, maskedMean 1) and the loss's sum 1.
-      expect(names.filter((nm) => nm === 'Identity').length).toBeLessThanOrEqual(8);
+      // (layerNorm 2 + gamma, gelu 2, dropout 1, maskedMean 1) and the loss's sum 1; maskedMean's
+      // selection of the padded tokens copies its [B, N] mask twice (expandDims, and the one tensor
+      // its gradient keeps), mask-sized, never x-sized.
+      expect(names.filter((nm) => nm === 'Identity').length).toBeLessThanOrEqual(10);
       tf.dispose([x, g, m]);
     });
   });
