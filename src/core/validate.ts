@@ -20,6 +20,78 @@ function shapeOf(x: HasShape): ShapeLike {
 }
 
 /**
+ * Asserts that `x` is a tensor or a symbolic tensor (anything with a `shape` array), before its
+ * shape is checked: a number, `null` or a plain object is a typed error, not a `TypeError`.
+ *
+ * @param x - the value received.
+ * @param argument - argument name used in the error.
+ * @param expected - description of the expected shape, e.g. `'[batch, tokens, dim]'`.
+ * @throws {@link InvalidArgumentError} naming `argument` when `x` has no shape.
+ * @example
+ * ```ts
+ * assertTensorLike(tf.zeros([2, 3]), 'visualEmbedding', '[batch, embedDim]'); // ok
+ * assertTensorLike(undefined, 'textMask', '[batch, textTokens]'); // InvalidArgumentError
+ * ```
+ */
+export function assertTensorLike(x: unknown, argument: string, expected: string): asserts x is { readonly shape: ShapeLike } {
+  const shape = (x as { shape?: unknown } | null | undefined)?.shape;
+  if (!Array.isArray(shape)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a tensor of shape ${expected}.`,
+      received: x === null || x === undefined ? x : typeof x === 'object' ? '[an object without a shape]' : x,
+    });
+  }
+}
+
+/**
+ * Asserts that a layer input's shape, as the layer received it (`input.shape`), is a shape: an
+ * input that is not a tensor has none.
+ *
+ * @param shape - the input's `shape` (undefined for a number, a string, a plain object).
+ * @param argument - the input's name in the layer's contract, e.g. `'text'`.
+ * @param expected - description of the expected shape.
+ * @throws {@link InvalidArgumentError} naming `argument` when `shape` is not an array.
+ * @example
+ * ```ts
+ * assertIsShape([2, 16, 64], 'text', '[batch, textTokens, textDim]'); // ok
+ * ```
+ */
+export function assertIsShape(shape: unknown, argument: string, expected: string): asserts shape is Shape {
+  if (!Array.isArray(shape)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be a tensor of shape ${expected}; it has no shape.` });
+  }
+}
+
+/**
+ * Asserts that a built layer is re-applied to an input of the width (last dimension) it was built
+ * with: its weights are sized for that width.
+ *
+ * @param shape - the input's shape.
+ * @param built - the width the layer was built with, or null before `build`.
+ * @param argument - the input's name in the layer's contract.
+ * @param tokens - the name of the input's token axis in the expected shape, e.g. `'textTokens'`.
+ * @param layer - the layer's class, for the message.
+ * @throws {@link ShapeError} naming `argument`, expected `[batch, tokens, built]`.
+ * @example
+ * ```ts
+ * assertBuiltWidth([2, 16, 64], 64, 'text', 'textTokens', 'VDAFM'); // ok
+ * ```
+ */
+export function assertBuiltWidth(shape: ShapeLike, built: number | null, argument: string, tokens: string, layer: string): void {
+  const width = shape[shape.length - 1];
+  if (built === null || width == null || width < 0 || width === built) return;
+  const expected = `[batch, ${tokens}, ${built}]`;
+  throw new ShapeError({
+    argument,
+    expected,
+    received: shape,
+    message: `${argument} must have shape ${expected}: this ${layer} layer was built for ${argument} of width ${built} (its weights are sized for it), not ${width}.`,
+    fix: `Create a new layer for inputs of width ${width}.`,
+  });
+}
+
+/**
  * Asserts that `x` has rank `rank`.
  *
  * @param x - tensor, symbolic tensor or shape.

@@ -25,6 +25,9 @@ import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitialize
 import {
   addLinear,
   addProjection,
+  checkFusionWidths,
+  type FusionWidths,
+  fusionWidths,
   type FusionLayout,
   type FusionOutputMap,
   fusionOutputList,
@@ -123,6 +126,7 @@ export class BaselineFusion extends tfl.layers.Layer {
     textEmbed: LinearWeights;
     clinicalEmbed: LinearWeights | null;
   } | null = null;
+  private widths: FusionWidths | null = null;
 
   constructor(args: BaselineFusionArgs) {
     super(layerBaseArgs(args, 'BaselineFusion'));
@@ -168,6 +172,7 @@ export class BaselineFusion extends tfl.layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const s = parseFusionShapes(inputShape, this.clinical, 'BaselineFusion');
+    this.widths = fusionWidths(s);
     const d = this.dim;
     const init = this.kernelInitializer;
     const seed = this.seed;
@@ -204,13 +209,15 @@ export class BaselineFusion extends tfl.layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
     const dims = { headInput: this.headInputDim, fused: this.dim, embed: this.embedDim, dim: this.dim, gate: this.fusedModalities, heads: 0 };
-    return fusionOutputShapes(parseFusionShapes(inputShape, this.clinical, 'BaselineFusion'), this.layout, dims);
+    const s = parseFusionShapes(inputShape, this.clinical, 'BaselineFusion');
+    checkFusionWidths(s, this.widths, 'BaselineFusion');
+    return fusionOutputShapes(s, this.layout, dims);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
     return tf.tidy(() => {
       const list = asList(inputs);
-      parseFusionShapes(list.map((t) => t.shape), this.clinical, 'BaselineFusion');
+      checkFusionWidths(parseFusionShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape), this.clinical, 'BaselineFusion'), this.widths, 'BaselineFusion');
       const w = this.w!;
       const eps = this.epsilon;
       const [visual, textRaw, textMaskRaw, clinicalRaw, clinicalMaskRaw] = list as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];

@@ -34,11 +34,14 @@ import {
   layerBaseArgs,
 } from '../layers/common.js';
 import {
+  checkFusionWidths,
   type FusionLayout,
   fusionOutputList,
   fusionOutputNames,
   fusionOutputShapes,
   fusionOutputsByName,
+  type FusionWidths,
+  fusionWidths,
   type ClinicalMode,
   linear,
   parseFusionShapes,
@@ -219,6 +222,7 @@ export class VDAFM extends tfl.layers.Layer {
   readonly seed: number | undefined;
   private readonly dropoutSeeds: DropoutSeeds;
   private w: VdafmWeights | null = null;
+  private widths: FusionWidths | null = null;
 
   constructor(args: VdafmArgs = {}) {
     super(layerBaseArgs(args, 'VDAFM'));
@@ -294,6 +298,7 @@ export class VDAFM extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
     const addWeight: AddWeight = (name, shape, initializer) => this.addWeight(name, shape, 'float32', initializer, undefined, true);
+    this.widths = fusionWidths(s);
     this.w = addVdafmWeights(addWeight, s, {
       dim: this.dim,
       numHeads: this.numHeads,
@@ -310,7 +315,9 @@ export class VDAFM extends tfl.layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
     const dims = { headInput: this.headInputDim, fused: this.fusedDim, embed: this.embedDim, dim: this.dim, gate: this.dim, heads: this.numHeads };
-    return fusionOutputShapes(parseFusionShapes(inputShape, this.clinical, 'VDAFM'), this.layout, dims);
+    const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
+    checkFusionWidths(s, this.widths, 'VDAFM');
+    return fusionOutputShapes(s, this.layout, dims);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
@@ -339,7 +346,7 @@ export class VDAFM extends tfl.layers.Layer {
 
   /** The forward pass (inside `call`'s tidy): projections, then the stages of `vdafm-stages.ts`, then the embeddings. */
   private forward(inputs: tf.Tensor[], training: boolean, step: number): VdafmOutputs {
-    parseFusionShapes(inputs.map((t) => t.shape), this.clinical, 'VDAFM');
+    checkFusionWidths(parseFusionShapes(inputs.map((t) => (t as { shape?: Shape } | null)?.shape as Shape), this.clinical, 'VDAFM'), this.widths, 'VDAFM');
     const w = this.w!;
     const eps = this.epsilon;
     const [visual, textRaw, textMaskRaw, clinicalRaw, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];

@@ -11,6 +11,8 @@ import { dropoutMask, readMask, zeroPadded } from '../ops/elementwise.js';
 import { attentionContext, attentionWeights } from '../ops/attention.js';
 import {
   assertBoolean,
+  assertBuiltWidth,
+  assertIsShape,
   assertPositiveInt,
   assertRank,
   assertRate,
@@ -263,6 +265,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   readonly kernelInitializer: KernelInitializerName;
   readonly seed: number | undefined;
   private attn: AttentionWeights | null = null;
+  /** The query, value and key widths the layer was built with. */
+  private widths: { query: number; value: number; key: number } | null = null;
   private readonly dropoutSeeds: DropoutSeeds;
 
   constructor(args: MultiHeadAttentionArgs) {
@@ -289,6 +293,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   /** Parses the input list into query, value, key shapes and an optional mask shape. */
   private parseShapes(inputShape: Shape | Shape[]): { q: Shape; v: Shape; k: Shape; mask: Shape | null } {
     const list: Shape[] = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as Shape[]) : [inputShape as Shape];
+    list.forEach((s, i) => assertIsShape(s, ['query', 'value', 'key', 'keyMask'][Math.min(i, 3)]!, i < 3 ? '[batch, tokens, dim]' : '[batch, keys]'));
     let mask: Shape | null = null;
     let tokens = list;
     if (list.length > 1 && list[list.length - 1]!.length === 2) {
@@ -314,10 +319,12 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       assertRank(mask, 2, 'keyMask', '[batch, keys]');
       assertSameDims(mask, v, [0, 1], 'keyMask', 'value', '[batch, keys]');
     }
+    const tokenAxis = { query: 'queries', value: 'keys', key: 'keys' } as const;
     for (const [name, s] of [['query', q], ['value', v], ['key', k]] as const) {
       if (s[2] == null) {
         throw new InvalidArgumentError({ argument: name, message: `${name} must have a known last dimension.`, received: `shape ${JSON.stringify(s)}` });
       }
+      if (this.widths) assertBuiltWidth(s, this.widths[name], name, tokenAxis[name], 'MultiHeadAttention');
     }
     return { q, v, k, mask };
   }
@@ -325,6 +332,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const { q, v, k } = this.parseShapes(inputShape);
     const queryDim = q[2]!;
+    this.widths = { query: queryDim, value: v[2]!, key: k[2]! };
     const addWeight: AddWeight = (name, shape, init) =>
       this.addWeight(name, shape, 'float32', init, undefined, true);
     this.attn = addAttentionWeights(
@@ -356,7 +364,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
     return tf.tidy(() => {
       const list = asList(inputs);
-      this.parseShapes(list.map((t) => t.shape));
+      this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       const hasMask = list.length > 1 && list[list.length - 1]!.rank === 2;
       const tokens = hasMask ? list.slice(0, -1) : list;
       const keyMask = hasMask ? readMask(list[list.length - 1]!, 'keyMask') : null;

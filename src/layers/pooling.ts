@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { maskedMean } from '../ops/elementwise.js';
-import { assertOneOf, assertRank, assertSameDims, type Shape } from '../core/validate.js';
+import { assertIsShape, assertOneOf, assertRank, assertSameDims, type Shape } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList } from './common.js';
 
@@ -54,6 +54,7 @@ export class MaskedPooling extends tfl.layers.Layer {
     if (list.length > 2) {
       throw new InvalidArgumentError({ argument: 'inputs', message: 'MaskedPooling takes x or [x, mask].', received: `${list.length} inputs` });
     }
+    list.forEach((s, i) => assertIsShape(s, i === 0 ? 'x' : 'mask', i === 0 ? '[batch, tokens, dim]' : '[batch, tokens]'));
     const x = list[0]!;
     assertRank(x, 3, 'x', '[batch, tokens, dim]');
     const mask = list[1] ?? null;
@@ -72,7 +73,7 @@ export class MaskedPooling extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const list = asList(inputs);
-      this.parseShapes(list.map((t) => t.shape));
+      this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       return maskedMean(list[0]!, list[1] ?? null);
     });
   }

@@ -8,6 +8,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, gelu, layerNorm } from '../ops/dense.js';
 import { dropout, readMask, residualAdd, zeroPadded } from '../ops/elementwise.js';
 import {
+  assertBuiltWidth,
+  assertIsShape,
   assertPositiveInt,
   assertPositiveNumber,
   assertRank,
@@ -170,6 +172,8 @@ export class TransformerBlock extends tfl.layers.Layer {
   private attnNorm: { gamma: tfl.LayerVariable; beta: tfl.LayerVariable } | null = null;
   private ffn: FeedForwardWeights | null = null;
   private headDim = 0;
+  /** The width the block was built with. */
+  private width: number | null = null;
   private readonly dropoutSeeds: DropoutSeeds;
 
   constructor(args: TransformerBlockArgs) {
@@ -199,6 +203,7 @@ export class TransformerBlock extends tfl.layers.Layer {
         received: `${list.length} inputs`,
       });
     }
+    list.forEach((s, i) => assertIsShape(s, i === 0 ? 'x' : 'mask', i === 0 ? '[batch, tokens, dim]' : '[batch, tokens]'));
     const x = list[0]!;
     assertRank(x, 3, 'x', '[batch, tokens, dim]');
     const mask = list[1] ?? null;
@@ -209,6 +214,7 @@ export class TransformerBlock extends tfl.layers.Layer {
     if (x[2] == null) {
       throw new InvalidArgumentError({ argument: 'x', message: 'x must have a known last dimension.', received: `shape ${JSON.stringify(x)}` });
     }
+    assertBuiltWidth(x, this.width, 'x', 'tokens', 'TransformerBlock');
     return { x, mask };
   }
 
@@ -224,6 +230,7 @@ export class TransformerBlock extends tfl.layers.Layer {
       });
     }
     this.headDim = this.keyDim ?? dim / this.numHeads;
+    this.width = dim;
     const addWeight: AddWeight = (name, shape, init) => this.addWeight(name, shape, 'float32', init, undefined, true);
     this.attnNorm = {
       gamma: addWeight('attn_norm_gamma', [dim], tfl.initializers.ones()),
@@ -259,7 +266,7 @@ export class TransformerBlock extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
     return tf.tidy(() => {
       const list = asList(inputs);
-      this.parseShapes(list.map((t) => t.shape));
+      this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       const mask = list[1] ? readMask(list[1], 'mask') : null;
       // padded tokens are selected to zero (never multiplied: 0 · NaN = NaN), so no value there reaches an output
       const x = mask ? zeroPadded(list[0]!, mask) : list[0]!;

@@ -212,12 +212,18 @@ export function residualAdd(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * constant (no gradient); the tape node keeps only the mask (stock Multiply keeps `x` too).
  *
  * @returns `[batch, tokens, dim]`; the caller owns it.
+ * @throws {@link ShapeError} naming `x` (not rank 3) or `mask` (not `[batch, tokens]` or
+ *   `[batch, 1]`).
  * @example
  * ```ts
  * maskTokens(tf.ones([1, 2, 3]), tf.tensor2d([[1, 0]])); // [[[1, 1, 1], [0, 0, 0]]]
  * ```
  */
 export function maskTokens(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  if (x.rank !== 3 || mask.rank !== 2 || mask.shape[0] !== x.shape[0] || (mask.shape[1] !== x.shape[1] && mask.shape[1] !== 1)) {
+    if (x.rank !== 3) throw new ShapeError({ argument: 'x', expected: '[batch, tokens, dim]', received: x.shape });
+    throw new ShapeError({ argument: 'mask', expected: `[${x.shape[0]}, ${x.shape[1]}] or [${x.shape[0]}, 1]`, received: mask.shape, message: `mask must have shape [batch, tokens] or [batch, 1] (x.shape=[${x.shape.join(',')}]).` });
+  }
   return tf.tidy(() => {
     const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
