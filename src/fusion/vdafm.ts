@@ -32,6 +32,7 @@ import {
   dropoutStepOf,
   isTraining,
   layerBaseArgs,
+  RepeatedCallCache,
 } from '../layers/common.js';
 import {
   checkFusionWidths,
@@ -177,6 +178,11 @@ export interface VdafmOutputs {
  * clinicalTokens (clinical modes), gate (`returnGate`), and per layer the vision→text and
  * text→vision attention maps (`returnAttention`). {@link VDAFM.fuse} returns them by name.
  *
+ * **In a functional model**, run it with `runGraph` (or `TriModalModel.forward`):
+ * tfjs-layers' `model.apply`/`model.predict`/`model.fit` call a layer once per output they
+ * read. In training the layer hands those repeats the first call's outputs (one forward pass,
+ * one dropout draw; see docs/guides/vdafm.md); in inference they recompute the same values.
+ *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `dim` (or a given `ffnDim`, `embedDim`) not a positive integer; `numHeads` not a
  *   positive integer or not dividing `dim`; `numLayers` not a non-negative integer; `dropout`
@@ -223,6 +229,7 @@ export class VDAFM extends tfl.layers.Layer {
   private readonly dropoutSeeds: DropoutSeeds;
   private w: VdafmWeights | null = null;
   private widths: FusionWidths | null = null;
+  private readonly repeats = new RepeatedCallCache();
 
   constructor(args: VdafmArgs = {}) {
     super(layerBaseArgs(args, 'VDAFM'));
@@ -321,9 +328,13 @@ export class VDAFM extends tfl.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
-    return tf.tidy(() => {
-      return fusionOutputList<tf.Tensor>(this.forward(asList(inputs), isTraining(kwargs), dropoutStepOf(kwargs)), this.layout);
-    });
+    const list = asList(inputs);
+    // tfjs-layers' executor repeats the call once per output it reads: hand back the first one's
+    const repeated = this.repeats.repeated(list, kwargs);
+    if (repeated) return repeated;
+    const outputs = tf.tidy(() => fusionOutputList<tf.Tensor>(this.forward(list, isTraining(kwargs), dropoutStepOf(kwargs)), this.layout));
+    this.repeats.remember(list, kwargs, outputs);
+    return outputs;
   }
 
   /**

@@ -33,6 +33,7 @@ import {
   isTraining,
   layerBaseArgs,
   makeInitializer,
+  RepeatedCallCache,
 } from './common.js';
 
 
@@ -228,6 +229,10 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
  * and their biases. (PyTorch `nn.MultiheadAttention`'s `in_proj_weight[0:E]` is
  * `query_kernel` transposed.)
  *
+ * With `returnAttentionScores` (two outputs) in a functional model, tfjs-layers' executor calls
+ * the layer once per output; in training the repeat gets the first call's outputs (one dropout
+ * draw; see `runGraph`, which calls every layer once).
+ *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `numHeads` or `keyDim` (or a given `valueDim`, `outputDim`) not a positive integer;
  *   `dropout` outside [0, 1); `useBias` or `returnAttentionScores` not a boolean; an unknown
@@ -268,6 +273,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   /** The query, value and key widths the layer was built with. */
   private widths: { query: number; value: number; key: number } | null = null;
   private readonly dropoutSeeds: DropoutSeeds;
+  private readonly repeats = new RepeatedCallCache();
 
   constructor(args: MultiHeadAttentionArgs) {
     super(layerBaseArgs(args, 'MultiHeadAttention'));
@@ -362,7 +368,9 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    return tf.tidy(() => {
+    const repeated = this.repeats.repeated(asList(inputs), kwargs); // the executor's repeat for the other output
+    if (repeated) return repeated;
+    const outputs = tf.tidy(() => {
       const list = asList(inputs);
       this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       const hasMask = list.length > 1 && list[list.length - 1]!.rank === 2;
@@ -388,6 +396,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       });
       return this.returnAttentionScores ? [output, weights] : output;
     });
+    if (Array.isArray(outputs)) this.repeats.remember(asList(inputs), kwargs, outputs);
+    return outputs;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -36,6 +36,7 @@ import {
   isTraining,
   layerBaseArgs,
   makeInitializer,
+  RepeatedCallCache,
 } from './common.js';
 
 
@@ -136,6 +137,10 @@ export interface TransformerBlockArgs extends BaseLayerArgs {
  * 0 and 1, read as valid where > 0.5 like every vdafm mask (see {@link readMask}).
  * **Outputs**: `[batch, tokens, dim]`; with `returnAttentionScores` also `[batch, heads, tokens, tokens]`.
  *
+ * With `returnAttentionScores` (two outputs) in a functional model, tfjs-layers' executor calls
+ * the layer once per output; in training the repeat gets the first call's outputs (one dropout
+ * draw; see `runGraph`, which calls every layer once).
+ *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `numHeads` (or a given `keyDim`, `ffnDim`) not a positive integer; `dropout` outside
  *   [0, 1); `epsilon` not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not
@@ -175,6 +180,7 @@ export class TransformerBlock extends tfl.layers.Layer {
   /** The width the block was built with. */
   private width: number | null = null;
   private readonly dropoutSeeds: DropoutSeeds;
+  private readonly repeats = new RepeatedCallCache();
 
   constructor(args: TransformerBlockArgs) {
     super(layerBaseArgs(args, 'TransformerBlock'));
@@ -264,7 +270,9 @@ export class TransformerBlock extends tfl.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    return tf.tidy(() => {
+    const repeated = this.repeats.repeated(asList(inputs), kwargs); // the executor's repeat for the other output
+    if (repeated) return repeated;
+    const outputs = tf.tidy(() => {
       const list = asList(inputs);
       this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       const mask = list[1] ? readMask(list[1], 'mask') : null;
@@ -285,6 +293,8 @@ export class TransformerBlock extends tfl.layers.Layer {
       const y = feedForwardResidual(this.ffn!, x1, this.epsilon, this.dropoutRate, training, seed());
       return this.returnAttentionScores ? [y, weights] : y;
     });
+    if (Array.isArray(outputs)) this.repeats.remember(asList(inputs), kwargs, outputs);
+    return outputs;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
