@@ -51,7 +51,7 @@ export {
 } from './kernels/module.js';
 export { fastMatMul, type FastMatMulOptions } from './ops/matmul.js';
 export { gemmPool, setDefaultGemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
-export { registerLayers, LAYER_CLASSES } from './register.js';
+export { registerLayers, isVdafmLayer, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName } from './core/validate.js';
 export { type BaseLayerArgs, type Initializer } from './layers/common.js';
