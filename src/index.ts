@@ -29,12 +29,15 @@ export {
   assertPositiveNumber,
   assertOneOf,
   assertBoolean,
+  setValidateMasks,
+  validateMasksEnabled,
+  MASK_DTYPES,
   type HasShape,
   type Shape,
 } from './core/validate.js';
 export { matMul } from './ops/matmul.js';
 export { dense, layerNorm, gelu } from './ops/dense.js';
-export { maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
+export { readMask, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
 export { fastSlice, splitRows } from './ops/slice.js';
 export {
   fastKernelsActive,
@@ -48,7 +51,7 @@ export {
 } from './kernels/module.js';
 export { fastMatMul, type FastMatMulOptions } from './ops/matmul.js';
 export { gemmPool, setDefaultGemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
-export { registerLayers, LAYER_CLASSES } from './register.js';
+export { registerLayers, isVdafmLayer, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName } from './core/validate.js';
 export { type BaseLayerArgs, type Initializer } from './layers/common.js';

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError, ShapeError, type ShapeLike } from '../errors.js';
+import { formatShape, InvalidArgumentError, ShapeError, type ShapeLike } from '../errors.js';
 
 /** A (symbolic) tensor shape: `null` marks an unknown dimension (usually the batch). */
 export type Shape = Array<number | null>;
@@ -17,6 +17,78 @@ export type HasShape = { readonly shape: ShapeLike } | ShapeLike;
 
 function shapeOf(x: HasShape): ShapeLike {
   return Array.isArray(x) ? (x as ShapeLike) : (x as { shape: ShapeLike }).shape;
+}
+
+/**
+ * Asserts that `x` is a tensor or a symbolic tensor (anything with a `shape` array), before its
+ * shape is checked: a number, `null` or a plain object is a typed error, not a `TypeError`.
+ *
+ * @param x - the value received.
+ * @param argument - argument name used in the error.
+ * @param expected - description of the expected shape, e.g. `'[batch, tokens, dim]'`.
+ * @throws {@link InvalidArgumentError} naming `argument` when `x` has no shape.
+ * @example
+ * ```ts
+ * assertTensorLike(tf.zeros([2, 3]), 'visualEmbedding', '[batch, embedDim]'); // ok
+ * assertTensorLike(undefined, 'textMask', '[batch, textTokens]'); // InvalidArgumentError
+ * ```
+ */
+export function assertTensorLike(x: unknown, argument: string, expected: string): asserts x is { readonly shape: ShapeLike } {
+  const shape = (x as { shape?: unknown } | null | undefined)?.shape;
+  if (!Array.isArray(shape)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a tensor of shape ${expected}.`,
+      received: x === null || x === undefined ? x : typeof x === 'object' ? '[an object without a shape]' : x,
+    });
+  }
+}
+
+/**
+ * Asserts that a layer input's shape, as the layer received it (`input.shape`), is a shape: an
+ * input that is not a tensor has none.
+ *
+ * @param shape - the input's `shape` (undefined for a number, a string, a plain object).
+ * @param argument - the input's name in the layer's contract, e.g. `'text'`.
+ * @param expected - description of the expected shape.
+ * @throws {@link InvalidArgumentError} naming `argument` when `shape` is not an array.
+ * @example
+ * ```ts
+ * assertIsShape([2, 16, 64], 'text', '[batch, textTokens, textDim]'); // ok
+ * ```
+ */
+export function assertIsShape(shape: unknown, argument: string, expected: string): asserts shape is Shape {
+  if (!Array.isArray(shape)) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be a tensor of shape ${expected}; it has no shape.` });
+  }
+}
+
+/**
+ * Asserts that a built layer is re-applied to an input of the width (last dimension) it was built
+ * with: its weights are sized for that width.
+ *
+ * @param shape - the input's shape.
+ * @param built - the width the layer was built with, or null before `build`.
+ * @param argument - the input's name in the layer's contract.
+ * @param tokens - the name of the input's token axis in the expected shape, e.g. `'textTokens'`.
+ * @param layer - the layer's class, for the message.
+ * @throws {@link ShapeError} naming `argument`, expected `[batch, tokens, built]`.
+ * @example
+ * ```ts
+ * assertBuiltWidth([2, 16, 64], 64, 'text', 'textTokens', 'VDAFM'); // ok
+ * ```
+ */
+export function assertBuiltWidth(shape: ShapeLike, built: number | null, argument: string, tokens: string, layer: string): void {
+  const width = shape[shape.length - 1];
+  if (built === null || width == null || width < 0 || width === built) return;
+  const expected = `[batch, ${tokens}, ${built}]`;
+  throw new ShapeError({
+    argument,
+    expected,
+    received: shape,
+    message: `${argument} must have shape ${expected}: this ${layer} layer was built for ${argument} of width ${built} (its weights are sized for it), not ${width}.`,
+    fix: `Create a new layer for inputs of width ${width}.`,
+  });
 }
 
 /**
@@ -291,4 +363,108 @@ export function checkName(name: unknown, argument = 'name'): string {
     throw new InvalidArgumentError({ argument, message: `${argument} must start with a letter and hold only letters, digits and _.`, received: name });
   }
   return name;
+}
+
+/** The dtypes a mask may have: `bool`, or `float32` / `int32` holding 0 and 1. */
+export const MASK_DTYPES: ReadonlyArray<string> = ['bool', 'float32', 'int32'];
+
+/** Whether `VDAFM_VALIDATE_MASKS` is set (to anything but '', '0' or 'false') in the environment. */
+function maskValidationFromEnv(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.['VDAFM_VALIDATE_MASKS']?.trim().toLowerCase();
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
+}
+
+let maskValuesChecked = maskValidationFromEnv();
+
+/**
+ * Turns the check of mask *values* on or off for the whole process. Every layer and loss that
+ * takes a mask reads it as "valid where mask > 0.5" (see the mask contract in
+ * docs/guides/vdafm.md); with the check on, a mask holding anything but 0 and 1 (2, 0.5, −1,
+ * NaN) is refused with an {@link InvalidArgumentError} naming it instead. The check reads the
+ * mask back from the backend (a synchronisation per mask and call), so it is off by default: turn
+ * it on while debugging a data pipeline. Setting the environment variable
+ * `VDAFM_VALIDATE_MASKS=1` turns it on at start-up. The dtype and the shape of a mask are always
+ * checked.
+ *
+ * @param on - true to check mask values.
+ * @throws {@link InvalidArgumentError} (argument `on`) unless `on` is a boolean.
+ * @example
+ * ```ts
+ * import { setValidateMasks } from 'vdafm';
+ *
+ * setValidateMasks(true);
+ * fusion.apply([visual, text, tf.fill([2, 16], 0.5)]); // InvalidArgumentError naming textMask
+ * setValidateMasks(false);
+ * ```
+ */
+export function setValidateMasks(on: boolean): void {
+  assertBoolean(on, 'on');
+  maskValuesChecked = on;
+}
+
+/**
+ * Whether mask values are checked (see {@link setValidateMasks}).
+ *
+ * @example
+ * ```ts
+ * validateMasksEnabled(); // false unless setValidateMasks(true) or VDAFM_VALIDATE_MASKS=1
+ * ```
+ */
+export function validateMasksEnabled(): boolean {
+  return maskValuesChecked;
+}
+
+/**
+ * Asserts that a mask has one of {@link MASK_DTYPES}.
+ *
+ * @param dtype - the mask's dtype.
+ * @param shape - the mask's shape (shown in the error).
+ * @param argument - the mask's name in the caller's API, e.g. `'textMask'`.
+ * @throws {@link InvalidArgumentError} naming `argument` for another dtype.
+ * @example
+ * ```ts
+ * assertMaskDtype('float32', [2, 16], 'textMask'); // ok
+ * ```
+ */
+export function assertMaskDtype(dtype: string, shape: ShapeLike, argument: string): void {
+  if (!MASK_DTYPES.includes(dtype)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be a bool tensor, or a float32 or int32 tensor of 0 (padding) and 1 (valid). Received: ${argument}.dtype=${dtype}, ${argument}.shape=${formatShape(shape)}.`,
+      fix: `Cast it first, e.g. tf.cast(${argument}, 'float32').`,
+    });
+  }
+}
+
+/**
+ * Asserts that every value of a mask is 0 or 1.
+ *
+ * @param values - the mask's values, row-major.
+ * @param shape - the mask's shape.
+ * @param argument - the mask's name in the caller's API.
+ * @throws {@link InvalidArgumentError} naming `argument`, with the first bad value and its index.
+ * @example
+ * ```ts
+ * assertMaskValues([1, 1, 0], [1, 3], 'textMask'); // ok
+ * assertMaskValues([1, 0.5, 0], [1, 3], 'textMask'); // InvalidArgumentError: ... textMask[0,1] is 0.5
+ * ```
+ */
+export function assertMaskValues(values: ArrayLike<number>, shape: ReadonlyArray<number>, argument: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === 0 || v === 1) continue;
+    const index: number[] = [];
+    let rest = i;
+    for (let a = shape.length - 1; a >= 0; a--) {
+      index.unshift(rest % shape[a]!);
+      rest = Math.floor(rest / shape[a]!);
+    }
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must hold only 0 (padding) and 1 (valid), or be a bool tensor; ${argument}[${index.join(',')}] of ${argument}.shape=${formatShape(shape)} is ${v}.`,
+      received: v,
+      fix: `Build it as tf.cast(tf.greater(x, threshold), 'float32'), or turn the check off with setValidateMasks(false).`,
+    });
+  }
 }

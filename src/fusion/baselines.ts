@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { gelu } from '../ops/dense.js';
-import { maskedMean } from '../ops/elementwise.js';
+import { maskedMean, meanOfValid, readMask, zeroPadded } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -25,6 +25,9 @@ import { asList, type BaseLayerArgs, configFields, layerBaseArgs, makeInitialize
 import {
   addLinear,
   addProjection,
+  checkFusionWidths,
+  type FusionWidths,
+  fusionWidths,
   type FusionLayout,
   type FusionOutputMap,
   fusionOutputList,
@@ -75,7 +78,8 @@ export interface BaselineFusionArgs extends BaseLayerArgs {
  * A baseline fusion layer with exactly VDAFM's inputs (`[visual, text, textMask]` plus
  * `[clinical, clinicalMask]` unless `clinical: 'none'`) and outputs (headInput, fused,
  * visualEmbedding, textEmbedding, visualTokens, textTokens, visualStates, textStates, then
- * clinicalEmbedding, clinicalTokens, then the gate with `returnGate`). It can replace VDAFM in
+ * clinicalEmbedding, clinicalTokens, then the gate with `returnGate`); masks follow the same
+ * contract (bool or 0/1, valid where > 0.5, see {@link readMask}). It can replace VDAFM in
  * any model, and the alignment losses apply unchanged. A sample with a missing report never
  * reads its padded text.
  *
@@ -85,7 +89,8 @@ export interface BaselineFusionArgs extends BaseLayerArgs {
  *   method other than 'gatedSum'; `epsilon` not a finite number > 0; an unknown
  *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for other than 3
  *   inputs (`clinical: 'none'`) or 5; `visual`, `text` or `clinical` without a known last
- *   dimension.
+ *   dimension; `textMask` or `clinicalMask` of a dtype other than bool, float32 and int32 (or,
+ *   with {@link setValidateMasks} on, holding a value other than 0 and 1).
  * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
  *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
  *   matching its tokens in batch and tokens.
@@ -121,6 +126,7 @@ export class BaselineFusion extends tfl.layers.Layer {
     textEmbed: LinearWeights;
     clinicalEmbed: LinearWeights | null;
   } | null = null;
+  private widths: FusionWidths | null = null;
 
   constructor(args: BaselineFusionArgs) {
     super(layerBaseArgs(args, 'BaselineFusion'));
@@ -166,6 +172,7 @@ export class BaselineFusion extends tfl.layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const s = parseFusionShapes(inputShape, this.clinical, 'BaselineFusion');
+    this.widths = fusionWidths(s);
     const d = this.dim;
     const init = this.kernelInitializer;
     const seed = this.seed;
@@ -202,24 +209,29 @@ export class BaselineFusion extends tfl.layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
     const dims = { headInput: this.headInputDim, fused: this.dim, embed: this.embedDim, dim: this.dim, gate: this.fusedModalities, heads: 0 };
-    return fusionOutputShapes(parseFusionShapes(inputShape, this.clinical, 'BaselineFusion'), this.layout, dims);
+    const s = parseFusionShapes(inputShape, this.clinical, 'BaselineFusion');
+    checkFusionWidths(s, this.widths, 'BaselineFusion');
+    return fusionOutputShapes(s, this.layout, dims);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
     return tf.tidy(() => {
       const list = asList(inputs);
-      parseFusionShapes(list.map((t) => t.shape), this.clinical, 'BaselineFusion');
+      checkFusionWidths(parseFusionShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape), this.clinical, 'BaselineFusion'), this.widths, 'BaselineFusion');
       const w = this.w!;
       const eps = this.epsilon;
-      const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = list as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
-      const textMask = tf.cast(textMaskRaw, 'float32');
-      const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
+      const [visual, textRaw, textMaskRaw, clinicalRaw, clinicalMaskRaw] = list as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
+      const textMask = readMask(textMaskRaw, 'textMask');
+      const clinicalMask = clinicalMaskRaw ? readMask(clinicalMaskRaw, 'clinicalMask') : null;
+      // padding selected to zero before any product (0 · NaN = NaN)
+      const text = zeroPadded(textRaw, textMask);
+      const clinical = clinicalRaw && clinicalMask ? zeroPadded(clinicalRaw, clinicalMask) : null;
       const hasText = presence(textMask);
       const v0 = project(w.visualProj, visual, eps);
       const t0 = tf.mul(project(w.textProj, text, eps), tf.expandDims(textMask, -1));
       const c0 = w.clinicalProj && clinical ? tf.mul(project(w.clinicalProj, clinical, eps), tf.expandDims(clinicalMask!, -1)) : null;
-      const zt = maskedMean(t0, textMask);
-      const zc = c0 ? maskedMean(c0, clinicalMask) : null;
+      const zt = meanOfValid(t0, textMask);
+      const zc = c0 ? meanOfValid(c0, clinicalMask) : null;
       const hasClinical = clinicalMask ? presence(clinicalMask) : null;
       let visualStates = v0;
       let fused: tf.Tensor;

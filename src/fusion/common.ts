@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, layerNorm } from '../ops/dense.js';
-import { assertRank, assertSameDims, type KernelInitializerName, type Shape } from '../core/validate.js';
+import { assertBuiltWidth, assertIsShape, assertRank, assertSameDims, type KernelInitializerName, type Shape } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AddWeight } from '../layers/attention.js';
 import { makeInitializer } from '../layers/common.js';
@@ -176,6 +176,9 @@ export function parseFusionShapes(inputShape: Shape | Shape[], clinical: Clinica
       fix: clinical === 'none' ? '' : "Pass the clinical tokens and mask, or set clinical: 'none'.",
     });
   }
+  const names = ['visual', 'text', 'textMask', 'clinical', 'clinicalMask'];
+  const expected = ['[batch, visualTokens, visualDim]', '[batch, textTokens, textDim]', '[batch, textTokens]', '[batch, clinicalTokens, clinicalDim]', '[batch, clinicalTokens]'];
+  list.forEach((s, i) => assertIsShape(s, names[i]!, expected[i]!));
   const [visual, text, textMask, clin, clinMask] = list as [Shape, Shape, Shape, Shape?, Shape?];
   assertRank(visual, 3, 'visual', '[batch, visualTokens, visualDim]');
   assertRank(text, 3, 'text', '[batch, textTokens, textDim]');
@@ -197,6 +200,30 @@ export function parseFusionShapes(inputShape: Shape | Shape[], clinical: Clinica
     }
   }
   return { visual, text, textMask, clinical: clin ?? null, clinicalMask: clinMask ?? null };
+}
+
+/** The input widths a fusion layer was built with (its projections are sized for them). */
+export interface FusionWidths {
+  visual: number;
+  text: number;
+  clinical: number | null;
+}
+
+/** The widths of parsed input shapes (after {@link parseFusionShapes}, so they are known). */
+export function fusionWidths(s: FusionInputShapes): FusionWidths {
+  return { visual: s.visual[2]!, text: s.text[2]!, clinical: s.clinical ? s.clinical[2]! : null };
+}
+
+/**
+ * Checks a built fusion layer's inputs against the widths it was built with.
+ *
+ * @throws {@link ShapeError} naming `visual`, `text` or `clinical` for another last dimension.
+ */
+export function checkFusionWidths(s: FusionInputShapes, built: FusionWidths | null, layer: string): void {
+  if (!built) return;
+  assertBuiltWidth(s.visual, built.visual, 'visual', 'visualTokens', layer);
+  assertBuiltWidth(s.text, built.text, 'text', 'textTokens', layer);
+  if (s.clinical) assertBuiltWidth(s.clinical, built.clinical, 'clinical', 'clinicalTokens', layer);
 }
 
 /** Weights of one modality's projection to the common width: `LN(x·W + b)`. */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gelu, layerNorm } from '../ops/dense.js';
-import { maskedMean, maskTokens, residualAdd } from '../ops/elementwise.js';
+import { maskedMean, maskTokens, meanOfValid, residualAdd } from '../ops/elementwise.js';
 import { attentionForward } from '../layers/attention.js';
 import { feedForwardResidual } from '../layers/transformer-block.js';
 import { type ClinicalMode, type LinearWeights, linear, presence } from './common.js';
@@ -115,7 +115,7 @@ export function fuseStreams(
   hasText: tf.Tensor,
 ): { fused: tf.Tensor2D; gate?: tf.Tensor2D } {
   const zv = maskedMean(v, null);
-  const zt = maskedMean(t, textMask);
+  const zt = meanOfValid(t, textMask);
   if (fusion === 'gated') {
     const g = tf.sigmoid(linear(gateWeights!, tf.concat([zv, zt, tf.mul(zv, zt)], 1)));
     const gate = tf.add(tf.mul(g, hasText), tf.sub(1, hasText)) as tf.Tensor2D;

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { dropout, maskedMean, maskTokens } from '../ops/elementwise.js';
+import { dropout, maskedMean, maskTokens, meanOfValid, readMask, zeroPadded } from '../ops/elementwise.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -32,13 +32,17 @@ import {
   dropoutStepOf,
   isTraining,
   layerBaseArgs,
+  RepeatedCallCache,
 } from '../layers/common.js';
 import {
+  checkFusionWidths,
   type FusionLayout,
   fusionOutputList,
   fusionOutputNames,
   fusionOutputShapes,
   fusionOutputsByName,
+  type FusionWidths,
+  fusionWidths,
   type ClinicalMode,
   linear,
   parseFusionShapes,
@@ -166,11 +170,18 @@ export interface VdafmOutputs {
  * NaN and no dependence on the padded text values.
  *
  * **Inputs**: `[visual [B, Nv, Dv], text [B, Nt, Dt], textMask [B, Nt]]`, plus
- * `[clinical [B, Nc, Dc], clinicalMask [B, Nc]]` unless `clinical: 'none'`.
+ * `[clinical [B, Nc, Dc], clinicalMask [B, Nc]]` unless `clinical: 'none'`. Masks: 1 = token or
+ * value present, 0 = padding or missing; bool, or float32/int32 of 0 and 1, read as valid where
+ * > 0.5 like every vdafm mask (see {@link readMask}; {@link setValidateMasks} refuses other values).
  * **Outputs** (a list, names in {@link VDAFM.outputNames}): headInput, fused, visualEmbedding,
  * textEmbedding, visualTokens, textTokens, visualStates, textStates, then clinicalEmbedding and
  * clinicalTokens (clinical modes), gate (`returnGate`), and per layer the vision→text and
  * text→vision attention maps (`returnAttention`). {@link VDAFM.fuse} returns them by name.
+ *
+ * **In a functional model**, run it with `runGraph` (or `TriModalModel.forward`):
+ * tfjs-layers' `model.apply`/`model.predict`/`model.fit` call a layer once per output they
+ * read. In training the layer hands those repeats the first call's outputs (one forward pass,
+ * one dropout draw; see docs/guides/vdafm.md); in inference they recompute the same values.
  *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `dim` (or a given `ffnDim`, `embedDim`) not a positive integer; `numHeads` not a
@@ -179,7 +190,9 @@ export interface VdafmOutputs {
  *   `returnAttention` not a boolean, or `returnGate` with a fusion other than 'gated'; `epsilon`
  *   not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not an integer. When
  *   applied: `inputs` for other than 3 inputs (`clinical: 'none'`) or 5; `visual`, `text` or
- *   `clinical` without a known last dimension.
+ *   `clinical` without a known last dimension; `textMask` or `clinicalMask` of a dtype other than
+ *   bool, float32 and int32 (or, with {@link setValidateMasks} on, holding a value other than 0
+ *   and 1).
  * @throws {@link ShapeError} when applied: `visual`, `text` or `clinical` not rank 3; `textMask` or
  *   `clinicalMask` not rank 2; `text` or `clinical` not matching `visual` in batch; a mask not
  *   matching its tokens in batch and tokens.
@@ -215,6 +228,8 @@ export class VDAFM extends tfl.layers.Layer {
   readonly seed: number | undefined;
   private readonly dropoutSeeds: DropoutSeeds;
   private w: VdafmWeights | null = null;
+  private widths: FusionWidths | null = null;
+  private readonly repeats = new RepeatedCallCache();
 
   constructor(args: VdafmArgs = {}) {
     super(layerBaseArgs(args, 'VDAFM'));
@@ -290,6 +305,7 @@ export class VDAFM extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
     const addWeight: AddWeight = (name, shape, initializer) => this.addWeight(name, shape, 'float32', initializer, undefined, true);
+    this.widths = fusionWidths(s);
     this.w = addVdafmWeights(addWeight, s, {
       dim: this.dim,
       numHeads: this.numHeads,
@@ -306,13 +322,19 @@ export class VDAFM extends tfl.layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
     const dims = { headInput: this.headInputDim, fused: this.fusedDim, embed: this.embedDim, dim: this.dim, gate: this.dim, heads: this.numHeads };
-    return fusionOutputShapes(parseFusionShapes(inputShape, this.clinical, 'VDAFM'), this.layout, dims);
+    const s = parseFusionShapes(inputShape, this.clinical, 'VDAFM');
+    checkFusionWidths(s, this.widths, 'VDAFM');
+    return fusionOutputShapes(s, this.layout, dims);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor[] {
-    return tf.tidy(() => {
-      return fusionOutputList<tf.Tensor>(this.forward(asList(inputs), isTraining(kwargs), dropoutStepOf(kwargs)), this.layout);
-    });
+    const list = asList(inputs);
+    // tfjs-layers' executor repeats the call once per output it reads: hand back the first one's
+    const repeated = this.repeats.repeated(list, kwargs);
+    if (repeated) return repeated;
+    const outputs = tf.tidy(() => fusionOutputList<tf.Tensor>(this.forward(list, isTraining(kwargs), dropoutStepOf(kwargs)), this.layout));
+    this.repeats.remember(list, kwargs, outputs);
+    return outputs;
   }
 
   /**
@@ -335,15 +357,20 @@ export class VDAFM extends tfl.layers.Layer {
 
   /** The forward pass (inside `call`'s tidy): projections, then the stages of `vdafm-stages.ts`, then the embeddings. */
   private forward(inputs: tf.Tensor[], training: boolean, step: number): VdafmOutputs {
-    parseFusionShapes(inputs.map((t) => t.shape), this.clinical, 'VDAFM');
+    checkFusionWidths(parseFusionShapes(inputs.map((t) => (t as { shape?: Shape } | null)?.shape as Shape), this.clinical, 'VDAFM'), this.widths, 'VDAFM');
     const w = this.w!;
     const eps = this.epsilon;
-    const [visual, text, textMaskRaw, clinical, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
-    const textMask = tf.cast(textMaskRaw, 'float32');
-    const clinicalMask = clinicalMaskRaw ? tf.cast(clinicalMaskRaw, 'float32') : null;
+    const [visual, textRaw, textMaskRaw, clinicalRaw, clinicalMaskRaw] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
+    // every mask read once, as float32 0/1 (valid where > 0.5): the stages below take it as is
+    const textMask = readMask(textMaskRaw, 'textMask');
+    const clinicalMask = clinicalMaskRaw ? readMask(clinicalMaskRaw, 'clinicalMask') : null;
     const hasText = presence(textMask); // [B, 1]
+    // padded text and missing clinical values selected to zero before any product (0 · NaN = NaN,
+    // and a projection's weight gradient sums over every token): nothing below can read them
+    const text = zeroPadded(textRaw, textMask);
+    const clinical = clinicalRaw && clinicalMask ? zeroPadded(clinicalRaw, clinicalMask) : null;
 
-    // 0. projections ("align before fuse"); padded text tokens zeroed so that nothing downstream can read their values
+    // 0. projections ("align before fuse"); projected padded tokens zeroed too (LN of a zero row is not zero)
     const v0 = project(w.visualProj, visual, eps) as tf.Tensor3D;
     const t0 = maskTokens(project(w.textProj, text, eps), textMask) as tf.Tensor3D;
     const c0 = w.clinicalProj && clinical ? (maskTokens(project(w.clinicalProj, clinical, eps), clinicalMask!) as tf.Tensor3D) : null;
@@ -352,7 +379,7 @@ export class VDAFM extends tfl.layers.Layer {
     const settings = { clinical: this.clinical, dim: this.dim, numHeads: this.numHeads, epsilon: eps };
     const { v, t, v2tMaps, t2vMaps } = crossAttend(w.layers, { v0, t: conditioned, c0, textMask, clinicalMask, hasText }, settings, this.passDropout(training, step));
     const { fused, gate } = fuseStreams(this.fusion, w.gate, v, t, textMask, hasText);
-    const clinicalPooled = c0 ? maskedMean(c0, clinicalMask) : null;
+    const clinicalPooled = c0 ? meanOfValid(c0, clinicalMask) : null;
     // outputs are distinct tensors (tf.clone shares the data), so each can be disposed on its own
     const headInput =
       this.clinical === 'late' && clinicalPooled ? (tf.concat([fused, clinicalPooled], 1) as tf.Tensor2D) : (tf.clone(fused) as tf.Tensor2D);
@@ -362,7 +389,7 @@ export class VDAFM extends tfl.layers.Layer {
       headInput,
       fused,
       visualEmbedding: linear(w.visualEmbed, maskedMean(v0, null)) as tf.Tensor2D,
-      textEmbedding: linear(w.textEmbed, maskedMean(t0, textMask)) as tf.Tensor2D,
+      textEmbedding: linear(w.textEmbed, meanOfValid(t0, textMask)) as tf.Tensor2D,
       visualTokens: v0,
       textTokens: t0,
       visualStates: v as tf.Tensor3D,

@@ -7,10 +7,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense } from '../ops/dense.js';
-import { dropoutMask } from '../ops/elementwise.js';
+import { dropoutMask, readMask, zeroPadded } from '../ops/elementwise.js';
 import { attentionContext, attentionWeights } from '../ops/attention.js';
 import {
   assertBoolean,
+  assertBuiltWidth,
+  assertIsShape,
   assertPositiveInt,
   assertRank,
   assertRate,
@@ -31,6 +33,7 @@ import {
   isTraining,
   layerBaseArgs,
   makeInitializer,
+  RepeatedCallCache,
 } from './common.js';
 
 
@@ -131,7 +134,7 @@ export interface AttentionCallOptions {
  * @param query - `[batch, queries, queryDim]`.
  * @param key - `[batch, keys, keyInputDim]`.
  * @param value - `[batch, keys, valueInputDim]`.
- * @param keyMask - `[batch, keys]` with 1 for valid keys, or null.
+ * @param keyMask - `[batch, keys]` float32 0/1 as {@link readMask} returns it (1 = valid key), or null.
  * @returns output `[batch, queries, outputDim]` and attention weights `[batch, heads, queries, keys]`
  *   (before dropout); the caller owns both.
  * @internal
@@ -213,7 +216,9 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
  * - `query` `[batch, queries, queryDim]`
  * - `value` `[batch, keys, valueInputDim]` (defaults to `query`)
  * - `key` `[batch, keys, keyInputDim]` (optional; defaults to `value`)
- * - `keyMask` `[batch, keys]`, 1 = attend, 0 = padding (optional; always the *last*, rank-2 input)
+ * - `keyMask` `[batch, keys]`, 1 = attend, 0 = padding (optional; always the *last*, rank-2 input):
+ *   bool, or float32/int32 of 0 and 1, read as valid where > 0.5 like every vdafm mask (see
+ *   {@link readMask}; {@link setValidateMasks} refuses other values)
  *
  * **Outputs**: `[batch, queries, outputDim]`, and with `returnAttentionScores` also the
  * attention weights `[batch, heads, queries, keys]` (softmax output, before dropout).
@@ -224,12 +229,17 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
  * and their biases. (PyTorch `nn.MultiheadAttention`'s `in_proj_weight[0:E]` is
  * `query_kernel` transposed.)
  *
+ * With `returnAttentionScores` (two outputs) in a functional model, tfjs-layers' executor calls
+ * the layer once per output; in training the repeat gets the first call's outputs (one dropout
+ * draw; see `runGraph`, which calls every layer once).
+ *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `numHeads` or `keyDim` (or a given `valueDim`, `outputDim`) not a positive integer;
  *   `dropout` outside [0, 1); `useBias` or `returnAttentionScores` not a boolean; an unknown
  *   `kernelInitializer`; a `seed` that is not an integer. When applied: `inputs` for other than one
  *   to three token tensors (optionally followed by the mask); `query`, `value` or `key` without a
- *   known last dimension.
+ *   known last dimension; `keyMask` of a dtype other than bool, float32 and int32 (or, with
+ *   {@link setValidateMasks} on, holding a value other than 0 and 1).
  * @throws {@link ShapeError} when applied: `query`, `value` or `key` not rank 3; `key` not matching
  *   `value` in batch and keys, or `value` not matching `query` in batch; `keyMask` not matching
  *   `value` in batch and keys.
@@ -260,7 +270,10 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   readonly kernelInitializer: KernelInitializerName;
   readonly seed: number | undefined;
   private attn: AttentionWeights | null = null;
+  /** The query, value and key widths the layer was built with. */
+  private widths: { query: number; value: number; key: number } | null = null;
   private readonly dropoutSeeds: DropoutSeeds;
+  private readonly repeats = new RepeatedCallCache();
 
   constructor(args: MultiHeadAttentionArgs) {
     super(layerBaseArgs(args, 'MultiHeadAttention'));
@@ -286,6 +299,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   /** Parses the input list into query, value, key shapes and an optional mask shape. */
   private parseShapes(inputShape: Shape | Shape[]): { q: Shape; v: Shape; k: Shape; mask: Shape | null } {
     const list: Shape[] = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as Shape[]) : [inputShape as Shape];
+    list.forEach((s, i) => assertIsShape(s, ['query', 'value', 'key', 'keyMask'][Math.min(i, 3)]!, i < 3 ? '[batch, tokens, dim]' : '[batch, keys]'));
     let mask: Shape | null = null;
     let tokens = list;
     if (list.length > 1 && list[list.length - 1]!.length === 2) {
@@ -311,10 +325,12 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       assertRank(mask, 2, 'keyMask', '[batch, keys]');
       assertSameDims(mask, v, [0, 1], 'keyMask', 'value', '[batch, keys]');
     }
+    const tokenAxis = { query: 'queries', value: 'keys', key: 'keys' } as const;
     for (const [name, s] of [['query', q], ['value', v], ['key', k]] as const) {
       if (s[2] == null) {
         throw new InvalidArgumentError({ argument: name, message: `${name} must have a known last dimension.`, received: `shape ${JSON.stringify(s)}` });
       }
+      if (this.widths) assertBuiltWidth(s, this.widths[name], name, tokenAxis[name], 'MultiHeadAttention');
     }
     return { q, v, k, mask };
   }
@@ -322,6 +338,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const { q, v, k } = this.parseShapes(inputShape);
     const queryDim = q[2]!;
+    this.widths = { query: queryDim, value: v[2]!, key: k[2]! };
     const addWeight: AddWeight = (name, shape, init) =>
       this.addWeight(name, shape, 'float32', init, undefined, true);
     this.attn = addAttentionWeights(
@@ -351,15 +368,25 @@ export class MultiHeadAttention extends tfl.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    return tf.tidy(() => {
+    const repeated = this.repeats.repeated(asList(inputs), kwargs); // the executor's repeat for the other output
+    if (repeated) return repeated;
+    const outputs = tf.tidy(() => {
       const list = asList(inputs);
-      this.parseShapes(list.map((t) => t.shape));
+      this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       const hasMask = list.length > 1 && list[list.length - 1]!.rank === 2;
       const tokens = hasMask ? list.slice(0, -1) : list;
-      const query = tokens[0]!;
-      const value = tokens[1] ?? query;
-      const key = tokens[2] ?? value;
-      const { output, weights } = attentionForward(this.attn!, query, key, value, hasMask ? list[list.length - 1]! : null, {
+      const keyMask = hasMask ? readMask(list[list.length - 1]!, 'keyMask') : null;
+      // masked keys and values are selected away (never multiplied: 0 · NaN = NaN), once per tensor
+      const clean = new Map<tf.Tensor, tf.Tensor>();
+      const masked = (t: tf.Tensor) => {
+        if (!keyMask) return t;
+        if (!clean.has(t)) clean.set(t, zeroPadded(t, keyMask));
+        return clean.get(t)!;
+      };
+      const value = masked(tokens[1] ?? tokens[0]!);
+      const key = masked(tokens[2] ?? tokens[1] ?? tokens[0]!);
+      const query = clean.get(tokens[0]!) ?? tokens[0]!; // self-attention: the same, cleaned tensor
+      const { output, weights } = attentionForward(this.attn!, query, key, value, keyMask, {
         numHeads: this.numHeads,
         keyDim: this.keyDim,
         valueDim: this.valueDim,
@@ -369,6 +396,8 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       });
       return this.returnAttentionScores ? [output, weights] : output;
     });
+    if (Array.isArray(outputs)) this.repeats.remember(asList(inputs), kwargs, outputs);
+    return outputs;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

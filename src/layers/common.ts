@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type * as tf from '@tensorflow/tfjs-core';
 import type { KernelInitializerName } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -75,6 +75,50 @@ export class DropoutSeeds {
     h = Math.imul(h ^ (this.step + 0x632be5ab), 0x85ebca6b) >>> 0;
     h = Math.imul(h ^ (this.calls + 0x2545f491), 0xc2b2ae35) >>> 0;
     return (h ^ (h >>> 16)) % 2147483647;
+  }
+}
+
+/**
+ * The outputs of a multi-output layer's last training call, handed back when tfjs-layers 4.22's
+ * functional executor repeats that call. The executor (`model.apply`, `model.predict`,
+ * `model.fit`) calls a layer once per output the graph reads, each time with the same input
+ * tensors and the same options object; with dropout every repeat drew new masks, so one
+ * `model.apply` mixed outputs of different forward passes. A call repeats the last one when it
+ * has the same options object, the same input tensors, the same tidy scope and gradient tape, and
+ * none of the last outputs is disposed; then it returns those outputs (one forward pass, one
+ * dropout draw, gradients through it). A new options object (`layer.apply(x, { training: true })`
+ * twice) still draws new masks. Only training calls are remembered (inference repeats give the
+ * same values). `runGraph` never repeats a call.
+ * @internal
+ */
+export class RepeatedCallCache {
+  private last: {
+    kwargs: object;
+    inputs: readonly tf.Tensor[];
+    scope: unknown;
+    tape: unknown;
+    outputs: tf.Tensor[];
+  } | null = null;
+
+  /** The outputs to return again if this call repeats the last training call, else null. */
+  repeated(inputs: readonly tf.Tensor[], kwargs: Record<string, unknown> | undefined): tf.Tensor[] | null {
+    const last = this.last;
+    if (!last || !kwargs || last.kwargs !== kwargs || !isTraining(kwargs)) return null;
+    const state = tf.engine().state;
+    if (last.scope !== state.activeScope || last.tape !== state.activeTape) return null;
+    if (last.inputs.length !== inputs.length || last.inputs.some((t, i) => t !== inputs[i])) return null;
+    if (last.outputs.some((t) => t.isDisposed)) return null;
+    return last.outputs;
+  }
+
+  /** Remembers a training call's outputs (forgets on any other call). */
+  remember(inputs: readonly tf.Tensor[], kwargs: Record<string, unknown> | undefined, outputs: tf.Tensor[]): void {
+    if (!kwargs || !isTraining(kwargs)) {
+      this.last = null;
+      return;
+    }
+    const state = tf.engine().state;
+    this.last = { kwargs, inputs: [...inputs], scope: state.activeScope, tape: state.activeTape, outputs };
   }
 }
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { maskedMean } from '../ops/elementwise.js';
-import { assertOneOf, assertRank, assertSameDims, type Shape } from '../core/validate.js';
+import { assertIsShape, assertOneOf, assertRank, assertSameDims, type Shape } from '../core/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import { asList } from './common.js';
 
@@ -20,11 +20,15 @@ export interface MaskedPoolingArgs {
 /**
  * Mean over the token axis counting only valid tokens.
  *
- * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]` (1 = valid).
+ * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]` (1 = valid):
+ * bool, or float32/int32 of 0 and 1, read as valid where > 0.5 like every vdafm mask (see
+ * {@link readMask}).
  * **Output**: `[batch, dim]`. A row with no valid token gives zeros, never NaN; padded
  * values never change the output.
  *
- * @throws {@link InvalidArgumentError} (argument `inputs`) when applied to more than two inputs.
+ * @throws {@link InvalidArgumentError} when applied: naming `inputs` for more than two inputs;
+ *   `mask` of a dtype other than bool, float32 and int32 (or, with {@link setValidateMasks} on,
+ *   holding a value other than 0 and 1).
  * @throws {@link ShapeError} when applied: `x` not rank 3, or `mask` not rank 2 or not matching `x`
  *   in batch and tokens.
  * @example
@@ -50,6 +54,7 @@ export class MaskedPooling extends tfl.layers.Layer {
     if (list.length > 2) {
       throw new InvalidArgumentError({ argument: 'inputs', message: 'MaskedPooling takes x or [x, mask].', received: `${list.length} inputs` });
     }
+    list.forEach((s, i) => assertIsShape(s, i === 0 ? 'x' : 'mask', i === 0 ? '[batch, tokens, dim]' : '[batch, tokens]'));
     const x = list[0]!;
     assertRank(x, 3, 'x', '[batch, tokens, dim]');
     const mask = list[1] ?? null;
@@ -68,7 +73,7 @@ export class MaskedPooling extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const list = asList(inputs);
-      this.parseShapes(list.map((t) => t.shape));
+      this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
       return maskedMean(list[0]!, list[1] ?? null);
     });
   }

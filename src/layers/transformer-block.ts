@@ -6,8 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { dense, gelu, layerNorm } from '../ops/dense.js';
-import { dropout, residualAdd } from '../ops/elementwise.js';
+import { dropout, readMask, residualAdd, zeroPadded } from '../ops/elementwise.js';
 import {
+  assertBuiltWidth,
+  assertIsShape,
   assertPositiveInt,
   assertPositiveNumber,
   assertRank,
@@ -34,6 +36,7 @@ import {
   isTraining,
   layerBaseArgs,
   makeInitializer,
+  RepeatedCallCache,
 } from './common.js';
 
 
@@ -130,14 +133,21 @@ export interface TransformerBlockArgs extends BaseLayerArgs {
  * `x ← x + Dropout(MHA(LN(x), mask))`, then `x ← x + Dropout(FFN(LN(x)))` with a GELU FFN.
  *
  * **Inputs**: `x` `[batch, tokens, dim]`, or `[x, mask]` with `mask` `[batch, tokens]`
- * (1 = valid token, 0 = padding; padded tokens are never attended to).
+ * (1 = valid token, 0 = padding; padded tokens are never attended to): bool, or float32/int32 of
+ * 0 and 1, read as valid where > 0.5 like every vdafm mask (see {@link readMask}).
  * **Outputs**: `[batch, tokens, dim]`; with `returnAttentionScores` also `[batch, heads, tokens, tokens]`.
+ *
+ * With `returnAttentionScores` (two outputs) in a functional model, tfjs-layers' executor calls
+ * the layer once per output; in training the repeat gets the first call's outputs (one dropout
+ * draw; see `runGraph`, which calls every layer once).
  *
  * @throws {@link InvalidArgumentError} from the constructor, naming the argument: `args` not an
  *   object; `numHeads` (or a given `keyDim`, `ffnDim`) not a positive integer; `dropout` outside
  *   [0, 1); `epsilon` not a finite number > 0; an unknown `kernelInitializer`; a `seed` that is not
  *   an integer. When applied: `inputs` for more than two inputs; `x` without a known last
- *   dimension; `numHeads` not dividing that width when `keyDim` is not given.
+ *   dimension; `numHeads` not dividing that width when `keyDim` is not given; `mask` of a dtype
+ *   other than bool, float32 and int32 (or, with {@link setValidateMasks} on, holding a value
+ *   other than 0 and 1).
  * @throws {@link ShapeError} when applied: `x` not rank 3, or `mask` not rank 2 or not matching `x`
  *   in batch and tokens.
  * @example
@@ -167,7 +177,10 @@ export class TransformerBlock extends tfl.layers.Layer {
   private attnNorm: { gamma: tfl.LayerVariable; beta: tfl.LayerVariable } | null = null;
   private ffn: FeedForwardWeights | null = null;
   private headDim = 0;
+  /** The width the block was built with. */
+  private width: number | null = null;
   private readonly dropoutSeeds: DropoutSeeds;
+  private readonly repeats = new RepeatedCallCache();
 
   constructor(args: TransformerBlockArgs) {
     super(layerBaseArgs(args, 'TransformerBlock'));
@@ -196,6 +209,7 @@ export class TransformerBlock extends tfl.layers.Layer {
         received: `${list.length} inputs`,
       });
     }
+    list.forEach((s, i) => assertIsShape(s, i === 0 ? 'x' : 'mask', i === 0 ? '[batch, tokens, dim]' : '[batch, tokens]'));
     const x = list[0]!;
     assertRank(x, 3, 'x', '[batch, tokens, dim]');
     const mask = list[1] ?? null;
@@ -206,6 +220,7 @@ export class TransformerBlock extends tfl.layers.Layer {
     if (x[2] == null) {
       throw new InvalidArgumentError({ argument: 'x', message: 'x must have a known last dimension.', received: `shape ${JSON.stringify(x)}` });
     }
+    assertBuiltWidth(x, this.width, 'x', 'tokens', 'TransformerBlock');
     return { x, mask };
   }
 
@@ -221,6 +236,7 @@ export class TransformerBlock extends tfl.layers.Layer {
       });
     }
     this.headDim = this.keyDim ?? dim / this.numHeads;
+    this.width = dim;
     const addWeight: AddWeight = (name, shape, init) => this.addWeight(name, shape, 'float32', init, undefined, true);
     this.attnNorm = {
       gamma: addWeight('attn_norm_gamma', [dim], tfl.initializers.ones()),
@@ -254,11 +270,14 @@ export class TransformerBlock extends tfl.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    return tf.tidy(() => {
+    const repeated = this.repeats.repeated(asList(inputs), kwargs); // the executor's repeat for the other output
+    if (repeated) return repeated;
+    const outputs = tf.tidy(() => {
       const list = asList(inputs);
-      this.parseShapes(list.map((t) => t.shape));
-      const x = list[0]!;
-      const mask = list[1] ?? null;
+      this.parseShapes(list.map((t) => (t as { shape?: Shape } | null)?.shape as Shape));
+      const mask = list[1] ? readMask(list[1], 'mask') : null;
+      // padded tokens are selected to zero (never multiplied: 0 · NaN = NaN), so no value there reaches an output
+      const x = mask ? zeroPadded(list[0]!, mask) : list[0]!;
       const training = isTraining(kwargs);
       const seed = () => (training && this.dropoutRate > 0 ? this.dropoutSeeds.next(dropoutStepOf(kwargs)) : undefined);
       const h = layerNorm(x, this.attnNorm!.gamma.read(), this.attnNorm!.beta.read(), this.epsilon);
@@ -274,6 +293,8 @@ export class TransformerBlock extends tfl.layers.Layer {
       const y = feedForwardResidual(this.ffn!, x1, this.epsilon, this.dropoutRate, training, seed());
       return this.returnAttentionScores ? [y, weights] : y;
     });
+    if (Array.isArray(outputs)) this.repeats.remember(asList(inputs), kwargs, outputs);
+    return outputs;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -9,11 +9,20 @@
  */
 import { maxLastAxis } from '../ops/max.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, stopGradient } from '../ops/elementwise.js';
+import { l2Normalize, readMask, stopGradient, zeroPadded } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
-import { assertRank, assertSameDims } from '../core/validate.js';
+import { assertPositiveNumber, assertRank, assertSameDims, assertTensorLike } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { contrastiveLoss, type ContrastiveLossOptions, symmetricInfoNce } from './contrastive.js';
+
+/** Checks a `temperature` / `logitScale` pair: at most one, each a finite number > 0. */
+function checkScale(options: { temperature?: number | undefined; logitScale?: number | tf.Scalar | undefined }): void {
+  if (options.temperature !== undefined && options.logitScale !== undefined) {
+    throw new InvalidArgumentError({ argument: 'temperature', message: 'Give either temperature or logitScale, not both.', received: options.temperature });
+  }
+  if (options.temperature !== undefined) assertPositiveNumber(options.temperature, 'temperature');
+  if (typeof options.logitScale === 'number') assertPositiveNumber(options.logitScale, 'logitScale');
+}
 
 /** Options of {@link fineGrainedAlignmentLoss}. */
 export interface FineGrainedAlignmentOptions {
@@ -46,11 +55,14 @@ export type FineGrainedAlignmentResult = {
  *
  * @param visualTokens - `[batch, Nv, d]`.
  * @param textTokens - `[batch, Nt, d]`.
- * @param textMask - `[batch, Nt]` (1 = token).
+ * @param textMask - `[batch, Nt]`, 1 = token, 0 = padding: bool or 0/1, read as valid where > 0.5
+ *   (see {@link readMask}).
  * @returns `[batch (images), batch (reports)]`; the caller owns it.
  * @throws {@link ShapeError} for `visualTokens` or `textTokens` not rank 3, `textMask` not rank 2,
  *   `textTokens` not matching `visualTokens` in batch and width, `textMask` not matching
  *   `textTokens` in batch and tokens.
+ * @throws {@link InvalidArgumentError} naming `textMask` for a dtype other than bool, float32 and
+ *   int32 (or, with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * const s = lateInteractionSimilarity(visualTokens, textTokens, textMask); // [B, B]
@@ -61,18 +73,23 @@ export function lateInteractionSimilarity(visualTokens: tf.Tensor3D, textTokens:
   return tf.tidy(() => {
     const [b, nv, d] = visualTokens.shape;
     const nt = textTokens.shape[1];
+    const mask = readMask(textMask, 'textMask');
     const v = tf.reshape(l2Normalize(visualTokens), [b * nv, d]) as tf.Tensor2D;
-    const t = tf.reshape(l2Normalize(textTokens), [b * nt, d]) as tf.Tensor2D;
+    // padded tokens selected to zero (a NaN there would reach every similarity through the product)
+    const t = tf.reshape(l2Normalize(zeroPadded(textTokens, mask)), [b * nt, d]) as tf.Tensor2D;
     // [B_text·Nt, B_image·Nv] → [B_text, Nt, B_image, Nv] → max over Nv
     const cos = tf.reshape(matMul(t, tf.transpose(v) as tf.Tensor2D), [b, nt, b, nv]);
     const best = maxLastAxis(cos); // [B_text, Nt, B_image]
-    const m = tf.expandDims(tf.cast(textMask, 'float32'), -1); // [B_text, Nt, 1]
+    const m = tf.expandDims(mask, -1); // [B_text, Nt, 1]
     const mean = tf.div(tf.sum(tf.mul(best, m), 1), tf.maximum(tf.sum(m, 1), 1)); // [B_text, B_image]
     return tf.transpose(mean) as tf.Tensor2D; // [B_image, B_text]
   });
 }
 
 function checkTokens(visualTokens: tf.Tensor, textTokens: tf.Tensor, textMask: tf.Tensor): void {
+  assertTensorLike(visualTokens, 'visualTokens', '[batch, visualTokens, dim]');
+  assertTensorLike(textTokens, 'textTokens', '[batch, textTokens, dim]');
+  assertTensorLike(textMask, 'textMask', '[batch, textTokens]');
   assertRank(visualTokens, 3, 'visualTokens', '[batch, visualTokens, dim]');
   assertRank(textTokens, 3, 'textTokens', '[batch, textTokens, dim]');
   assertRank(textMask, 2, 'textMask', '[batch, textTokens]');
@@ -88,13 +105,16 @@ function checkTokens(visualTokens: tf.Tensor, textTokens: tf.Tensor, textMask: t
  *
  * @param visualTokens - `[batch, Nv, d]` (e.g. VDAFM's `visualTokens` output).
  * @param textTokens - `[batch, Nt, d]` (e.g. VDAFM's `textTokens` output).
- * @param textMask - `[batch, Nt]`.
+ * @param textMask - `[batch, Nt]`, 1 = token, 0 = padding: bool or 0/1, read as valid where > 0.5
+ *   (see {@link readMask}).
  * @returns loss ≥ 0 and the similarity matrix; the caller owns them.
  * @throws {@link ShapeError} for `visualTokens` or `textTokens` not rank 3, `textMask` not rank 2,
  *   `textTokens` not matching `visualTokens` in batch and width, `textMask` not matching
  *   `textTokens` in batch and tokens; `labels` (option) not `[batch]`.
- * @throws {@link InvalidArgumentError} (argument `temperature`) when both `temperature` and
- *   `logitScale` are given.
+ * @throws {@link InvalidArgumentError} naming `temperature` (given with `logitScale`, or not a
+ *   finite number > 0), `logitScale` (a number that is not > 0), an input that is not a tensor, or
+ *   `textMask` for a dtype other than bool, float32 and int32 (or,
+ *   with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * const { loss } = fineGrainedAlignmentLoss(out.visualTokens, out.textTokens, textMask, { temperature: 0.1 });
@@ -107,13 +127,14 @@ export function fineGrainedAlignmentLoss(
   options: FineGrainedAlignmentOptions = {},
 ): FineGrainedAlignmentResult {
   checkTokens(visualTokens, textTokens, textMask);
-  if (options.temperature !== undefined && options.logitScale !== undefined) {
-    throw new InvalidArgumentError({ argument: 'temperature', message: 'Give either temperature or logitScale, not both.', received: options.temperature });
+  checkScale(options);
+  if (options.labels && (options.labels.rank !== 1 || options.labels.shape[0] !== textTokens.shape[0])) {
+    throw new ShapeError({ argument: 'labels', expected: `[${textTokens.shape[0]}]`, received: options.labels.shape });
   }
   return tf.tidy(() => {
     const v = options.visionAnchor === false ? visualTokens : stopGradient(visualTokens);
     const similarity = lateInteractionSimilarity(v, textTokens, textMask);
-    const present = tf.reshape(tf.max(tf.cast(textMask, 'float32'), 1), [-1]) as tf.Tensor1D;
+    const present = tf.reshape(tf.max(readMask(textMask, 'textMask'), 1), [-1]) as tf.Tensor1D;
     const scale = options.logitScale ?? 1 / (options.temperature ?? 0.07);
     const loss = symmetricInfoNce(tf.mul(similarity, scale) as tf.Tensor2D, {
       mask: present,
@@ -135,9 +156,9 @@ export interface DualAlignmentInputs {
   visualTokens: tf.Tensor3D;
   /** T0, `[batch, Nt, d]`. */
   textTokens: tf.Tensor3D;
-  /** `[batch, Nt]`. */
+  /** `[batch, Nt]`, 1 = token, 0 = padding (all 0 = report missing): bool or 0/1, valid where > 0.5. */
   textMask: tf.Tensor2D;
-  /** `[batch, Nc]` clinical mask; samples with no valid clinical value are excluded from the clinical term. */
+  /** `[batch, Nc]` clinical mask (bool or 0/1, valid where > 0.5); samples with no valid clinical value are excluded from the clinical term. */
   clinicalMask?: tf.Tensor2D;
   /** `[batch]` outcome labels for supervised positives. */
   labels?: tf.Tensor1D;
@@ -161,6 +182,44 @@ export interface DualAlignmentOptions {
   supervised?: boolean;
 }
 
+/**
+ * Checks every input of {@link dualSemanticAlignmentLoss} by the name the caller gave it, against
+ * `visualEmbedding` (the vision core): the inner calls would name their own parameters (`a`, `b`,
+ * `mask`).
+ */
+function checkDualInputs(inputs: DualAlignmentInputs, supervised: boolean): void {
+  if (inputs === null || typeof inputs !== 'object') {
+    throw new InvalidArgumentError({ argument: 'inputs', message: 'dualSemanticAlignmentLoss takes an object of tensors (visualEmbedding, textEmbedding, visualTokens, textTokens, textMask, ...).', received: inputs });
+  }
+  const embedding = '[batch, embedDim]';
+  assertTensorLike(inputs.visualEmbedding, 'visualEmbedding', embedding);
+  assertRank(inputs.visualEmbedding, 2, 'visualEmbedding', embedding);
+  const others: Array<[string, tf.Tensor | undefined]> = [['textEmbedding', inputs.textEmbedding]];
+  if (inputs.clinicalEmbedding !== undefined) others.push(['clinicalEmbedding', inputs.clinicalEmbedding]);
+  for (const [name, e] of others) {
+    assertTensorLike(e, name, embedding);
+    assertRank(e, 2, name, embedding);
+    assertSameDims(e, inputs.visualEmbedding, [0, 1], name, 'visualEmbedding', embedding);
+  }
+  const masks: Array<[string, tf.Tensor | undefined, string]> = [['textMask', inputs.textMask, '[batch, textTokens]']];
+  if (inputs.clinicalMask !== undefined) masks.push(['clinicalMask', inputs.clinicalMask, '[batch, clinicalTokens]']);
+  assertTensorLike(inputs.visualTokens, 'visualTokens', '[batch, visualTokens, dim]');
+  assertSameDims(inputs.visualTokens, inputs.visualEmbedding, [0], 'visualTokens', 'visualEmbedding', '[batch, visualTokens, dim]');
+  for (const [name, m, expected] of masks) {
+    assertTensorLike(m, name, expected);
+    assertRank(m, 2, name, expected);
+    assertSameDims(m, inputs.visualEmbedding, [0], name, 'visualEmbedding', expected);
+  }
+  checkTokens(inputs.visualTokens, inputs.textTokens, inputs.textMask);
+  if (supervised) {
+    if (!inputs.labels) throw new InvalidArgumentError({ argument: 'labels', message: 'supervised alignment needs inputs.labels.', received: undefined });
+    const batch = inputs.visualEmbedding.shape[0];
+    if (inputs.labels.rank !== 1 || inputs.labels.shape[0] !== batch) {
+      throw new ShapeError({ argument: 'labels', expected: `[${batch}]`, received: inputs.labels.shape });
+    }
+  }
+}
+
 /** Result of {@link dualSemanticAlignmentLoss}; the caller owns every tensor. */
 export type DualAlignmentResult = {
   /** λg·global + λf·fine + λc·clinical, ≥ 0. */
@@ -182,12 +241,15 @@ export type DualAlignmentResult = {
  *
  * @returns the total and each term; the caller owns them.
  * @throws {@link InvalidArgumentError} naming `globalWeight`, `fineWeight` or `clinicalWeight` (not
- *   a finite number ≥ 0), `labels` (`supervised` without `inputs.labels`), or `temperature` /
- *   `logitScale` (a number that is not > 0).
- * @throws {@link ShapeError} naming `clinicalEmbedding` when its batch differs from
- *   `visualEmbedding`'s; naming `a` or `b` (the image and the text or clinical embeddings, as
- *   {@link contrastiveLoss} calls them) when they are not rank 2 or differ in shape; as
- *   {@link fineGrainedAlignmentLoss} for the tokens and `textMask`; `labels` not `[batch]`.
+ *   a finite number ≥ 0), `labels` (`supervised` without `inputs.labels`), `temperature` (given
+ *   with `logitScale`, or not a finite number > 0), `logitScale` (a number that is not > 0), an
+ *   input that is not a tensor (`visualEmbedding`, `textMask`, ...), or `textMask` /
+ *   `clinicalMask` of a dtype other than bool, float32 and int32 (or, with
+ *   {@link setValidateMasks} on, a value other than 0 and 1).
+ * @throws {@link ShapeError} naming the input and showing its shape, checked against
+ *   `visualEmbedding` (rank 2): `textEmbedding` or `clinicalEmbedding` not of its shape;
+ *   `visualTokens`, `textMask` or `clinicalMask` (rank 2) not of its batch; the tokens and
+ *   `textMask` as {@link fineGrainedAlignmentLoss} checks them; `labels` not `[batch]`.
  * @example
  * ```ts
  * const out = fusion.fuse([visual, text, textMask, clinical, clinicalMask], { training: true });
@@ -208,19 +270,15 @@ export function dualSemanticAlignmentLoss(inputs: DualAlignmentInputs, options: 
       throw new InvalidArgumentError({ argument: k, message: `${k} must be a finite number ≥ 0.`, received: v });
     }
   }
-  if (inputs.clinicalEmbedding && inputs.clinicalEmbedding.shape[0] !== inputs.visualEmbedding.shape[0]) {
-    throw new ShapeError({ argument: 'clinicalEmbedding', expected: `[${inputs.visualEmbedding.shape[0]}, e]`, received: inputs.clinicalEmbedding.shape });
-  }
+  checkDualInputs(inputs, options.supervised === true);
+  checkScale(options);
   const anchor = options.visionAnchor ?? true;
   const labels = options.supervised ? inputs.labels : undefined;
-  if (options.supervised && !inputs.labels) {
-    throw new InvalidArgumentError({ argument: 'labels', message: 'supervised alignment needs inputs.labels.', received: undefined });
-  }
   return tf.tidy(() => {
     const scaleOpts: Pick<ContrastiveLossOptions, 'logitScale' | 'temperature'> =
       options.logitScale !== undefined ? { logitScale: options.logitScale } : { temperature: options.temperature ?? 0.07 };
     const ev = anchor ? stopGradient(inputs.visualEmbedding) : inputs.visualEmbedding;
-    const textPresent = tf.reshape(tf.max(tf.cast(inputs.textMask, 'float32'), 1), [-1]) as tf.Tensor1D;
+    const textPresent = tf.reshape(tf.max(readMask(inputs.textMask, 'textMask'), 1), [-1]) as tf.Tensor1D;
     const g = contrastiveLoss(ev, inputs.textEmbedding, { ...scaleOpts, mask: textPresent, ...(labels ? { labels } : {}) });
     const f = fineGrainedAlignmentLoss(inputs.visualTokens, inputs.textTokens, inputs.textMask, {
       ...scaleOpts,
@@ -230,7 +288,7 @@ export function dualSemanticAlignmentLoss(inputs: DualAlignmentInputs, options: 
     let clinical: tf.Scalar = tf.scalar(0);
     if (inputs.clinicalEmbedding) {
       const present = inputs.clinicalMask
-        ? (tf.reshape(tf.max(tf.cast(inputs.clinicalMask, 'float32'), 1), [-1]) as tf.Tensor1D)
+        ? (tf.reshape(tf.max(readMask(inputs.clinicalMask, 'clinicalMask'), 1), [-1]) as tf.Tensor1D)
         : undefined;
       clinical = contrastiveLoss(ev, inputs.clinicalEmbedding, {
         ...scaleOpts,

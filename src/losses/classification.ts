@@ -18,6 +18,12 @@ function checkLogitsLabels(logits: tf.Tensor, labels: tf.Tensor, what: string): 
   }
 }
 
+function checkSampleWeights(sampleWeights: tf.Tensor | undefined, batch: number): void {
+  if (sampleWeights && (sampleWeights.rank !== 1 || sampleWeights.shape[0] !== batch)) {
+    throw new ShapeError({ argument: 'sampleWeights', expected: `[${batch}]`, received: sampleWeights.shape });
+  }
+}
+
 function checkWeights(weights: ReadonlyArray<number> | undefined, n: number, argument: string): void {
   if (!weights) return;
   if (weights.length !== n || weights.some((w) => typeof w !== 'number' || !Number.isFinite(w) || w < 0)) {
@@ -44,8 +50,8 @@ export interface BinaryLossOptions {
  * @param logits - `[batch]` or `[batch, 1]` raw scores.
  * @param labels - `[batch]` of 0/1.
  * @returns scalar loss, ≥ 0; the caller owns it.
- * @throws {@link ShapeError} naming `logits` (not `[batch]` or `[batch, 1]`) or `labels` (not
- *   `batch` values).
+ * @throws {@link ShapeError} naming `logits` (not `[batch]` or `[batch, 1]`), `labels` (not
+ *   `batch` values) or `sampleWeights` (not `[batch]`).
  * @throws {@link InvalidArgumentError} (argument `classWeights`) unless it holds 2 finite numbers ≥
  *   0.
  * @example
@@ -56,6 +62,7 @@ export interface BinaryLossOptions {
 export function binaryCrossEntropy(logits: tf.Tensor, labels: tf.Tensor, options: BinaryLossOptions = {}): tf.Scalar {
   checkLogitsLabels(logits, labels, 'binaryCrossEntropy');
   checkWeights(options.classWeights, 2, 'classWeights');
+  checkSampleWeights(options.sampleWeights, logits.shape[0]!);
   return tf.tidy(() => {
     const z = tf.reshape(logits, [-1]);
     const y = tf.cast(tf.reshape(labels, [-1]), 'float32');
@@ -87,8 +94,8 @@ export interface FocalLossOptions extends BinaryLossOptions {
  * @param logits - `[batch]` or `[batch, 1]`.
  * @param labels - `[batch]` of 0/1.
  * @returns scalar loss, ≥ 0; the caller owns it.
- * @throws {@link ShapeError} naming `logits` (not `[batch]` or `[batch, 1]`) or `labels` (not
- *   `batch` values).
+ * @throws {@link ShapeError} naming `logits` (not `[batch]` or `[batch, 1]`), `labels` (not
+ *   `batch` values) or `sampleWeights` (not `[batch]`).
  * @throws {@link InvalidArgumentError} naming `classWeights` (not 2 finite numbers ≥ 0) or `gamma`
  *   (not a finite number ≥ 0).
  * @example
@@ -99,6 +106,7 @@ export interface FocalLossOptions extends BinaryLossOptions {
 export function binaryFocalLoss(logits: tf.Tensor, labels: tf.Tensor, options: FocalLossOptions = {}): tf.Scalar {
   checkLogitsLabels(logits, labels, 'binaryFocalLoss');
   checkWeights(options.classWeights, 2, 'classWeights');
+  checkSampleWeights(options.sampleWeights, logits.shape[0]!);
   const gamma = options.gamma ?? 2;
   if (typeof gamma !== 'number' || !Number.isFinite(gamma) || gamma < 0) {
     throw new InvalidArgumentError({ argument: 'gamma', message: 'gamma must be a finite number ≥ 0.', received: gamma });
@@ -120,7 +128,8 @@ export function binaryFocalLoss(logits: tf.Tensor, labels: tf.Tensor, options: F
  * @param logits - `[batch, classes]`.
  * @param labels - `[batch]` integer class indices.
  * @returns scalar loss; the caller owns it.
- * @throws {@link ShapeError} naming `logits` (not rank 2) or `labels` (not `batch` values).
+ * @throws {@link ShapeError} naming `logits` (not rank 2), `labels` (not `batch` values) or
+ *   `sampleWeights` (not `[batch]`).
  * @throws {@link InvalidArgumentError} (argument `classWeights`) unless it holds one finite number
  *   ≥ 0 per class.
  * @example
@@ -133,6 +142,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor, opti
   if (labels.size !== logits.shape[0]) throw new ShapeError({ argument: 'labels', expected: `[${logits.shape[0]}]`, received: labels.shape });
   const k = logits.shape[1];
   checkWeights(options.classWeights, k, 'classWeights');
+  checkSampleWeights(options.sampleWeights, logits.shape[0]);
   return tf.tidy(() => {
     const oneHot = tf.oneHot(tf.cast(tf.reshape(labels, [-1]), 'int32'), k);
     const perSample = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1));
@@ -150,7 +160,8 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor, opti
  * @param logits - `[batch, K − 1]`: logit of P(label > k) for k = 0..K−2.
  * @param labels - `[batch]` integer classes in [0, K).
  * @returns scalar loss; the caller owns it.
- * @throws {@link ShapeError} naming `logits` (not rank 2) or `labels` (not `batch` values).
+ * @throws {@link ShapeError} naming `logits` (not rank 2), `labels` (not `batch` values) or
+ *   `sampleWeights` (not `[batch]`).
  * @example
  * ```ts
  * ordinalLoss(tf.tensor2d([[5, 5, -5]]), tf.tensor1d([2], 'int32')); // small: P(>0), P(>1) high, P(>2) low
@@ -159,6 +170,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor, opti
 export function ordinalLoss(logits: tf.Tensor2D, labels: tf.Tensor, options: { sampleWeights?: tf.Tensor1D } = {}): tf.Scalar {
   if (logits.rank !== 2) throw new ShapeError({ argument: 'logits', expected: '[batch, classes − 1]', received: logits.shape });
   if (labels.size !== logits.shape[0]) throw new ShapeError({ argument: 'labels', expected: `[${logits.shape[0]}]`, received: labels.shape });
+  checkSampleWeights(options.sampleWeights, logits.shape[0]);
   return tf.tidy(() => {
     const k1 = logits.shape[1];
     const y = tf.reshape(tf.cast(labels, 'float32'), [-1, 1]);
@@ -177,12 +189,14 @@ export function ordinalLoss(logits: tf.Tensor2D, labels: tf.Tensor, options: { s
  * P(y = 0) = 1 − σ(z_0), P(y = k) = σ(z_{k−1}) − σ(z_k), P(y = K−1) = σ(z_{K−2}), with the
  * cumulative probabilities made monotone first (a running minimum), so every probability is ≥ 0.
  *
+ * @throws {@link ShapeError} naming `logits` when it is not rank 2.
  * @example
  * ```ts
  * ordinalProbabilities(tf.tensor2d([[0, 0]])).print(); // [[0.5, 0, 0.5]]
  * ```
  */
 export function ordinalProbabilities(logits: tf.Tensor2D): tf.Tensor2D {
+  if (logits.rank !== 2) throw new ShapeError({ argument: 'logits', expected: '[batch, classes − 1]', received: logits.shape });
   return tf.tidy(() => {
     const p = tf.sigmoid(logits); // P(y > k)
     const k1 = logits.shape[1];

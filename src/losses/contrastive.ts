@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize } from '../ops/elementwise.js';
+import { l2Normalize, readMask, zeroPadded } from '../ops/elementwise.js';
 import { matMul } from '../ops/matmul.js';
 import { assertPositiveNumber, assertRank, assertSameDims } from '../core/validate.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
@@ -25,8 +25,8 @@ export interface ContrastiveLossOptions {
   /** Logit scale 1/τ as a number or a scalar tensor (e.g. {@link LogitScale.value}); differentiable. */
   logitScale?: number | tf.Scalar;
   /**
-   * `[batch]` of 0/1: samples with 0 (e.g. a missing modality) are excluded from the loss, as
-   * anchors and as negatives.
+   * `[batch]`, bool or 0/1 (read as included where > 0.5, see {@link readMask}): samples with 0
+   * (e.g. a missing modality) are excluded from the loss, as anchors and as negatives.
    * @defaultValue all included
    */
   mask?: tf.Tensor1D;
@@ -83,7 +83,9 @@ function maskedInfoNce(logits: tf.Tensor2D, positives: tf.Tensor2D, rowMask: tf.
     const perRow = tf.neg(tf.div(tf.sum(picked, 1), posCount));
     const rows = tf.sum(rowMask);
     const loss = tf.div(tf.sum(tf.mul(perRow, rowMask)), tf.maximum(rows, 1));
-    return tf.relu(loss) as tf.Scalar; // ≥ 0 exactly (guards −0 and float rounding below zero)
+    // ≥ 0 exactly (guards −0 and float rounding below zero) while keeping NaN: tf.relu would not,
+    // as tfjs-backend-wasm's Relu maps a NaN with the sign bit set to 0 and would hide divergence.
+    return tf.maximum(loss, 0) as tf.Scalar;
   });
 }
 
@@ -101,7 +103,8 @@ function maskedInfoNce(logits: tf.Tensor2D, positives: tf.Tensor2D, rowMask: tf.
  * @throws {@link ShapeError} naming `a` or `b` (not rank 2, or `b` not of `a`'s shape), `mask` or
  *   `labels` (not `[batch]`).
  * @throws {@link InvalidArgumentError} naming `temperature` (given with `logitScale`, or not a
- *   finite number > 0) or `logitScale` (a number that is not > 0).
+ *   finite number > 0), `logitScale` (a number that is not > 0) or `mask` (a dtype other than
+ *   bool, float32 and int32, or, with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -128,13 +131,17 @@ export function contrastiveLoss(a: tf.Tensor2D, b: tf.Tensor2D, options: Contras
   checkBatchVector(options.mask, 'mask', batch);
   checkBatchVector(options.labels, 'labels', batch);
   return tf.tidy(() => {
-    const na = options.normalize === false ? a : l2Normalize(a);
-    const nb = options.normalize === false ? b : l2Normalize(b);
+    // excluded samples selected to zero first: their values reach no logit and no gradient
+    const mask = options.mask ? readMask(options.mask, 'mask') : null;
+    const ca = mask ? zeroPadded(a, mask) : a;
+    const cb = mask ? zeroPadded(b, mask) : b;
+    const na = options.normalize === false ? ca : l2Normalize(ca);
+    const nb = options.normalize === false ? cb : l2Normalize(cb);
     const scale = options.logitScale ?? 1 / (options.temperature ?? 0.07);
     const logitsAB = tf.mul(matMul(na as tf.Tensor2D, tf.transpose(nb) as tf.Tensor2D), scale) as tf.Tensor2D;
     const logitsBA = tf.transpose(logitsAB) as tf.Tensor2D;
     const loss = symmetricInfoNce(logitsAB, {
-      ...(options.mask ? { mask: options.mask } : {}),
+      ...(mask ? { mask: mask as tf.Tensor1D } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
     });
     return { loss, logitsAB, logitsBA };
@@ -144,13 +151,16 @@ export function contrastiveLoss(a: tf.Tensor2D, b: tf.Tensor2D, options: Contras
 /**
  * Symmetric InfoNCE on a square logit matrix (rows = modality A, columns = modality B):
  * ½ [CE(logits, positives) + CE(logitsᵀ, positivesᵀ)], positives = the diagonal, or equal
- * labels. Samples with `mask` 0 are excluded as anchors and as negatives. ≥ 0; 0 when no sample
+ * labels. Samples with `mask` 0 (bool or 0/1, read as included where > 0.5) are excluded as
+ * anchors and as negatives. ≥ 0; 0 when no sample
  * is included.
  *
  * @param logits - `[batch, batch]`.
  * @returns scalar loss; the caller owns it.
  * @throws {@link ShapeError} naming `logits` (not square, rank 2), `mask` or `labels` (not
  *   `[batch]`).
+ * @throws {@link InvalidArgumentError} naming `mask` for a dtype other than bool, float32 and
+ *   int32 (or, with {@link setValidateMasks} on, a value other than 0 and 1).
  * @example
  * ```ts
  * const loss = symmetricInfoNce(tf.tensor2d([[5, 0], [0, 5]])); // small: the diagonal wins
@@ -163,12 +173,15 @@ export function symmetricInfoNce(logits: tf.Tensor2D, options: { mask?: tf.Tenso
   checkBatchVector(options.mask, 'mask', batch);
   checkBatchVector(options.labels, 'labels', batch);
   return tf.tidy(() => {
-    const mask = options.mask ? (tf.cast(options.mask, 'float32') as tf.Tensor1D) : (tf.ones([batch]) as tf.Tensor1D);
+    const mask = options.mask ? (readMask(options.mask, 'mask') as tf.Tensor1D) : (tf.ones([batch]) as tf.Tensor1D);
+    // logits of excluded samples selected to zero: a NaN there reaches neither the loss nor a gradient
+    const included = () => tf.cast(tf.mul(tf.reshape(mask, [-1, 1]), tf.reshape(mask, [1, -1])), 'bool');
+    const clean = options.mask ? (tf.where(included(), logits, tf.zerosLike(logits)) as tf.Tensor2D) : logits;
     const positives = options.labels
       ? (tf.cast(tf.equal(tf.reshape(options.labels, [-1, 1]), tf.reshape(options.labels, [1, -1])), 'float32') as tf.Tensor2D)
       : (tf.eye(batch) as tf.Tensor2D);
     return tf.div(
-      tf.add(maskedInfoNce(logits, positives, mask, mask), maskedInfoNce(tf.transpose(logits) as tf.Tensor2D, tf.transpose(positives) as tf.Tensor2D, mask, mask)),
+      tf.add(maskedInfoNce(clean, positives, mask, mask), maskedInfoNce(tf.transpose(clean) as tf.Tensor2D, tf.transpose(positives) as tf.Tensor2D, mask, mask)),
       2,
     ) as tf.Scalar;
   });

@@ -1,29 +1,111 @@
 /**
- * Token-level ops as single tape nodes with closed-form gradients: {@link maskedMean} (pooling
- * over valid tokens), {@link dropout} with masks from a fast seeded generator, {@link residualAdd}
- * and {@link maskTokens} (which keep nothing but the mask for the backward pass), and the two
- * ops the alignment losses use, {@link stopGradient} and {@link l2Normalize}.
+ * Token-level ops as single tape nodes with closed-form gradients: {@link readMask} (the mask
+ * contract), {@link zeroPadded} and {@link maskedMean} (padding that never reaches an output or a
+ * gradient), {@link dropout} with masks from a fast seeded generator, {@link residualAdd} and {@link maskTokens} (which keep nothing but the
+ * mask for the backward pass), and the two ops the alignment losses use, {@link stopGradient} and
+ * {@link l2Normalize}.
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { assertMaskDtype, assertMaskValues, validateMasksEnabled } from '../core/validate.js';
+import { ShapeError } from '../errors.js';
 import { matMul } from './matmul.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
 /**
- * Mean over the token axis of `x` counting only tokens where `mask` is 1.
- * A row with no valid token gives zeros (never NaN). One tape node; the mask gets no gradient.
+ * Reads a mask the way every vdafm layer and loss reads one (the mask contract): a `bool`
+ * tensor, or a `float32`/`int32` tensor of 0 (padding, or missing) and 1 (valid); a position is
+ * valid where the mask is true or > 0.5. Returns the mask as float32 0/1, so that 2, 0.5 or −1
+ * mean the same thing in every layer (valid, padding, padding). With {@link setValidateMasks}
+ * on, values other than 0 and 1 are refused instead.
  *
- * @param x - `[batch, tokens, dim]`.
- * @param mask - `[batch, tokens]` of 0/1, or null for all valid.
- * @returns `[batch, dim]`; the caller owns it.
+ * @param mask - any shape.
+ * @param argument - the mask's name in the caller's API (used in errors), e.g. `'textMask'`.
+ * @returns float32 0/1 of `mask`'s shape; the caller owns it.
+ * @throws {@link InvalidArgumentError} naming `argument` for a dtype other than bool, float32 and
+ *   int32, or (with value checks on) a value other than 0 and 1.
  * @example
  * ```ts
- * maskedMean(tf.tensor3d([[[1], [3]]]), tf.tensor2d([[1, 0]])); // [[1]]
+ * readMask(tf.tensor2d([[1, 0.5, 2, -1]]), 'textMask'); // [[1, 0, 1, 0]]
+ * ```
+ */
+export function readMask(mask: tf.Tensor, argument: string): tf.Tensor {
+  assertMaskDtype(mask.dtype, mask.shape, argument);
+  if (mask.dtype === 'bool') return tf.cast(mask, 'float32');
+  if (validateMasksEnabled()) assertMaskValues(mask.dataSync() as ArrayLike<number>, mask.shape, argument);
+  return tf.tidy(() => tf.cast(tf.greater(mask, 0.5), 'float32'));
+}
+
+function assertTokenMask(x: tf.Tensor, mask: tf.Tensor, xName: string, maskName: string): void {
+  if (x.rank !== 3) {
+    throw new ShapeError({ argument: xName, expected: '[batch, tokens, dim]', received: x.shape, message: `${xName} must have shape [batch, tokens, dim] (rank 3) when a ${maskName} is given.` });
+  }
+  if (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
+    throw new ShapeError({ argument: maskName, expected: `[${x.shape[0]}, ${x.shape[1]}]`, received: mask.shape, message: `${maskName} must have shape [batch, tokens] = [${x.shape[0]}, ${x.shape[1]}] (${xName}.shape=[${x.shape.join(',')}]).` });
+  }
+}
+
+/**
+ * Replaces the padded tokens of `x` by zeros by *selection*, so that NaN or ±Infinity in a padded
+ * token reaches neither the output nor any gradient (a product `x · mask` would give 0 · NaN =
+ * NaN, and a matrix product of `x` would spread it to every output and weight gradient). One tape
+ * node: the gradient is `dy · mask`, exactly zero at padded tokens.
+ *
+ * @param x - `[batch, tokens, dim]` (or any `[..., dim]`).
+ * @param mask - float32 0/1 of `x`'s shape without the last axis, as {@link readMask} returns it.
+ * @returns a tensor of `x`'s shape; the caller owns it.
+ * @internal
+ */
+export function zeroPadded(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const m = tf.expandDims(mask.dtype === x.dtype ? mask : tf.cast(mask, x.dtype), -1);
+    const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      save([m]);
+      // The condition at x's full shape by a broadcast add (tf.where's own broadcasting tiles, about
+      // ten times slower on wasm), and the Select kernel run directly (tf.where adds three copies).
+      const zeros = tf.zerosLike(xx);
+      const keep = tf.cast(tf.add(zeros, m), 'bool');
+      const value = tf.engine().runKernel(tf.Select, { condition: keep, t: xx, e: zeros }) as tf.Tensor;
+      return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!) };
+    }) as Grad) as (x: tf.Tensor) => tf.Tensor;
+    return node(x);
+  });
+}
+
+/**
+ * Mean over the token axis of `x` counting only valid tokens (mask > 0.5, see {@link readMask}).
+ * A row with no valid token gives zeros (never NaN), and padded values never change the output
+ * or the gradient, even when they are NaN or infinite. The mask gets no gradient.
+ *
+ * @param x - `[batch, tokens, dim]` (with `mask` null, any rank ≥ 2: the mean over axis 1).
+ * @param mask - `[batch, tokens]`, bool or 0/1, or null for all valid.
+ * @returns `[batch, dim]`; the caller owns it.
+ * @throws {@link ShapeError} naming `x` (not rank 3 with a mask) or `mask` (not `[batch, tokens]`).
+ * @throws {@link InvalidArgumentError} naming `mask` for a dtype other than bool, float32 and int32
+ *   (and, with {@link setValidateMasks} on, a value other than 0 and 1).
+ * @example
+ * ```ts
+ * maskedMean(tf.tensor3d([[[1], [3], [NaN]]]), tf.tensor2d([[1, 1, 0]])); // [[2]]
  * ```
  */
 export function maskedMean(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
+  if (!mask) return meanOfValid(x, null);
+  assertTokenMask(x, mask, 'x', 'mask');
+  return tf.tidy(() => {
+    const m = readMask(mask, 'mask');
+    return meanOfValid(zeroPadded(x, m), m);
+  });
+}
+
+/**
+ * {@link maskedMean} for tokens that are finite at padding (e.g. already zeroed) and a 0/1 float
+ * mask (already read): one tape node, no selection, no mask reading.
+ * @internal
+ */
+export function meanOfValid(x: tf.Tensor, mask: tf.Tensor | null): tf.Tensor2D {
   if (x.rank !== 3) return tf.tidy(() => tf.mean(x, 1) as tf.Tensor2D);
   return tf.tidy(() => {
     const [b, n, d] = x.shape as [number, number, number];
@@ -130,12 +212,18 @@ export function residualAdd(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * constant (no gradient); the tape node keeps only the mask (stock Multiply keeps `x` too).
  *
  * @returns `[batch, tokens, dim]`; the caller owns it.
+ * @throws {@link ShapeError} naming `x` (not rank 3) or `mask` (not `[batch, tokens]` or
+ *   `[batch, 1]`).
  * @example
  * ```ts
  * maskTokens(tf.ones([1, 2, 3]), tf.tensor2d([[1, 0]])); // [[[1, 1, 1], [0, 0, 0]]]
  * ```
  */
 export function maskTokens(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  if (x.rank !== 3 || mask.rank !== 2 || mask.shape[0] !== x.shape[0] || (mask.shape[1] !== x.shape[1] && mask.shape[1] !== 1)) {
+    if (x.rank !== 3) throw new ShapeError({ argument: 'x', expected: '[batch, tokens, dim]', received: x.shape });
+    throw new ShapeError({ argument: 'mask', expected: `[${x.shape[0]}, ${x.shape[1]}] or [${x.shape[0]}, 1]`, received: mask.shape, message: `mask must have shape [batch, tokens] or [batch, 1] (x.shape=[${x.shape.join(',')}]).` });
+  }
   return tf.tidy(() => {
     const node = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
