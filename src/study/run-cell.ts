@@ -17,6 +17,7 @@ import {
   CELL_FORMAT,
   type CellMetrics,
   type CellRecord,
+  type PredictionMetrics,
   decodeFloat32,
   encodeFloat32,
   encodeUint8,
@@ -98,22 +99,34 @@ function referenceFeatures(kind: 'oracle' | 'table-report', c: CohortWithReports
   return c.cohort.patients.map((p, i) => [...publishedTableFeatures(c.cohort.rows[i]!, means), ...reportFeatures(c.texts[i]!)]);
 }
 
-/** The test metrics of P(poor) predictions (float32, as stored) on the test cohort. */
-function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
-  const auc = rocAuc(test.labels, scores);
-  const ll = logLoss(test.labels, scores);
-  const cal = recalibration(test.labels, scores);
+/** The metrics of P(positive) predictions (float32, as stored) on test patients, and the validation AUC. */
+export function predictionMetrics(labels: Uint8Array, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): PredictionMetrics {
+  const cal = recalibration(labels, scores);
   const hasBoth = valLabels.includes(0) && valLabels.includes(1);
   return {
-    auc,
-    regret: test.bayesAuc - auc,
-    logLoss: ll,
-    excessLogLoss: ll - test.bayesLogLoss,
-    brier: brierScore(test.labels, scores),
-    ece: expectedCalibrationError(test.labels, scores, { numBins: 10 }),
+    auc: rocAuc(labels, scores),
+    logLoss: logLoss(labels, scores),
+    brier: brierScore(labels, scores),
+    ece: expectedCalibrationError(labels, scores, { numBins: 10 }),
     calibrationSlope: cal.slope,
     calibrationIntercept: cal.intercept,
     valAuc: hasBoth ? rocAuc(valLabels, valScores) : Number.NaN,
+  };
+}
+
+/** The test metrics of P(poor) predictions on the test cohort, with the regret and excess log-loss against its true probability. */
+function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
+  const m = predictionMetrics(test.labels, scores, valLabels, valScores);
+  return {
+    auc: m.auc,
+    regret: test.bayesAuc - m.auc,
+    logLoss: m.logLoss,
+    excessLogLoss: m.logLoss - test.bayesLogLoss,
+    brier: m.brier,
+    ece: m.ece,
+    calibrationSlope: m.calibrationSlope,
+    calibrationIntercept: m.calibrationIntercept,
+    valAuc: m.valAuc,
   };
 }
 
@@ -150,15 +163,50 @@ export function cellSettings(key: CellKey, settings: StudySettings, trainer: Cel
   };
 }
 
-/** A late-fusion component: from a finished unimodal cell, or trained here. */
-async function lateComponent(id: 'image' | 'text' | 'clinical', key: CellKey, ctx: CellContext, hash: string) {
-  const componentKey = { ...key, ablation: id };
-  const cell = ctx.findCell(cellId(componentKey));
-  if (cell && cell.settingsHash === hash) {
-    return { source: 'cell' as const, val: decodeFloat32(cell.scores.val), test: decodeFloat32(cell.scores.test) };
+/** Where late fusion gets a unimodal model's predictions: its finished cell when that has the expected settings, else a training run. */
+export interface LateComponentSource {
+  /** The component's finished cell, if any. */
+  cell: { settingsHash: string; scores: { val: string; test: string } } | null;
+  /** The settings fingerprint the cell must have. */
+  hash: string;
+  /** Trains the component (when its cell is missing or has other settings). */
+  train: () => Promise<NeuralOutcome>;
+}
+
+/**
+ * Late fusion: each unimodal model's validation and test predictions (from its finished cell,
+ * or trained here), stacked by a logistic regression on their logits fitted on the validation
+ * patients.
+ */
+export async function lateFusion(
+  component: (id: (typeof LATE_COMPONENTS)[number]) => LateComponentSource,
+  valLabels: Uint8Array,
+  testLabels: Uint8Array,
+): Promise<{ val: Float32Array; test: Float32Array; late: NonNullable<CellRecord['late']> }> {
+  const parts: Record<string, { source: 'cell' | 'trained'; val: Float32Array; test: Float32Array }> = {};
+  for (const m of LATE_COMPONENTS) {
+    const c = component(m);
+    if (c.cell && c.cell.settingsHash === c.hash) parts[m] = { source: 'cell', val: decodeFloat32(c.cell.scores.val), test: decodeFloat32(c.cell.scores.test) };
+    else {
+      const outcome = await c.train();
+      parts[m] = { source: 'trained', val: outcome.val, test: outcome.test };
+    }
   }
-  const outcome = await ctx.trainer.train({ spec: ablationSpec(id), data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(componentKey)} (for late)` });
-  return { source: 'trained' as const, val: outcome.val, test: outcome.test };
+  const rowsOf = (which: 'val' | 'test', i: number) => LATE_COMPONENTS.map((m) => logit(parts[m]![which][i]!));
+  const stacker = fitLogistic(Array.from(valLabels, (_, i) => rowsOf('val', i)), Array.from(valLabels));
+  return {
+    val: Float32Array.from(predictLogistic(stacker, Array.from(valLabels, (_, i) => rowsOf('val', i)))),
+    test: Float32Array.from(predictLogistic(stacker, Array.from(testLabels, (_, i) => rowsOf('test', i)))),
+    late: {
+      stacker,
+      components: Object.fromEntries(
+        LATE_COMPONENTS.map((m) => [
+          m,
+          { source: parts[m]!.source, valAuc: rocAuc(valLabels, parts[m]!.val), testAuc: rocAuc(testLabels, parts[m]!.test), scoresDigest: digest(encodeFloat32(parts[m]!.test)) },
+        ]),
+      ),
+    },
+  };
 }
 
 /**
@@ -185,24 +233,21 @@ export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecor
     testScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.test, means)));
     reference = { model, features: x[0]!.length };
   } else if (spec.fusion === 'late') {
-    const parts: Record<string, Awaited<ReturnType<typeof lateComponent>>> = {};
-    for (const m of LATE_COMPONENTS) {
-      const componentHash = settingsHash(cellSettings({ ...key, ablation: m }, ctx.settings, ctx.trainer));
-      parts[m] = await lateComponent(m, key, ctx, componentHash);
-    }
-    const rowsOf = (which: 'val' | 'test', i: number) => LATE_COMPONENTS.map((m) => logit(parts[m]![which][i]!));
-    const stacker = fitLogistic(Array.from(valLabels, (_, i) => rowsOf('val', i)), Array.from(valLabels));
-    valScores = Float32Array.from(predictLogistic(stacker, Array.from(valLabels, (_, i) => rowsOf('val', i))));
-    testScores = Float32Array.from(predictLogistic(stacker, Array.from(ctx.test.labels, (_, i) => rowsOf('test', i))));
-    late = {
-      stacker,
-      components: Object.fromEntries(
-        LATE_COMPONENTS.map((m) => [
-          m,
-          { source: parts[m]!.source, valAuc: rocAuc(valLabels, parts[m]!.val), testAuc: rocAuc(ctx.test.labels, parts[m]!.test), scoresDigest: digest(encodeFloat32(parts[m]!.test)) },
-        ]),
-      ),
-    };
+    const fused = await lateFusion(
+      (m) => {
+        const componentKey = { ...key, ablation: m };
+        return {
+          cell: ctx.findCell(cellId(componentKey)),
+          hash: settingsHash(cellSettings(componentKey, ctx.settings, ctx.trainer)),
+          train: () => ctx.trainer.train({ spec: ablationSpec(m), data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(componentKey)} (for late)` }),
+        };
+      },
+      valLabels,
+      ctx.test.labels,
+    );
+    valScores = fused.val;
+    testScores = fused.test;
+    late = fused.late;
   } else {
     const outcome: NeuralOutcome = await ctx.trainer.train({ spec, data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(key)}` });
     valScores = outcome.val;
