@@ -118,13 +118,18 @@ export async function buildSeedData(scenario: ScenarioName, seed: number, trainS
   const train = await cohortWithReports(scenario, seeds.train, trainSize);
   const val = await cohortWithReports(scenario, seeds.val, valSize);
   const pre = new TabularPreprocessor({ columns: train.cohort.schema }).fit(train.cohort.rows);
+  const tok = trainTokenizer(train.texts);
+  return { scenario, seed, trainSize, seeds, train, val, pre, tok, disposers: [] };
+}
+
+/** The tokenizer of the models that read reports, trained on the training patients' reports with the settings of ./ablations.ts (`PREPROCESSING.tokenizer`). */
+export function trainTokenizer(texts: ReadonlyArray<string | null>): WordPieceTokenizer {
   const { vocabSize, minFrequency, maxLength } = PREPROCESSING.tokenizer;
-  const tok = WordPieceTokenizer.train(
-    train.texts.filter((t): t is string => t !== null),
+  return WordPieceTokenizer.train(
+    texts.filter((t): t is string => t !== null),
     { vocabSize, minFrequency },
     { maxLength },
   );
-  return { scenario, seed, trainSize, seeds, train, val, pre, tok, disposers: [] };
 }
 
 /** Releases what was attached to a seed's (or a fold's) data. */

@@ -64,8 +64,11 @@ export interface ProbeResult {
 
 /** Trains the neural ablations (the real one is {@link tfjsCellTrainer}; tests inject fakes). */
 export interface CellTrainer {
-  /** JSON-safe model and trainer settings of a neural ablation: part of its cells' fingerprint. */
-  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number } }): Json;
+  /**
+   * JSON-safe model and trainer settings of a neural ablation: part of its cells' fingerprint.
+   * `imageShape`: one image's shape (default: the synthetic study's 2D layout).
+   */
+  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number }; imageShape?: readonly number[] }): Json;
   /** Trains one ablation on one seed's data and predicts the validation and test cohorts. */
   train(job: NeuralJob): Promise<NeuralOutcome>;
   /** Times a few steps of an ablation on a seed's data (optional). */
@@ -137,9 +140,9 @@ function components(data: TrainingData): ModelComponents {
  * test cohorts.
  */
 export const tfjsCellTrainer: CellTrainer = {
-  settings(spec, { quick, seeds }) {
+  settings(spec, { quick, seeds, imageShape: shape }) {
     const placeholders: ModelComponents = {
-      imageShape: imageShape(),
+      imageShape: shape ?? imageShape(),
       pre: fitted('TabularPreprocessor on the training cohort'),
       tok: fitted('WordPieceTokenizer on the training reports'),
     };

@@ -26,26 +26,31 @@ import {
 } from './cells.js';
 import { type CohortWithReports, digest, type SeedData, type TestCohort } from './data.js';
 import { ablationSpec, cellId, type CellKey, LATE_COMPONENTS, seedsOf, type StudySettings, validationSize } from './design.js';
-import type { CellTrainer, NeuralOutcome } from './neural.js';
+import type { CellTrainer, NeuralJob, NeuralOutcome } from './neural.js';
+import type { PatientsWithReports, TrainingData } from './data.js';
 import { MISSING_REPORT_RATE, REPORT_NOISE, reportFeatures } from './reports.js';
 import { logit, logLoss, recalibration } from './stats.js';
 
 /** Version of the study engine's cell semantics (part of every cell's fingerprint). */
 const STUDY_ENGINE_VERSION = 1;
 
-/** What running a cell needs. */
-export interface CellContext {
-  settings: StudySettings;
+/** What running a cell needs: the study's settings `S`, the cell's data `D`, finished cells `C`. */
+export interface CellRunContext<S, D, C> {
+  settings: S;
   trainer: CellTrainer;
-  /** The cell's seed data (same scenario, training size and seed). */
-  data: SeedData;
-  test: TestCohort;
+  /** The cell's data (a seed's, or a fold's). */
+  data: D;
   backend: string;
   /** Milliseconds since some origin (Date.now; tests inject a fake). */
   clock: () => number;
   sink: ProgressSink;
   /** A finished cell by id (this run's, or one on disk), or null: late fusion reuses its unimodal cells. */
-  findCell: (id: string) => CellRecord | null;
+  findCell: (id: string) => C | null;
+}
+
+/** What running a cell of the synthetic study needs: its seed data (same scenario, training size and seed) and the scenario's test cohort. */
+export interface CellContext extends CellRunContext<StudySettings, SeedData, CellRecord> {
+  test: TestCohort;
 }
 
 /** How the table + report reference reads a published (incomplete) table row. */
@@ -164,7 +169,7 @@ export function cellSettings(key: CellKey, settings: StudySettings, trainer: Cel
 }
 
 /** Where late fusion gets a unimodal model's predictions: its finished cell when that has the expected settings, else a training run. */
-export interface LateComponentSource {
+interface LateComponentSource {
   /** The component's finished cell, if any. */
   cell: { settingsHash: string; scores: { val: string; test: string } } | null;
   /** The settings fingerprint the cell must have. */
@@ -173,12 +178,75 @@ export interface LateComponentSource {
   train: () => Promise<NeuralOutcome>;
 }
 
+/** A cell's validation and test predictions, and how they were made. */
+export interface CellOutcome {
+  val: Float32Array;
+  test: Float32Array;
+  training: CellRecord['training'];
+  late?: CellRecord['late'];
+  reference?: { model: LogisticModel; features: number };
+}
+
+/**
+ * Makes a cell's predictions: a reference (`reference`, the caller's features), late fusion
+ * (its unimodal cells from `findCell` when their settings match `hash`, else trained), or a
+ * neural ablation trained by `trainer` on `data` and predicting its validation patients and `test`.
+ */
+export async function cellOutcome<K extends { ablation: string }>(
+  key: K,
+  o: {
+    trainer: CellTrainer;
+    data: TrainingData;
+    test: PatientsWithReports;
+    quick: boolean;
+    sink: ProgressSink;
+    cellId: (k: K) => string;
+    hash: (k: K) => string;
+    findCell: (id: string) => { settingsHash: string; scores: { val: string; test: string } } | null;
+    reference: () => Omit<CellOutcome, 'training' | 'late'>;
+  },
+): Promise<CellOutcome> {
+  const spec = ablationSpec(key.ablation);
+  const job = (id: string, label: string): NeuralJob => ({ spec: ablationSpec(id), data: o.data, test: o.test, quick: o.quick, sink: o.sink, label });
+  if (spec.reference) return { ...o.reference(), training: null };
+  if (spec.fusion === 'late') {
+    const fused = await lateFusion(
+      (m) => {
+        const componentKey = { ...key, ablation: m };
+        return { cell: o.findCell(o.cellId(componentKey)), hash: o.hash(componentKey), train: () => o.trainer.train(job(m, `  ${o.cellId(componentKey)} (for late)`)) };
+      },
+      o.data.val.labels,
+      o.test.labels,
+    );
+    return { val: fused.val, test: fused.test, training: null, late: fused.late };
+  }
+  const outcome = await o.trainer.train(job(key.ablation, `  ${o.cellId(key)}`));
+  return { val: outcome.val, test: outcome.test, training: { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history } };
+}
+
+/** The fields of a cell record that its outcome gives: the predictions, how they were made, and how the run went. */
+export function outcomeFields(outcome: CellOutcome, valLabels: Uint8Array, started: number, ctx: { clock: () => number; backend: string }): Pick<CellRecord, 'scores' | 'training' | 'run' | 'late'> & Pick<CellOutcome, 'reference'> {
+  return {
+    scores: { test: encodeFloat32(outcome.test), val: encodeFloat32(outcome.val), valLabels: encodeUint8(valLabels) },
+    training: outcome.training,
+    run: { seconds: (ctx.clock() - started) / 1000, finishedAt: new Date(ctx.clock()).toISOString(), backend: ctx.backend },
+    ...(outcome.late ? { late: outcome.late } : {}),
+    ...(outcome.reference ? { reference: outcome.reference } : {}),
+  };
+}
+
+/** A reference: a logistic regression (l2 1e-4) fitted on the training features, predicting the validation and test patients. */
+export function fitReference(train: number[][], labels: Uint8Array, val: number[][], test: number[][]): Omit<CellOutcome, 'training' | 'late'> {
+  const model = fitLogistic(train, Array.from(labels));
+  return { val: Float32Array.from(predictLogistic(model, val)), test: Float32Array.from(predictLogistic(model, test)), reference: { model, features: train[0]!.length } };
+}
+
 /**
  * Late fusion: each unimodal model's validation and test predictions (from its finished cell,
  * or trained here), stacked by a logistic regression on their logits fitted on the validation
  * patients.
  */
-export async function lateFusion(
+async function lateFusion(
   component: (id: (typeof LATE_COMPONENTS)[number]) => LateComponentSource,
   valLabels: Uint8Array,
   testLabels: Uint8Array,
@@ -220,40 +288,18 @@ export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecor
   const settings = cellSettings(key, ctx.settings, ctx.trainer);
   const hash = settingsHash(settings);
   const valLabels = ctx.data.val.labels;
-  let valScores: Float32Array;
-  let testScores: Float32Array;
-  let training: CellRecord['training'] = null;
-  let late: CellRecord['late'];
-  let reference: CellRecord['reference'];
-  if (spec.reference) {
-    const means = numericMeans(ctx.data.train.cohort.rows);
-    const x = referenceFeatures(spec.reference, ctx.data.train, means);
-    const model: LogisticModel = fitLogistic(x, Array.from(ctx.data.train.labels));
-    valScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.data.val, means)));
-    testScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.test, means)));
-    reference = { model, features: x[0]!.length };
-  } else if (spec.fusion === 'late') {
-    const fused = await lateFusion(
-      (m) => {
-        const componentKey = { ...key, ablation: m };
-        return {
-          cell: ctx.findCell(cellId(componentKey)),
-          hash: settingsHash(cellSettings(componentKey, ctx.settings, ctx.trainer)),
-          train: () => ctx.trainer.train({ spec: ablationSpec(m), data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(componentKey)} (for late)` }),
-        };
-      },
-      valLabels,
-      ctx.test.labels,
-    );
-    valScores = fused.val;
-    testScores = fused.test;
-    late = fused.late;
-  } else {
-    const outcome: NeuralOutcome = await ctx.trainer.train({ spec, data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(key)}` });
-    valScores = outcome.val;
-    testScores = outcome.test;
-    training = { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history };
-  }
+  const outcome = await cellOutcome(key, {
+    ...ctx,
+    quick: ctx.settings.quick,
+    cellId,
+    hash: (k) => settingsHash(cellSettings(k, ctx.settings, ctx.trainer)),
+    reference: () => {
+      const means = numericMeans(ctx.data.train.cohort.rows);
+      const features = (c: CohortWithReports) => referenceFeatures(spec.reference!, c, means);
+      return fitReference(features(ctx.data.train), ctx.data.train.labels, features(ctx.data.val), features(ctx.test));
+    },
+  });
+  const { val: valScores, test: testScores } = outcome;
   const record: CellRecord = {
     format: CELL_FORMAT,
     id: cellId(key),
@@ -271,11 +317,7 @@ export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecor
       labels: encodeUint8(ctx.test.labels),
     },
     metrics: cellMetrics(ctx.test, testScores, valLabels, valScores),
-    scores: { test: encodeFloat32(testScores), val: encodeFloat32(valScores), valLabels: encodeUint8(valLabels) },
-    training,
-    run: { seconds: (ctx.clock() - started) / 1000, finishedAt: new Date(ctx.clock()).toISOString(), backend: ctx.backend },
+    ...outcomeFields(outcome, valLabels, started, ctx),
   };
-  if (late) record.late = late;
-  if (reference) record.reference = reference;
   return record;
 }

@@ -17,7 +17,7 @@ import { canonicalJson, cellIdentity, readCellFile, writeCell } from './cells.js
 import type { StudyMeta } from './outputs.js';
 
 /** Writes a file atomically (a temporary file renamed into place). */
-export function writeAtomic(file: string, text: string): void {
+function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
@@ -42,7 +42,7 @@ export function planFormat(dir: string): string | null {
  *
  * @throws {@link InvalidArgumentError} (argument `out`) when it is not of `format`.
  */
-export function readPlan<S>(dir: string, format: string): PlanFileOf<S> | null {
+function readPlan<S>(dir: string, format: string): PlanFileOf<S> | null {
   const file = path.join(dir, 'plan.json');
   if (!existsSync(file)) return null;
   const plan = JSON.parse(readFileSync(file, 'utf8')) as PlanFileOf<S>;
