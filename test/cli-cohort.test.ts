@@ -167,6 +167,12 @@ describe('vdafm demo --cohort', () => {
     expect((await cli(['demo', '--skip-invalid'])).code).toBe(2);
     expect((await cli(['demo', '--cohort', written.manifest, '--patients', '100'])).code).toBe(2);
     expect((await cli(['demo', '--cohort', written.manifest, '--generator', 'openai'])).code).toBe(2);
+    // the model's image encoder is 2D: a 3D grid is refused before anything is loaded
+    const threeD = join(written.dir, 'image-3d.json');
+    writeFileSync(threeD, JSON.stringify({ layout: '3d' }));
+    const r = await cli(['demo', '--cohort', written.manifest, '--image-options', threeD, '--out', folder()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("layout '2d'");
   });
 });
 

@@ -146,33 +146,28 @@ export interface DemoSplit {
 }
 
 /**
- * The demo's split: the manifest's split column when every patient has one and it names
- * training and test patients (patients marked `train` without any `val` give a seeded,
- * stratified quarter of theirs to validation), else a seeded, outcome-stratified 60 / 20 / 20
- * split, as the synthetic demo's.
- *
- * @throws `InvalidArgumentError` (argument `split`) when only some patients have a split.
+ * The split a manifest's split column names: its `test` patients; its `val` patients, or (when
+ * it names none) a seeded, outcome-stratified `valShare` of the others; the others train
+ * (patients marked `train` or without a split).
+ */
+export function manifestSplit(data: Pick<CohortData, 'labels' | 'split'>, valShare: number, seed: number): Omit<DemoSplit, 'source'> {
+  const test: number[] = [];
+  let val: number[] = [];
+  const rest: number[] = [];
+  data.split.forEach((s, i) => (s === 'test' ? test : s === 'val' ? val : rest).push(i));
+  if (val.length > 0) return { train: rest, val, test };
+  const inner = splitCohort({ poor: Uint8Array.from(rest, (i) => data.labels[i]!) }, { fractions: { train: 1 - valShare, val: valShare, test: 0 }, seed });
+  val = inner.val.map((k) => rest[k]!);
+  return { train: inner.train.map((k) => rest[k]!), val, test };
+}
+
+/**
+ * The demo's split: the manifest's split when it names `test` patients ({@link manifestSplit},
+ * a quarter of the training patients validating when it names no `val` patients), else a
+ * seeded, outcome-stratified 60 / 20 / 20 split, as the synthetic demo's.
  */
 export function demoSplit(data: CohortData, seed: number): DemoSplit {
-  const given = data.split.filter((s) => s !== null).length;
-  if (given > 0 && given < data.split.length) {
-    throw new InvalidArgumentError({
-      argument: 'split',
-      message: `${given} of ${data.split.length} patients have a split in the manifest: give every patient one (train, val or test) or none.`,
-      received: given,
-    });
-  }
-  const of = (which: string) => data.split.flatMap((s, i) => (s === which ? [i] : []));
-  if (given > 0 && of('test').length > 0 && of('train').length > 0) {
-    let train = of('train');
-    let val = of('val');
-    if (val.length === 0) {
-      const inner = splitCohort({ poor: Uint8Array.from(train, (i) => data.labels[i]!) }, { fractions: { train: 0.75, val: 0.25, test: 0 }, seed });
-      val = inner.val.map((k) => train[k]!);
-      train = inner.train.map((k) => train[k]!);
-    }
-    return { train, val, test: of('test'), source: 'manifest' };
-  }
+  if (data.split.some((s) => s === 'test')) return { ...manifestSplit(data, 0.25, seed), source: 'manifest' };
   const s = splitCohort({ poor: data.labels }, { fractions: { train: 0.6, val: 0.2, test: 0.2 }, seed });
   return { ...s, source: 'stratified' };
 }

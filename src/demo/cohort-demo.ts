@@ -109,13 +109,13 @@ export async function runCohortDemo(options: CohortDemoOptions): Promise<CohortD
   }
   const data = opened?.data ?? options.data!;
   const split = demoSplit(data, seed);
-  if (split.source === 'stratified' && data.split.some((s) => s !== null)) log("split: the manifest's split column names no test (or no training) patients: it is not used");
+  if (split.source === 'stratified' && data.split.some((s) => s !== null)) log("split: the manifest's split column names no test patients: it is not used");
   checkSplit(data, split);
   const n = data.labels.length;
   const prevalence = data.labels.reduce((a, b) => a + b, 0) / n;
   const description =
     split.source === 'manifest'
-      ? `the manifest's split column (${split.train.length} train / ${split.val.length} val / ${split.test.length} test)`
+      ? `the manifest's split column (${split.train.length} train / ${split.val.length} val${data.split.some((s) => s === 'val') ? '' : ` (a seeded, stratified quarter of the training patients)`} / ${split.test.length} test)`
       : `a seeded, outcome-stratified 60 / 20 / 20 split (seed ${seed}: ${split.train.length} train / ${split.val.length} val / ${split.test.length} test)`;
   log(`split: ${description}; ${(prevalence * 100).toFixed(1)}% positive (${data.outcome})`);
 

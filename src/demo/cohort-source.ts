@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import { generateSyntheticCohort } from '../data/cohort.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { CohortImageOptions } from '../node/cohort/cohort-image-options.js';
 import { loadCohort, type LoadedCohort } from '../node/cohort/load.js';
 import { cohortReports, type CohortReports, type ReportImageOptions } from '../node/cohort/reports.js';
@@ -70,17 +71,26 @@ function modelGrid(spatialDims: 2 | 3): CohortImageOptions {
  *   image encoder, `seed` of report generation, log and progress.
  * @throws `CohortValidationError` listing every problem when a patient is invalid and
  *   `skipInvalid` is not set (nothing was trained); `CohortSchemaError`, `CohortManifestError`,
- *   `InvalidArgumentError` for an unusable schema, manifest or option.
+ *   `InvalidArgumentError` for an unusable schema, manifest or option (`image.layout` other
+ *   than the model's).
  */
 export async function openCohort(o: CohortSourceOptions, ctx: { out: string; spatialDims: 2 | 3; seed: number; log: (line: string) => void; sink: ProgressSink }): Promise<OpenedCohort> {
   const { log, sink } = ctx;
   const skipInvalid = o.skipInvalid ?? false;
   const exclusionsFile = o.exclusions ?? (skipInvalid ? path.join(ctx.out, 'excluded.csv') : null);
+  const grid = modelGrid(ctx.spatialDims);
+  if (o.image?.layout !== undefined && o.image.layout !== grid.layout) {
+    throw new InvalidArgumentError({
+      argument: 'image.layout',
+      message: `the model's image encoder is ${ctx.spatialDims}D (src/demo/ablations.ts, src/study/ablations.ts): the cohort's images must use layout '${grid.layout}'.`,
+      received: o.image.layout,
+    });
+  }
   let loadBar: ProgressBar | null = null;
   const loaded = await loadCohort({
     manifest: o.manifest,
     ...(o.schema ? { schema: o.schema } : {}),
-    image: { ...modelGrid(ctx.spatialDims), ...o.image },
+    image: { ...grid, ...o.image },
     skipInvalid,
     ...(exclusionsFile ? { exclusionsFile } : {}),
     cache: o.cache ?? null,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { type CohortData, syntheticCohortData } from '../../src/demo/cohort-data.js';
+import { type CohortData, demoSplit, syntheticCohortData } from '../../src/demo/cohort-data.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { generateSyntheticCohort } from '../../src/index.js';
 import { delongTest } from '../../src/metrics/delong.js';
@@ -105,6 +105,13 @@ describe('the protocols', () => {
     expect(a.val).not.toEqual(b.val);
     // --protocol k-fold ignores the split
     expect(resolveCohortStudySettings({ protocol: 'k-fold' }, withVal, 'x').protocol.kind).toBe('k-fold');
+    // the demo reads the split column the same way (patients without a split train)
+    const partial = { ...data, split: split.map((s) => (s === 'test' ? s : null)) };
+    const demo = demoSplit(partial, 3);
+    expect(demo.source).toBe('manifest');
+    expect(demo.test).toEqual(p.test);
+    expect(demo.val.length + demo.train.length).toBe(45);
+    expect(demoSplit(data, 3).source).toBe('stratified');
   });
 
   it('the suite leaves out the oracle, and what reads reports when there are none; bad options are named', () => {

@@ -7,9 +7,9 @@
  *
  * @packageDocumentation
  */
-import { splitCohort, stratifiedFolds } from '../../data/split.js';
+import { stratifiedFolds } from '../../data/split.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { CohortData } from '../../demo/cohort-data.js';
+import { type CohortData, manifestSplit } from '../../demo/cohort-data.js';
 import { ABLATION_SUITE, STUDY_PROTOCOL } from '../claims.js';
 import { ablationCost, ablationSpec, dealShards, LATE_COMPONENTS, QUICK } from '../design.js';
 
@@ -225,27 +225,12 @@ export interface FoldPartition {
  */
 export function foldPartition(settings: Pick<CohortStudySettings, 'seed' | 'protocol' | 'validationShare'>, data: Pick<CohortData, 'labels' | 'split'>, k: Pick<CohortCellKey, 'repeat' | 'fold'>): FoldPartition {
   const seeds = cohortSeeds(settings, k);
-  const n = data.labels.length;
-  let test: number[];
-  let rest: number[];
-  let val: number[] = [];
-  if (settings.protocol.kind === 'k-fold') {
-    const fold = stratifiedFolds(data.labels, settings.protocol.folds, seeds.folds);
-    test = [];
-    rest = [];
-    for (let i = 0; i < n; i++) (fold[i] === k.fold - 1 ? test : rest).push(i);
-  } else {
-    test = [];
-    rest = [];
-    for (let i = 0; i < n; i++) {
-      if (data.split[i] === 'test') test.push(i);
-      else if (data.split[i] === 'val') val.push(i);
-      else rest.push(i);
-    }
-    if (val.length > 0) return { train: rest, val, test };
-  }
   const share = settings.validationShare / (1 + settings.validationShare);
-  const inner = splitCohort({ poor: Uint8Array.from(rest, (i) => data.labels[i]!) }, { fractions: { train: 1 - share, val: share, test: 0 }, seed: seeds.val });
-  val = inner.val.map((j) => rest[j]!);
-  return { train: inner.train.map((j) => rest[j]!), val, test };
+  if (settings.protocol.kind === 'fixed-test') return manifestSplit(data, share, seeds.val);
+  const fold = stratifiedFolds(data.labels, settings.protocol.folds, seeds.folds);
+  const test: number[] = [];
+  const rest: number[] = [];
+  fold.forEach((f, i) => (f === k.fold - 1 ? test : rest).push(i));
+  const inner = manifestSplit({ labels: Uint8Array.from(rest, (i) => data.labels[i]!), split: rest.map(() => null) }, share, seeds.val);
+  return { train: inner.train.map((j) => rest[j]!), val: inner.val.map((j) => rest[j]!), test };
 }

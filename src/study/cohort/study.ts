@@ -147,6 +147,7 @@ export async function runCohortStudy(options: CohortStudyOptions): Promise<Cohor
     `vdafm study --cohort${settings.quick ? ' --quick (a smoke run)' : ''}: protocol ${protocolText(settings.protocol)}; ${plan.length} planned cells${shardText}, ${finished.size} finished, ${pending.length} to run; backend ${tf.getBackend()}, output ${out}`,
   );
   for (const l of settings.leftOut) log(`left out: ${l.ablation} (${l.reason})`);
+  if (settings.protocol.kind === 'k-fold' && data.split.some((s) => s !== null)) log("the manifest's split column is not used by the k-fold protocol (it names no test patients, or --protocol k-fold)");
 
   const memory = new Map<string, CohortCellRecord>(finished);
   const findCell = cellFinder(out, memory, parseCohortCell);
