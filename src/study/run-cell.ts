@@ -10,7 +10,7 @@ import type { ClinicalRow } from '../data/clinical.js';
 import type { SyntheticPatient } from '../data/cohort.js';
 import { oracleFeatures, tableFeatures } from '../data/oracle.js';
 import { brierScore, expectedCalibrationError } from '../metrics/calibration.js';
-import { fitLogistic, type LogisticModel, predictLogistic } from '../metrics/logistic.js';
+import { fitLogistic, type LogisticModel, type LogisticOptions, predictLogistic } from '../metrics/logistic.js';
 import { rocAuc } from '../metrics/ranking.js';
 import type { ProgressSink } from '../demo/progress.js';
 import {
@@ -235,9 +235,9 @@ export function outcomeFields(outcome: CellOutcome, valLabels: Uint8Array, start
   };
 }
 
-/** A reference: a logistic regression (l2 1e-4) fitted on the training features, predicting the validation and test patients. */
-export function fitReference(train: number[][], labels: Uint8Array, val: number[][], test: number[][]): Omit<CellOutcome, 'training' | 'late'> {
-  const model = fitLogistic(train, Array.from(labels));
+/** A reference: a logistic regression (by default l2 1e-4) fitted on the training features, predicting the validation and test patients. */
+export function fitReference(train: number[][], labels: Uint8Array, val: number[][], test: number[][], options: LogisticOptions = {}): Omit<CellOutcome, 'training' | 'late'> {
+  const model = fitLogistic(train, Array.from(labels), options);
   return { val: Float32Array.from(predictLogistic(model, val)), test: Float32Array.from(predictLogistic(model, test)), reference: { model, features: train[0]!.length } };
 }
 

@@ -2,7 +2,9 @@
  * The non-neural "table + report" reference on a cohort of your own: a logistic regression on
  * the manifest's clinical columns (numeric columns standardised, binary 0/1, categorical one-hot,
  * each with a missing-cell indicator; missing values take the training mean, 0, or no category)
- * and, when the cohort has reports, the fields parsed from each report (`reportFeatures`).
+ * and, when the cohort has reports, the fields parsed from each report (`reportFeatures`),
+ * fitted with an L2 penalty of 1/n on the standardised weights (a unit Gaussian prior: small
+ * cohorts would otherwise separate and the fit diverge).
  *
  * @packageDocumentation
  */

@@ -30,7 +30,7 @@ export function cohortCellSettings(key: CohortCellKey, settings: CohortStudySett
   let model: Json;
   if (spec.reference === 'table-report') {
     model = {
-      reference: `fitLogistic (l2 1e-4) on the clinical columns (numeric standardised, binary, categorical one-hot, each with a missing indicator)${settings.cohort.withText ? ' + reportFeatures of the reports' : ''} of the training patients`,
+      reference: `fitLogistic (l2 = 1/n: a unit Gaussian prior on the standardised weights) on the clinical columns (numeric standardised, binary, categorical one-hot, each with a missing indicator)${settings.cohort.withText ? ' + reportFeatures of the reports' : ''} of the training patients`,
     };
   } else if (spec.fusion === 'late') {
     model = { stacker: 'fitLogistic (l2 1e-4) on logit P(positive) of the unimodal models on the validation patients', components: Object.fromEntries(LATE_COMPONENTS.map((m) => [m, neural(m)])) };
@@ -73,7 +73,8 @@ export async function runCohortCell(key: CohortCellKey, ctx: CohortCellContext):
     hash: (k) => settingsHash(cohortCellSettings(k, ctx.settings, ctx.trainer)),
     reference: () => {
       const encoding = fitTableEncoding(data.train.cohort.rows, data.pre.columns);
-      return fitReference(referenceRows(encoding, data.train), data.train.labels, referenceRows(encoding, data.val), referenceRows(encoding, data.test));
+      // small cohorts separate easily: a unit Gaussian prior on the standardised weights (l2 = 1/n)
+      return fitReference(referenceRows(encoding, data.train), data.train.labels, referenceRows(encoding, data.val), referenceRows(encoding, data.test), { l2: 1 / data.train.labels.length });
     },
   });
   const { val: valScores, test: testScores } = outcome;
