@@ -32,7 +32,8 @@ const COHORT_USAGE = `your own cohort (docs/guides/own-cohort.md):
   --generator openai   write the reports of patients without one with an OpenAI-compatible server
   --base-url URL       its API root, e.g. http://127.0.0.1:11434/v1 (loopback only: images stay on this machine)
   --model NAME         its model, e.g. qwen2.5vl:7b
-                       (generated reports are cached in OUT/reports-cache.jsonl; a rerun resumes)
+  --report-cache FILE  where generated reports are cached (default OUT/reports-cache.jsonl; a rerun
+                       resumes; give the shards of a study one file so they read the same reports)
 `;
 
 const USAGE = `usage: vdafm demo [options]
@@ -180,6 +181,7 @@ interface CohortFlags {
   generator?: 'openai';
   baseUrl?: string;
   model?: string;
+  reportCache?: string;
 }
 
 const COHORT_FLAGS: Flags<CohortFlags> = {
@@ -193,6 +195,7 @@ const COHORT_FLAGS: Flags<CohortFlags> = {
   '--generator': valueFlag((o, v, f) => (o.generator = oneOf(f, v, ['openai'] as const))),
   '--base-url': valueFlag((o, v) => (o.baseUrl = v)),
   '--model': valueFlag((o, v) => (o.model = v)),
+  '--report-cache': valueFlag((o, v) => (o.reportCache = v)),
 };
 
 /** The flags of a cohort that need `--cohort`, and the generator's flags that need each other. @throws Error with a usage message. */
@@ -200,7 +203,7 @@ function checkCohortFlags(o: CohortFlags): void {
   const given = Object.keys(COHORT_FLAGS).filter((f) => f !== '--cohort' && o[flagKey(f)] !== undefined);
   if (!o.cohort && given.length > 0) throw new Error(`${given.join(', ')} need${given.length === 1 ? 's' : ''} --cohort`);
   if (o.generator && (!o.baseUrl || !o.model)) throw new Error('--generator openai needs --base-url and --model');
-  if (!o.generator && (o.baseUrl || o.model)) throw new Error('--base-url and --model need --generator openai');
+  if (!o.generator && (o.baseUrl || o.model || o.reportCache)) throw new Error('--base-url, --model and --report-cache need --generator openai');
 }
 
 /** Splits parsed options into the cohort flags and the job's own options. */
@@ -247,6 +250,7 @@ function cohortSource(o: CohortFlags): CohortSourceOptions {
     cache: o.cache ?? null,
     image,
     generator: o.generator ? createOpenAICompatibleGenerator({ baseURL: o.baseUrl!, model: o.model! }) : null,
+    ...(o.reportCache ? { reportCache: o.reportCache } : {}),
   };
 }
 

@@ -139,23 +139,25 @@ describe('vdafm demo --cohort', () => {
     // the first request (and its repair round) answer garbage: that patient's report fails
     const server = await startServer((req) => ({ kind: 'answer', content: req.index === 0 || req.body.messages.length > 2 ? 'no idea' : JSON.stringify(VALID_REPORT) }));
     const out = folder();
+    const reportCache = join(folder(), 'shared-reports.jsonl');
     try {
-      const args = ['demo', '--cohort', written.manifest, '--skip-invalid', '--image-options', imageOptionsFile, '--generator', 'openai', '--base-url', server.baseURL, '--model', 'test-vlm', '--epochs', '1', '--only', 'text only', '--out', out];
-      const first = await cli(args);
+      const args = (o: string) => ['demo', '--cohort', written.manifest, '--skip-invalid', '--image-options', imageOptionsFile, '--generator', 'openai', '--base-url', server.baseURL, '--model', 'test-vlm', '--report-cache', reportCache, '--epochs', '1', '--only', 'text only', '--out', o];
+      const first = await cli(args(out));
       timings['demo --cohort --generator'] = first.seconds;
       expect(first.code, first.stderr.slice(-2000)).toBe(0);
       const m1 = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
       expect(m1.cohort.reports).toMatchObject({ generated: missing - 1, failed: 1, missing: 1 });
       expect(m1.cohort.reportFailures).toHaveLength(1);
       expect(m1.cohort.reportFailures[0].id).toMatch(/^P\d{4}$/);
-      expect(existsSync(join(out, 'reports-cache.jsonl'))).toBe(true);
+      expect(existsSync(reportCache)).toBe(true);
       const image = server.requests[0]!.body.messages[1].content.find((c: { type: string }) => c.type === 'image_url');
       expect(image.image_url.url).toMatch(/^data:image\/png;base64,/);
-      // a rerun takes the generated reports from the cache and asks only for the failed one
+      // a rerun (another output folder, the same cache) takes the generated reports from the cache and asks only for the failed one
       const before = server.requests.length;
-      const second = await cli(args);
+      const secondOut = folder();
+      const second = await cli(args(secondOut));
       expect(second.code).toBe(0);
-      const m2 = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+      const m2 = JSON.parse(readFileSync(join(secondOut, 'metrics.json'), 'utf8'));
       expect(m2.cohort.reports).toMatchObject({ cache: missing - 1, generated: 1, failed: 0, missing: 0 });
       expect(server.requests.length - before).toBe(1);
     } finally {

@@ -36,8 +36,10 @@ export interface CohortSourceOptions {
    * @defaultValue the model's grid, robust z-score, the cohort's 200 mm field of view
    */
   image?: CohortImageOptions;
-  /** Writes the reports of patients without one in the manifest (cached in `<out>/reports-cache.jsonl`). @defaultValue none: they keep no report */
+  /** Writes the reports of patients without one in the manifest (cached in `reportCache`). @defaultValue none: they keep no report */
   generator?: TextGenerator | null;
+  /** The cache file of generated reports (share one between shards of a study). @defaultValue `<out>/reports-cache.jsonl` */
+  reportCache?: string;
   /** The slices the generator sees. @defaultValue 6 axial slices of the first sequence, 128 × 128 */
   reportImages?: ReportImageOptions;
 }
@@ -104,7 +106,7 @@ export async function openCohort(o: CohortSourceOptions, ctx: { out: string; spa
   // the loader's notes: ignored manifest columns, patient warnings, the exclusions file
   for (const w of loaded.warnings) log(`cohort: ${w}`);
 
-  const cache = o.generator ? await FileReportCache.open(path.join(ctx.out, 'reports-cache.jsonl')) : undefined;
+  const cache = o.generator ? await FileReportCache.open(o.reportCache ?? path.join(ctx.out, 'reports-cache.jsonl')) : undefined;
   const missing = loaded.patients.filter((p) => p.report === null).length;
   const bar = new ProgressBar('generating reports', missing, sink);
   let reports: CohortReports;
