@@ -101,7 +101,7 @@ export async function loadedCohortData(cohort: LoadedCohort, texts: ReadonlyArra
   return {
     source: cohort.manifest,
     ids: cohort.patients.map((p) => p.id),
-    images: Float32Array.from(raw.images!),
+    images: raw.images instanceof Float32Array ? raw.images : Float32Array.from(raw.images!),
     imageShape: [...cohort.imageShape],
     sequences: [...cohort.sequences],
     rows: cohort.patients.map((p) => p.clinical),

@@ -127,6 +127,10 @@ export function resolveCohortStudySettings(options: CohortStudyDesignOptions, da
   if (kind === 'fixed-test') {
     if (!hasTest) throw new InvalidArgumentError({ argument: 'protocol', message: "the fixed-test protocol needs patients marked 'test' in the manifest's split column.", received: choice });
     if (options.folds !== undefined) throw new InvalidArgumentError({ argument: 'folds', message: 'folds are for the k-fold protocol; this cohort names a fixed test split (use protocol k-fold to ignore it).', received: options.folds });
+    const testLabels = data.split.flatMap((s, i) => (s === 'test' ? [data.labels[i]!] : []));
+    if (!testLabels.includes(0) || !testLabels.includes(1)) {
+      throw new InvalidArgumentError({ argument: 'protocol', message: "the manifest's test patients must include both outcomes.", received: { test: testLabels.length, positive: testLabels.filter((y) => y === 1).length } });
+    }
     protocol = { kind, repeats: positiveInt(options.repeats ?? COHORT_PROTOCOL.fixedTestRepeats, 'repeats') };
   } else {
     const folds = positiveInt(options.folds ?? COHORT_PROTOCOL.folds, 'folds', 2);
