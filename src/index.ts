@@ -240,7 +240,7 @@ export {
   type ScenarioName,
 } from './data/scenarios.js';
 export { IMAGE_FEATURE_NAMES, imageFeatures, oracleFeatures, TABLE_FEATURE_NAMES, tableFeatures, type OracleSubset } from './data/oracle.js';
-export { splitCohort, subsetCohort, type SplitOptions, type CohortSplit } from './data/split.js';
+export { splitCohort, stratifiedFolds, subsetCohort, type SplitOptions, type CohortSplit } from './data/split.js';
 export { renderSlice, type GreyImage, type RenderSliceOptions } from './data/render.js';
 
 // Report generation (text modality): TextGenerator spec, schemas, parser, generators, browser-safe cache.

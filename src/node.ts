@@ -86,3 +86,4 @@ export {
 } from './node/cohort/cohort-inputs.js';
 export { writeSyntheticCohort, type WriteSyntheticCohortOptions, type WrittenCohort } from './node/cohort/write.js';
 export { BROKEN_ROW_PROBLEMS, type BrokenRowKind, type WrittenBrokenRow } from './node/cohort/broken-rows.js';
+export { cohortReports, sliceMontage, type CohortReports, type CohortReportsOptions, type ReportImageOptions, type ReportOrigin } from './node/cohort/reports.js';

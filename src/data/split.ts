@@ -1,5 +1,5 @@
 /**
- * Outcome-stratified train/validation/test splits of a synthetic cohort, and sub-cohorts.
+ * Outcome-stratified train/validation/test splits and k-fold assignments of a cohort, and sub-cohorts.
  *
  * @packageDocumentation
  */
@@ -82,6 +82,44 @@ export function splitCohort(cohort: Pick<SyntheticCohort, 'poor'>, options: Spli
   }
   for (const part of out) part.sort((a, b) => a - b);
   return { train: out[0], val: out[1], test: out[2] };
+}
+
+/**
+ * Assigns every patient to one of `folds` folds, stratified on the binary outcome: each class is
+ * shuffled with the seed and dealt round-robin (continuing from where the previous class ended),
+ * so each fold holds its share of each class up to one patient and the fold sizes differ by at
+ * most one. Fold `f`'s test patients are those with `fold[i] === f`; the others train.
+ *
+ * @param labels - 0/1 per patient.
+ * @param folds - number of folds, 2 ≤ folds ≤ patients.
+ * @returns the fold (0 … folds − 1) of each patient.
+ * @throws {@link InvalidArgumentError} (argument `labels`, `folds` or `seed`).
+ * @example
+ * ```ts
+ * const fold = stratifiedFolds([0, 0, 0, 1, 1, 0, 1, 0, 0, 1], 5, 3);
+ * fold.filter((f) => f === 0).length; // 2
+ * ```
+ */
+export function stratifiedFolds(labels: ArrayLike<number>, folds: number, seed = 0): number[] {
+  if (labels == null || typeof labels.length !== 'number' || Array.from(labels).some((y) => y !== 0 && y !== 1)) {
+    throw new InvalidArgumentError({ argument: 'labels', message: 'labels must be 0/1 values, one per patient.', received: labels });
+  }
+  if (!Number.isInteger(folds) || folds < 2 || folds > labels.length) {
+    throw new InvalidArgumentError({ argument: 'folds', message: `folds must be an integer from 2 to the number of patients (${labels.length}).`, received: folds });
+  }
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new InvalidArgumentError({ argument: 'seed', message: 'seed must be a finite number.', received: seed });
+  const rng = new Random(seed);
+  const fold = new Array<number>(labels.length).fill(0);
+  let next = 0;
+  for (const cls of [0, 1]) {
+    const members: number[] = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] === cls) members.push(i);
+    for (const i of rng.shuffle(members)) {
+      fold[i] = next;
+      next = (next + 1) % folds;
+    }
+  }
+  return fold;
 }
 
 /**

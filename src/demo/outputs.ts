@@ -5,8 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { cohortImage, type SyntheticCohort } from '../data/cohort.js';
-import { renderSlice } from '../data/render.js';
+import type { GreyImage } from '../data/render.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import { attentionMap, fieldTokenPositions, overlayHeatmap } from '../interpret/overlay.js';
 import type { TriModalData } from '../models/data.js';
@@ -35,8 +34,11 @@ export function fmt(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
-/** Renders the results table as markdown. */
-export function demoTable(rows: DemoRow[], bayesAuc: number, bayesCi: [number, number]): string {
+/**
+ * Renders the results table as markdown, with the Bayes-optimal line when the true risk is
+ * known (the synthetic cohort; never a cohort of your own).
+ */
+export function demoTable(rows: DemoRow[], bayes: { auc: number; ci: [number, number] } | null): string {
   const lines = [
     '| model | AUC [95% CI] | AUPRC | sensitivity | specificity | Brier | ECE |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -44,7 +46,7 @@ export function demoTable(rows: DemoRow[], bayesAuc: number, bayesCi: [number, n
       (r) =>
         `| ${r.name} | ${fmt(r.auc)} [${fmt(r.aucCi[0])}, ${fmt(r.aucCi[1])}] | ${fmt(r.auprc)} | ${fmt(r.sensitivity)} | ${fmt(r.specificity)} | ${fmt(r.brier)} | ${fmt(r.ece)} |`,
     ),
-    `| Bayes-optimal (true risk) | ${fmt(bayesAuc)} [${fmt(bayesCi[0])}, ${fmt(bayesCi[1])}] | | | | | |`,
+    ...(bayes ? [`| Bayes-optimal (true risk) | ${fmt(bayes.auc)} [${fmt(bayes.ci[0])}, ${fmt(bayes.ci[1])}] | | | | | |`] : []),
   ];
   return lines.join('\n');
 }
@@ -67,20 +69,20 @@ export async function writePlots(plots: Array<[string, VegaLiteSpec]>, write: (n
   return rendered;
 }
 
+/** One overlay panel: the grey slice drawn under the attention, and the patient's report. */
+export interface OverlayPanel {
+  slice: GreyImage;
+  text: string | null;
+}
+
 /**
- * PNG overlays for a few test patients: the DWI slice, and the text→vision attention of the report
- * tokens naming the lesion's territory and side (last VDAFM layer, mean over heads), upsampled
- * to the image and drawn in red.
+ * PNG overlays for the first few test patients (one panel each, in `test`'s row order): the
+ * slice, and the text→vision attention of the report tokens naming the lesion's territory and
+ * side (all report tokens when the report names neither; last VDAFM layer, mean over heads),
+ * upsampled to the image and drawn in red.
  */
-export async function attentionOverlays(
-  model: TriModalModel,
-  cohort: SyntheticCohort,
-  patientsIdx: number[],
-  test: TriModalData,
-  tok: WordPieceTokenizer,
-  texts: Array<string | null>,
-): Promise<[string, Uint8Array]> {
-  const n = patientsIdx.length;
+export async function attentionOverlays(model: TriModalModel, panelsIn: readonly OverlayPanel[], test: TriModalData, tok: WordPieceTokenizer): Promise<[string, Uint8Array]> {
+  const n = panelsIn.length;
   const idx = tf.tensor1d(Array.from({ length: n }, (_, i) => i), 'int32');
   const batch = Object.fromEntries(Object.entries(test).map(([k, t]) => [k, tf.gather(t as tf.Tensor, idx)])) as unknown as TriModalData;
   const { probabilities, textToVisionAttention } = model.predict(batch, { attention: true });
@@ -90,10 +92,9 @@ export async function attentionOverlays(
   const panels: Uint8Array[] = [];
   let width = 0;
   let height = 0;
-  patientsIdx.forEach((p, k) => {
-    const slice = renderSlice(cohortImage(cohort, p), { sequence: 'DWI' });
-    const map = attentionMap(att[k]!, fieldTokenPositions(tok, texts[p] ?? '', ['Territory', 'Side']));
-    const rgb = overlayHeatmap(slice, map, grid, { scale: 4 });
+  panelsIn.forEach((panel, k) => {
+    const map = attentionMap(att[k]!, fieldTokenPositions(tok, panel.text ?? '', ['Territory', 'Side']));
+    const rgb = overlayHeatmap(panel.slice, map, grid, { scale: 4 });
     width = rgb.width;
     height = rgb.height;
     panels.push(rgb.data);

@@ -181,7 +181,8 @@ export interface ModelSummary {
 
 const num = (x: number | null | undefined) => (typeof x === 'number' ? x : Number.NaN);
 
-function meanSd(values: number[]): MeanSd {
+/** Mean and sample sd of the finite values. */
+export function meanSd(values: number[]): MeanSd {
   const v = values.filter((x) => Number.isFinite(x));
   return { mean: mean(v), sd: sampleSd(v) };
 }

@@ -21,24 +21,28 @@ export const CELL_FORMAT = 'vdafm-study-cell/1';
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** Test-set metrics of a cell (all on the scenario's fixed test cohort). */
-export interface CellMetrics {
+/** Metrics of P(positive) predictions on test patients (no true risk needed). */
+export interface PredictionMetrics {
   /** ROC-AUC. */
   auc: number;
-  /** AUC of the true probability on the same patients minus `auc`. */
-  regret: number;
   /** Mean log-loss. */
   logLoss: number;
-  /** `logLoss` minus the true probability's mean log-loss on the same patients. */
-  excessLogLoss: number;
   brier: number;
   /** Expected calibration error (10 equal-width bins). */
   ece: number;
   /** Logistic recalibration logit P(y) = intercept + slope · logit(p). */
   calibrationSlope: number;
   calibrationIntercept: number;
-  /** ROC-AUC on the seed's validation cohort (in-sample for late fusion's stacker). */
+  /** ROC-AUC on the validation patients (in-sample for late fusion's stacker). */
   valAuc: number;
+}
+
+/** Test-set metrics of a cell (all on the scenario's fixed test cohort). */
+export interface CellMetrics extends PredictionMetrics {
+  /** AUC of the true probability on the same patients minus `auc`. */
+  regret: number;
+  /** `logLoss` minus the true probability's mean log-loss on the same patients. */
+  excessLogLoss: number;
 }
 
 /** One finished cell. */
@@ -103,7 +107,7 @@ export function settingsHash(settings: unknown): string {
 }
 
 /** A cell's content without its run information (what two copies of one cell must agree on). */
-export function cellIdentity(cell: CellRecord): string {
+export function cellIdentity(cell: { run: unknown }): string {
   const { run: _run, ...rest } = cell;
   return canonicalJson(rest);
 }
@@ -113,8 +117,8 @@ export function cellPath(out: string, key: CellKey | string): string {
   return path.join(out, 'cells', `${typeof key === 'string' ? key : cellId(key)}.json`);
 }
 
-/** Writes a cell atomically (temporary file, then rename). */
-export function writeCell(out: string, cell: CellRecord): string {
+/** Writes a cell (of the synthetic study or of a cohort's) atomically (temporary file, then rename). */
+export function writeCell(out: string, cell: { id: string }): string {
   const file = cellPath(out, cell.id);
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
@@ -129,14 +133,24 @@ export function writeCell(out: string, cell: CellRecord): string {
  * @throws {@link InvalidArgumentError} naming the file when it is not a cell of this format or its id does not match its key.
  */
 export function parseCell(text: string, file: string): CellRecord {
-  let cell: CellRecord;
+  return parseCellText(text, file, CELL_FORMAT, (c: CellRecord) => c.id === cellId(c.key));
+}
+
+/**
+ * Parses a cell file's JSON and checks its format tag, its id against its key (`idMatches`) and
+ * its settings against their fingerprint.
+ *
+ * @throws {@link InvalidArgumentError} naming the file.
+ */
+export function parseCellText<C extends { format: string; id: string; key: unknown; settings: unknown; settingsHash: string }>(text: string, file: string, format: string, idMatches: (cell: C) => boolean): C {
+  let cell: C;
   try {
-    cell = JSON.parse(text) as CellRecord;
+    cell = JSON.parse(text) as C;
   } catch (error) {
     throw new InvalidArgumentError({ argument: 'cell', message: `${file} is not valid JSON.`, received: (error as Error).message });
   }
-  if (cell?.format !== CELL_FORMAT || typeof cell.id !== 'string' || !cell.key || cell.id !== cellId(cell.key)) {
-    throw new InvalidArgumentError({ argument: 'cell', message: `${file} is not a ${CELL_FORMAT} file (or its id does not match its key).`, received: cell?.format });
+  if (cell?.format !== format || typeof cell.id !== 'string' || !cell.key || !idMatches(cell)) {
+    throw new InvalidArgumentError({ argument: 'cell', message: `${file} is not a ${format} file (or its id does not match its key).`, received: cell?.format });
   }
   if (cell.settingsHash !== settingsHash(cell.settings)) {
     throw new InvalidArgumentError({ argument: 'cell', message: `${file}: its settings do not match their fingerprint (edited by hand?).`, received: cell.settingsHash });
@@ -144,19 +158,29 @@ export function parseCell(text: string, file: string): CellRecord {
   return cell;
 }
 
-/** Reads one cell file, or null when it does not exist. */
-export function readCell(out: string, id: string): CellRecord | null {
+/** Reads one cell file with `parse`, or null when it does not exist. */
+export function readCellFile<C>(out: string, id: string, parse: (text: string, file: string) => C): C | null {
   const file = cellPath(out, id);
   if (!existsSync(file)) return null;
-  return parseCell(readFileSync(file, 'utf8'), file);
+  return parse(readFileSync(file, 'utf8'), file);
 }
 
-/** Every cell file of an output folder (sorted by id). */
-export function readCells(out: string): CellRecord[] {
+/** Every cell file of an output folder read with `parse` (sorted by id). */
+export function readCellFiles<C>(out: string, parse: (text: string, file: string) => C): C[] {
   const dir = path.join(out, 'cells');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => parseCell(readFileSync(path.join(dir, f), 'utf8'), path.join(dir, f)));
+    .map((f) => parse(readFileSync(path.join(dir, f), 'utf8'), path.join(dir, f)));
+}
+
+/** Reads one cell file, or null when it does not exist. */
+export function readCell(out: string, id: string): CellRecord | null {
+  return readCellFile(out, id, parseCell);
+}
+
+/** Every cell file of an output folder (sorted by id). */
+export function readCells(out: string): CellRecord[] {
+  return readCellFiles(out, parseCell);
 }

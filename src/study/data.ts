@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { generateSyntheticCohort, type SyntheticCohort } from '../data/cohort.js';
+import type { ClinicalRow } from '../data/clinical.js';
 import type { ScenarioName } from '../data/scenarios.js';
 import { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
@@ -17,8 +18,22 @@ import { seedsOf } from './design.js';
 import { cohortReportTexts } from './reports.js';
 import { logLoss } from './stats.js';
 
-/** A cohort with its report texts (null: no report). */
-export interface CohortWithReports {
+/**
+ * Patients in memory as the models read them: images in the model's layout (`sampleShape` per
+ * patient; null for a cohort without images), the published clinical rows, the report texts
+ * (null: no report) and the outcome labels. A synthetic cohort is one, and so is a loaded cohort
+ * of your own (the study's k-fold protocol, ./cohort/).
+ */
+export interface PatientsWithReports {
+  cohort: { readonly images: Float32Array | null; readonly sampleShape: readonly number[] | null; readonly rows: readonly ClinicalRow[] };
+  /** Report texts (null: no report), or null when the models read no reports at all. */
+  texts: Array<string | null> | null;
+  /** Outcome labels (0/1). */
+  labels: Uint8Array;
+}
+
+/** A synthetic cohort with its report texts (null: no report). */
+export interface CohortWithReports extends PatientsWithReports {
   cohort: SyntheticCohort;
   texts: Array<string | null>;
   /** Outcome labels (mRS ≥ 3). */
@@ -66,20 +81,31 @@ export async function buildTestCohort(scenario: ScenarioName, patients: number, 
   };
 }
 
+/**
+ * What a neural cell trains on: training and validation patients, the preprocessing fitted on
+ * the training patients only, and the model and trainer seeds.
+ */
+export interface TrainingData {
+  train: PatientsWithReports;
+  val: PatientsWithReports;
+  /** Fitted on the training patients' rows. */
+  pre: TabularPreprocessor;
+  /** Trained on the training patients' reports. */
+  tok: WordPieceTokenizer;
+  /** Seeds of the model's initialisers and of the trainer (shuffling, dropout). */
+  seeds: { model: number; trainer: number };
+  /** Things to release with the data (e.g. tensors a trainer built from it). */
+  disposers: Array<() => void>;
+}
+
 /** One seed's data at one training size: cohorts, reports, and the preprocessing fitted on training only. */
-export interface SeedData {
+export interface SeedData extends TrainingData {
   scenario: ScenarioName;
   seed: number;
   trainSize: number;
   seeds: ReturnType<typeof seedsOf>;
   train: CohortWithReports;
   val: CohortWithReports;
-  /** Fitted on the training cohort's rows. */
-  pre: TabularPreprocessor;
-  /** Trained on the training cohort's reports. */
-  tok: WordPieceTokenizer;
-  /** Things to release with the data (e.g. tensors a trainer built from it). */
-  disposers: Array<() => void>;
 }
 
 /**
@@ -92,25 +118,34 @@ export async function buildSeedData(scenario: ScenarioName, seed: number, trainS
   const train = await cohortWithReports(scenario, seeds.train, trainSize);
   const val = await cohortWithReports(scenario, seeds.val, valSize);
   const pre = new TabularPreprocessor({ columns: train.cohort.schema }).fit(train.cohort.rows);
-  const { vocabSize, minFrequency, keepNumbers, coverage } = PREPROCESSING.tokenizer;
-  const trained = WordPieceTokenizer.train(train.texts.filter((t): t is string => t !== null), { vocabSize, minFrequency }, { keepNumbers });
-  const tok = trained.withMaxLength(trained.coverageLength(train.texts, coverage));
+  const tok = trainTokenizer(train.texts);
   return { scenario, seed, trainSize, seeds, train, val, pre, tok, disposers: [] };
 }
 
-/** Releases what was attached to a seed's data. */
-export function disposeSeedData(data: SeedData): void {
+/** The tokenizer of the models that read reports, trained on the training patients' reports with the settings of ./ablations.ts (`PREPROCESSING.tokenizer`). */
+export function trainTokenizer(texts: ReadonlyArray<string | null>): WordPieceTokenizer {
+  const { vocabSize, minFrequency, keepNumbers, coverage } = PREPROCESSING.tokenizer;
+  const trained = WordPieceTokenizer.train(texts.filter((t): t is string => t !== null), { vocabSize, minFrequency }, { keepNumbers });
+  // the text input covers `coverage` of the training reports uncut (numbers kept whole: "3.5" is one word)
+  return trained.withMaxLength(trained.coverageLength(texts, coverage));
+}
+
+/** Releases what was attached to a seed's (or a fold's) data. */
+export function disposeSeedData(data: TrainingData): void {
   for (const d of data.disposers.splice(0)) d();
 }
 
-/** The raw model inputs of patients `start … end − 1` of a cohort (for `prepareTriModalData`). */
-export function rawInputs(c: CohortWithReports, start = 0, end = c.labels.length): RawTriModalInputs {
-  const per = c.cohort.sampleShape.reduce((a, b) => a * b, 1);
+/**
+ * The raw model inputs of patients `start … end − 1` (for `prepareTriModalData`): the images
+ * (when the patients have them), the rows, the reports (when the models read reports) and the labels.
+ */
+export function rawInputs(c: PatientsWithReports, start = 0, end = c.labels.length): RawTriModalInputs {
+  const { images, sampleShape } = c.cohort;
+  const per = sampleShape ? sampleShape.reduce((a, b) => a * b, 1) : 0;
   return {
-    images: c.cohort.images.subarray(start * per, end * per),
-    imageShape: c.cohort.sampleShape,
+    ...(images && sampleShape ? { images: images.subarray(start * per, end * per), imageShape: sampleShape } : {}),
     rows: c.cohort.rows.slice(start, end),
-    reports: c.texts.slice(start, end),
+    ...(c.texts ? { reports: c.texts.slice(start, end) } : {}),
     labels: c.labels.subarray(start, end),
   };
 }

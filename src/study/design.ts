@@ -63,7 +63,7 @@ export interface StudyDesignOptions {
 }
 
 /** The `--quick` smoke run's sizes. */
-const QUICK = {
+export const QUICK = {
   trainSize: 150,
   testPatients: 500,
   seeds: 2,
@@ -198,14 +198,19 @@ export function dataKey(k: CellKey): string {
 export const LATE_COMPONENTS = ['image', 'text', 'clinical'] as const;
 
 /**
- * Rough relative cost of a cell (for balancing shards only): training patients × a factor for
- * the image branch (the costly encoder), near zero for the logistic references.
+ * Rough relative cost of training an ablation on one patient (for balancing shards only): a
+ * factor for the image branch (the costly encoder), near zero for the logistic references.
  */
+export function ablationCost(id: string): number {
+  const spec = ablationSpec(id);
+  if (spec.reference) return 0.01;
+  if (spec.fusion === 'late') return 0.05;
+  return (spec.modalities.includes('image') ? 4 : 1) * (spec.modalities.length > 1 ? 1.3 : 1);
+}
+
+/** Rough relative cost of a cell: training patients × {@link ablationCost}. */
 function relativeCost(k: CellKey): number {
-  const spec = ablationSpec(k.ablation);
-  if (spec.reference) return 0.01 * k.trainSize;
-  if (spec.fusion === 'late') return 0.05 * k.trainSize;
-  return k.trainSize * (spec.modalities.includes('image') ? 4 : 1) * (spec.modalities.length > 1 ? 1.3 : 1);
+  return k.trainSize * ablationCost(k.ablation);
 }
 
 /**
@@ -218,16 +223,30 @@ function relativeCost(k: CellKey): number {
  * @throws {@link InvalidArgumentError} unless 1 ≤ index ≤ count.
  */
 export function shardCells(cells: readonly CellKey[], index: number, count: number): CellKey[] {
+  return dealShards(cells, index, count, {
+    id: cellId,
+    unit: (k) => (k.ablation === 'late' || (LATE_COMPONENTS as readonly string[]).includes(k.ablation) ? `${dataKey(k)}.late-group` : cellId(k)),
+    cost: relativeCost,
+  });
+}
+
+/**
+ * The cells of shard `index` (1-based) of `count`: the cells grouped into units (`unit`), the
+ * units dealt greedily by cost (largest first, to the least loaded shard, ties to the lowest
+ * index, then by unit id), which every shard computes identically; the plan's order is kept.
+ *
+ * @throws {@link InvalidArgumentError} unless 1 ≤ index ≤ count.
+ */
+export function dealShards<K>(cells: readonly K[], index: number, count: number, by: { id: (k: K) => string; unit: (k: K) => string; cost: (k: K) => number }): K[] {
   if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 1 || index > count) {
     throw new InvalidArgumentError({ argument: 'shard', message: 'shard must be i/n with integers 1 ≤ i ≤ n.', received: `${index}/${count}` });
   }
-  const units = new Map<string, CellKey[]>();
+  const units = new Map<string, K[]>();
   for (const k of cells) {
-    const isLateGroup = k.ablation === 'late' || (LATE_COMPONENTS as readonly string[]).includes(k.ablation);
-    const unit = isLateGroup ? `${dataKey(k)}.late-group` : cellId(k);
+    const unit = by.unit(k);
     units.set(unit, [...(units.get(unit) ?? []), k]);
   }
-  const costed = [...units.entries()].map(([id, ks]) => ({ id, ks, cost: ks.reduce((s, k) => s + relativeCost(k), 0) }));
+  const costed = [...units.entries()].map(([id, ks]) => ({ id, ks, cost: ks.reduce((s, k) => s + by.cost(k), 0) }));
   costed.sort((a, b) => b.cost - a.cost || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const load = new Array<number>(count).fill(0);
   const mine = new Set<string>();
@@ -235,9 +254,9 @@ export function shardCells(cells: readonly CellKey[], index: number, count: numb
     let best = 0;
     for (let s = 1; s < count; s++) if (load[s]! < load[best]!) best = s;
     load[best]! += u.cost;
-    if (best === index - 1) for (const k of u.ks) mine.add(cellId(k));
+    if (best === index - 1) for (const k of u.ks) mine.add(by.id(k));
   }
-  return cells.filter((k) => mine.has(cellId(k)));
+  return cells.filter((k) => mine.has(by.id(k)));
 }
 
 /**

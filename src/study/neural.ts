@@ -19,13 +19,15 @@ import { ProgressBar, type ProgressSink } from '../demo/progress.js';
 import { type ModelComponents, modelConfig, PREPROCESSING, trainerOptions } from './ablations.js';
 import type { Json } from './cells.js';
 import type { AblationSpec } from './claims.js';
-import { type CohortWithReports, rawInputs, type SeedData, type TestCohort } from './data.js';
+import { type PatientsWithReports, rawInputs, type TrainingData } from './data.js';
 
 /** One neural training job. */
 export interface NeuralJob {
   spec: AblationSpec;
-  data: SeedData;
-  test: TestCohort;
+  /** A seed's data (synthetic study) or a fold's (your own cohort). */
+  data: TrainingData;
+  /** The patients to predict besides the validation ones (a scenario's test cohort, a fold's test patients). */
+  test: PatientsWithReports;
   quick: boolean;
   /** Progress bars go here. */
   sink: ProgressSink;
@@ -62,12 +64,15 @@ export interface ProbeResult {
 
 /** Trains the neural ablations (the real one is {@link tfjsCellTrainer}; tests inject fakes). */
 export interface CellTrainer {
-  /** JSON-safe model and trainer settings of a neural ablation: part of its cells' fingerprint. */
-  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number } }): Json;
+  /**
+   * JSON-safe model and trainer settings of a neural ablation: part of its cells' fingerprint.
+   * `imageShape`: one image's shape (default: the synthetic study's 2D layout).
+   */
+  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number }; imageShape?: readonly number[] }): Json;
   /** Trains one ablation on one seed's data and predicts the validation and test cohorts. */
   train(job: NeuralJob): Promise<NeuralOutcome>;
   /** Times a few steps of an ablation on a seed's data (optional). */
-  probe?(spec: AblationSpec, data: SeedData, quick: boolean): Promise<ProbeResult>;
+  probe?(spec: AblationSpec, data: TrainingData, quick: boolean): Promise<ProbeResult>;
 }
 
 /** Batch size of inference. */
@@ -78,7 +83,7 @@ const PREDICT_BATCH = 250;
  * cohort (images, rows through the fitted preprocessor, reports through the tokenizer); every
  * tensor it creates is released.
  */
-export async function predictCohort(model: TriModalModel, c: CohortWithReports, pre: TabularPreprocessor, tok: WordPieceTokenizer): Promise<Float32Array> {
+export async function predictCohort(model: TriModalModel, c: PatientsWithReports, pre: TabularPreprocessor, tok: WordPieceTokenizer): Promise<Float32Array> {
   const n = c.labels.length;
   const out = new Float32Array(n);
   for (let start = 0; start < n; start += PREDICT_BATCH) {
@@ -95,10 +100,10 @@ export async function predictCohort(model: TriModalModel, c: CohortWithReports, 
   return out;
 }
 
-const cachedTensors = { train: new WeakMap<SeedData, TriModalData>(), val: new WeakMap<SeedData, TriModalData>() };
+const cachedTensors = { train: new WeakMap<TrainingData, TriModalData>(), val: new WeakMap<TrainingData, TriModalData>() };
 
 /** The training or validation cohort's tensors, built once per seed's data and released with it. */
-function tensorsOf(data: SeedData, which: 'train' | 'val'): TriModalData {
+function tensorsOf(data: TrainingData, which: 'train' | 'val'): TriModalData {
   const cache = cachedTensors[which];
   let t = cache.get(data);
   if (!t) {
@@ -124,8 +129,8 @@ function imageShape(): readonly number[] {
   return studyImageShape;
 }
 
-function components(data: SeedData): ModelComponents {
-  return { imageShape: data.train.cohort.sampleShape, pre: data.pre, tok: data.tok };
+function components(data: TrainingData): ModelComponents {
+  return { imageShape: data.train.cohort.sampleShape ?? [], pre: data.pre, tok: data.tok };
 }
 
 /**
@@ -135,9 +140,9 @@ function components(data: SeedData): ModelComponents {
  * test cohorts.
  */
 export const tfjsCellTrainer: CellTrainer = {
-  settings(spec, { quick, seeds }) {
+  settings(spec, { quick, seeds, imageShape: shape }) {
     const placeholders: ModelComponents = {
-      imageShape: imageShape(),
+      imageShape: shape ?? imageShape(),
       pre: fitted('TabularPreprocessor on the training cohort'),
       tok: fitted('WordPieceTokenizer on the training reports'),
     };

@@ -137,11 +137,16 @@ export function buildStudyJson(settings: StudySettings, planned: readonly CellKe
   };
 }
 
+/** A number with 3 decimals, or 'n/a'. */
 const f3 = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}` : 'n/a');
-const pm = (m: { mean: number; sd: number }) => (Number.isFinite(m.sd) ? `${f3(m.mean)} ± ${f3(m.sd)}` : f3(m.mean));
-const name = (id: string) => ABLATION_SUITE.find((a) => a.id === id)?.name ?? id;
-const pValue = (p: number) => (!Number.isFinite(p) ? 'n/a' : p < 0.001 ? '< 0.001' : p.toFixed(3));
+/** A signed number with 3 decimals (+0.012, −0.003), or 'n/a'. */
+export const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}` : 'n/a');
+/** `mean ± sd` with 3 decimals. */
+export const pm = (m: { mean: number; sd: number }) => (Number.isFinite(m.sd) ? `${f3(m.mean)} ± ${f3(m.sd)}` : f3(m.mean));
+/** An ablation's name from its id. */
+export const name = (id: string) => ABLATION_SUITE.find((a) => a.id === id)?.name ?? id;
+/** A p-value with 3 decimals, '< 0.001' below. */
+export const pValue = (p: number) => (!Number.isFinite(p) ? 'n/a' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 /** What a claim compares, in words. */
 function claimWhat(c: ClaimResult): string {

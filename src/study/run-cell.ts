@@ -10,13 +10,14 @@ import type { ClinicalRow } from '../data/clinical.js';
 import type { SyntheticPatient } from '../data/cohort.js';
 import { oracleFeatures, tableFeatures } from '../data/oracle.js';
 import { brierScore, expectedCalibrationError } from '../metrics/calibration.js';
-import { fitLogistic, type LogisticModel, predictLogistic } from '../metrics/logistic.js';
+import { fitLogistic, type LogisticModel, type LogisticOptions, predictLogistic } from '../metrics/logistic.js';
 import { rocAuc } from '../metrics/ranking.js';
 import type { ProgressSink } from '../demo/progress.js';
 import {
   CELL_FORMAT,
   type CellMetrics,
   type CellRecord,
+  type PredictionMetrics,
   decodeFloat32,
   encodeFloat32,
   encodeUint8,
@@ -25,26 +26,31 @@ import {
 } from './cells.js';
 import { type CohortWithReports, digest, type SeedData, type TestCohort } from './data.js';
 import { ablationSpec, cellId, type CellKey, LATE_COMPONENTS, seedsOf, type StudySettings, validationSize } from './design.js';
-import type { CellTrainer, NeuralOutcome } from './neural.js';
+import type { CellTrainer, NeuralJob, NeuralOutcome } from './neural.js';
+import type { PatientsWithReports, TrainingData } from './data.js';
 import { MISSING_REPORT_RATE, REPORT_NOISE, reportFeatures } from './reports.js';
 import { logit, logLoss, recalibration } from './stats.js';
 
 /** Version of the study engine's cell semantics (part of every cell's fingerprint). */
 const STUDY_ENGINE_VERSION = 1;
 
-/** What running a cell needs. */
-export interface CellContext {
-  settings: StudySettings;
+/** What running a cell needs: the study's settings `S`, the cell's data `D`, finished cells `C`. */
+export interface CellRunContext<S, D, C> {
+  settings: S;
   trainer: CellTrainer;
-  /** The cell's seed data (same scenario, training size and seed). */
-  data: SeedData;
-  test: TestCohort;
+  /** The cell's data (a seed's, or a fold's). */
+  data: D;
   backend: string;
   /** Milliseconds since some origin (Date.now; tests inject a fake). */
   clock: () => number;
   sink: ProgressSink;
   /** A finished cell by id (this run's, or one on disk), or null: late fusion reuses its unimodal cells. */
-  findCell: (id: string) => CellRecord | null;
+  findCell: (id: string) => C | null;
+}
+
+/** What running a cell of the synthetic study needs: its seed data (same scenario, training size and seed) and the scenario's test cohort. */
+export interface CellContext extends CellRunContext<StudySettings, SeedData, CellRecord> {
+  test: TestCohort;
 }
 
 /** How the table + report reference reads a published (incomplete) table row. */
@@ -98,22 +104,34 @@ function referenceFeatures(kind: 'oracle' | 'table-report', c: CohortWithReports
   return c.cohort.patients.map((p, i) => [...publishedTableFeatures(c.cohort.rows[i]!, means), ...reportFeatures(c.texts[i]!)]);
 }
 
-/** The test metrics of P(poor) predictions (float32, as stored) on the test cohort. */
-function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
-  const auc = rocAuc(test.labels, scores);
-  const ll = logLoss(test.labels, scores);
-  const cal = recalibration(test.labels, scores);
+/** The metrics of P(positive) predictions (float32, as stored) on test patients, and the validation AUC. */
+export function predictionMetrics(labels: Uint8Array, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): PredictionMetrics {
+  const cal = recalibration(labels, scores);
   const hasBoth = valLabels.includes(0) && valLabels.includes(1);
   return {
-    auc,
-    regret: test.bayesAuc - auc,
-    logLoss: ll,
-    excessLogLoss: ll - test.bayesLogLoss,
-    brier: brierScore(test.labels, scores),
-    ece: expectedCalibrationError(test.labels, scores, { numBins: 10 }),
+    auc: rocAuc(labels, scores),
+    logLoss: logLoss(labels, scores),
+    brier: brierScore(labels, scores),
+    ece: expectedCalibrationError(labels, scores, { numBins: 10 }),
     calibrationSlope: cal.slope,
     calibrationIntercept: cal.intercept,
     valAuc: hasBoth ? rocAuc(valLabels, valScores) : Number.NaN,
+  };
+}
+
+/** The test metrics of P(poor) predictions on the test cohort, with the regret and excess log-loss against its true probability. */
+function cellMetrics(test: TestCohort, scores: Float32Array, valLabels: Uint8Array, valScores: Float32Array): CellMetrics {
+  const m = predictionMetrics(test.labels, scores, valLabels, valScores);
+  return {
+    auc: m.auc,
+    regret: test.bayesAuc - m.auc,
+    logLoss: m.logLoss,
+    excessLogLoss: m.logLoss - test.bayesLogLoss,
+    brier: m.brier,
+    ece: m.ece,
+    calibrationSlope: m.calibrationSlope,
+    calibrationIntercept: m.calibrationIntercept,
+    valAuc: m.valAuc,
   };
 }
 
@@ -150,15 +168,113 @@ export function cellSettings(key: CellKey, settings: StudySettings, trainer: Cel
   };
 }
 
-/** A late-fusion component: from a finished unimodal cell, or trained here. */
-async function lateComponent(id: 'image' | 'text' | 'clinical', key: CellKey, ctx: CellContext, hash: string) {
-  const componentKey = { ...key, ablation: id };
-  const cell = ctx.findCell(cellId(componentKey));
-  if (cell && cell.settingsHash === hash) {
-    return { source: 'cell' as const, val: decodeFloat32(cell.scores.val), test: decodeFloat32(cell.scores.test) };
+/** Where late fusion gets a unimodal model's predictions: its finished cell when that has the expected settings, else a training run. */
+interface LateComponentSource {
+  /** The component's finished cell, if any. */
+  cell: { settingsHash: string; scores: { val: string; test: string } } | null;
+  /** The settings fingerprint the cell must have. */
+  hash: string;
+  /** Trains the component (when its cell is missing or has other settings). */
+  train: () => Promise<NeuralOutcome>;
+}
+
+/** A cell's validation and test predictions, and how they were made. */
+export interface CellOutcome {
+  val: Float32Array;
+  test: Float32Array;
+  training: CellRecord['training'];
+  late?: CellRecord['late'];
+  reference?: { model: LogisticModel; features: number };
+}
+
+/**
+ * Makes a cell's predictions: a reference (`reference`, the caller's features), late fusion
+ * (its unimodal cells from `findCell` when their settings match `hash`, else trained), or a
+ * neural ablation trained by `trainer` on `data` and predicting its validation patients and `test`.
+ */
+export async function cellOutcome<K extends { ablation: string }>(
+  key: K,
+  o: {
+    trainer: CellTrainer;
+    data: TrainingData;
+    test: PatientsWithReports;
+    quick: boolean;
+    sink: ProgressSink;
+    cellId: (k: K) => string;
+    hash: (k: K) => string;
+    findCell: (id: string) => { settingsHash: string; scores: { val: string; test: string } } | null;
+    reference: () => Omit<CellOutcome, 'training' | 'late'>;
+  },
+): Promise<CellOutcome> {
+  const spec = ablationSpec(key.ablation);
+  const job = (id: string, label: string): NeuralJob => ({ spec: ablationSpec(id), data: o.data, test: o.test, quick: o.quick, sink: o.sink, label });
+  if (spec.reference) return { ...o.reference(), training: null };
+  if (spec.fusion === 'late') {
+    const fused = await lateFusion(
+      (m) => {
+        const componentKey = { ...key, ablation: m };
+        return { cell: o.findCell(o.cellId(componentKey)), hash: o.hash(componentKey), train: () => o.trainer.train(job(m, `  ${o.cellId(componentKey)} (for late)`)) };
+      },
+      o.data.val.labels,
+      o.test.labels,
+    );
+    return { val: fused.val, test: fused.test, training: null, late: fused.late };
   }
-  const outcome = await ctx.trainer.train({ spec: ablationSpec(id), data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(componentKey)} (for late)` });
-  return { source: 'trained' as const, val: outcome.val, test: outcome.test };
+  const outcome = await o.trainer.train(job(key.ablation, `  ${o.cellId(key)}`));
+  return { val: outcome.val, test: outcome.test, training: { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history } };
+}
+
+/** The fields of a cell record that its outcome gives: the predictions, how they were made, and how the run went. */
+export function outcomeFields(outcome: CellOutcome, valLabels: Uint8Array, started: number, ctx: { clock: () => number; backend: string }): Pick<CellRecord, 'scores' | 'training' | 'run' | 'late'> & Pick<CellOutcome, 'reference'> {
+  return {
+    scores: { test: encodeFloat32(outcome.test), val: encodeFloat32(outcome.val), valLabels: encodeUint8(valLabels) },
+    training: outcome.training,
+    run: { seconds: (ctx.clock() - started) / 1000, finishedAt: new Date(ctx.clock()).toISOString(), backend: ctx.backend },
+    ...(outcome.late ? { late: outcome.late } : {}),
+    ...(outcome.reference ? { reference: outcome.reference } : {}),
+  };
+}
+
+/** A reference: a logistic regression (by default l2 1e-4) fitted on the training features, predicting the validation and test patients. */
+export function fitReference(train: number[][], labels: Uint8Array, val: number[][], test: number[][], options: LogisticOptions = {}): Omit<CellOutcome, 'training' | 'late'> {
+  const model = fitLogistic(train, Array.from(labels), options);
+  return { val: Float32Array.from(predictLogistic(model, val)), test: Float32Array.from(predictLogistic(model, test)), reference: { model, features: train[0]!.length } };
+}
+
+/**
+ * Late fusion: each unimodal model's validation and test predictions (from its finished cell,
+ * or trained here), stacked by a logistic regression on their logits fitted on the validation
+ * patients.
+ */
+async function lateFusion(
+  component: (id: (typeof LATE_COMPONENTS)[number]) => LateComponentSource,
+  valLabels: Uint8Array,
+  testLabels: Uint8Array,
+): Promise<{ val: Float32Array; test: Float32Array; late: NonNullable<CellRecord['late']> }> {
+  const parts: Record<string, { source: 'cell' | 'trained'; val: Float32Array; test: Float32Array }> = {};
+  for (const m of LATE_COMPONENTS) {
+    const c = component(m);
+    if (c.cell && c.cell.settingsHash === c.hash) parts[m] = { source: 'cell', val: decodeFloat32(c.cell.scores.val), test: decodeFloat32(c.cell.scores.test) };
+    else {
+      const outcome = await c.train();
+      parts[m] = { source: 'trained', val: outcome.val, test: outcome.test };
+    }
+  }
+  const rowsOf = (which: 'val' | 'test', i: number) => LATE_COMPONENTS.map((m) => logit(parts[m]![which][i]!));
+  const stacker = fitLogistic(Array.from(valLabels, (_, i) => rowsOf('val', i)), Array.from(valLabels));
+  return {
+    val: Float32Array.from(predictLogistic(stacker, Array.from(valLabels, (_, i) => rowsOf('val', i)))),
+    test: Float32Array.from(predictLogistic(stacker, Array.from(testLabels, (_, i) => rowsOf('test', i)))),
+    late: {
+      stacker,
+      components: Object.fromEntries(
+        LATE_COMPONENTS.map((m) => [
+          m,
+          { source: parts[m]!.source, valAuc: rocAuc(valLabels, parts[m]!.val), testAuc: rocAuc(testLabels, parts[m]!.test), scoresDigest: digest(encodeFloat32(parts[m]!.test)) },
+        ]),
+      ),
+    },
+  };
 }
 
 /**
@@ -172,43 +288,18 @@ export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecor
   const settings = cellSettings(key, ctx.settings, ctx.trainer);
   const hash = settingsHash(settings);
   const valLabels = ctx.data.val.labels;
-  let valScores: Float32Array;
-  let testScores: Float32Array;
-  let training: CellRecord['training'] = null;
-  let late: CellRecord['late'];
-  let reference: CellRecord['reference'];
-  if (spec.reference) {
-    const means = numericMeans(ctx.data.train.cohort.rows);
-    const x = referenceFeatures(spec.reference, ctx.data.train, means);
-    const model: LogisticModel = fitLogistic(x, Array.from(ctx.data.train.labels));
-    valScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.data.val, means)));
-    testScores = Float32Array.from(predictLogistic(model, referenceFeatures(spec.reference, ctx.test, means)));
-    reference = { model, features: x[0]!.length };
-  } else if (spec.fusion === 'late') {
-    const parts: Record<string, Awaited<ReturnType<typeof lateComponent>>> = {};
-    for (const m of LATE_COMPONENTS) {
-      const componentHash = settingsHash(cellSettings({ ...key, ablation: m }, ctx.settings, ctx.trainer));
-      parts[m] = await lateComponent(m, key, ctx, componentHash);
-    }
-    const rowsOf = (which: 'val' | 'test', i: number) => LATE_COMPONENTS.map((m) => logit(parts[m]![which][i]!));
-    const stacker = fitLogistic(Array.from(valLabels, (_, i) => rowsOf('val', i)), Array.from(valLabels));
-    valScores = Float32Array.from(predictLogistic(stacker, Array.from(valLabels, (_, i) => rowsOf('val', i))));
-    testScores = Float32Array.from(predictLogistic(stacker, Array.from(ctx.test.labels, (_, i) => rowsOf('test', i))));
-    late = {
-      stacker,
-      components: Object.fromEntries(
-        LATE_COMPONENTS.map((m) => [
-          m,
-          { source: parts[m]!.source, valAuc: rocAuc(valLabels, parts[m]!.val), testAuc: rocAuc(ctx.test.labels, parts[m]!.test), scoresDigest: digest(encodeFloat32(parts[m]!.test)) },
-        ]),
-      ),
-    };
-  } else {
-    const outcome: NeuralOutcome = await ctx.trainer.train({ spec, data: ctx.data, test: ctx.test, quick: ctx.settings.quick, sink: ctx.sink, label: `  ${cellId(key)}` });
-    valScores = outcome.val;
-    testScores = outcome.test;
-    training = { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history };
-  }
+  const outcome = await cellOutcome(key, {
+    ...ctx,
+    quick: ctx.settings.quick,
+    cellId,
+    hash: (k) => settingsHash(cellSettings(k, ctx.settings, ctx.trainer)),
+    reference: () => {
+      const means = numericMeans(ctx.data.train.cohort.rows);
+      const features = (c: CohortWithReports) => referenceFeatures(spec.reference!, c, means);
+      return fitReference(features(ctx.data.train), ctx.data.train.labels, features(ctx.data.val), features(ctx.test));
+    },
+  });
+  const { val: valScores, test: testScores } = outcome;
   const record: CellRecord = {
     format: CELL_FORMAT,
     id: cellId(key),
@@ -226,11 +317,7 @@ export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecor
       labels: encodeUint8(ctx.test.labels),
     },
     metrics: cellMetrics(ctx.test, testScores, valLabels, valScores),
-    scores: { test: encodeFloat32(testScores), val: encodeFloat32(valScores), valLabels: encodeUint8(valLabels) },
-    training,
-    run: { seconds: (ctx.clock() - started) / 1000, finishedAt: new Date(ctx.clock()).toISOString(), backend: ctx.backend },
+    ...outcomeFields(outcome, valLabels, started, ctx),
   };
-  if (late) record.late = late;
-  if (reference) record.reference = reference;
   return record;
 }

@@ -8,15 +8,12 @@
  *
  * @packageDocumentation
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ScenarioName } from '../data/scenarios.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ProgressBar, type ProgressSink } from '../demo/progress.js';
-import { canonicalJson, type CellRecord, cellIdentity, readCell, readCells, settingsHash, writeCell } from './cells.js';
+import { canonicalJson, type CellRecord, parseCell, readCells, settingsHash, writeCell } from './cells.js';
+import { cellFinder, chooseCells, finishedCells, mergePlans, type PlanFileOf, runMeta, writeMerged, writePlan } from './run-files.js';
 import { buildSeedData, buildTestCohort, disposeSeedData, type SeedData, type TestCohort } from './data.js';
 import {
   ablationSpec,
@@ -95,52 +92,7 @@ export interface StudyRunResult {
 }
 
 /** `plan.json`: the settings and every planned cell (identical for every shard of a study). */
-interface PlanFile {
-  format: typeof PLAN_FORMAT;
-  settings: StudySettings;
-  cells: string[];
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
-function readPlan(dir: string): PlanFile | null {
-  const file = path.join(dir, 'plan.json');
-  if (!existsSync(file)) return null;
-  const plan = JSON.parse(readFileSync(file, 'utf8')) as PlanFile;
-  if (plan.format !== PLAN_FORMAT) throw new InvalidArgumentError({ argument: 'out', message: `${file} is not a ${PLAN_FORMAT} file.`, received: plan.format });
-  return plan;
-}
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
-  } catch {
-    return null;
-  }
-}
-
-/** Run information: commit (env `VDAFM_COMMIT`, `GITHUB_SHA`, or git), date, machine. */
-function runMeta(command: string, started: number, clock: () => number, extra: Partial<StudyMeta> = {}): StudyMeta {
-  const envCommit = process.env['VDAFM_COMMIT'] ?? process.env['GITHUB_SHA'] ?? null;
-  const commit = envCommit ?? git(['rev-parse', 'HEAD']);
-  const status = envCommit ? null : git(['status', '--porcelain', '--untracked-files=no']);
-  const cpus = os.cpus();
-  return {
-    date: new Date(clock()).toISOString(),
-    command,
-    commit,
-    dirty: status === null ? null : status.length > 0,
-    wallSeconds: (clock() - started) / 1000,
-    backend: tf.getBackend() ?? 'none',
-    cpu: { model: cpus[0]?.model ?? 'unknown', count: cpus.length },
-    node: process.version,
-    ...extra,
-  };
-}
+type PlanFile = PlanFileOf<StudySettings>;
 
 /** The fixed test cohorts of this process, by scenario, size and seed (generated once, reused). */
 const testCohorts = new Map<string, Promise<TestCohort>>();
@@ -173,36 +125,6 @@ function resolveRunOptions(options: StudyOptions) {
     trainer: options.trainer ?? tfjsCellTrainer,
     clock: options.clock ?? Date.now,
   };
-}
-
-/**
- * The finished cells of `cells` found in `out`, checked: each must have the settings this run
- * would use (same fingerprint). A corrupt file counts as unfinished.
- *
- * @throws {@link InvalidArgumentError} naming `out` when a finished cell has other settings.
- */
-function finishedCells(out: string, cells: readonly CellKey[], settings: StudySettings, trainer: CellTrainer, log: (l: string) => void): Map<string, CellRecord> {
-  const found = new Map<string, CellRecord>();
-  const mismatched: string[] = [];
-  for (const k of cells) {
-    let cell: CellRecord | null = null;
-    try {
-      cell = readCell(out, cellId(k));
-    } catch (error) {
-      log(`warning: ${(error as Error).message} It will be recomputed.`);
-    }
-    if (!cell) continue;
-    if (cell.settingsHash !== settingsHash(cellSettings(k, settings, trainer))) mismatched.push(cell.id);
-    else found.set(cell.id, cell);
-  }
-  if (mismatched.length > 0) {
-    throw new InvalidArgumentError({
-      argument: 'out',
-      message: `${mismatched.length} finished cell(s) in ${out} were computed with other settings than this run's (e.g. src/study/ablations.ts changed): ${mismatched.slice(0, 5).join(', ')}${mismatched.length > 5 ? ', …' : ''}.`,
-      fix: 'Use another --out folder, or delete those cells to recompute them.',
-    });
-  }
-  return found;
 }
 
 /** Probes each neural ablation of the pending cells and estimates the run's wall time. */
@@ -291,37 +213,20 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyRunResu
   const started = clock();
   const plan = planCells(settings);
   const mine = o.shard ? shardCells(plan, o.shard.index, o.shard.count) : plan;
-  mkdirSync(out, { recursive: true });
-
   const planFile: PlanFile = { format: PLAN_FORMAT, settings, cells: plan.map(cellId) };
-  const existingPlan = readPlan(out);
-  if (existingPlan && canonicalJson(existingPlan.settings) !== canonicalJson(settings) && !o.resume) {
-    throw new InvalidArgumentError({ argument: 'out', message: `${out} holds a study with other settings (plan.json).`, fix: 'Use another --out folder, or pass --resume to re-plan it (finished cells with the same settings are kept).' });
-  }
-  writeAtomic(path.join(out, 'plan.json'), `${JSON.stringify(planFile, null, 1)}\n`);
-
-  const finished = finishedCells(out, mine, settings, trainer, log);
-  if (finished.size > 0 && !o.resume) {
-    throw new InvalidArgumentError({
-      argument: 'out',
-      message: `${out} already holds ${finished.size} finished cell(s) of this run.`,
-      fix: 'Pass --resume to keep them and run the others, or use another --out folder.',
-    });
-  }
+  writePlan(out, planFile, o.resume);
+  const finished = finishedCells(
+    out,
+    mine.map((k) => ({ id: cellId(k), hash: () => settingsHash(cellSettings(k, settings, trainer)) })),
+    parseCell,
+    { resume: o.resume, log },
+  );
   const pending = mine.filter((k) => !finished.has(cellId(k)));
   const shardText = o.shard ? ` (shard ${o.shard.index}/${o.shard.count}: ${mine.length} cells)` : '';
   log(`vdafm study${settings.quick ? ' --quick (a smoke run, never verdicts)' : ''}: ${plan.length} planned cells${shardText}, ${finished.size} finished, ${pending.length} to run; backend ${tf.getBackend()}, output ${out}`);
 
   const memory = new Map<string, CellRecord>(finished);
-  const findCell = (id: string): CellRecord | null => {
-    const m = memory.get(id);
-    if (m) return m;
-    try {
-      return readCell(out, id);
-    } catch {
-      return null;
-    }
-  };
+  const findCell = cellFinder(out, memory, parseCell);
 
   let current: SeedData | null = null;
   const seedData = async (k: CellKey): Promise<SeedData> => {
@@ -405,39 +310,9 @@ export async function mergeStudies(dirs: readonly string[], options: MergeOption
   const clock = options.clock ?? Date.now;
   const started = clock();
   const log = options.log ?? ((l: string) => console.log(l));
-  if (dirs.length === 0) throw new InvalidArgumentError({ argument: 'dirs', message: 'merge needs at least one study folder.', received: dirs });
-  const sorted = [...new Set(dirs.map((d) => path.resolve(d)))].sort();
-  const plans = sorted.map((d) => {
-    const p = readPlan(d);
-    if (!p) throw new InvalidArgumentError({ argument: 'dirs', message: `${d} has no plan.json: not a study folder.`, received: d });
-    return p;
-  });
-  const settings = plans[0]!.settings;
-  for (let i = 1; i < plans.length; i++) {
-    if (canonicalJson(plans[i]!.settings) !== canonicalJson(settings)) {
-      throw new InvalidArgumentError({ argument: 'dirs', message: `${sorted[i]} holds a study with other settings than ${sorted[0]} (plan.json differs).`, received: sorted[i] });
-    }
-  }
-  const byId = new Map<string, CellRecord[]>();
-  for (const d of sorted) for (const c of readCells(d)) byId.set(c.id, [...(byId.get(c.id) ?? []), c]);
-  const conflicts: string[] = [];
-  const chosen: CellRecord[] = [];
-  for (const [id, copies] of [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const identities = new Set(copies.map(cellIdentity));
-    if (identities.size > 1) {
-      conflicts.push(id);
-      continue;
-    }
-    // identical copies: keep the one with the smallest run record, whatever the folders' order
-    chosen.push([...copies].sort((a, b) => (canonicalJson(a.run) < canonicalJson(b.run) ? -1 : canonicalJson(a.run) > canonicalJson(b.run) ? 1 : 0))[0]!);
-  }
-  if (conflicts.length > 0) {
-    throw new InvalidArgumentError({
-      argument: 'dirs',
-      message: `${conflicts.length} cell(s) differ between folders (not only in their run information): ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''}.`,
-      fix: 'Keep one copy of each (delete the others) and merge again.',
-    });
-  }
+  const { sorted, plan } = mergePlans<StudySettings>(dirs, PLAN_FORMAT);
+  const settings = plan.settings;
+  const chosen = chooseCells(sorted, readCells);
   const tests = new Map<string, string>();
   const recipes = new Map<string, string>();
   for (const c of chosen) {
@@ -452,19 +327,8 @@ export async function mergeStudies(dirs: readonly string[], options: MergeOption
     }
     tests.set(c.key.scenario, t);
   }
-  mkdirSync(path.join(options.out, 'cells'), { recursive: true });
-  for (const c of chosen) {
-    const existing = (() => {
-      try {
-        return readCell(options.out, c.id);
-      } catch {
-        return null;
-      }
-    })();
-    if (!existing || canonicalJson(existing) !== canonicalJson(c)) writeCell(options.out, c);
-  }
-  writeAtomic(path.join(options.out, 'plan.json'), `${JSON.stringify({ format: PLAN_FORMAT, settings, cells: plans[0]!.cells }, null, 1)}\n`);
-  const planned = plans[0]!.cells.map(keyOf);
+  writeMerged(options.out, chosen, { format: PLAN_FORMAT, settings, cells: plan.cells }, parseCell);
+  const planned = plan.cells.map(keyOf);
   const study = buildStudyJson(settings, planned, chosen, runMeta(options.command ?? `vdafm study merge ${dirs.join(' ')} --out ${options.out}`, started, clock, { sources: sorted }));
   const files = await writeStudyOutputs(options.out, study, chosen);
   log(`merged ${chosen.length} cells from ${sorted.length} folder(s): ${study.finished}/${study.planned} planned cells${study.complete ? '' : ' (incomplete)'}; wrote ${files.length} files to ${options.out}`);

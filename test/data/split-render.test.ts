@@ -7,6 +7,7 @@ import {
   generateSyntheticCohort,
   renderSlice,
   splitCohort,
+  stratifiedFolds,
   subsetCohort,
 } from '../../src/index.js';
 import { expectArgumentError } from '../helpers/errors.js';
@@ -56,6 +57,34 @@ describe('splitCohort', () => {
     ] as const) {
       expectArgumentError(() => splitCohort(cohort, options as never), InvalidArgumentError, argument);
     }
+  });
+});
+
+describe('stratifiedFolds', () => {
+  fcTest.prop([fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 4, maxLength: 120 }), fc.integer({ min: 2, max: 10 }), fc.integer({ min: 0, max: 1000 })])(
+    'every patient in one fold; each fold holds its share of each class up to one; deterministic in the seed',
+    (labels, k, seed) => {
+      fc.pre(k <= labels.length);
+      const fold = stratifiedFolds(labels, k, seed);
+      expect(fold).toHaveLength(labels.length);
+      expect(fold.every((f) => Number.isInteger(f) && f >= 0 && f < k)).toBe(true);
+      for (const cls of [0, 1]) {
+        const counts = Array.from({ length: k }, (_, f) => fold.filter((g, i) => g === f && labels[i] === cls).length);
+        expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+      }
+      const sizes = Array.from({ length: k }, (_, f) => fold.filter((g) => g === f).length);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      expect(stratifiedFolds(labels, k, seed)).toEqual(fold);
+    },
+  );
+
+  it('differs between seeds and names bad arguments', () => {
+    const labels = Array.from(cohort.poor);
+    expect(stratifiedFolds(labels, 5, 1)).not.toEqual(stratifiedFolds(labels, 5, 2));
+    expectArgumentError(() => stratifiedFolds([0, 1, 2], 2), InvalidArgumentError, 'labels');
+    expectArgumentError(() => stratifiedFolds([0, 1, 1], 4), InvalidArgumentError, 'folds');
+    expectArgumentError(() => stratifiedFolds([0, 1, 1], 1), InvalidArgumentError, 'folds');
+    expectArgumentError(() => stratifiedFolds([0, 1, 1], 2, Number.NaN), InvalidArgumentError, 'seed');
   });
 });
 

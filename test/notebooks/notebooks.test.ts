@@ -24,8 +24,8 @@ const read = (file: string) => JSON.parse(readFileSync(path.join(DIR, file), 'ut
 const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join('') : (s ?? ''));
 
 describe('committed notebooks', () => {
-  it('there are five, numbered', () => {
-    expect(notebooks).toHaveLength(5);
+  it('there are six, numbered', () => {
+    expect(notebooks).toHaveLength(6);
     notebooks.forEach((f, i) => expect(f.startsWith(`0${i + 1}-`)).toBe(true));
   });
 

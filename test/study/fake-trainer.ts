@@ -3,6 +3,7 @@
 // reproducible, and differ between ablations and seeds. `failAfter` makes the (k+1)-th training
 // throw, as if the study were killed there.
 import { Random } from '../../src/core/random.js';
+import type { SeedData, TestCohort } from '../../src/study/data.js';
 import type { CellTrainer, NeuralOutcome } from '../../src/study/neural.js';
 
 const NOISE: Record<string, number> = { image: 2.5, clinical: 0.9, text: 1.6, full: 0.55, concat: 0.6 };
@@ -31,10 +32,12 @@ export function fakeTrainer(options: { failAfter?: number } = {}): CellTrainer &
       if (options.failAfter !== undefined && trainer.calls >= options.failAfter) throw new Error('killed');
       trainer.calls++;
       const sd = NOISE[job.spec.id] ?? 1;
-      const seed = hash(`${job.spec.id}|${job.data.scenario}|${job.data.seed}|${job.data.trainSize}`);
+      // the synthetic study's jobs: a seed's data and a scenario's test cohort
+      const data = job.data as SeedData;
+      const seed = hash(`${job.spec.id}|${data.scenario}|${data.seed}|${data.trainSize}`);
       return {
-        val: blur(job.data.val.cohort.truePoorProbability, sd, seed),
-        test: blur(job.test.trueProbability, sd, seed + 1),
+        val: blur(data.val.cohort.truePoorProbability, sd, seed),
+        test: blur((job.test as TestCohort).trueProbability, sd, seed + 1),
         history: [{ epoch: 0, loss: 0.6, val_auc: 0.7 }, { epoch: 1, loss: 0.5, val_auc: 0.72 }],
         bestEpoch: 1,
         stoppedEarly: false,
