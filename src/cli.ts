@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCohortDemo } from './demo/cohort-demo.js';
 import type { CohortSourceOptions } from './demo/cohort-source.js';
@@ -17,6 +18,7 @@ import { createOpenAICompatibleGenerator } from './text/openai-compatible.js';
 import { ABLATION_SUITE } from './study/claims.js';
 import { COHORT_PLAN_FORMAT, mergeCohortStudies, runCohortStudy } from './study/cohort/study.js';
 import { planFormat } from './study/run-files.js';
+import { runStudyJobs } from './study/jobs.js';
 import { mergeStudies, runStudy, type StudyOptions } from './study/study.js';
 
 /** The options of a cohort of your own, shared by `vdafm demo --cohort` and `vdafm study --cohort`. */
@@ -101,6 +103,9 @@ options:
   --curve WHICH        learning curve on: none, imbalance (default), additive or all
   --curve-sizes LIST   training sizes of the learning curve (default 600,1200,2400,4800)
   --curve-seeds N      seeds per learning-curve point (default 3)
+  --jobs N             run as N child processes on this machine, one shard each (OUT/shards/i-of-N),
+                       then merge them into --out; the machine's cores are shared among them
+                       (VDAFM_THREADS). Resume a stopped run with --resume and the same N
   --shard I/N          run only shard I of N (cells only; join them with vdafm study merge)
   --resume             keep the finished cells found in --out and run the others
   --estimate           print the wall-time estimate and stop
@@ -266,6 +271,7 @@ const DEMO_FLAGS: Flags<DemoOptions & CohortFlags> = {
 
 /** The study's options on your own cohort, as parsed. */
 interface CohortStudyFlags extends CohortFlags {
+  jobs?: number;
   protocol?: 'auto' | 'k-fold' | 'fixed-test';
   folds?: number;
   repeats?: number;
@@ -284,6 +290,7 @@ const STUDY_FLAGS: Flags<StudyOptions & CohortStudyFlags> = {
   '--seed': valueFlag((o, v, f) => (o.seed = number(f, v))),
   '--quick': switchFlag((o) => (o.quick = true)),
   '--resume': switchFlag((o) => (o.resume = true)),
+  '--jobs': valueFlag((o, v, f) => (o.jobs = count(f, v))),
   '--estimate': switchFlag((o) => (o.estimate = 'only')),
   '--no-estimate': switchFlag((o) => (o.estimate = 'off')),
   '--scenario': valueFlag((o, v, f) => (o.scenario = oneOf(f, v, ['imbalance', 'additive', 'all'] as const))),
@@ -310,6 +317,7 @@ function parseStudy(argv: string[]): { merge: string[] | null; options: StudyOpt
   checkCohortFlags(options);
   const refused = options.cohort ? SYNTHETIC_ONLY.filter((f) => rest.includes(f)) : COHORT_STUDY_ONLY.filter((f) => rest.includes(f));
   if (refused.length > 0) throw new Error(options.cohort ? `${refused.join(', ')}: options of the synthetic study, not of --cohort` : `${refused.join(', ')} need${refused.length === 1 ? 's' : ''} --cohort`);
+  if (options.jobs !== undefined && options.jobs > 1 && (isMerge || options.shard)) throw new Error(`--jobs runs the shards itself: not with ${isMerge ? 'merge' : '--shard'}`);
   if (isMerge && !help) {
     if (positional.length === 0) throw new Error('study merge needs at least one study folder');
     if (!options.out) throw new Error('study merge needs --out DIR');
@@ -337,8 +345,42 @@ async function studyMain(argv: string[]): Promise<number> {
     const merger = merge.length > 0 && planFormat(merge[0]!) === COHORT_PLAN_FORMAT ? mergeCohortStudies : mergeStudies;
     return onBackend(parsed.backend, () => merger(merge, { out: options.out!, command }));
   }
+  const jobs = parsed.options.jobs ?? 1;
+  if (jobs > 1) return studyJobs(argv, jobs, parsed, command);
   if (flags.cohort) return onBackend(parsed.backend, () => runCohortStudy({ ...options, cohort: cohortSource(flags), command }));
   return onBackend(parsed.backend, () => runStudy({ ...options, command }));
+}
+
+/** The study's arguments without `--jobs N` and `--out DIR` (the jobs set their own). */
+function argsForJobs(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--jobs' || argv[i] === '--out') i++;
+    else if (argv[i] !== '--no-estimate' && argv[i] !== '--estimate') args.push(argv[i]!);
+  }
+  return args;
+}
+
+/**
+ * `vdafm study --jobs N`: the wall-time estimate in this process (unless --no-estimate or --quick;
+ * `--estimate` stops there), then N child processes of one shard each, merged into --out.
+ */
+async function studyJobs(argv: string[], jobs: number, parsed: ReturnType<typeof parseStudy>, command: string): Promise<number> {
+  const [flags, options] = withoutCohortFlags(parsed.options);
+  const out = options.out ?? (flags.cohort ? './vdafm-cohort-study' : options.quick ? './vdafm-study-quick' : './vdafm-study');
+  const estimate = options.estimate ?? 'auto';
+  if (!flags.cohort && !options.quick && estimate !== 'off') {
+    const code = await onBackend(parsed.backend, async () => {
+      const r = await runStudy({ ...options, jobs: undefined, out, estimate: 'only', resume: true, command } as StudyOptions);
+      if (r.estimate) process.stderr.write(`estimate with --jobs ${jobs}: ≈ ${(r.estimate.likelySeconds / 60 / Math.min(jobs, availableParallelism())).toFixed(0)} min if the machine has ${jobs} free cores\n`);
+    });
+    if (code !== 0 || estimate === 'only') return code;
+  }
+  return onBackend(parsed.backend, async () => {
+    const dirs = await runStudyJobs({ jobs, args: argsForJobs(argv), out });
+    const merger = planFormat(dirs[0]!) === COHORT_PLAN_FORMAT ? mergeCohortStudies : mergeStudies;
+    await merger(dirs, { out, command });
+  });
 }
 
 /** Selects the backend and runs a job: exit code 0, or 1 with the message of a vdafm error (others propagate). */

@@ -7,6 +7,7 @@
 import type { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { TriModalModelConfig } from '../models/tri-modal.js';
+import type { ReportFieldTargets } from '../text/field-targets.js';
 import type { TrainerOptions } from '../training/trainer.js';
 
 /** One row of the suite: a model config and its trainer settings. */
@@ -14,6 +15,11 @@ export interface Ablation {
   name: string;
   config: (c: Components) => TriModalModelConfig;
   trainer: Partial<TrainerOptions>;
+  /**
+   * A model with alignment: trained with the report-field loss and, before the outcome, by
+   * alignment pretraining (the study's recipe, `TRAINING` of src/study/ablations.ts).
+   */
+  aligned?: boolean;
 }
 
 /** What the configs are built from: the image shape and the fitted preprocessing of a run. */
@@ -21,6 +27,8 @@ export interface Components {
   imageShape: number[];
   pre: TabularPreprocessor;
   tok: WordPieceTokenizer;
+  /** The report-field targets fitted on the training reports, or null (reports without the fields). */
+  fields: ReportFieldTargets | null;
   seed: number;
 }
 
@@ -32,6 +40,8 @@ function image(c: Components): NonNullable<TriModalModelConfig['image']> {
 const text = (c: Components) => ({ tokenizer: c.tok, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 const clinical = (c: Components) => ({ features: c.pre, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 const vdafmFusion = { type: 'vdafm' as const, dim: DIM, numHeads: 4, numLayers: 1, dropout: 0.1 };
+/** The report-field head of the models with alignment (it reads the image embedding). */
+const fieldHead = (c: Components) => (c.fields ? { reportFields: c.fields } : {});
 
 /** The ablation suite, in table order. */
 export const ABLATIONS: ReadonlyArray<Ablation> = [
@@ -41,8 +51,9 @@ export const ABLATIONS: ReadonlyArray<Ablation> = [
   { name: 'image + clinical', config: (c) => ({ image: image(c), clinical: clinical(c) }), trainer: { alignment: false } },
   {
     name: 'image + text (VDAFM)',
-    config: (c) => ({ image: image(c), text: text(c), fusion: { ...vdafmFusion, clinical: 'none' } }),
+    config: (c) => ({ image: image(c), text: text(c), fusion: { ...vdafmFusion, clinical: 'none' }, ...fieldHead(c) }),
     trainer: {},
+    aligned: true,
   },
   {
     name: 'tri-modal concat',
@@ -56,7 +67,8 @@ export const ABLATIONS: ReadonlyArray<Ablation> = [
   },
   {
     name: 'tri-modal VDAFM (full)',
-    config: (c) => ({ image: image(c), text: text(c), clinical: clinical(c), fusion: vdafmFusion, returnAttention: true }),
+    config: (c) => ({ image: image(c), text: text(c), clinical: clinical(c), fusion: vdafmFusion, returnAttention: true, ...fieldHead(c) }),
     trainer: {},
+    aligned: true,
   },
 ];

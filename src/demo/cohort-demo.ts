@@ -62,7 +62,7 @@ function resolveOptions(options: CohortDemoOptions) {
 
 /** The layout of the demo's image encoder (src/demo/ablations.ts): it decides the grid a cohort is resampled onto. */
 function demoSpatialDims(): 2 | 3 {
-  const placeholders = { imageShape: [1, 1, 1], pre: null as never, tok: null as never, seed: 0 };
+  const placeholders = { imageShape: [1, 1, 1], pre: null as never, tok: null as never, fields: null, seed: 0 };
   const image = ABLATIONS.map((a) => a.config(placeholders).image).find((x) => x !== undefined);
   return image && 'spatialDims' in image && image.spatialDims === 3 ? 3 : 2;
 }
@@ -155,7 +155,7 @@ export async function runCohortDemo(options: CohortDemoOptions): Promise<CohortD
   const intro =
     `${n} patients of ${data.source}${c.excluded > 0 ? ` (${c.excluded} invalid patients excluded, listed with their reasons in ${c.exclusionsFile})` : ''}, ${(prevalence * 100).toFixed(1)}% positive (${data.outcome}). ` +
     `Protocol: one split, ${description}. Reports: ${c.reports.manifest} from the manifest, ${c.reports.generated + c.reports.cache} generated (${c.reports.cache} of them from the cache), ${c.reports.missing} patients without one${c.reports.failed > 0 ? ` (${c.reports.failed} failed generations, listed in metrics.json)` : ''}. ` +
-    `Backend ${resultOptions.backend}, ${epochs} epochs per model (early stopping on validation AUC, restore-best). Sensitivity and specificity at the Youden threshold chosen on the validation set. 95% CIs: stratified bootstrap of the test set.`;
+    `Backend ${resultOptions.backend}, ${epochs} epochs per model (early stopping on validation loss, restore-best; the aligned models with the report-field loss and alignment pretraining first). Sensitivity and specificity at the Youden threshold chosen on the validation set. 95% CIs: stratified bootstrap of the test set.`;
   const notes = [NO_BAYES, ...(r.skipped.length > 0 ? [`Left out: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}.`] : [])];
   writer.write('report.md', demoReportMarkdown(`vdafm demo on your cohort: ${data.outcome}`, intro, r.table, notes));
   writer.write('metrics.json', JSON.stringify({ ...result, note: NO_BAYES, histories: r.histories, dropModality: r.dropModality }, null, 1));

@@ -93,7 +93,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     rows: r.rows,
     files: writer.files,
   };
-  const intro = `${patients} synthetic patients (seed ${seed}), ${(prevalence * 100).toFixed(1)}% poor outcome (mRS ≥ 3); ${split.train.length} train / ${split.val.length} val / ${split.test.length} test, stratified. ${reports.missing} patients have no report. Backend ${resultOptions.backend}, ${epochs} epochs per model (early stopping on validation AUC, restore-best). Sensitivity and specificity at the Youden threshold chosen on the validation set. 95% CIs: stratified bootstrap of the test set.`;
+  const intro = `${patients} synthetic patients (seed ${seed}), ${(prevalence * 100).toFixed(1)}% poor outcome (mRS ≥ 3); ${split.train.length} train / ${split.val.length} val / ${split.test.length} test, stratified. ${reports.missing} patients have no report. Backend ${resultOptions.backend}, ${epochs} epochs per model (early stopping on validation loss, restore-best; the aligned models with the report-field loss and alignment pretraining first). Sensitivity and specificity at the Youden threshold chosen on the validation set. 95% CIs: stratified bootstrap of the test set.`;
   writer.write('report.md', demoReportMarkdown('vdafm demo: 90-day outcome on the synthetic stroke cohort', intro, r.table, []));
   writer.write('metrics.json', JSON.stringify({ ...result, histories: r.histories, dropModality: r.dropModality }, null, 1));
   log(`\nwrote ${writer.files.length} files to ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -20,7 +20,7 @@ import { prepareTriModalData, type TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
 import { formatCsv } from '../node/cohort/csv.js';
 import { savePipeline } from '../node/io.js';
-import { trainTokenizer } from '../study/data.js';
+import { fitFieldTargets, trainTokenizer } from '../study/data.js';
 import { strokeReportSchema } from '../text/stroke-schema.js';
 import type { TrainingLogs } from '../training/types.js';
 import { type Ablation, ABLATIONS, type Components } from './ablations.js';
@@ -160,10 +160,11 @@ export async function runDemoPipeline(o: DemoPipelineOptions): Promise<DemoPipel
   // preprocessing fitted on the training patients only
   const pre = new TabularPreprocessor({ columns: data.columns }).fit(split.train.map((i) => data.rows[i]!));
   const tok = trainTokenizer(split.train.map((i) => data.texts[i]!));
-  const tools = { preprocessor: pre, tokenizer: tok };
+  const fields = withText ? fitFieldTargets(split.train.map((i) => data.texts[i]!)) : null;
+  const tools = { preprocessor: pre, tokenizer: tok, ...(fields ? { fieldTargets: fields } : {}) };
   const tensors = (idx: number[]) => prepareTriModalData(rawInputsOf(data, idx, withText), tools);
   const run: DemoRun = {
-    components: { imageShape: [...data.imageShape], pre, tok, seed },
+    components: { imageShape: [...data.imageShape], pre, tok, fields, seed },
     train: tensors(split.train),
     val: tensors(split.val),
     test: tensors(split.test),

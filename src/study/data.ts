@@ -12,6 +12,8 @@ import type { ScenarioName } from '../data/scenarios.js';
 import { TabularPreprocessor } from '../encoders/tabular/preprocessor.js';
 import { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { RawTriModalInputs } from '../models/data.js';
+import { ReportFieldTargets } from '../text/field-targets.js';
+import { strokeReportSchema } from '../text/stroke-schema.js';
 import { rocAuc } from '../metrics/ranking.js';
 import { PREPROCESSING } from './ablations.js';
 import { seedsOf } from './design.js';
@@ -92,6 +94,11 @@ export interface TrainingData {
   pre: TabularPreprocessor;
   /** Trained on the training patients' reports. */
   tok: WordPieceTokenizer;
+  /**
+   * The report-field targets fitted on the training patients' reports (the field head of the
+   * alignment models, {@link fitFieldTargets}); null when no training report states a field.
+   */
+  fields: ReportFieldTargets | null;
   /** Seeds of the model's initialisers and of the trainer (shuffling, dropout). */
   seeds: { model: number; trainer: number };
   /** Things to release with the data (e.g. tensors a trainer built from it). */
@@ -119,7 +126,8 @@ export async function buildSeedData(scenario: ScenarioName, seed: number, trainS
   const val = await cohortWithReports(scenario, seeds.val, valSize);
   const pre = new TabularPreprocessor({ columns: train.cohort.schema }).fit(train.cohort.rows);
   const tok = trainTokenizer(train.texts);
-  return { scenario, seed, trainSize, seeds, train, val, pre, tok, disposers: [] };
+  const fields = fitFieldTargets(train.texts);
+  return { scenario, seed, trainSize, seeds, train, val, pre, tok, fields, disposers: [] };
 }
 
 /** The tokenizer of the models that read reports, trained on the training patients' reports with the settings of ./ablations.ts (`PREPROCESSING.tokenizer`). */
@@ -128,6 +136,19 @@ export function trainTokenizer(texts: ReadonlyArray<string | null>): WordPieceTo
   const trained = WordPieceTokenizer.train(texts.filter((t): t is string => t !== null), { vocabSize, minFrequency }, { keepNumbers });
   // the text input covers `coverage` of the training reports uncut (numbers kept whole: "3.5" is one word)
   return trained.withMaxLength(trained.coverageLength(texts, coverage));
+}
+
+/**
+ * The report-field targets of the models with alignment, fitted on the training patients'
+ * reports with the settings of ./ablations.ts (`PREPROCESSING.fieldTargets`, read with
+ * `strokeReportSchema`); null when no training report states any of the fields (reports of
+ * another format: the alignment models then train without the field head).
+ */
+export function fitFieldTargets(texts: ReadonlyArray<string | null> | null): ReportFieldTargets | null {
+  const reports = (texts ?? []).filter((t): t is string => t !== null);
+  if (reports.length === 0) return null;
+  const targets = ReportFieldTargets.fit(reports, strokeReportSchema, PREPROCESSING.fieldTargets);
+  return targets.transform(reports).mask.some((m) => m > 0) ? targets : null;
 }
 
 /** Releases what was attached to a seed's (or a fold's) data. */

@@ -107,7 +107,8 @@ function tensorsOf(data: TrainingData, which: 'train' | 'val'): TriModalData {
   const cache = cachedTensors[which];
   let t = cache.get(data);
   if (!t) {
-    const built = prepareTriModalData(rawInputs(data[which]), { preprocessor: data.pre, tokenizer: data.tok });
+    // the field targets feed the alignment models' field head (other models ignore them)
+    const built = prepareTriModalData(rawInputs(data[which]), { preprocessor: data.pre, tokenizer: data.tok, ...(data.fields && data[which].texts ? { fieldTargets: data.fields } : {}) });
     cache.set(data, built);
     data.disposers.push(() => {
       tf.dispose(Object.values(built) as tf.Tensor[]);
@@ -130,7 +131,7 @@ function imageShape(): readonly number[] {
 }
 
 function components(data: TrainingData): ModelComponents {
-  return { imageShape: data.train.cohort.sampleShape ?? [], pre: data.pre, tok: data.tok };
+  return { imageShape: data.train.cohort.sampleShape ?? [], pre: data.pre, tok: data.tok, ...(data.fields ? { fields: data.fields } : {}) };
 }
 
 /**
@@ -145,6 +146,7 @@ export const tfjsCellTrainer: CellTrainer = {
       imageShape: shape ?? imageShape(),
       pre: fitted('TabularPreprocessor on the training cohort'),
       tok: fitted('WordPieceTokenizer on the training reports'),
+      fields: fitted('ReportFieldTargets on the training reports'),
     };
     return JSON.parse(
       JSON.stringify({

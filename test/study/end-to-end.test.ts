@@ -15,7 +15,8 @@ import { IMAGE_FEATURE_NAMES, TABLE_FEATURE_NAMES } from '../../src/data/oracle.
 import { createTriModalModel } from '../../src/models/builder.js';
 import { modelConfig } from '../../src/study/ablations.js';
 import { readCell } from '../../src/study/cells.js';
-import { buildSeedData, buildTestCohort, disposeSeedData } from '../../src/study/data.js';
+import { buildSeedData, buildTestCohort, disposeSeedData, fitFieldTargets } from '../../src/study/data.js';
+import { strokeReportSchema } from '../../src/text/stroke-schema.js';
 import { ablationSpec } from '../../src/study/design.js';
 import { predictCohort } from '../../src/study/neural.js';
 import { REPORT_FEATURE_NAMES } from '../../src/study/reports.js';
@@ -75,6 +76,19 @@ describe('a real tiny study (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
     disposeSeedData(data);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fits the report-field targets on the training reports and gives them to the alignment models only', async () => {
+    const data = await buildSeedData('imbalance', 2, 40, 13, 90210);
+    const enums = strokeReportSchema.fields.filter((f) => f.kind === 'enum').map((f) => f.key);
+    expect(data.fields!.groups.map((g) => g.key)).toEqual([...enums, 'size#number']);
+    const components = { imageShape: data.train.cohort.sampleShape!, pre: data.pre, tok: data.tok, fields: data.fields! };
+    for (const id of ['full', 'concat-balancing-alignment'] as const) expect(modelConfig(ablationSpec(id), components, 3).reportFields, id).toBe(data.fields);
+    for (const id of ['vdafm', 'vdafm-balancing', 'concat', 'image-text-vdafm', 'image', 'clinical', 'text'] as const) expect(modelConfig(ablationSpec(id), components, 3).reportFields, id).toBeUndefined();
+    // reports that state none of the fields: no field head
+    expect(fitFieldTargets(['Free text without the schema.', null, 'Another one.'])).toBeNull();
+    expect(fitFieldTargets(null)).toBeNull();
+    disposeSeedData(data);
   });
 
   it('estimates the wall time from a probe of each model and runs nothing', async () => {

@@ -6,7 +6,7 @@
  */
 import { TabularPreprocessor } from '../../encoders/tabular/preprocessor.js';
 import { type CohortData, patientsOf } from '../../demo/cohort-data.js';
-import { type PatientsWithReports, type TrainingData, trainTokenizer } from '../data.js';
+import { type PatientsWithReports, type TrainingData, fitFieldTargets, trainTokenizer } from '../data.js';
 import { type CohortCellKey, type CohortStudySettings, cohortSeeds, type FoldPartition, foldPartition } from './design.js';
 
 /** A fold's data: what its neural cells train on, and its test patients. */
@@ -36,6 +36,7 @@ export function buildFoldData(data: CohortData, settings: CohortStudySettings, k
     test: patientsOf(data, partition.test, withText),
     pre: new TabularPreprocessor({ columns: data.columns }).fit(train.cohort.rows),
     tok: trainTokenizer(partition.train.map((i) => data.texts[i]!)),
+    fields: withText ? fitFieldTargets(partition.train.map((i) => data.texts[i]!)) : null,
     seeds: { model: seeds.model, trainer: seeds.trainer },
     disposers: [],
   };
