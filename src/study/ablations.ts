@@ -63,7 +63,36 @@ export const TRAINING = {
   learningRate: 2e-3,
   /** `--quick`: epochs per cell (patience = epochs: no early stop, restore-best only). */
   quickEpochs: 3,
+  /**
+   * The training size whose epochs are the budget: a cell on more patients (the learning curve)
+   * gets the same number of optimiser steps, its epochs (and pretraining epochs) scaled by
+   * `budgetSize / n` (at least 2 epochs and 1 pretraining epoch): see {@link cellEpochs}.
+   */
+  budgetSize: 600,
 } as const;
+
+/**
+ * Epochs, pretraining epochs and patience of a cell on `trainSize` training patients (unset: the
+ * budget's size): the main comparison's budget (`TRAINING.epochs`, `TRAINING.pretrainEpochs`) up
+ * to `TRAINING.budgetSize` patients; above, the same number of optimiser steps (epochs × 600 / n,
+ * rounded, at least 2; pretraining at least 1), so a learning-curve cell at 4800 patients costs
+ * what one at 600 does. `--quick`: `TRAINING.quickEpochs`, 1 pretraining epoch, no early stop.
+ *
+ * @example
+ * ```ts
+ * cellEpochs(600, false);  // { epochs: 14, pretrainEpochs: 12, patience: 4 }
+ * cellEpochs(2400, false); // { epochs: 4, pretrainEpochs: 3, patience: 4 }
+ * ```
+ */
+export function cellEpochs(trainSize: number | undefined, quick: boolean): { epochs: number; pretrainEpochs: number; patience: number } {
+  if (quick) return { epochs: TRAINING.quickEpochs, pretrainEpochs: 1, patience: TRAINING.quickEpochs };
+  const scale = trainSize === undefined ? 1 : Math.min(1, TRAINING.budgetSize / trainSize);
+  return {
+    epochs: Math.max(2, Math.round(TRAINING.epochs * scale)),
+    pretrainEpochs: Math.max(1, Math.round(TRAINING.pretrainEpochs * scale)),
+    patience: TRAINING.patience,
+  };
+}
 
 const DIM = 32;
 
@@ -98,19 +127,20 @@ export function modelConfig(spec: AblationSpec, c: ModelComponents, seed: number
 /**
  * The `Trainer` options of a neural ablation (JSON-safe: the engine adds the progress callback).
  *
- * @param seed - the trainer's seed (shuffling, modality dropout).
+ * @param seed - the trainer's seed (shuffling, modality dropout); `trainSize`: the cell's
+ *   training size when its epochs follow the step budget ({@link cellEpochs}; unset: the full budget).
  */
-export function trainerOptions(spec: AblationSpec, options: { quick: boolean; seed: number }): TrainerOptions {
-  const epochs = options.quick ? TRAINING.quickEpochs : TRAINING.epochs;
+export function trainerOptions(spec: AblationSpec, options: { quick: boolean; seed: number; trainSize?: number }): TrainerOptions {
+  const { epochs, pretrainEpochs, patience } = cellEpochs(options.trainSize, options.quick);
   return {
     epochs,
     batchSize: TRAINING.batchSize,
     learningRate: TRAINING.learningRate,
     seed: options.seed,
-    earlyStopping: { metric: 'loss', patience: options.quick ? epochs : TRAINING.patience, restoreBest: true },
+    earlyStopping: { metric: 'loss', patience, restoreBest: true },
     ...(spec.balancing ? {} : { balancing: false as const }),
     ...(spec.alignment
-      ? { alignment: { fields: TRAINING.fields }, pretrain: { epochs: options.quick ? 1 : TRAINING.pretrainEpochs, fields: TRAINING.pretrainFields } }
+      ? { alignment: { fields: TRAINING.fields }, pretrain: { epochs: pretrainEpochs, fields: TRAINING.pretrainFields } }
       : { alignment: false as const }),
     ...(spec.modalityDropout ? {} : { modalityDropout: false as const }),
   };

@@ -33,6 +33,8 @@ export interface NeuralJob {
   sink: ProgressSink;
   /** Label of the progress bar. */
   label: string;
+  /** The cell's training size when its epochs follow the step budget (the synthetic study: `cellEpochs`); unset: the full budget. */
+  trainSize?: number;
 }
 
 /** What a neural job returns: predictions and the training history. */
@@ -68,7 +70,7 @@ export interface CellTrainer {
    * JSON-safe model and trainer settings of a neural ablation: part of its cells' fingerprint.
    * `imageShape`: one image's shape (default: the synthetic study's 2D layout).
    */
-  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number }; imageShape?: readonly number[] }): Json;
+  settings(spec: AblationSpec, options: { quick: boolean; seeds: { model: number; trainer: number }; imageShape?: readonly number[]; trainSize?: number }): Json;
   /** Trains one ablation on one seed's data and predicts the validation and test cohorts. */
   train(job: NeuralJob): Promise<NeuralOutcome>;
   /** Times a few steps of an ablation on a seed's data (optional). */
@@ -141,7 +143,7 @@ function components(data: TrainingData): ModelComponents {
  * test cohorts.
  */
 export const tfjsCellTrainer: CellTrainer = {
-  settings(spec, { quick, seeds, imageShape: shape }) {
+  settings(spec, { quick, seeds, imageShape: shape, trainSize }) {
     const placeholders: ModelComponents = {
       imageShape: shape ?? imageShape(),
       pre: fitted('TabularPreprocessor on the training cohort'),
@@ -151,7 +153,7 @@ export const tfjsCellTrainer: CellTrainer = {
     return JSON.parse(
       JSON.stringify({
         model: modelConfig(spec, placeholders, seeds.model),
-        trainer: trainerOptions(spec, { quick, seed: seeds.trainer }),
+        trainer: trainerOptions(spec, { quick, seed: seeds.trainer, ...(trainSize === undefined ? {} : { trainSize }) }),
         preprocessing: PREPROCESSING,
       }),
     ) as Json;
@@ -160,7 +162,7 @@ export const tfjsCellTrainer: CellTrainer = {
   async train(job) {
     const { spec, data, quick } = job;
     const model = createTriModalModel(modelConfig(spec, components(data), data.seeds.model));
-    const options = trainerOptions(spec, { quick, seed: data.seeds.trainer });
+    const options = trainerOptions(spec, { quick, seed: data.seeds.trainer, ...(job.trainSize === undefined ? {} : { trainSize: job.trainSize }) });
     const bar = new ProgressBar(job.label, options.epochs ?? 1, job.sink);
     const trainer = new Trainer({
       ...options,

@@ -146,9 +146,9 @@ export function cellSettings(key: CellKey, settings: StudySettings, trainer: Cel
   } else if (spec.fusion === 'late') {
     model = {
       stacker: 'fitLogistic (l2 1e-4) on logit P(poor) of the unimodal models on the validation cohort',
-      components: Object.fromEntries(LATE_COMPONENTS.map((m) => [m, trainer.settings(ablationSpec(m), { quick: settings.quick, seeds })])),
+      components: Object.fromEntries(LATE_COMPONENTS.map((m) => [m, trainer.settings(ablationSpec(m), { quick: settings.quick, seeds, trainSize: key.trainSize })])),
     };
-  } else model = trainer.settings(spec, { quick: settings.quick, seeds });
+  } else model = trainer.settings(spec, { quick: settings.quick, seeds, trainSize: key.trainSize });
   return {
     engine: STUDY_ENGINE_VERSION,
     quick: settings.quick,
@@ -200,6 +200,8 @@ export async function cellOutcome<K extends { ablation: string }>(
     test: PatientsWithReports;
     quick: boolean;
     sink: ProgressSink;
+    /** The cell's training size when its epochs follow the step budget (NeuralJob.trainSize). */
+    trainSize?: number;
     cellId: (k: K) => string;
     hash: (k: K) => string;
     findCell: (id: string) => { settingsHash: string; scores: { val: string; test: string } } | null;
@@ -207,7 +209,7 @@ export async function cellOutcome<K extends { ablation: string }>(
   },
 ): Promise<CellOutcome> {
   const spec = ablationSpec(key.ablation);
-  const job = (id: string, label: string): NeuralJob => ({ spec: ablationSpec(id), data: o.data, test: o.test, quick: o.quick, sink: o.sink, label });
+  const job = (id: string, label: string): NeuralJob => ({ spec: ablationSpec(id), data: o.data, test: o.test, quick: o.quick, sink: o.sink, label, ...(o.trainSize === undefined ? {} : { trainSize: o.trainSize }) });
   if (spec.reference) return { ...o.reference(), training: null };
   if (spec.fusion === 'late') {
     const fused = await lateFusion(
@@ -291,6 +293,7 @@ export async function runCell(key: CellKey, ctx: CellContext): Promise<CellRecor
   const outcome = await cellOutcome(key, {
     ...ctx,
     quick: ctx.settings.quick,
+    trainSize: key.trainSize,
     cellId,
     hash: (k) => settingsHash(cellSettings(k, ctx.settings, ctx.trainer)),
     reference: () => {

@@ -28,6 +28,7 @@ import {
   type StudySettings,
   validationSize,
 } from './design.js';
+import { cellEpochs } from './ablations.js';
 import { type CellTrainer, type ProbeResult, tfjsCellTrainer } from './neural.js';
 import { buildStudyJson, type StudyJson, type StudyMeta, writeStudyOutputs } from './outputs.js';
 import { cellSettings, runCell } from './run-cell.js';
@@ -156,14 +157,19 @@ async function estimateRun(
   const likelyEpochs = epochsDone.length >= 3 ? epochsDone.reduce((a, b) => a + b, 0) / epochsDone.length : Math.min(any?.maxEpochs ?? 1, (any?.patience ?? any?.maxEpochs ?? 1) + 5);
   const basis =
     epochsDone.length >= 3 ? `mean epochs of the ${epochsDone.length} finished neural cells` : `assumed: the best epoch around the 5th, then the patience (${any?.patience ?? 'none'}) runs out`;
-  const neuralSeconds = (id: string, n: number, epochs: number) => {
+  // a cell on n patients trains at most cellEpochs(n) epochs (the step budget), the aligned
+  // models after their pretraining epochs (timed as outcome steps: an upper bound)
+  const neuralSeconds = (id: string, n: number, likely: number | null) => {
     const p = probes[id]!;
+    const budget = cellEpochs(n, settings.quick);
+    const epochs = likely === null ? budget.epochs : Math.min(likely, budget.epochs);
+    const pretrain = ablationSpec(id).alignment ? budget.pretrainEpochs : 0;
     const valN = validationSize(settings, n);
     const steps = Math.ceil(n / p.batchSize);
-    return p.buildSeconds + epochs * (steps * p.stepSeconds + valN * p.inferSecondsPerPatient) + (valN + settings.test.patients) * p.inferSecondsPerPatient;
+    return p.buildSeconds + (epochs + pretrain) * steps * p.stepSeconds + epochs * valN * p.inferSecondsPerPatient + (valN + settings.test.patients) * p.inferSecondsPerPatient;
   };
   const pendingIds = new Set(pending.map(cellId));
-  const cellSeconds = (k: CellKey, epochs: number): number => {
+  const cellSeconds = (k: CellKey, epochs: number | null): number => {
     const spec = ablationSpec(k.ablation);
     if (spec.reference) return 2;
     if (spec.fusion === 'late') {
@@ -185,7 +191,7 @@ async function estimateRun(
     const s = cellSeconds(k, likelyEpochs);
     if (k.trainSize === settings.trainSize) main += s;
     else curve += s;
-    upper += cellSeconds(k, any?.maxEpochs ?? likelyEpochs);
+    upper += cellSeconds(k, null);
   }
   const perAblation = Object.fromEntries(Object.entries(probes).map(([id, p]) => [id, { ...p, cellSeconds: neuralSeconds(id, settings.trainSize, likelyEpochs) }]));
   return { cells: pending.length, likelySeconds: prep + main + curve, upperSeconds: upper, mainSeconds: main, curveSeconds: curve, likelyEpochs, basis, perAblation };
@@ -251,7 +257,7 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyRunResu
           `estimate: ${estimate.cells} cells ≈ ${minutes(estimate.likelySeconds)} (main comparison ${minutes(estimate.mainSeconds)}, learning curve ${minutes(estimate.curveSeconds)}; ` +
             `${estimate.likelyEpochs.toFixed(1)} epochs per neural cell, ${estimate.basis}); at most ${minutes(estimate.upperSeconds)} if every model trains all its epochs.`,
         );
-        if (estimate.likelySeconds > 90 * 60) log('estimate: over the 90-minute budget of a default study; size the learning curve down (--curve-sizes, --curve-seeds, --curve none) or split the run (--shard i/n, then vdafm study merge).');
+        if (estimate.likelySeconds > 90 * 60) log("estimate: over the 90-minute budget of a default study; size the learning curve down (--curve-sizes, --curve-seeds, --curve none), run it as parallel jobs on this machine's cores (--jobs N), or split it over machines (--shard i/n, then vdafm study merge).");
       }
       if (o.estimate === 'only') return { out, settings, planned: plan.length, thisRun: mine.length, skipped: finished.size, ran: 0, estimate, study: null, files: [] };
     }
