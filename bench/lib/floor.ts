@@ -33,7 +33,7 @@ import type { BenchContext } from './types.js';
 import { PEAK_RELAXED_WASM_BASE64, PEAK_SIMD128_WASM_BASE64 } from './wasm-peak.generated.js';
 
 /** A measured rate: best and median of the repetitions, GFLOP/s. */
-export interface Rate {
+interface Rate {
   best: number;
   median: number;
   reps: number;
@@ -42,7 +42,7 @@ export interface Rate {
 }
 
 /** vdafm's GEMM at one shape, build and thread count. */
-export interface GemmRate {
+interface GemmRate {
   shape: string;
   build: 'simd128' | 'relaxed';
   threads: number;
@@ -69,7 +69,7 @@ export interface FloorReport {
 const FEATURES = ['sse4_2', 'avx', 'fma', 'avx2', 'avx512f', 'avx512vl', 'avx512bw', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'avx_vnni', 'amx_tile', 'neon', 'asimd', 'sve'];
 
 /** CPU model, vendor and vector features (Linux /proc/cpuinfo; model only elsewhere). */
-export function cpuFeatures(fallbackModel: string): FloorReport['cpu'] {
+function cpuFeatures(fallbackModel: string): FloorReport['cpu'] {
   try {
     const text = readFileSync('/proc/cpuinfo', 'utf8');
     const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();

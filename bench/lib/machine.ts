@@ -34,7 +34,7 @@ export interface MachineInfo {
 }
 
 /** Output of the `uptime` command (falls back to `os.loadavg()`). */
-export function uptime(): string {
+function uptime(): string {
   try {
     return execFileSync('uptime', { encoding: 'utf8', timeout: 2000 }).trim();
   } catch {
@@ -43,7 +43,7 @@ export function uptime(): string {
 }
 
 /** Load averages rounded to 2 decimals. */
-export function loadAverage(): number[] {
+function loadAverage(): number[] {
   return os.loadavg().map((x) => Math.round(x * 100) / 100);
 }
 

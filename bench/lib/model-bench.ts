@@ -52,7 +52,7 @@ export interface ModelVariant {
 }
 
 /** Whether variant `id` passes `--variants` (a trailing `*` matches a prefix). */
-export function isSelected(ctx: BenchContext, id: string): boolean {
+function isSelected(ctx: BenchContext, id: string): boolean {
   if (!ctx.variants) return true;
   return ctx.variants.some((p) => (p.endsWith('*') ? id.startsWith(p.slice(0, -1)) : id === p));
 }
@@ -63,7 +63,7 @@ export function emptyRow(v: { id: string; label: string; backend: string; kind: 
 }
 
 /** Short reason of a failed train step, e.g. `no Conv2DBackpropFilter` for a kernel tfjs lacks. */
-export function failureReason(e: unknown): string {
+function failureReason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const kernel = /'(\w+)' not registered/.exec(message) ?? /[Kk]ernel '?(\w+)'? (?:is )?not (?:registered|found)/.exec(message);
   if (kernel) return `no ${kernel[1]}`;

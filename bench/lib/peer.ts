@@ -13,7 +13,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** Raw timings of one thread setting, in milliseconds. */
-export interface PeerThreadResult {
+interface PeerThreadResult {
   threads: number;
   forward: number[];
   train: number[];
@@ -39,7 +39,7 @@ export type PeerAnswer =
  * load 7 on 2 cores, and 122 ms with `OMP_WAIT_POLICY=PASSIVE`. The peer runs passive unless the
  * environment says otherwise (set `OMP_WAIT_POLICY=ACTIVE` to time it spinning).
  */
-export function peerEnv(): NodeJS.ProcessEnv {
+function peerEnv(): NodeJS.ProcessEnv {
   return { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONUNBUFFERED: '1' };
 }
 

@@ -170,7 +170,7 @@ export function consoleWorkload(w: WorkloadResult): string {
 }
 
 /** Markdown rendering of the whole run. */
-export function markdownReport(report: BenchReport): string {
+function markdownReport(report: BenchReport): string {
   const m = report.machine;
   const lines = [
     '# vdafm benchmark results',
@@ -255,7 +255,7 @@ function oversubscribed(w: WorkloadResult): boolean {
 }
 
 /** One line per workload: medians, ratios to PyTorch at 1 and 2 threads, the floor and ratio ÷ floor. */
-export function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = null): string[][] {
+function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = null): string[][] {
   return workloads.map((w) => {
     const find = (id: string) => w.rows.find((r) => r.id === id);
     const ours = find('ours-wasm');
@@ -298,7 +298,7 @@ export function summaryRows(workloads: WorkloadResult[], floor: FloorReport | nu
 }
 
 /** The targeted ratios and checks of every workload, one line each, and ratio ÷ floor ≤ 1.25 per thread count. */
-export function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null = null): string[] {
+function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null = null): string[] {
   const out: string[] = [];
   for (const w of workloads) {
     for (const r of w.ratios.filter((x) => x.target)) out.push(`${w.name}: ${ratioLine(r)}`);

@@ -57,7 +57,7 @@ export async function timeIt(fn: () => unknown, plan: RepPlan): Promise<Stats> {
 }
 
 /** Milliseconds since `t0` (a `performance.now()` value). */
-export function since(t0: number): number {
+function since(t0: number): number {
   return performance.now() - t0;
 }
 

@@ -53,7 +53,7 @@ export interface StepMemory {
 }
 
 /** Status of a variant: measured, deliberately skipped, unavailable peer, or crashed. */
-export type RowStatus = 'ok' | 'skipped' | 'not installed' | 'failed';
+type RowStatus = 'ok' | 'skipped' | 'not installed' | 'failed';
 
 /** One variant of a workload (one line of the table). */
 export interface Row {

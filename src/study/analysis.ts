@@ -66,7 +66,7 @@ export function targetMet(kind: ClaimKind, meanValue: number, target: number): b
 }
 
 /** One seed's contribution to a claim. */
-export interface ClaimSeed {
+interface ClaimSeed {
   seed: number;
   /** ΔAUC (a − b) for comparisons, the AUC or the regret of `a` for thresholds. */
   value: number;

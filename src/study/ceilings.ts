@@ -30,7 +30,7 @@ export interface CeilingOptions {
 }
 
 /** Population AUCs of one scenario. */
-export interface PopulationCeilings {
+interface PopulationCeilings {
   /** AUC of the true probability (Bayes-optimal). */
   bayes: number;
   table: number;
@@ -48,7 +48,7 @@ export interface PopulationCeilings {
 }
 
 /** The report's ceilings (on the smaller cohorts with images and reports). */
-export interface ReportCeilings {
+interface ReportCeilings {
   patients: number;
   bayes: number;
   report: number;
@@ -59,7 +59,7 @@ export interface ReportCeilings {
 }
 
 /** The finite-sample oracle (table + image true features) at one training size. */
-export interface FiniteSampleCeiling {
+interface FiniteSampleCeiling {
   trainSize: number;
   /** Mean test AUC over the repeats, and its standard deviation. */
   auc: number;

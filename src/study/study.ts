@@ -62,7 +62,7 @@ export interface StudyOptions extends StudyDesignOptions {
 }
 
 /** The wall-time estimate of a run's pending cells. */
-export interface StudyEstimate {
+interface StudyEstimate {
   cells: number;
   /** Seconds if early stopping ends cells after `likelyEpochs` epochs (see `basis`). */
   likelySeconds: number;

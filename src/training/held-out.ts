@@ -13,7 +13,7 @@ import { takeRows } from './batches.js';
 import { disposeOutputs } from './loss.js';
 
 /** Mean true-class probability of each auxiliary head on `batch` (inference mode). @internal */
-export async function auxiliaryConfidence(model: TriModalModel, batch: TriModalData): Promise<Partial<Record<Modality, number>>> {
+async function auxiliaryConfidence(model: TriModalModel, batch: TriModalData): Promise<Partial<Record<Modality, number>>> {
   const names: Modality[] = [];
   const stacked = tf.tidy(() => {
     const out = model.forward(batch);

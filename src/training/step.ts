@@ -19,7 +19,7 @@ import type { Optimizer } from './optimizer.js';
 import type { TrainingLogs } from './types.js';
 
 /** How the step balances the modalities. @internal */
-export type StepBalancing =
+type StepBalancing =
   | { method: 'none' }
   | { method: 'ogm-ge'; alpha: number }
   | { method: 'adaptive'; coefficients: Readonly<Record<string, number>> }
