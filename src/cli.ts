@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCohortDemo } from './demo/cohort-demo.js';
 import type { CohortSourceOptions } from './demo/cohort-source.js';
-import { ABLATIONS, runDemo, type DemoOptions } from './demo/demo.js';
+import { ABLATIONS, DEMO_SCENARIO, runDemo, type DemoOptions } from './demo/demo.js';
 import { InvalidArgumentError, VdafmError } from './errors.js';
 import { CohortValidationError, formatProblem } from './node/cohort/errors.js';
 import { createOpenAICompatibleGenerator } from './text/openai-compatible.js';
@@ -52,6 +52,7 @@ options:
   --quick            small and fast (about 2 minutes on 2 cores)
   --seed N           seed of everything (default 7)
   --patients N       synthetic cohort size (default 300 with --quick, else 1000)
+  --scenario NAME    the synthetic cohort's scenario: imbalance or additive (default ${DEMO_SCENARIO})
   --epochs N         epochs per model (default 4 with --quick, else 14)
   --backend NAME     wasm (default; falls back to cpu) or cpu
   --out DIR          output folder (default ./vdafm-demo)
@@ -264,6 +265,7 @@ const DEMO_FLAGS: Flags<DemoOptions & CohortFlags> = {
   '--quick': switchFlag((o) => (o.quick = true)),
   '--seed': valueFlag((o, v, f) => (o.seed = number(f, v))),
   '--patients': valueFlag((o, v, f) => (o.patients = number(f, v))),
+  '--scenario': valueFlag((o, v, f) => (o.scenario = oneOf(f, v, ['imbalance', 'additive'] as const))),
   '--epochs': valueFlag((o, v, f) => (o.epochs = number(f, v))),
   '--out': valueFlag((o, v) => (o.out = v)),
   '--only': valueFlag((o, v) => (o.only = list(v))),
@@ -413,6 +415,7 @@ function parse(argv: string[]): { command: string | null; options: DemoOptions &
   const { positional, backend, help } = parseFlags(argv, DEMO_FLAGS, options);
   checkCohortFlags(options);
   if (options.cohort && options.patients !== undefined) throw new Error('--patients is for the synthetic cohort; --cohort takes every valid patient of the manifest');
+  if (options.cohort && options.scenario !== undefined) throw new Error('--scenario is for the synthetic cohort, not --cohort');
   return { command: help ? 'help' : (positional[0] ?? null), options, backend };
 }
 

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cohortImage, generateSyntheticCohort } from '../data/cohort.js';
 import { renderSlice } from '../data/render.js';
+import { SCENARIO_NAMES, type ScenarioName } from '../data/scenarios.js';
 import { InvalidArgumentError } from '../errors.js';
 import { demoSplit, syntheticCohortData } from './cohort-data.js';
 import type { DemoRow } from './outputs.js';
@@ -21,7 +22,16 @@ export { ABLATIONS } from './ablations.js';
 export interface DemoOptions extends DemoSettingsOptions {
   /** Number of patients. @defaultValue 300 (quick) / 1000 */
   patients?: number;
+  /**
+   * The synthetic cohort's scenario (docs/guides/synthetic-cohort.md): `'imbalance'` (a dominant
+   * table and a complementary image signal) or `'additive'` (the negative control).
+   * @defaultValue {@link DEMO_SCENARIO}
+   */
+  scenario?: ScenarioName;
 }
+
+/** The demo's default scenario. */
+export const DEMO_SCENARIO: ScenarioName = 'additive';
 
 /** What {@link runDemo} returns (also written to `metrics.json`). */
 export interface DemoResult {
@@ -40,7 +50,11 @@ function resolveDemoOptions(options: DemoOptions) {
   if (!Number.isInteger(patients) || patients < 60) {
     throw new InvalidArgumentError({ argument: 'patients', message: 'patients must be an integer ≥ 60.', received: patients });
   }
-  return { ...resolveDemoSettings(options), patients };
+  const scenario = options.scenario ?? DEMO_SCENARIO;
+  if (!(SCENARIO_NAMES as readonly string[]).includes(scenario)) {
+    throw new InvalidArgumentError({ argument: 'scenario', message: `scenario must be one of ${SCENARIO_NAMES.join(', ')}.`, received: scenario });
+  }
+  return { ...resolveDemoSettings(options), patients, scenario };
 }
 
 /**
@@ -55,13 +69,13 @@ function resolveDemoOptions(options: DemoOptions) {
  */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const o = resolveDemoOptions(options);
-  const { quick, seed, patients, epochs, out, only, log } = o;
+  const { quick, seed, patients, epochs, out, only, log, scenario } = o;
   const writer = outputWriter(out);
   const started = Date.now();
 
   // 1. cohort, split and reports
-  log(`vdafm demo: ${patients} synthetic patients, seed ${seed}, ${epochs} epochs per model, backend ${tf.getBackend()}`);
-  const cohort = generateSyntheticCohort({ patients, seed, layout: '2d' });
+  log(`vdafm demo: ${patients} synthetic patients (scenario ${scenario}), seed ${seed}, ${epochs} epochs per model, backend ${tf.getBackend()}`);
+  const cohort = generateSyntheticCohort({ patients, seed, layout: '2d', scenario });
   const reports = await cohortReports(cohort, out, seed, o.sink);
   const texts = reports.texts;
   log(`reports: ${reports.generated} generated, ${reports.cached} from the cache, ${reports.missing} patients without a report`);
@@ -72,7 +86,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   log(`split: ${split.train.length} train / ${split.val.length} val / ${split.test.length} test, ${(prevalence * 100).toFixed(1)}% poor outcome`);
 
   // 2. preprocessing fitted on the training patients, the ablation suite, plots, overlays, the model
-  const resultOptions = { quick, seed, patients, epochs, out, only, backend: tf.getBackend() };
+  const resultOptions = { quick, seed, patients, scenario, epochs, out, only, backend: tf.getBackend() };
   const r = await runDemoPipeline({
     ...o,
     data,
@@ -93,7 +107,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     rows: r.rows,
     files: writer.files,
   };
-  const intro = `${patients} synthetic patients (seed ${seed}), ${(prevalence * 100).toFixed(1)}% poor outcome (mRS ≥ 3); ${split.train.length} train / ${split.val.length} val / ${split.test.length} test, stratified. ${reports.missing} patients have no report. Backend ${resultOptions.backend}, ${epochs} epochs per model (early stopping on validation loss, restore-best; the aligned models with the report-field loss and alignment pretraining first). Sensitivity and specificity at the Youden threshold chosen on the validation set. 95% CIs: stratified bootstrap of the test set.`;
+  const intro = `${patients} synthetic patients (scenario \`${scenario}\`, seed ${seed}), ${(prevalence * 100).toFixed(1)}% poor outcome (mRS ≥ 3); ${split.train.length} train / ${split.val.length} val / ${split.test.length} test, stratified. ${reports.missing} patients have no report. Backend ${resultOptions.backend}, ${epochs} epochs per model (early stopping on validation loss, restore-best; the aligned models with the report-field loss and alignment pretraining first). Sensitivity and specificity at the Youden threshold chosen on the validation set. 95% CIs: stratified bootstrap of the test set.`;
   writer.write('report.md', demoReportMarkdown('vdafm demo: 90-day outcome on the synthetic stroke cohort', intro, r.table, []));
   writer.write('metrics.json', JSON.stringify({ ...result, histories: r.histories, dropModality: r.dropModality }, null, 1));
   log(`\nwrote ${writer.files.length} files to ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

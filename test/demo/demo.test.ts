@@ -6,8 +6,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { ABLATIONS, runDemo } from '../../src/demo/demo.js';
+import { ABLATIONS, DEMO_SCENARIO, runDemo } from '../../src/demo/demo.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { loadPipeline } from '../../src/node.js';
+import { expectIsArgumentError } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vdafm-demo-'));
 beforeAll(async () => {
@@ -49,17 +51,32 @@ describe('the demo (small settings; .ci/run also runs `vdafm demo --quick`)', ()
     const pipeline = await loadPipeline(join(out, 'model'));
     expect(pipeline.model.modalities).toEqual(['image', 'text', 'clinical']);
     expect(pipeline.tokenizer).toBeDefined();
+    // the full model carries the report-field head fitted on the training reports (the study's recipe)
+    expect(pipeline.model.reportFieldGroups()?.map((g) => g.kind)).toContain('categorical');
+    expect(metrics.histories['tri-modal VDAFM (full)'][0]).toHaveProperty('fields');
+    expect(metrics.options.scenario).toBe(DEMO_SCENARIO);
     pipeline.model.dispose();
     // again, same seed, in another folder: identical metrics
     const b = await runDemo({ ...options, out: join(root, 'b'), log: () => undefined });
     expect(b.rows.map((r) => r.auc)).toEqual(a.rows.map((r) => r.auc));
     expect(b.bayesAuc).toBe(a.bayesAuc);
+    // the other scenario: another cohort, named in the outputs
+    const other = DEMO_SCENARIO === 'additive' ? 'imbalance' : 'additive';
+    const c = await runDemo({ ...options, only: ['clinical only'], scenario: other, out: join(root, 'other'), log: () => undefined });
+    expect(c.options.scenario).toBe(other);
+    expect(c.bayesAuc).not.toBe(a.bayesAuc);
+    expect(readFileSync(join(root, 'other', 'report.md'), 'utf8')).toContain(`scenario \`${other}\``);
   });
 
   it('the CLI rejects unknown options and ablations with a usage message', async () => {
     expect(await main(['demo', '--frobnicate'])).toBe(2);
     expect(await main(['--help'])).toBe(0);
     await expect(runDemo({ only: ['nope'], out: join(root, 'c'), progress: { write: () => undefined } })).rejects.toThrow(/Unknown ablation/);
+    await runDemo({ scenario: 'nope' as never, out: join(root, 'c'), progress: { write: () => undefined } }).then(
+      () => expect.fail('an unknown scenario was accepted'),
+      (e: unknown) => expectIsArgumentError(e, InvalidArgumentError, 'scenario'),
+    );
+    expect(await main(['demo', '--scenario', 'nope'])).toBe(2);
     expect(ABLATIONS).toHaveLength(8);
   });
 });
