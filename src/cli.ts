@@ -368,6 +368,7 @@ function argsForJobs(argv: readonly string[]): string[] {
  * `--estimate` stops there), then N child processes of one shard each, merged into --out.
  */
 async function studyJobs(argv: string[], jobs: number, parsed: ReturnType<typeof parseStudy>, command: string): Promise<number> {
+  const started = Date.now();
   const [flags, options] = withoutCohortFlags(parsed.options);
   const out = options.out ?? (flags.cohort ? './vdafm-cohort-study' : options.quick ? './vdafm-study-quick' : './vdafm-study');
   const estimate = options.estimate ?? 'auto';
@@ -381,7 +382,7 @@ async function studyJobs(argv: string[], jobs: number, parsed: ReturnType<typeof
   return onBackend(parsed.backend, async () => {
     const dirs = await runStudyJobs({ jobs, args: argsForJobs(argv), out });
     const merger = planFormat(dirs[0]!) === COHORT_PLAN_FORMAT ? mergeCohortStudies : mergeStudies;
-    await merger(dirs, { out, command });
+    await merger(dirs, { out, command, started });
   });
 }
 

@@ -215,3 +215,18 @@ export function writeMerged<S, C extends { id: string }>(out: string, cells: rea
   }
   writeAtomic(path.join(out, 'plan.json'), `${JSON.stringify(plan, null, 1)}\n`);
 }
+
+/** Options of `mergeStudies` and `mergeCohortStudies`. */
+export interface MergeOptions {
+  /** The merged study's folder (may be one of the inputs). */
+  out: string;
+  log?: (line: string) => void;
+  command?: string;
+  /**
+   * When the run began (the clock's milliseconds, e.g. the start of `vdafm study --jobs`): the
+   * study's wall time counts from it. @defaultValue the start of the merge
+   */
+  started?: number;
+  /** @internal */
+  clock?: () => number;
+}

@@ -13,7 +13,9 @@ import type { ScenarioName } from '../data/scenarios.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ProgressBar, type ProgressSink } from '../demo/progress.js';
 import { canonicalJson, type CellRecord, parseCell, readCells, settingsHash, writeCell } from './cells.js';
-import { cellFinder, chooseCells, finishedCells, mergePlans, type PlanFileOf, runMeta, writeMerged, writePlan } from './run-files.js';
+import { cellFinder, chooseCells, finishedCells, type MergeOptions, mergePlans, type PlanFileOf, runMeta, writeMerged, writePlan } from './run-files.js';
+
+export type { MergeOptions } from './run-files.js';
 import { buildSeedData, buildTestCohort, disposeSeedData, type SeedData, type TestCohort } from './data.js';
 import {
   ablationSpec,
@@ -291,15 +293,6 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyRunResu
   return { out, settings, planned: plan.length, thisRun: mine.length, skipped: finished.size, ran: pending.length, estimate, study, files };
 }
 
-/** Options of {@link mergeStudies}. */
-export interface MergeOptions {
-  /** The merged study's folder (may be one of the inputs). */
-  out: string;
-  log?: (line: string) => void;
-  command?: string;
-  /** @internal */
-  clock?: () => number;
-}
 
 /**
  * Joins study folders (shards, or partial runs of one study) into `out`: checks that they hold
@@ -314,7 +307,7 @@ export interface MergeOptions {
  */
 export async function mergeStudies(dirs: readonly string[], options: MergeOptions): Promise<StudyJson> {
   const clock = options.clock ?? Date.now;
-  const started = clock();
+  const started = options.started ?? clock();
   const log = options.log ?? ((l: string) => console.log(l));
   const { sorted, plan } = mergePlans<StudySettings>(dirs, PLAN_FORMAT);
   const settings = plan.settings;

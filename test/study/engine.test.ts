@@ -134,6 +134,9 @@ describe('the study engine (fake trainer, tiny cohorts)', () => {
     expect(studyJson(dir('merged-a'))).toEqual(studyJson(reference));
     expect(studyJson(dir('merged-b'))).toEqual(studyJson(reference));
     expect(cellFiles(dir('merged-a'))).toEqual(cellFiles(reference));
+    // the wall time counts from `started` when given (vdafm study --jobs: the start of the jobs)
+    expect((await mergeStudies(shards, { out: dir('merged-c'), log: () => undefined, clock: () => 90_000, started: 30_000 })).meta.wallSeconds).toBe(60);
+    expect((await mergeStudies(shards, { out: dir('merged-d'), log: () => undefined, clock: () => 90_000 })).meta.wallSeconds).toBe(0);
 
     // the shared-folder recipe: every shard writes into one folder, then merge it onto itself
     const shared = dir('shared');

@@ -19,7 +19,7 @@ import { readCellFiles, settingsHash, writeCell } from '../cells.js';
 import { disposeSeedData } from '../data.js';
 import { ablationSpec } from '../design.js';
 import { type CellTrainer, tfjsCellTrainer } from '../neural.js';
-import { cellFinder, chooseCells, finishedCells, mergePlans, type PlanFileOf, runMeta, writeMerged, writePlan } from '../run-files.js';
+import { cellFinder, chooseCells, finishedCells, type MergeOptions, mergePlans, type PlanFileOf, runMeta, writeMerged, writePlan } from '../run-files.js';
 import { type CohortCellRecord, parseCohortCell } from './cells.js';
 import { buildFoldData, type FoldData } from './data.js';
 import {
@@ -194,9 +194,9 @@ export async function runCohortStudy(options: CohortStudyOptions): Promise<Cohor
  * @throws {@link InvalidArgumentError} naming `dirs` for a folder without `plan.json`, another
  *   study, conflicting copies of a cell, or cells of one ablation with different recipes.
  */
-export async function mergeCohortStudies(dirs: readonly string[], options: { out: string; log?: (line: string) => void; command?: string; clock?: () => number }): Promise<CohortStudyJson> {
+export async function mergeCohortStudies(dirs: readonly string[], options: MergeOptions): Promise<CohortStudyJson> {
   const clock = options.clock ?? Date.now;
-  const started = clock();
+  const started = options.started ?? clock();
   const log = options.log ?? ((l: string) => console.log(l));
   const { sorted, plan } = mergePlans<CohortStudySettings>(dirs, COHORT_PLAN_FORMAT);
   const chosen = chooseCells(sorted, (d) => readCellFiles(d, parseCohortCell));
