@@ -62,7 +62,8 @@ export interface CellRecord {
   /** Predicted P(poor), base64 of little-endian float32, and the validation labels (base64 uint8). */
   scores: { test: string; val: string; valLabels: string };
   /** Neural cells: the trainer's per-epoch logs (whatever keys it logs), best epoch, whether it stopped early. */
-  training: { epochs: number; bestEpoch: number | null; stoppedEarly: boolean; history: TrainingLogs[] } | null;
+  /** How a neural cell trained: its per-epoch logs and, for the aligned models, the alignment pretraining's (training-batch averages per pretraining epoch). */
+  training: { epochs: number; bestEpoch: number | null; stoppedEarly: boolean; history: TrainingLogs[]; pretraining?: TrainingLogs[] } | null;
   /** Late fusion: the stacker and where each unimodal model came from. */
   late?: { stacker: LogisticModel; components: Record<string, { source: 'cell' | 'trained'; valAuc: number; testAuc: number; scoresDigest: string }> };
   /** References: the fitted logistic regression and its feature count. */

@@ -47,6 +47,8 @@ export interface NeuralOutcome {
   history: TrainingLogs[];
   bestEpoch: number | null;
   stoppedEarly: boolean;
+  /** The alignment pretraining's per-epoch logs (the aligned models). */
+  pretraining?: TrainingLogs[];
 }
 
 /** Timings of a few training steps and predictions (for the budget estimate). */
@@ -173,7 +175,7 @@ export const tfjsCellTrainer: CellTrainer = {
       bar.done();
       const val = await predictCohort(model, data.val, data.pre, data.tok);
       const test = await predictCohort(model, job.test, data.pre, data.tok);
-      return { val, test, history: history.epochs, bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly };
+      return { val, test, history: history.epochs, bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly, ...(history.pretraining ? { pretraining: history.pretraining } : {}) };
     } finally {
       trainer.dispose();
       model.dispose();

@@ -223,7 +223,7 @@ export async function cellOutcome<K extends { ablation: string }>(
     return { val: fused.val, test: fused.test, training: null, late: fused.late };
   }
   const outcome = await o.trainer.train(job(key.ablation, `  ${o.cellId(key)}`));
-  return { val: outcome.val, test: outcome.test, training: { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history } };
+  return { val: outcome.val, test: outcome.test, training: { epochs: outcome.history.length, bestEpoch: outcome.bestEpoch, stoppedEarly: outcome.stoppedEarly, history: outcome.history, ...(outcome.pretraining ? { pretraining: outcome.pretraining } : {}) } };
 }
 
 /** The fields of a cell record that its outcome gives: the predictions, how they were made, and how the run went. */

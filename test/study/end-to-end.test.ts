@@ -48,6 +48,10 @@ describe('a real tiny study (wasm)', () => {
     const full = readCell(out, 'imbalance.n40.s01.full')!;
     expect(full.training!.epochs).toBe(3);
     expect(Object.keys(full.training!.history[0]!)).toEqual(expect.arrayContaining(['loss', 'val_auc', 'alignment']));
+    // the aligned model's pretraining logs (quick: 1 epoch) with the field loss; the others have none
+    expect(full.training!.pretraining).toHaveLength(1);
+    expect(Object.keys(full.training!.pretraining![0]!)).toEqual(expect.arrayContaining(['pretrain_epoch', 'fields']));
+    expect(readCell(out, 'imbalance.n40.s01.clinical')!.training!.pretraining).toBeUndefined();
     expect(full.settings['model']).toMatchObject({ model: { fusion: { type: 'vdafm' } }, trainer: { epochs: 3, batchSize: 32 } });
     for (const id of ['imbalance.n40.s02.clinical', 'imbalance.n40.s02.oracle', 'imbalance.n40.s02.table-report']) {
       const m = readCell(out, id)!.metrics;
