@@ -35,7 +35,7 @@ export interface Components {
 const DIM = 32;
 
 function image(c: Components): NonNullable<TriModalModelConfig['image']> {
-  return { inputShape: c.imageShape, spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM };
+  return { inputShape: c.imageShape, spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM, norm: 'batch' };
 }
 const text = (c: Components) => ({ tokenizer: c.tok, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 const clinical = (c: Components) => ({ features: c.pre, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });

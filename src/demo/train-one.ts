@@ -69,7 +69,7 @@ export async function trainAblation(ablation: Ablation, run: DemoRun): Promise<A
     // on validation loss: the validation AUC of a few hundred patients peaks on noise in the first epochs
     earlyStopping: { metric: 'loss', patience: quick ? epochs : TRAINING.patience, restoreBest: true },
     ...(ablation.aligned
-      ? { alignment: { fields: TRAINING.fields }, pretrain: { epochs: quick ? 1 : TRAINING.pretrainEpochs, fields: TRAINING.pretrainFields } }
+      ? { alignment: { fields: TRAINING.fields }, pretrain: { epochs: quick ? 1 : TRAINING.pretrainEpochs, fields: TRAINING.pretrainFields }, groupLearningRates: { image: TRAINING.alignedImageLearningRate } }
       : {}),
     onEpochEnd: (e, logs) => epochBar.update(e + 1, `loss ${fmt(logs['loss']!)} val AUC ${fmt(logs['val_auc']!)}`),
     onBatchEnd: (_, logs) => void steps.push(logs),

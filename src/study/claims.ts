@@ -82,6 +82,7 @@ export interface AblationSpec {
  */
 export const ABLATION_SUITE: readonly AblationSpec[] = [
   { id: 'image', name: 'image only', modalities: ['image'], fusion: 'pooled', balancing: false, alignment: false, modalityDropout: false },
+  { id: 'image-report', name: 'image only, taught by the report (field pretraining)', modalities: ['image'], fusion: 'pooled', balancing: false, alignment: true, modalityDropout: false },
   { id: 'clinical', name: 'clinical only', modalities: ['clinical'], fusion: 'pooled', balancing: false, alignment: false, modalityDropout: false },
   { id: 'text', name: 'text only', modalities: ['text'], fusion: 'pooled', balancing: false, alignment: false, modalityDropout: false },
   { id: 'image-clinical', name: 'image + clinical concat', modalities: ['image', 'clinical'], fusion: 'pooled', balancing: false, alignment: false, modalityDropout: true },
@@ -165,6 +166,17 @@ export const CLAIMS: readonly Claim[] = [
     rationale: 'Enough data lets the method approach the Bayes-optimal AUC (finite-sample oracle regret at 2400: 0.005).',
   },
   {
+    id: 'C7',
+    scenario: 'imbalance',
+    kind: 'superiority',
+    a: 'image-report',
+    b: 'image',
+    trainSize: 600,
+    target: 0.02,
+    statement: "The report teaches the image: the image-only model pretrained on the report's parsed fields beats the one trained on outcomes alone.",
+    rationale: 'The image is read at test time alone in both; only the training signal differs (the generated report as dense supervision, issue #15). Registered on 2026-12-07 with the second study, before any run of it.',
+  },
+  {
     id: 'N1',
     scenario: 'additive',
     kind: 'equivalence',
@@ -194,6 +206,16 @@ export const CLAIMS: readonly Claim[] = [
     target: 0.03,
     statement: "The full model's regret against Bayes is at most 0.03 with 600 training patients.",
     rationale: 'The finite-sample oracle regret at 600 is 0.021.',
+  },
+  {
+    id: 'N4',
+    scenario: 'additive',
+    kind: 'auc-at-least',
+    a: 'image-report',
+    trainSize: 600,
+    target: 0.67,
+    statement: 'The image-only model taught by the report reaches a test AUC of at least 0.67 with 600 training patients.',
+    rationale: 'N2 for the image branch with report-field pretraining (registered with the second study, before any run of it).',
   },
 ];
 

@@ -189,7 +189,7 @@ export const tfjsCellTrainer: CellTrainer = {
     const options = trainerOptions(spec, { quick, seed: data.seeds.trainer });
     const batchSize = options.batchSize ?? 16;
     const rows = Math.min(data.train.labels.length, 4 * batchSize);
-    const subset = prepareTriModalData(rawInputs(data.train, 0, rows), { preprocessor: data.pre, tokenizer: data.tok });
+    const subset = prepareTriModalData(rawInputs(data.train, 0, rows), { preprocessor: data.pre, tokenizer: data.tok, ...(data.fields && data.train.texts ? { fieldTargets: data.fields } : {}) });
     const stamps: number[] = [];
     const trainer = new Trainer({ ...options, epochs: 1, earlyStopping: false, onBatchEnd: () => void stamps.push(performance.now()) });
     try {

@@ -82,6 +82,20 @@ export interface TrainerOptionsBase {
    * @defaultValue none
    */
   pretrain?: { epochs: number; learningRate?: number; fields?: number };
+  /**
+   * Multipliers of the outcome training's learning rate per variable group (`image`, `text`,
+   * `clinical`: the encoders; `shared`: fusion and heads; see `TriModalModel.variableGroups`),
+   * applied to each group's update after the Adam moments (so, unlike a gradient scale, Adam
+   * does not cancel them), together with the balancing coefficients. Typical use: after
+   * `pretrain`, `{ image: 0.1 }` fine-tunes the pretrained image encoder gently instead of
+   * overwriting what the report taught it. The pretraining phase is not affected.
+   * @defaultValue undefined (1 for every group)
+   * @example
+   * ```ts
+   * new Trainer({ pretrain: { epochs: 12 }, groupLearningRates: { image: 0.1 } });
+   * ```
+   */
+  groupLearningRates?: Readonly<Record<string, number>>;
   /** The optimizer: AdamW, or SGD with heavy-ball momentum (`momentum`). @defaultValue 'adamw' */
   optimizer?: 'adamw' | 'sgd';
   /** SGD momentum. @defaultValue 0.9 */
@@ -183,6 +197,17 @@ export function resolveTrainerOptions<O extends TrainerOptionsBase>(options: O):
     }
     if (pt.learningRate !== undefined && !((pt.learningRate as number) > 0)) throw new InvalidArgumentError({ argument: 'pretrain.learningRate', message: 'pretrain.learningRate must be > 0.', received: pt.learningRate });
     if (pt.fields !== undefined && !((pt.fields as number) >= 0)) throw new InvalidArgumentError({ argument: 'pretrain.fields', message: 'pretrain.fields must be ≥ 0.', received: pt.fields });
+  }
+  if (o.groupLearningRates !== undefined) {
+    const g = o.groupLearningRates as unknown;
+    if (typeof g !== 'object' || g === null || Array.isArray(g)) {
+      throw new InvalidArgumentError({ argument: 'groupLearningRates', message: 'groupLearningRates must be an object of group → multiplier.', received: g });
+    }
+    for (const [k, v] of Object.entries(g)) {
+      if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) {
+        throw new InvalidArgumentError({ argument: `groupLearningRates.${k}`, message: `groupLearningRates.${k} must be a finite number ≥ 0.`, received: v });
+      }
+    }
   }
   if (o.optimizer !== undefined && o.optimizer !== 'adamw' && o.optimizer !== 'sgd') {
     throw new InvalidArgumentError({ argument: 'optimizer', message: "optimizer must be 'adamw' or 'sgd'.", received: o.optimizer });

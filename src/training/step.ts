@@ -41,6 +41,8 @@ export interface StepContext {
   gradientShare: boolean;
   /** The EMA teacher of the `'ema'` alignment anchor, or null. */
   teacher: EmaTeacher | null;
+  /** Update multipliers per variable group (`TrainerOptions.groupLearningRates`), or null. */
+  groupLearningRates?: Readonly<Record<string, number>> | null;
 }
 
 /** The modality encoder groups of the model (every group but `shared`). */
@@ -187,7 +189,7 @@ export async function trainStep(ctx: StepContext, batch: TriModalData, step: num
   const values = await readback.data();
   const ok = values[0] === 1;
   if (ok) {
-    const updateScale = bal.method === 'adaptive' ? stepFactors(ctx, bal.coefficients) : undefined;
+    const updateScale = bal.method === 'adaptive' || ctx.groupLearningRates ? stepFactors(ctx, bal.method === 'adaptive' ? bal.coefficients : {}) : undefined;
     ctx.optimizer.applyGradients(grads, ctx.vars, { ...(clipScale ? { gradientScale: clipScale } : {}), ...(updateScale ? { updateScale } : {}) });
     ctx.teacher?.update();
   }
@@ -217,10 +219,14 @@ export async function trainStep(ctx: StepContext, batch: TriModalData, step: num
   return logs;
 }
 
-/** One step factor per trained variable: its modality's coefficient, 1 for shared variables. */
+/**
+ * One step factor per trained variable: its group's balancing coefficient (1 for shared
+ * variables) times its group's learning-rate multiplier (1 when unset).
+ */
 function stepFactors(ctx: StepContext, coefficients: Readonly<Record<string, number>>): number[] {
   const factor = new Map<string, number>();
   for (const [group, k] of Object.entries(coefficients)) for (const v of ctx.groups[group] ?? []) factor.set(v.name, k);
+  for (const [group, k] of Object.entries(ctx.groupLearningRates ?? {})) for (const v of ctx.groups[group] ?? []) factor.set(v.name, (factor.get(v.name) ?? 1) * k);
   return ctx.vars.map((v) => factor.get(v.name) ?? 1);
 }
 

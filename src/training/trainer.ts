@@ -12,6 +12,7 @@ import { Random } from '../core/random.js';
 import { InvalidArgumentError } from '../errors.js';
 import { classWeightsFromLabels } from '../losses/classification.js';
 import { LogitScale } from '../losses/contrastive.js';
+import { type FieldLossGroup, reportFieldLoss } from '../losses/fields.js';
 import { rocAuc } from '../metrics/ranking.js';
 import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
@@ -142,13 +143,25 @@ export class Trainer {
     return this.teacher;
   }
 
-  /** The alignment pretraining phase (see `TrainerOptions.pretrain`). */
-  private async pretrainPhase(model: TriModalModel, data: TrainingData, vars: tf.Variable[]): Promise<void> {
+  /**
+   * The alignment pretraining phase (see `TrainerOptions.pretrain`). With validation data and a
+   * report-field head, each pretraining epoch's logs also hold `val_fields` and
+   * `val_fields_accuracy` (see {@link Trainer.evaluate}).
+   */
+  private async pretrainPhase(model: TriModalModel, data: TrainingData, vars: tf.Variable[], validation: TriModalData | undefined): Promise<void> {
     const p = this.options.pretrain!;
     const align = this.alignmentConfig();
     this.pretrained = true;
     // nothing to pretrain without the alignment loss, or in a model with neither fusion embeddings nor a report-field head
     if (!align || (model.fusionType === 'pooled' && !model.reportFieldGroups())) return;
+    if (model.fusionType === 'pooled' && !isAsync(data) && !data.fieldTargets) {
+      throw new InvalidArgumentError({
+        argument: 'data.fieldTargets',
+        message: "Alignment pretraining of a single-modality model trains only its report-field head, and the training data has no field targets.",
+        received: Object.keys(data),
+        fix: 'Pass fieldTargets to prepareTriModalData, or drop the pretrain option.',
+      });
+    }
     const optimizer = new AdamW({ learningRate: p.learningRate ?? this.options.learningRate, weightDecay: this.options.weightDecay });
     const loss = { ...this.lossSettings(null), objective: 'alignment' as const, alignment: { ...align, ...(p.fields !== undefined ? { fields: p.fields } : {}) } };
     const ctx: StepContext = {
@@ -185,6 +198,10 @@ export class Trainer {
         }
         const logs: TrainingLogs = { pretrain_epoch: epoch };
         for (const [k, v] of Object.entries(sums)) logs[k] = v / Math.max(count, 1);
+        if (validation && model.reportFieldGroups() && validation.fieldTargets) {
+          const val = await this.evaluate(model, validation);
+          for (const k of ['val_fields', 'val_fields_accuracy']) if (val[k] !== undefined) logs[k] = val[k]!;
+        }
         this.pretrainHistory.push(logs);
       }
     } finally {
@@ -245,9 +262,14 @@ export class Trainer {
     const vars = model.trainableVariables();
     this.ensureLogScale(model);
     const classWeights = await this.classWeightsFor(model, data);
-    if (this.options.pretrain && !this.pretrained) await this.pretrainPhase(model, data, vars);
+    if (this.options.pretrain && !this.pretrained) await this.pretrainPhase(model, data, vars, options.validation);
     const balancing = resolveBalancing(this.options.balancing);
     const groups = model.variableGroups();
+    for (const g of Object.keys(this.options.groupLearningRates ?? {})) {
+      if (!(g in groups)) {
+        throw new InvalidArgumentError({ argument: `groupLearningRates.${g}`, message: `The model has no variable group '${g}' (it has ${Object.keys(groups).join(', ')}).`, received: g });
+      }
+    }
     const multimodal = Object.keys(groups).filter((g) => g !== 'shared').length >= 2;
     const heldOut = options.validation ?? (isAsync(data) ? null : data);
     const monitor =
@@ -264,6 +286,7 @@ export class Trainer {
       clipNorm: this.options.clipNorm === null ? null : (this.options.clipNorm ?? 1),
       gradientShare: this.options.diagnostics ?? true,
       teacher: this.teacherFor(model, vars),
+      groupLearningRates: this.options.groupLearningRates ?? null,
     };
     const perEpoch = stepsPerEpoch(data, this.options.batchSize);
     const totalSteps = perEpoch === null ? this.options.epochs * 100 : perEpoch * this.options.epochs;
@@ -299,7 +322,11 @@ export class Trainer {
   /**
    * Evaluates on in-memory data in inference mode: `val_loss` (classification loss) and, for a
    * binary head, `val_auc`, with diagnostics also each auxiliary head's `val_auc_<modality>`
-   * and the gate's `val_gate_mean` / `val_gate_sd` (over samples and channels).
+   * and the gate's `val_gate_mean` / `val_gate_sd` (over samples and channels). A model with a
+   * report-field head, on data with `fieldTargets`, also gets `val_fields` (the unweighted
+   * report-field loss, mean over patients) and `val_fields_accuracy` (the share of known
+   * categorical fields whose most likely value is the report's, over patients and fields;
+   * NaN without any).
    */
   async evaluate(model: TriModalModel, data: TriModalData, classWeights: number[] | null = null): Promise<TrainingLogs> {
     const n = data.labels.shape[0]!;
@@ -312,6 +339,8 @@ export class Trainer {
     let gateSquares = 0;
     let gateCount = 0;
     let lossSum = 0;
+    const fieldGroups = model.reportFieldGroups();
+    const fieldSums = [0, 0, 0]; // loss × batch, correct categorical fields, known categorical fields
     for (let start = 0; start < n; start += bs) {
       const idx = tf.tensor1d(Array.from({ length: Math.min(bs, n - start) }, (_, i) => start + i), 'int32');
       const batch = takeRows(data, idx);
@@ -322,8 +351,9 @@ export class Trainer {
         const auxP: Record<string, tf.Tensor> = {};
         if (diagnostics) for (const [m, l] of Object.entries(out.auxiliary)) auxP[m] = model.probabilities(l!);
         const gate = diagnostics && out.gate ? tf.stack([tf.sum(out.gate), tf.sum(tf.square(out.gate)), tf.scalar(out.gate.size)]) : tf.zeros([3]);
+        const fields = fieldGroups && out.reportFields && batch.fieldTargets && batch.fieldMask ? fieldStats(out.reportFields, batch.fieldTargets, batch.fieldMask, fieldGroups) : undefined;
         disposeOutputs(out);
-        return { loss, p, auxP, gate };
+        return { loss, p, auxP, gate, fields };
       });
       lossSum += (await r.loss.data())[0]! * idx.shape[0]!;
       probs.push(...Array.from(await r.p.data()));
@@ -334,9 +364,19 @@ export class Trainer {
         gateSquares += sq!;
         gateCount += c!;
       }
-      tf.dispose([idx, r.loss, r.p, ...Object.values(r.auxP), r.gate, ...Object.values(batch)]);
+      if (r.fields) {
+        const [l, correct, known] = Array.from(await r.fields.data());
+        fieldSums[0] += l! * idx.shape[0]!;
+        fieldSums[1] += correct!;
+        fieldSums[2] += known!;
+      }
+      tf.dispose([idx, r.loss, r.p, ...Object.values(r.auxP), r.gate, ...(r.fields ? [r.fields] : []), ...Object.values(batch)]);
     }
     const logs: TrainingLogs = { val_loss: lossSum / n };
+    if (fieldGroups && data.fieldTargets && data.fieldMask) {
+      logs['val_fields'] = fieldSums[0]! / n;
+      logs['val_fields_accuracy'] = fieldSums[2]! > 0 ? fieldSums[1]! / fieldSums[2]! : Number.NaN;
+    }
     if (model.headType === 'binary') {
       const labels = Array.from(await data.labels.data());
       const hasBoth = labels.some((y) => y === 1) && labels.some((y) => y === 0);
@@ -388,4 +428,27 @@ export class Trainer {
     this.logScale?.dispose();
     this.teacher?.dispose();
   }
+}
+
+/**
+ * `[loss, correct, known]` of a batch's report-field head: the unweighted report-field loss and,
+ * over its categorical groups, the known fields whose argmax equals the target's.
+ */
+function fieldStats(logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor, groups: readonly FieldLossGroup[]): tf.Tensor1D {
+  return tf.tidy(() => {
+    const loss = reportFieldLoss(logits, targets, mask, groups);
+    const m = tf.cast(mask, 'float32');
+    let correct: tf.Tensor = tf.scalar(0);
+    let known: tf.Tensor = tf.scalar(0);
+    groups.forEach((g, i) => {
+      if (g.kind !== 'categorical') return;
+      const z = tf.slice(logits, [0, g.offset], [-1, g.labels.length]);
+      const y = tf.slice(targets, [0, g.offset], [-1, g.labels.length]);
+      const present = tf.reshape(tf.slice(m, [0, i], [-1, 1]), [-1]);
+      const hit = tf.cast(tf.equal(tf.argMax(z, 1), tf.argMax(y, 1)), 'float32');
+      correct = tf.add(correct, tf.sum(tf.mul(hit, present)));
+      known = tf.add(known, tf.sum(present));
+    });
+    return tf.stack([loss, correct, known]) as tf.Tensor1D;
+  });
 }

@@ -121,7 +121,7 @@ describe('the protocols', () => {
     const noText = { ...data, texts: data.texts.map(() => null) };
     const t = resolveCohortStudySettings({}, noText, 'x');
     expect(t.cohort.withText).toBe(false);
-    expect(t.leftOut.map((l) => l.ablation)).toEqual(['text', 'image-text-concat', 'image-text-vdafm', 'concat', 'concat-balancing-alignment', 'vdafm', 'vdafm-balancing', 'full', 'late', 'oracle']);
+    expect(t.leftOut.map((l) => l.ablation)).toEqual(['image-report', 'text', 'image-text-concat', 'image-text-vdafm', 'concat', 'concat-balancing-alignment', 'vdafm', 'vdafm-balancing', 'full', 'late', 'oracle']);
     expect(t.ablations).toEqual(['image', 'clinical', 'image-clinical', 'table-report']);
     expectArgumentError(() => resolveCohortStudySettings({ protocol: 'fixed-test' }, data, 'x'), InvalidArgumentError, 'protocol');
     expectArgumentError(() => resolveCohortStudySettings({ folds: 20 }, data, 'x'), InvalidArgumentError, 'folds');

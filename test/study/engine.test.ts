@@ -186,7 +186,7 @@ describe('the study engine (fake trainer, tiny cohorts)', () => {
 describe('shards of the default study', () => {
   it('partition the plan deterministically and keep a seed\'s late fusion with its unimodal models', () => {
     const plan = planCells(resolveStudySettings());
-    expect(plan).toHaveLength(10 * 14 + 5 * 14 + 3 * 3 * 3); // main comparison + the curve's 1200, 2400, 4800
+    expect(plan).toHaveLength(10 * 15 + 5 * 15 + 3 * 3 * 3); // main comparison + the curve's 1200, 2400, 4800
     for (const n of [1, 2, 5, 16]) {
       const shards = Array.from({ length: n }, (_, i) => shardCells(plan, i + 1, n));
       const ids = shards.flat().map(cellId);

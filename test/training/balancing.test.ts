@@ -175,3 +175,49 @@ describe('balancing in the trainer', () => {
     }
   });
 });
+
+describe('groupLearningRates', () => {
+  it("multiplies each group's update after Adam: the image encoder moves exactly k times as far, the other groups as without it", async () => {
+    const { pre, tok } = toyEncoders();
+    const toy = makeToy({ n: 32, seed: 23 });
+    pre.fit(toy.rows);
+    const data = toTensors(toy, pre, tok);
+    const build = () =>
+      createTriModalModel({
+        image: { inputShape: [8, 8, 2], spatialDims: 2, widths: [8], depths: [1], strides: [2] },
+        clinical: { features: pre, dim: 8, numLayers: 1, numHeads: 2 },
+        fusion: { type: 'pooled' },
+        seed: 5,
+      });
+    /** One optimiser step (one batch of 32, no warm-up, no decay): how far each group's variables moved (L1). */
+    const step = async (groupLearningRates?: Record<string, number>) => {
+      const model = build();
+      const groups = model.variableGroups();
+      const before = Object.fromEntries(Object.entries(groups).map(([g, vs]) => [g, vs.map((v) => v.dataSync().slice())]));
+      const trainer = new Trainer({ epochs: 1, batchSize: 32, learningRate: 1e-2, warmupFraction: 0, weightDecay: 0, seed: 1, earlyStopping: false, balancing: false, modalityDropout: false, ...(groupLearningRates ? { groupLearningRates } : {}) });
+      await trainer.fit(model, data);
+      const moved = Object.fromEntries(Object.entries(groups).map(([g, vs]) => [g, vs.reduce((s, v, i) => s + Array.from(v.dataSync() as Float32Array).reduce((t: number, x: number, j: number) => t + Math.abs(x - before[g]![i]![j]!), 0), 0)]));
+      trainer.dispose();
+      model.dispose();
+      return moved;
+    };
+    const plain = await step();
+    const slow = await step({ image: 0.25 });
+    const frozen = await step({ image: 0, shared: 2 });
+    expect(plain['image']!).toBeGreaterThan(0);
+    expect(slow['image']! / plain['image']!).toBeCloseTo(0.25, 4);
+    expect(slow['clinical']!).toBeCloseTo(plain['clinical']!, 6);
+    expect(slow['shared']!).toBeCloseTo(plain['shared']!, 6);
+    expect(frozen['image']).toBe(0);
+    expect(frozen['shared']! / plain['shared']!).toBeCloseTo(2, 4);
+    // bad input: named
+    expectArgumentError(() => new Trainer({ groupLearningRates: { image: -1 } }), InvalidArgumentError, 'groupLearningRates.image');
+    expectArgumentError(() => new Trainer({ groupLearningRates: [] as unknown as Record<string, number> }), InvalidArgumentError, 'groupLearningRates');
+    const model = build();
+    const typo = new Trainer({ epochs: 1, groupLearningRates: { imgae: 0.1 } });
+    await expect(typo.fit(model, data)).rejects.toMatchObject({ argument: 'groupLearningRates.imgae' });
+    typo.dispose();
+    model.dispose();
+    tf.dispose(Object.values(data));
+  });
+});

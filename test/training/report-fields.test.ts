@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { createTriModalModel, generateSyntheticCohort, InvalidArgumentError, prepareTriModalData, ReportFieldTargets, strokeReportSchema, TabularPreprocessor, Trainer, WordPieceTokenizer } from '../../src/index.js';
+import { reportFieldLoss } from '../../src/losses/fields.js';
 import { cohortReportTexts } from '../../src/study/reports.js';
 import { expectArgumentError } from '../helpers/errors.js';
 
@@ -50,7 +51,63 @@ describe('alignment pretraining', () => {
     const again = await trainer.fit(model, data);
     expect(again.pretraining).toHaveLength(8);
     expectArgumentError(() => new Trainer({ pretrain: { epochs: 0 } }), InvalidArgumentError, 'pretrain.epochs');
+    // a single-modality model has nothing to pretrain without field targets: a named error, not tfjs's
+    const { fieldTargets: _t, fieldMask: _m, ...noFields } = data;
+    const bare = new Trainer({ epochs: 1, batchSize: 16, alignment: { fields: 1 }, pretrain: { epochs: 1 } });
+    await expect(bare.fit(model, noFields)).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'data.fieldTargets' });
+    bare.dispose();
     trainer.dispose();
+    model.dispose();
+    tf.dispose(Object.values(data));
+  });
+});
+
+describe('report-field diagnostics', () => {
+  it('evaluate reports the held-out field loss and categorical accuracy, equal to a direct computation; pretraining logs them per epoch', async () => {
+    const cohort = generateSyntheticCohort({ patients: 48, seed: 11, layout: '2d', imageShape: [16, 16], slices: 2 });
+    const texts = await cohortReportTexts(cohort, 11);
+    const fields = ReportFieldTargets.fit(texts, strokeReportSchema, { minCount: 2 });
+    const tok = WordPieceTokenizer.train(texts.filter((t): t is string => t !== null), { vocabSize: 120 }, { maxLength: 32 });
+    const data = prepareTriModalData({ images: cohort.images, imageShape: cohort.sampleShape, reports: texts, labels: Array.from(cohort.poor) }, { tokenizer: tok, fieldTargets: fields });
+    const model = createTriModalModel({ image: { inputShape: [...cohort.sampleShape], spatialDims: 2, widths: [8], depths: [1], strides: [2] }, reportFields: fields, seed: 3 });
+    const trainer = new Trainer({ epochs: 1, batchSize: 64, learningRate: 1e-2, seed: 1, alignment: { global: 0, fine: 0, clinical: 0, fields: 1 }, pretrain: { epochs: 2 } });
+    const h = await trainer.fit(model, data, { validation: data });
+    expect(h.pretraining!.map((e) => Number.isFinite(e['val_fields']))).toEqual([true, true]);
+    expect(h.epochs[0]!['val_fields_accuracy']).toBeGreaterThanOrEqual(0);
+
+    const logs = await trainer.evaluate(model, data);
+    // direct: one forward pass over all 48 patients (evaluate's batch is 64: one batch)
+    const out = model.forward({ image: data.image! });
+    const direct = reportFieldLoss(out.reportFields!, data.fieldTargets!, data.fieldMask!, model.reportFieldGroups()!);
+    expect(logs['val_fields']!).toBeCloseTo(direct.dataSync()[0]!, 5);
+    const z = out.reportFields!.arraySync() as number[][];
+    const y = data.fieldTargets!.arraySync() as number[][];
+    const m = data.fieldMask!.arraySync() as number[][];
+    let correct = 0;
+    let known = 0;
+    fields.groups.forEach((g, gi) => {
+      if (g.kind !== 'categorical') return;
+      const argmax = (row: number[]) => row.slice(g.offset, g.offset + g.labels.length).reduce((best, v, i, a) => (v > a[best]! ? i : best), 0);
+      z.forEach((row, b) => {
+        if (m[b]![gi] !== 1) return;
+        known++;
+        if (argmax(row) === argmax(y[b]!)) correct++;
+      });
+    });
+    expect(known).toBeGreaterThan(48);
+    expect(logs['val_fields_accuracy']).toBeCloseTo(correct / known, 10);
+    // counts, not batch means: the same accuracy with evaluation batches of 32
+    const small = new Trainer({ epochs: 1, batchSize: 8, alignment: { fields: 1 } });
+    expect((await small.evaluate(model, data))['val_fields_accuracy']).toBeCloseTo(correct / known, 10);
+    // no field targets in the data: no field logs
+    const { fieldTargets: _t, fieldMask: _m, ...plain } = data;
+    expect((await trainer.evaluate(model, plain))['val_fields']).toBeUndefined();
+    const before = tf.memory().numTensors;
+    await trainer.evaluate(model, data);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([direct]);
+    Object.values(out).forEach((t) => t instanceof tf.Tensor && t.dispose());
+    [trainer, small].forEach((t) => t.dispose());
     model.dispose();
     tf.dispose(Object.values(data));
   });

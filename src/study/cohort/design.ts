@@ -92,6 +92,7 @@ function leftOutReason(id: string, withText: boolean): string | null {
   const spec = ablationSpec(id);
   if (spec.reference === 'oracle') return 'needs the true latent features, which only the simulator knows';
   if (!withText && (spec.modalities.includes('text') || spec.fusion === 'late')) return 'reads the reports, and no patient has one';
+  if (!withText && spec.alignment) return 'is taught by the reports, and no patient has one';
   return null;
 }
 
