@@ -244,6 +244,15 @@ export class TriModalModel {
   }
 
   /**
+   * The model's non-trainable variables: state that training updates without gradients
+   * (BatchNorm's moving mean and variance). Early stopping's restore-best copies them with the
+   * trainable ones, so that the restored model predicts as it did at its best epoch.
+   */
+  stateVariables(): tf.Variable[] {
+    return this.model.nonTrainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /**
    * Trainable variables by group: one group per modality encoder (`image`, `text`, `clinical`)
    * and `shared` for the fusion module and heads. Used by gradient modulation.
    */

@@ -305,7 +305,9 @@ export class Trainer {
       const finishedEpoch = this.epoch;
       this.epoch++;
       if (early) {
-        early.update(finishedEpoch, epochLogs, vars);
+        // with the non-trainable state (BatchNorm's moving statistics): restoring only the
+        // trainable weights would pair the best epoch's kernels with the last epoch's statistics
+        early.update(finishedEpoch, epochLogs, [...vars, ...model.stateVariables()]);
         this.best = early.best;
       }
       if (this.options.onEpochEnd) await this.options.onEpochEnd(finishedEpoch, epochLogs);
@@ -315,7 +317,7 @@ export class Trainer {
         break;
       }
     }
-    early?.restore(vars);
+    early?.restore([...vars, ...model.stateVariables()]);
     return { epochs: this.history.slice(), bestEpoch: this.best?.epoch ?? null, stoppedEarly, ...(this.pretrainHistory.length > 0 ? { pretraining: this.pretrainHistory.slice() } : {}) };
   }
 

@@ -234,3 +234,42 @@ describe('cpu/wasm agreement of training', () => {
     cpu.forEach((l, i) => expect(Math.abs(wasm[i]! - l), `epoch ${i}`).toBeLessThan(1e-3));
   });
 });
+
+describe('early stopping with BatchNorm', () => {
+  it("restore-best puts back the best epoch's moving statistics with its weights: the model predicts as it did at that epoch", async () => {
+    const { pre, tok } = toyEncoders();
+    const trainToy = makeToy({ n: 64, seed: 31 });
+    pre.fit(trainToy.rows);
+    const train = toTensors(trainToy, pre, tok);
+    const val = toTensors(makeToy({ n: 48, seed: 32 }), pre, tok);
+    const model = createTriModalModel({ image: { inputShape: [8, 8, 2], spatialDims: 2, widths: [8], depths: [1], strides: [2], norm: 'batch' }, seed: 6 });
+    expect(model.stateVariables().map((v) => v.name.replace(/.*\//, '').replace(/_\d+$/, ''))).toEqual(expect.arrayContaining([expect.stringContaining('moving_mean'), expect.stringContaining('moving_variance')]));
+    const perEpoch: Float32Array[] = [];
+    const trainer = new Trainer({
+      epochs: 8,
+      batchSize: 16,
+      learningRate: 5e-2,
+      seed: 2,
+      modalityDropout: false,
+      earlyStopping: { metric: 'loss', patience: 8, restoreBest: true },
+      onEpochEnd: () => {
+        const p = model.predict({ image: val.image! });
+        perEpoch.push(p.probabilities.dataSync() as Float32Array);
+        p.probabilities.dispose();
+      },
+    });
+    const h = await trainer.fit(model, train, { validation: val });
+    expect(h.bestEpoch).not.toBeNull();
+    expect(h.bestEpoch!).toBeLessThan(h.epochs.length - 1); // otherwise nothing is restored
+    const after = model.predict({ image: val.image! });
+    const got = Array.from(after.probabilities.dataSync());
+    const best = Array.from(perEpoch[h.bestEpoch!]!);
+    const last = Array.from(perEpoch.at(-1)!);
+    got.forEach((p, i) => expect(p).toBeCloseTo(best[i]!, 6));
+    expect(got.some((p, i) => Math.abs(p - last[i]!) > 1e-3)).toBe(true);
+    after.probabilities.dispose();
+    trainer.dispose();
+    model.dispose();
+    tf.dispose([...Object.values(train), ...Object.values(val)]);
+  });
+});
