@@ -342,7 +342,7 @@ export class Trainer {
     let gateCount = 0;
     let lossSum = 0;
     const fieldGroups = model.reportFieldGroups();
-    const fieldSums = [0, 0, 0]; // loss × batch, correct categorical fields, known categorical fields
+    const fieldSums = { loss: 0, correct: 0, known: 0 }; // loss × batch size, correct and known categorical fields
     for (let start = 0; start < n; start += bs) {
       const idx = tf.tensor1d(Array.from({ length: Math.min(bs, n - start) }, (_, i) => start + i), 'int32');
       const batch = takeRows(data, idx);
@@ -368,16 +368,16 @@ export class Trainer {
       }
       if (r.fields) {
         const [l, correct, known] = Array.from(await r.fields.data());
-        fieldSums[0] += l! * idx.shape[0]!;
-        fieldSums[1] += correct!;
-        fieldSums[2] += known!;
+        fieldSums.loss += l! * idx.shape[0]!;
+        fieldSums.correct += correct!;
+        fieldSums.known += known!;
       }
       tf.dispose([idx, r.loss, r.p, ...Object.values(r.auxP), r.gate, ...(r.fields ? [r.fields] : []), ...Object.values(batch)]);
     }
     const logs: TrainingLogs = { val_loss: lossSum / n };
     if (fieldGroups && data.fieldTargets && data.fieldMask) {
-      logs['val_fields'] = fieldSums[0]! / n;
-      logs['val_fields_accuracy'] = fieldSums[2]! > 0 ? fieldSums[1]! / fieldSums[2]! : Number.NaN;
+      logs['val_fields'] = fieldSums.loss / n;
+      logs['val_fields_accuracy'] = fieldSums.known > 0 ? fieldSums.correct / fieldSums.known : Number.NaN;
     }
     if (model.headType === 'binary') {
       const labels = Array.from(await data.labels.data());
