@@ -77,11 +77,13 @@ export interface TrainerOptionsBase {
    * Alignment pretraining: before the outcome is trained, `epochs` epochs of the alignment terms
    * alone (contrastive and report fields, with their own optimizer and warm-up + cosine
    * schedule at `learningRate`), so that the report teaches the image before the outcome head can
-   * lean on the easy modality. `fields` overrides the report-field weight during it. Needs the
+   * lean on the easy modality. `fields`, `global`, `fine` and `clinical` override those
+   * alignment weights during it (e.g. `global: 0, fine: 0, clinical: 0` pretrains the image's
+   * report-field head alone, leaving the text and clinical encoders untouched). Needs the
    * alignment loss. Runs once per trainer (a resumed trainer does not repeat it).
    * @defaultValue none
    */
-  pretrain?: { epochs: number; learningRate?: number; fields?: number };
+  pretrain?: { epochs: number; learningRate?: number; fields?: number; global?: number; fine?: number; clinical?: number };
   /**
    * Multipliers of the outcome training's learning rate per variable group (`image`, `text`,
    * `clinical`: the encoders; `shared`: fusion and heads; see `TriModalModel.variableGroups`),
@@ -191,12 +193,17 @@ export function resolveTrainerOptions<O extends TrainerOptionsBase>(options: O):
   resolveAlignment(o.alignment);
   resolveAugment(o.augment);
   if (o.pretrain !== undefined) {
-    const pt = o.pretrain as { epochs?: unknown; learningRate?: unknown; fields?: unknown } | null;
+    const pt = o.pretrain as { epochs?: unknown; learningRate?: unknown } | null;
     if (typeof pt !== 'object' || pt === null || !Number.isInteger(pt.epochs) || (pt.epochs as number) < 1) {
       throw new InvalidArgumentError({ argument: 'pretrain.epochs', message: 'pretrain.epochs must be a positive integer.', received: pt?.epochs });
     }
     if (pt.learningRate !== undefined && !((pt.learningRate as number) > 0)) throw new InvalidArgumentError({ argument: 'pretrain.learningRate', message: 'pretrain.learningRate must be > 0.', received: pt.learningRate });
-    if (pt.fields !== undefined && !((pt.fields as number) >= 0)) throw new InvalidArgumentError({ argument: 'pretrain.fields', message: 'pretrain.fields must be ≥ 0.', received: pt.fields });
+    for (const k of ['fields', 'global', 'fine', 'clinical'] as const) {
+      const v = (pt as Record<string, unknown>)[k];
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+        throw new InvalidArgumentError({ argument: `pretrain.${k}`, message: `pretrain.${k} must be a finite number ≥ 0.`, received: v });
+      }
+    }
   }
   if (o.groupLearningRates !== undefined) {
     const g = o.groupLearningRates as unknown;

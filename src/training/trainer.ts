@@ -163,7 +163,8 @@ export class Trainer {
       });
     }
     const optimizer = new AdamW({ learningRate: p.learningRate ?? this.options.learningRate, weightDecay: this.options.weightDecay });
-    const loss = { ...this.lossSettings(null), objective: 'alignment' as const, alignment: { ...align, ...(p.fields !== undefined ? { fields: p.fields } : {}) } };
+    const overrides = Object.fromEntries((['fields', 'global', 'fine', 'clinical'] as const).filter((k) => p[k] !== undefined).map((k) => [k, p[k]!]));
+    const loss = { ...this.lossSettings(null), objective: 'alignment' as const, alignment: { ...align, ...overrides } };
     const ctx: StepContext = {
       model,
       vars: this.logScale ? [...vars, this.logScale.variable] : vars,

@@ -62,6 +62,38 @@ describe('alignment pretraining', () => {
   });
 });
 
+describe('pretraining weights', () => {
+  it('global, fine and clinical set to 0 pretrain the field head alone: the text encoder does not move (it does with the contrastive terms)', async () => {
+    const cohort = generateSyntheticCohort({ patients: 32, seed: 12, layout: '2d', imageShape: [16, 16], slices: 2 });
+    const texts = await cohortReportTexts(cohort, 12);
+    const fields = ReportFieldTargets.fit(texts, strokeReportSchema, { minCount: 2 });
+    const tok = WordPieceTokenizer.train(texts.filter((t): t is string => t !== null), { vocabSize: 120 }, { maxLength: 32 });
+    const data = prepareTriModalData({ images: cohort.images, imageShape: cohort.sampleShape, reports: texts, labels: Array.from(cohort.poor) }, { tokenizer: tok, fieldTargets: fields });
+    /** L1 distance the text and image encoders moved; the outcome phase does not move the text encoder (its rate × 0). */
+    const moved = async (pretrain: { epochs: number; global?: number; fine?: number; clinical?: number }) => {
+      const model = createTriModalModel({ image: { inputShape: [...cohort.sampleShape], spatialDims: 2, widths: [8], depths: [1], strides: [2] }, text: { tokenizer: tok, dim: 8, numLayers: 1, numHeads: 2 }, fusion: { type: 'concat', dim: 8 }, reportFields: fields, seed: 4 });
+      const groups = model.variableGroups();
+      const before = (g: string) => groups[g]!.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+      const text0 = before('text');
+      const image0 = before('image');
+      const trainer = new Trainer({ epochs: 1, batchSize: 16, learningRate: 1e-2, weightDecay: 0, seed: 1, alignment: { fields: 1 }, pretrain, groupLearningRates: { text: 0 } });
+      await trainer.fit(model, data);
+      const dist = (g: string, ref: Float32Array[]) => groups[g]!.reduce((s, v, i) => s + Array.from(v.dataSync() as Float32Array).reduce((t: number, x: number, j: number) => t + Math.abs(x - ref[i]![j]!), 0), 0);
+      const out = { text: dist('text', text0), image: dist('image', image0) };
+      trainer.dispose();
+      model.dispose();
+      return out;
+    };
+    const fieldsOnly = await moved({ epochs: 2, global: 0, fine: 0, clinical: 0 });
+    const contrastive = await moved({ epochs: 2 });
+    expect(fieldsOnly.text).toBe(0);
+    expect(fieldsOnly.image).toBeGreaterThan(0);
+    expect(contrastive.text).toBeGreaterThan(0);
+    expectArgumentError(() => new Trainer({ pretrain: { epochs: 1, global: -1 } }), InvalidArgumentError, 'pretrain.global');
+    tf.dispose(Object.values(data));
+  });
+});
+
 describe('report-field diagnostics', () => {
   it('evaluate reports the held-out field loss and categorical accuracy, equal to a direct computation; pretraining logs them per epoch', async () => {
     const cohort = generateSyntheticCohort({ patients: 48, seed: 11, layout: '2d', imageShape: [16, 16], slices: 2 });
