@@ -9,6 +9,7 @@ import type { WordPieceTokenizer } from '../encoders/text/tokenizer.js';
 import type { TriModalModelConfig } from '../models/tri-modal.js';
 import type { ReportFieldTargets } from '../text/field-targets.js';
 import type { TrainerOptions } from '../training/trainer.js';
+import { imageEncoderConfig } from '../study/ablations.js';
 
 /** One row of the suite: a model config and its trainer settings. */
 export interface Ablation {
@@ -34,9 +35,7 @@ export interface Components {
 
 const DIM = 32;
 
-function image(c: Components): NonNullable<TriModalModelConfig['image']> {
-  return { inputShape: c.imageShape, spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM, norm: 'batch' };
-}
+const image = (c: Components) => imageEncoderConfig(c.imageShape);
 const text = (c: Components) => ({ tokenizer: c.tok, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 const clinical = (c: Components) => ({ features: c.pre, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 const vdafmFusion = { type: 'vdafm' as const, dim: DIM, numHeads: 4, numLayers: 1, dropout: 0.1 };

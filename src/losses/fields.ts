@@ -58,3 +58,32 @@ export function reportFieldLoss(logits: tf.Tensor, targets: tf.Tensor, mask: tf.
     return tf.div(tf.sum(tf.mul(losses, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
   });
 }
+
+/**
+ * `[loss, correct, known]` of a batch of report-field head outputs: {@link reportFieldLoss} and,
+ * over the categorical groups, how many known fields the head's most likely value gets right and
+ * how many are known (the trainer's `val_fields` and `val_fields_accuracy` sum them over batches).
+ *
+ * @param logits - `[B, width]` head outputs; `targets`, `mask`, `groups`: as {@link reportFieldLoss}.
+ * @returns `[3]`; the caller owns it.
+ * @throws {@link ShapeError} as {@link reportFieldLoss}.
+ * @internal
+ */
+export function reportFieldStats(logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor, groups: readonly FieldLossGroup[]): tf.Tensor1D {
+  return tf.tidy(() => {
+    const loss = reportFieldLoss(logits, targets, mask, groups);
+    const m = tf.cast(mask, 'float32');
+    let correct: tf.Tensor = tf.scalar(0);
+    let known: tf.Tensor = tf.scalar(0);
+    groups.forEach((g, i) => {
+      if (g.kind !== 'categorical') return;
+      const z = tf.slice(logits, [0, g.offset], [-1, g.labels.length]);
+      const y = tf.slice(targets, [0, g.offset], [-1, g.labels.length]);
+      const present = tf.reshape(tf.slice(m, [0, i], [-1, 1]), [-1]);
+      const hit = tf.cast(tf.equal(tf.argMax(z, 1), tf.argMax(y, 1)), 'float32');
+      correct = tf.add(correct, tf.sum(tf.mul(hit, present)));
+      known = tf.add(known, tf.sum(present));
+    });
+    return tf.stack([loss, correct, known]) as tf.Tensor1D;
+  });
+}

@@ -11,15 +11,16 @@
  * [16, 32, 32] with the small default init and BatchNorm (GroupNorm normalises each patient's
  * feature maps over space, which removes the global quantities — lesion volume — that the
  * report's fields describe: pretrained on them, the GroupNorm encoder stayed at chance for 12
- * epochs on development cohorts, the BatchNorm one did not), width 32 everywhere, AdamW at lr 2e-3, batch 32, at
- * most 14 epochs with early stopping on the validation **loss** (patience 4, restore-best: the
+ * epochs on development cohorts, the BatchNorm one did not), width 32 everywhere, AdamW at lr
+ * 2e-3, batch 32, at most 14 epochs with early stopping on the validation **loss** (patience 4, restore-best: the
  * validation AUC of a few hundred patients selected noise, often epoch 0). Each spec's flags map
  * one to one: `balancing: true` → the trainer's default (`'adaptive'`), `false` →
  * `balancing: false`; `alignment: true` → the dual alignment at its default weights plus the
  * report-field head on the image (`reportFields`, weight 0.5) and
  * {@link TRAINING}.pretrainEpochs epochs of alignment pretraining (field weight 5) before the
- * outcome; `false` → `alignment: false` and no field head; the aligned models then fine-tune the pretrained
- * image encoder at {@link TRAINING}.alignedImageLearningRate × the learning rate; `modalityDropout: false` →
+ * outcome, then fine-tuning of the pretrained image encoder at
+ * {@link TRAINING}.alignedImageLearningRate × the learning rate; `false` → `alignment: false` and
+ * no field head; `modalityDropout: false` →
  * `modalityDropout: false` (true: the trainer's defaults). Single-modality models and
  * image + clinical use the pooled head.
  *
@@ -106,9 +107,11 @@ export function cellEpochs(trainSize: number | undefined, quick: boolean): { epo
 
 const DIM = 32;
 
-function image(c: ModelComponents): NonNullable<TriModalModelConfig['image']> {
-  return { inputShape: [...c.imageShape], spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM, norm: 'batch' };
+/** The image encoder of every neural ablation (the study's and the demo's) for images of `imageShape`. */
+export function imageEncoderConfig(imageShape: readonly number[]): NonNullable<TriModalModelConfig['image']> {
+  return { inputShape: [...imageShape], spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM, norm: 'batch' };
 }
+const image = (c: ModelComponents) => imageEncoderConfig(c.imageShape);
 const text = (c: ModelComponents) => ({ tokenizer: c.tok, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 const clinical = (c: ModelComponents) => ({ features: c.pre, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 });
 

@@ -106,13 +106,21 @@ export async function predictCohort(model: TriModalModel, c: PatientsWithReports
 
 const cachedTensors = { train: new WeakMap<TrainingData, TriModalData>(), val: new WeakMap<TrainingData, TriModalData>() };
 
+/**
+ * The preprocessing of a seed's (or fold's) patients: its fitted preprocessor and tokenizer, and
+ * its report-field targets when the patients have reports (the alignment models' field head;
+ * other models ignore them).
+ */
+function prepareTools(data: TrainingData, c: PatientsWithReports) {
+  return { preprocessor: data.pre, tokenizer: data.tok, ...(data.fields && c.texts ? { fieldTargets: data.fields } : {}) };
+}
+
 /** The training or validation cohort's tensors, built once per seed's data and released with it. */
 function tensorsOf(data: TrainingData, which: 'train' | 'val'): TriModalData {
   const cache = cachedTensors[which];
   let t = cache.get(data);
   if (!t) {
-    // the field targets feed the alignment models' field head (other models ignore them)
-    const built = prepareTriModalData(rawInputs(data[which]), { preprocessor: data.pre, tokenizer: data.tok, ...(data.fields && data[which].texts ? { fieldTargets: data.fields } : {}) });
+    const built = prepareTriModalData(rawInputs(data[which]), prepareTools(data, data[which]));
     cache.set(data, built);
     data.disposers.push(() => {
       tf.dispose(Object.values(built) as tf.Tensor[]);
@@ -189,7 +197,7 @@ export const tfjsCellTrainer: CellTrainer = {
     const options = trainerOptions(spec, { quick, seed: data.seeds.trainer });
     const batchSize = options.batchSize ?? 16;
     const rows = Math.min(data.train.labels.length, 4 * batchSize);
-    const subset = prepareTriModalData(rawInputs(data.train, 0, rows), { preprocessor: data.pre, tokenizer: data.tok, ...(data.fields && data.train.texts ? { fieldTargets: data.fields } : {}) });
+    const subset = prepareTriModalData(rawInputs(data.train, 0, rows), prepareTools(data, data.train));
     const stamps: number[] = [];
     const trainer = new Trainer({ ...options, epochs: 1, earlyStopping: false, onBatchEnd: () => void stamps.push(performance.now()) });
     try {

@@ -12,7 +12,7 @@ import { Random } from '../core/random.js';
 import { InvalidArgumentError } from '../errors.js';
 import { classWeightsFromLabels } from '../losses/classification.js';
 import { LogitScale } from '../losses/contrastive.js';
-import { type FieldLossGroup, reportFieldLoss } from '../losses/fields.js';
+import { reportFieldStats } from '../losses/fields.js';
 import { rocAuc } from '../metrics/ranking.js';
 import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
@@ -354,7 +354,7 @@ export class Trainer {
         const auxP: Record<string, tf.Tensor> = {};
         if (diagnostics) for (const [m, l] of Object.entries(out.auxiliary)) auxP[m] = model.probabilities(l!);
         const gate = diagnostics && out.gate ? tf.stack([tf.sum(out.gate), tf.sum(tf.square(out.gate)), tf.scalar(out.gate.size)]) : tf.zeros([3]);
-        const fields = fieldGroups && out.reportFields && batch.fieldTargets && batch.fieldMask ? fieldStats(out.reportFields, batch.fieldTargets, batch.fieldMask, fieldGroups) : undefined;
+        const fields = fieldGroups && out.reportFields && batch.fieldTargets && batch.fieldMask ? reportFieldStats(out.reportFields, batch.fieldTargets, batch.fieldMask, fieldGroups) : undefined;
         disposeOutputs(out);
         return { loss, p, auxP, gate, fields };
       });
@@ -431,27 +431,4 @@ export class Trainer {
     this.logScale?.dispose();
     this.teacher?.dispose();
   }
-}
-
-/**
- * `[loss, correct, known]` of a batch's report-field head: the unweighted report-field loss and,
- * over its categorical groups, the known fields whose argmax equals the target's.
- */
-function fieldStats(logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor, groups: readonly FieldLossGroup[]): tf.Tensor1D {
-  return tf.tidy(() => {
-    const loss = reportFieldLoss(logits, targets, mask, groups);
-    const m = tf.cast(mask, 'float32');
-    let correct: tf.Tensor = tf.scalar(0);
-    let known: tf.Tensor = tf.scalar(0);
-    groups.forEach((g, i) => {
-      if (g.kind !== 'categorical') return;
-      const z = tf.slice(logits, [0, g.offset], [-1, g.labels.length]);
-      const y = tf.slice(targets, [0, g.offset], [-1, g.labels.length]);
-      const present = tf.reshape(tf.slice(m, [0, i], [-1, 1]), [-1]);
-      const hit = tf.cast(tf.equal(tf.argMax(z, 1), tf.argMax(y, 1)), 'float32');
-      correct = tf.add(correct, tf.sum(tf.mul(hit, present)));
-      known = tf.add(known, tf.sum(present));
-    });
-    return tf.stack([loss, correct, known]) as tf.Tensor1D;
-  });
 }
