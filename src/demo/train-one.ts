@@ -7,7 +7,7 @@ import { evaluateBinary, type BinaryEvaluation } from '../metrics/evaluate.js';
 import { createTriModalModel } from '../models/builder.js';
 import type { TriModalData } from '../models/data.js';
 import type { TriModalModel } from '../models/tri-modal.js';
-import { TRAINING } from '../study/ablations.js';
+import { TRAINING, alignedTrainerOptions } from '../study/ablations.js';
 import type { TrainingLogs } from '../training/types.js';
 import { dropModalityAuc } from '../training/diagnostics.js';
 import { Trainer } from '../training/trainer.js';
@@ -68,9 +68,7 @@ export async function trainAblation(ablation: Ablation, run: DemoRun): Promise<A
     seed,
     // on validation loss: the validation AUC of a few hundred patients peaks on noise in the first epochs
     earlyStopping: { metric: 'loss', patience: quick ? epochs : TRAINING.patience, restoreBest: true },
-    ...(ablation.aligned
-      ? { alignment: { fields: TRAINING.fields }, pretrain: { epochs: quick ? 1 : TRAINING.pretrainEpochs, fields: TRAINING.pretrainFields }, groupLearningRates: { image: TRAINING.alignedImageLearningRate } }
-      : {}),
+    ...(ablation.aligned ? alignedTrainerOptions(quick ? 1 : TRAINING.pretrainEpochs) : {}),
     onEpochEnd: (e, logs) => epochBar.update(e + 1, `loss ${fmt(logs['loss']!)} val AUC ${fmt(logs['val_auc']!)}`),
     onBatchEnd: (_, logs) => void steps.push(logs),
     ...ablation.trainer,

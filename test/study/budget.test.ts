@@ -28,7 +28,8 @@ describe('cellEpochs', () => {
   it('sets the trainer options of a cell: epochs, pretraining of the aligned models, early stopping on loss', () => {
     const full = trainerOptions(ablationSpec('full'), { quick: false, seed: 1, trainSize: 2400 });
     expect(full.epochs).toBe(4);
-    expect(full.pretrain).toEqual({ epochs: 3, fields: TRAINING.pretrainFields });
+    expect(full.pretrain).toEqual({ epochs: 3, fields: TRAINING.pretrainFields, global: 0, fine: 0, clinical: 0 });
+    expect(full.groupLearningRates).toEqual({ image: TRAINING.alignedImageLearningRate });
     expect(full.earlyStopping).toEqual({ metric: 'loss', patience: 4, restoreBest: true });
     const concat = trainerOptions(ablationSpec('concat'), { quick: false, seed: 1 });
     expect(concat.epochs).toBe(14);
