@@ -2,7 +2,7 @@
 // Builds vdafm's WebAssembly modules with clang + wasm-ld (no emscripten, no libc) and writes them
 // as base64 into generated TypeScript files:
 //
-//   src/kernels/gemm-wasm.generated.ts          native/gemm.c + native/fused.c, wasm32 + simd128
+//   src/kernels/gemm-wasm.generated.ts          native/gemm.c + native/fused.c + native/conv.c, wasm32 + simd128
 //                                               (f32x4.mul + f32x4.add): every engine with SIMD
 //   src/kernels/gemm-relaxed-wasm.generated.ts  native/gemm.c with -DRELAXED=1 -mrelaxed-simd
 //                                               (f32x4.relaxed_madd): chosen at run time where
@@ -29,8 +29,8 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The C sources linked into the module (the -D macros configure gemm.c; fused.c ignores them). */
-const sources = [join(root, 'native', 'gemm.c'), join(root, 'native', 'fused.c')];
+/** The C sources linked into the module (the -D macros configure gemm.c; fused.c and conv.c ignore them). */
+const sources = [join(root, 'native', 'gemm.c'), join(root, 'native', 'fused.c'), join(root, 'native', 'conv.c')];
 const buildDir = join(root, 'native', 'build');
 const generated = join(root, 'src', 'kernels', 'gemm-wasm.generated.ts');
 const generatedRelaxed = join(root, 'src', 'kernels', 'gemm-relaxed-wasm.generated.ts');
@@ -44,7 +44,7 @@ export const clang =
 export const SHIPPED = { MR: 4, NR: 8, KC: 256, MC: 64, NC: 1024, KU: 1, SPLATA: 0, MACRO: 0, KERNEL_INLINE: 1 };
 
 /**
- * Compiles `files` (default: gemm.c + fused.c) with the given -D macros into `out`; returns the
+ * Compiles `files` (default: gemm.c + fused.c + conv.c) with the given -D macros into `out`; returns the
  * bytes. `RELAXED: 1` in `defines` adds -mrelaxed-simd.
  */
 export function compile(defines, out, files = sources) {
@@ -103,9 +103,9 @@ function renderModule(bytes, { name, from, test, doc }) {
 const renderGenerated = (bytes) =>
   renderModule(bytes, {
     name: 'GEMM_WASM',
-    from: `native/gemm.c (compiled with ${macros(SHIPPED)}) and native/fused.c`,
+    from: `native/gemm.c (compiled with ${macros(SHIPPED)}), native/fused.c and native/conv.c`,
     test: 'test/kernels/gemm-wasm.generated.test.ts',
-    doc: ['/** The vdafm WebAssembly module (GEMM + fused elementwise kernels; wasm32 + simd128), base64-encoded. */'],
+    doc: ['/** The vdafm WebAssembly module (GEMM + fused elementwise kernels + im2col/col2im; wasm32 + simd128), base64-encoded. */'],
   });
 
 const renderRelaxed = (bytes) =>

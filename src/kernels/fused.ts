@@ -36,7 +36,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertBoolean, assertOneOf } from '../core/validate.js';
-import { fastKernelsActive, pickRunner, pointer, reserve, type Runner } from './module.js';
+import { fastKernelsActive, pickRunner, runOnHeap, type Runner } from './module.js';
 import { registerWasmKernel, type WasmBackend } from './backend.js';
 
 /** Name of our GELU forward kernel on the 'wasm' backend. */
@@ -58,39 +58,7 @@ interface FusedExports {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/**
- * Runs `call` with byte offsets of `inputs` and `outputs` (null entries give 0) in the runner's
- * memory: the tensors' own memory in zero-copy mode, else copies in and out of scratch regions.
- */
-function run(
-  backend: WasmBackend,
-  runner: Runner,
-  inputs: Array<tf.TensorInfo | null>,
-  outputs: Array<tf.TensorInfo | null>,
-  call: (exports: FusedExports, ins: number[], outs: number[]) => void,
-): void {
-  const exports = runner.exports as unknown as FusedExports;
-  const size = (t: tf.TensorInfo | null) => (t ? t.shape.reduce((p, d) => p * d, 1) : 0);
-  if (runner.zeroCopy) {
-    const at = (t: tf.TensorInfo | null) => (t ? pointer(backend, t) : 0);
-    call(exports, inputs.map(at), outputs.map(at));
-    return;
-  }
-  const all = [...inputs, ...outputs];
-  const offsets = reserve(runner, all.map(size));
-  const heap = new Float32Array(runner.memory.buffer);
-  inputs.forEach((t, i) => {
-    if (t) heap.set(backend.typedArrayFromHeap(t) as Float32Array, offsets[i]! >> 2);
-  });
-  const ptr = (t: tf.TensorInfo | null, i: number) => (t ? offsets[i]! : 0);
-  call(exports, inputs.map(ptr), outputs.map((t, i) => ptr(t, inputs.length + i)));
-  const after = new Float32Array(runner.memory.buffer);
-  outputs.forEach((t, i) => {
-    if (!t) return;
-    const at = offsets[inputs.length + i]! >> 2;
-    (backend.typedArrayFromHeap(t) as Float32Array).set(after.subarray(at, at + size(t)));
-  });
-}
+const run = runOnHeap<FusedExports>;
 
 function geluKernelFunc(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as WasmBackend;

@@ -1,6 +1,8 @@
 /**
- * The gradients of a 2D convolution, each one forward convolution or a `matMul` (see the notes
- * of `conv.ts`): the input gradient (stride 1: a 'full' correlation with the flipped filter;
+ * The forward pass and gradients of a 2D convolution. On 'wasm' with vdafm's kernels, each is one
+ * product on vdafm's GEMM around the im2col / col2im kernels ({@link conv2dForward},
+ * {@link conv2dInputGrad}, {@link conv2dFilterGrad}). Elsewhere each is one forward convolution
+ * or a `matMul` (see the notes of `conv.ts`): the input gradient (stride 1: a 'full' correlation with the flipped filter;
  * stride > 1: one stride-1 correlation per stride phase), the filter gradient (one convolution
  * with the batch as the reduction channels; 1×1 kernels as a `matMul`), the bias gradient, and
  * the custom-gradient node that yields the filter and bias gradients.
@@ -8,9 +10,51 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { columnSums } from './matmul.js';
+import { col2im, im2col, type Im2ColGeometry } from '../kernels/conv.js';
+import { fastKernelsActive } from '../kernels/module.js';
+import { columnSums, fastMatMul } from './matmul.js';
 import { fastSlice } from './slice.js';
-import type { Conv2DGeometry, Pad4 } from './conv-geometry.js';
+import { type Conv2DGeometry, forwardPad, type Pad4 } from './conv-geometry.js';
+
+let gemmConvEnabled = true;
+
+/**
+ * Turns the GEMM formulation of the convolutions (im2col/col2im + vdafm's GEMM, on 'wasm' with
+ * the fast kernels active) on or off; off, they run on the backend's convolution kernel as on
+ * every other backend. For benchmarks and tests; read at call time.
+ * @internal
+ */
+export function setGemmConvolutions(on: boolean): void {
+  gemmConvEnabled = on;
+}
+
+/** Whether the convolutions run as im2col/col2im + GEMM now (see {@link setGemmConvolutions}). @internal */
+export function gemmConvolutions(): boolean {
+  return gemmConvEnabled && fastKernelsActive();
+}
+
+function im2colGeometry(kh: number, kw: number, g: Conv2DGeometry): Im2ColGeometry {
+  return { kh, kw, sh: g.sh, sw: g.sw, pt: g.ph.before, pl: g.pw.before, ho: g.ph.out, wo: g.pw.out };
+}
+
+/** The rows of `x` `[n, h, w, c]` a convolution reads, `[n·ho·wo, kh·kw·c]` (a reshape when that is all it is). */
+function patches(x: tf.Tensor4D, kh: number, kw: number, g: Conv2DGeometry): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  if (kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.ph.out === h && g.pw.out === w) return tf.reshape(x, [n * h * w, c]);
+  return im2col(x, im2colGeometry(kh, kw, g))!;
+}
+
+/**
+ * The forward 2D convolution of `x` `[n, h, w, cin]` with `w` `[kh, kw, cin, cout]` (no bias):
+ * with the fast kernels on 'wasm', `im2col(x) · w` on vdafm's GEMM; elsewhere `tf.conv2d`.
+ * @internal
+ */
+export function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2DGeometry): tf.Tensor4D {
+  const [kh, kw, cin, cout] = w.shape;
+  if (!gemmConvolutions()) return tf.conv2d(x, w, [g.sh, g.sw], forwardPad(g));
+  const y = fastMatMul(patches(x, kh, kw, g), tf.reshape(w, [kh * kw * cin, cout]) as tf.Tensor2D);
+  return tf.reshape(y, [x.shape[0], g.ph.out, g.pw.out, cout]);
+}
 
 /** `x[:, top : top + h, left : left + w, :]` of a rank-4 tensor. */
 function crop4(x: tf.Tensor4D, top: number, left: number, h: number, w: number): tf.Tensor4D {
@@ -92,6 +136,12 @@ function swappedTaps(w: tf.Tensor4D): tf.Tensor2D {
 export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[], g: Conv2DGeometry): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
   const [n, ho, wo] = dy.shape;
+  if (gemmConvolutions()) {
+    // dcols = dy · wᵀ (one row per output pixel), then every patch row added back where it was read
+    const dcols = fastMatMul(tf.reshape(dy, [n * ho * wo, cout]) as tf.Tensor2D, tf.reshape(w, [kh * kw * cin, cout]) as tf.Tensor2D, { transposeB: true });
+    if (kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && ho === xShape[1] && wo === xShape[2]) return tf.reshape(dcols, xShape as [number, number, number, number]);
+    return col2im(dcols, im2colGeometry(kh, kw, g), xShape)!;
+  }
   const h = xShape[1]!;
   const wd = xShape[2]!;
   const { sh, sw } = g;
@@ -134,6 +184,12 @@ export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[
  * @internal
  */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, g: Conv2DGeometry, dyT?: tf.Tensor4D): tf.Tensor4D {
+  if (gemmConvolutions()) {
+    // dW = im2col(x)ᵀ · dy: the reduction runs over every output pixel of the batch
+    const [n, ho, wo, cout] = dy.shape;
+    const dw = fastMatMul(patches(x, kh, kw, g), tf.reshape(dy, [n * ho * wo, cout]) as tf.Tensor2D, { transposeA: true });
+    return tf.reshape(dw, [kh, kw, x.shape[3], cout]);
+  }
   if (kh === 1 && kw === 1) return conv2dFilterGrad1x1(x, dy, g);
   const [, h, wd] = x.shape;
   const [, ho, wo] = dy.shape;

@@ -5,7 +5,14 @@
  * Why: tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter` kernel (a stock `conv2d` cannot train
  * there), its `Conv2DBackpropInput` is a naive loop (~10× slower than the forward conv), its
  * `Conv3D` forward is naive (~0.3 GFLOP/s) and its `Conv3DBackpropInputV2` is wrong with 'same'
- * padding. The ops here use only the 2D forward convolution kernel (XNNPACK on wasm):
+ * padding.
+ *
+ * On 'wasm' with vdafm's kernels active (the default; `conv-gradients.ts`), every 2D convolution
+ * is a product on vdafm's GEMM: forward `im2col(x) · w`, input gradient `col2im(dy · wᵀ)`, filter
+ * gradient `im2col(x)ᵀ · dy` (src/kernels/conv.ts moves the data; the GEMM has relaxed SIMD and the
+ * Node thread pool, XNNPACK's convolution neither, and the filter gradient as a convolution ran at
+ * half XNNPACK's forward rate). Elsewhere (cpu, webgl, webgpu, or the fast kernels off), the ops
+ * use only the backend's 2D forward convolution kernel:
  *
  * - forward: `tf.conv2d` with explicit (TensorFlow 'same'-style) padding;
  * - input gradient: stride 1, a 'full' forward convolution of the output gradient with the
@@ -34,8 +41,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { fastSlice } from './slice.js';
-import { axisPadding, type ConvPadding, forwardPad, geometry2d } from './conv-geometry.js';
-import { conv2dFilterGrad, conv2dInputGrad, filterAndBiasNode, type Grad, sumToChannels } from './conv-gradients.js';
+import { axisPadding, type ConvPadding, geometry2d } from './conv-geometry.js';
+import { conv2dFilterGrad, conv2dForward, conv2dInputGrad, filterAndBiasNode, gemmConvolutions, type Grad, sumToChannels } from './conv-gradients.js';
 
 /**
  * The differentiable 2D convolution, as two custom-gradient nodes so that tfjs's tape prunes
@@ -46,14 +53,13 @@ import { conv2dFilterGrad, conv2dInputGrad, filterAndBiasNode, type Grad, sumToC
  */
 function conv2dCore(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D | null, strides: [number, number], padding: ConvPadding): tf.Tensor4D {
   const g = geometry2d(x.shape, w.shape[0], w.shape[1], strides, padding);
-  const pad = forwardPad(g);
   const [kh, kw] = w.shape;
   const xShape = x.shape;
   const nodeA = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xx, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     save([w]);
     return {
-      value: tf.conv2d(xx, w, strides, pad),
+      value: conv2dForward(xx, w, g),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => conv2dInputGrad(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, xShape, g),
     };
   }) as Grad) as (x: tf.Tensor) => tf.Tensor4D;
@@ -184,7 +190,6 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
   const [sd, sh, sw] = strides;
   const pd = axisPadding(d, kd, sd, padding);
   const g = geometry2d([n * pd.out, h, wd, c], kh, kw, [sh, sw], padding);
-  const pad2 = forwardPad(g);
   const hwc = h * wd * c;
   const groups = pd.out + Math.floor((kd - 1) / sd);
   const span = sd * groups;
@@ -220,7 +225,7 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
     const [xx, save] = args as [tf.Tensor5D, tf.GradSaveFunc];
     save([w]);
     const wt = depthTaps(w);
-    const ys = slabs(xx).map((slab, t) => tf.conv2d(slab, wt[t]!, [sh, sw], pad2));
+    const ys = slabs(xx).map((slab, t) => conv2dForward(slab, wt[t]!, g));
     return {
       value: ys.length === 1 ? ys[0]! : tf.addN(ys), // [n·outD, outH, outW, co]
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -230,7 +235,7 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
     };
   }) as Grad) as (x: tf.Tensor) => tf.Tensor4D;
   const y = filterAndBiasNode(nodeA(x), x, w, bias, (sx, d4) => {
-    const dyT = kh === 1 && kw === 1 ? undefined : (tf.transpose(d4, [1, 2, 0, 3]) as tf.Tensor4D);
+    const dyT = (kh === 1 && kw === 1) || gemmConvolutions() ? undefined : (tf.transpose(d4, [1, 2, 0, 3]) as tf.Tensor4D);
     const dw = slabs(sx).map((slab) => conv2dFilterGrad(slab, d4, kh, kw, g, dyT));
     return tf.reshape(dw.length === 1 ? dw[0]! : tf.stack(dw), [kd, kh, kw, c, co]);
   });

@@ -1,0 +1,219 @@
+// im2col / col2im kernels (src/kernels/conv.ts, native/conv.c) on the wasm backend, and the GEMM
+// formulation of the convolution ops (src/ops/conv.ts) they enable: hand-checked patches,
+// float64 loop references over random geometries (padding on every side, strides, taps wholly
+// outside the image), the adjoint identity, the copy mode, leaks, and the convolutions' values
+// and gradients on wasm equal to the convolution-kernel formulation and to cpu.
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { fc, test as fcTest } from '@fast-check/vitest';
+import { col2im, COL2IM_KERNEL_NAME, im2col, IM2COL_KERNEL_NAME, type Im2ColGeometry } from '../../src/kernels/conv.js';
+import { fastKernelsMode, setFastKernelsEnabled } from '../../src/kernels/module.js';
+import { conv2d, conv3d } from '../../src/ops/conv.js';
+import { gemmConvolutions, setGemmConvolutions } from '../../src/ops/conv-gradients.js';
+import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
+import { onBackend, snapshot } from '../helpers/backends.js';
+
+/** Calls `visit(xIndex, colIndex)` for every (row, tap, channel) of im2col that reads inside the image. */
+function forEachRead([n, h, w, c]: [number, number, number, number], g: Im2ColGeometry, visit: (xi: number, ci: number) => void): void {
+  const K = g.kh * g.kw * c;
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < g.ho; i++)
+      for (let j = 0; j < g.wo; j++)
+        for (let a = 0; a < g.kh; a++)
+          for (let q = 0; q < g.kw; q++)
+            for (let ch = 0; ch < c; ch++) {
+              const y = i * g.sh + a - g.pt;
+              const xx = j * g.sw + q - g.pl;
+              if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+              visit(((b * h + y) * w + xx) * c + ch, ((b * g.ho + i) * g.wo + j) * K + (a * g.kw + q) * c + ch);
+            }
+}
+
+/** im2col in plain loops: row (b, i, j), column (a·kw + q)·c + ci; zeros where a tap reads padding. */
+function im2colRef(x: Float32Array, shape: [number, number, number, number], g: Im2ColGeometry): Float32Array {
+  const out = new Float32Array(shape[0] * g.ho * g.wo * g.kh * g.kw * shape[3]);
+  forEachRead(shape, g, (xi, ci) => (out[ci] = x[xi]!));
+  return out;
+}
+
+/** col2im in plain loops (float64 accumulation), the adjoint of {@link im2colRef}. */
+function col2imRef(cols: Float32Array, shape: [number, number, number, number], g: Im2ColGeometry): Float32Array {
+  const acc = new Float64Array(shape.reduce((p, d) => p * d, 1));
+  forEachRead(shape, g, (xi, ci) => (acc[xi]! += cols[ci]!));
+  return Float32Array.from(acc);
+}
+
+const seq = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed + 1.7 * i));
+
+/** Random geometries: any padding before (up to the kernel, i.e. whole taps outside), any output size. */
+const geometryCase = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  h: fc.integer({ min: 1, max: 9 }),
+  w: fc.integer({ min: 1, max: 9 }),
+  c: fc.integer({ min: 1, max: 9 }),
+  kh: fc.integer({ min: 1, max: 4 }),
+  kw: fc.integer({ min: 1, max: 4 }),
+  sh: fc.integer({ min: 1, max: 3 }),
+  sw: fc.integer({ min: 1, max: 3 }),
+  pt: fc.integer({ min: 0, max: 4 }),
+  pl: fc.integer({ min: 0, max: 4 }),
+  ho: fc.integer({ min: 1, max: 6 }),
+  wo: fc.integer({ min: 1, max: 6 }),
+  seed: fc.integer({ min: 0, max: 1000 }),
+});
+
+describe('im2col / col2im kernels (wasm)', () => {
+  it('gathers hand-checked patches: 3×3 image, 2×2 kernel, stride 2, one zero row and column of padding before', async () => {
+    // x = 1..9 (one channel); output pixel (i, j) reads rows 2i−1, 2i and columns 2j−1, 2j
+    const g: Im2ColGeometry = { kh: 2, kw: 2, sh: 2, sw: 2, pt: 1, pl: 1, ho: 2, wo: 2 };
+    const got = await onBackend('wasm', () => tf.tidy(() => Array.from(im2col(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]), g)!.dataSync())));
+    expect(got).toEqual([0, 0, 0, 1, 0, 0, 2, 3, 0, 4, 0, 7, 5, 6, 8, 9]);
+  });
+
+  it('scatters hand-checked sums back (col2im of all ones counts how many patches read each pixel)', async () => {
+    // 3×3 kernel, stride 1, 'same' padding on a 3×3 image: a pixel is read by one patch per neighbour
+    const g: Im2ColGeometry = { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 3, wo: 3 };
+    const got = await onBackend('wasm', () => tf.tidy(() => Array.from(col2im(tf.ones([9, 9]) as tf.Tensor2D, g, [1, 3, 3, 1])!.dataSync())));
+    expect(got).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+  });
+
+  fcTest.prop([geometryCase], { numRuns: 60 })('im2col equals the loop reference and col2im is exact on it, for any geometry', async (p) => {
+    const shape: [number, number, number, number] = [p.n, p.h, p.w, p.c];
+    const g: Im2ColGeometry = { kh: p.kh, kw: p.kw, sh: p.sh, sw: p.sw, pt: p.pt, pl: p.pl, ho: p.ho, wo: p.wo };
+    const x = seq(shape.reduce((a, b) => a * b), p.seed);
+    const cols = seq(p.n * p.ho * p.wo * p.kh * p.kw * p.c, p.seed + 7);
+    const [gotCols, gotDx] = await onBackend('wasm', () =>
+      tf.tidy(() => snapshot([im2col(tf.tensor4d(x, shape), g)!, col2im(tf.tensor2d(cols, [p.n * p.ho * p.wo, p.kh * p.kw * p.c]), g, shape)!])),
+    );
+    expect(Array.from(gotCols!)).toEqual(Array.from(im2colRef(x, shape, g))); // a copy: bit-exact
+    assertTensorsClose(gotDx!, col2imRef(cols, shape, g), { atol: 1e-6, rtol: 1e-6 }, 'col2im');
+  });
+
+  fcTest.prop([geometryCase], { numRuns: 30 })('col2im is the adjoint of im2col: ⟨im2col(x), C⟩ = ⟨x, col2im(C)⟩', async (p) => {
+    const shape = [p.n, p.h, p.w, p.c] as [number, number, number, number];
+    const g: Im2ColGeometry = { kh: p.kh, kw: p.kw, sh: p.sh, sw: p.sw, pt: p.pt, pl: p.pl, ho: p.ho, wo: p.wo };
+    const x = seq(shape.reduce((a, b) => a * b), p.seed);
+    const cols = seq(p.n * p.ho * p.wo * p.kh * p.kw * p.c, p.seed + 3);
+    const [a, b] = await onBackend('wasm', () =>
+      tf.tidy(() => {
+        const left = im2col(tf.tensor4d(x, shape), g)!.dataSync() as Float32Array;
+        const right = col2im(tf.tensor2d(cols, [p.n * p.ho * p.wo, p.kh * p.kw * p.c]), g, shape)!.dataSync() as Float32Array;
+        return [left.reduce((s, v, i) => s + v * cols[i]!, 0), right.reduce((s, v, i) => s + v * x[i]!, 0)];
+      }),
+    );
+    expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(a!)));
+  });
+
+  it('returns null off wasm, gives bit-identical results in the copying mode, and leaks nothing', async () => {
+    const g: Im2ColGeometry = { kh: 3, kw: 3, sh: 2, sw: 1, pt: 1, pl: 1, ho: 3, wo: 5 };
+    const probe = tf.ones([1, 5, 5, 2]) as tf.Tensor4D;
+    expect(im2col(probe, g)).toBeNull(); // on cpu
+    probe.dispose();
+    const x = seq(2 * 5 * 5 * 2, 1);
+    const run = () => tf.tidy(() => {
+      const cols = im2col(tf.tensor4d(x, [2, 5, 5, 2]), g)!;
+      return snapshot([cols, col2im(cols, g, [2, 5, 5, 2])!]);
+    });
+    const zeroCopy = await onBackend('wasm', run);
+    setFastKernelsEnabled(true, { zeroCopy: false });
+    try {
+      const copied = await onBackend('wasm', () => {
+        expect(fastKernelsMode()).toBe('copy');
+        return run();
+      });
+      copied.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(zeroCopy[i]!)));
+    } finally {
+      setFastKernelsEnabled(true);
+    }
+    await onBackend('wasm', () =>
+      assertNoLeaks(() => {
+        const xt = tf.tensor4d(x, [2, 5, 5, 2]);
+        const cols = im2col(xt, g)!;
+        tf.dispose([xt, cols, col2im(cols, g, [2, 5, 5, 2])!]);
+      }),
+    );
+  });
+});
+
+describe('convolutions as im2col + GEMM on wasm', () => {
+  /** Value and input/filter/bias gradients of sum(conv(x, w, b) · dy) as plain arrays. */
+  const valueAndGrads = (f: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor, x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, dy: tf.Tensor) =>
+    tf.tidy(() => snapshot([f(x, w, b), ...tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, bb), dy)))([x, w, b])]));
+
+  const conv2dCase = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+    cin: fc.integer({ min: 1, max: 5 }),
+    cout: fc.integer({ min: 1, max: 6 }),
+    k: fc.integer({ min: 1, max: 3 }),
+    s: fc.integer({ min: 1, max: 3 }),
+    padding: fc.constantFrom<'same' | 'valid'>('same', 'valid'),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  }).filter((p) => p.padding === 'same' || (p.h >= p.k && p.w >= p.k));
+
+  fcTest.prop([conv2dCase], { numRuns: 40 })('conv2d: value and gradients equal the convolution-kernel formulation on wasm and cpu', async (p) => {
+    const x = tf.tensor4d(seq(p.n * p.h * p.w * p.cin, p.seed), [p.n, p.h, p.w, p.cin]);
+    const w = tf.tensor4d(seq(p.k * p.k * p.cin * p.cout, p.seed + 1), [p.k, p.k, p.cin, p.cout]);
+    const b = tf.tensor1d(seq(p.cout, p.seed + 2));
+    const [, ho, wo] = conv2d(x, w, { strides: p.s, padding: p.padding }).shape;
+    const dy = tf.tensor4d(seq(p.n * ho! * wo! * p.cout, p.seed + 3), [p.n, ho!, wo!, p.cout]);
+    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, { strides: p.s, padding: p.padding, bias: bb as tf.Tensor1D });
+    const cpu = valueAndGrads(f, x, w, b, dy);
+    const gemm = await onBackend('wasm', () => {
+      expect(gemmConvolutions()).toBe(true);
+      return valueAndGrads(f, x, w, b, dy);
+    });
+    setGemmConvolutions(false);
+    const stock = await onBackend('wasm', () => {
+      expect(gemmConvolutions()).toBe(false);
+      return valueAndGrads(f, x, w, b, dy);
+    }).finally(() => setGemmConvolutions(true));
+    tf.dispose([x, w, b, dy]);
+    gemm.forEach((v, i) => {
+      const what = ['value', 'dx', 'dw', 'dbias'][i];
+      assertTensorsClose(v, stock[i]!, { atol: 1e-4, rtol: 1e-4 }, `gemm vs conv kernel ${what}`);
+      assertTensorsClose(v, cpu[i]!, { atol: 1e-4, rtol: 1e-4 }, `gemm vs cpu ${what}`);
+    });
+  });
+
+  it('conv3d: value and gradients equal cpu (stride 2 on every axis, same padding)', async () => {
+    const x = tf.tensor5d(seq(2 * 5 * 6 * 7 * 3, 4), [2, 5, 6, 7, 3]);
+    const w = tf.tensor5d(seq(3 * 3 * 3 * 3 * 4, 5), [3, 3, 3, 3, 4]);
+    const b = tf.tensor1d(seq(4, 6));
+    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => conv3d(xx as tf.Tensor5D, ww as tf.Tensor5D, { strides: 2, bias: bb as tf.Tensor1D });
+    const dy = tf.tensor5d(seq(2 * 3 * 3 * 4 * 4, 7), [2, 3, 3, 4, 4]);
+    const cpu = valueAndGrads(f, x, w, b, dy);
+    const gemm = await onBackend('wasm', () => valueAndGrads(f, x, w, b, dy));
+    tf.dispose([x, w, b, dy]);
+    gemm.forEach((v, i) => assertTensorsClose(v, cpu[i]!, { atol: 1e-4, rtol: 1e-4 }, `conv3d ${['value', 'dx', 'dw', 'dbias'][i]}`));
+  });
+
+  it('runs on im2col, col2im and the GEMM (no Conv2D kernel) on wasm, on Conv2D when switched off, and leaks nothing', async () => {
+    const kernelsOf = async (fn: () => tf.Tensor[]) => {
+      const info = await tf.profile(() => fn());
+      tf.dispose(info.result as tf.Tensor[]);
+      return new Set(info.kernels.map((k) => k.name));
+    };
+    const step = () => {
+      const x = tf.ones([2, 6, 6, 3]) as tf.Tensor4D;
+      const w = tf.ones([3, 3, 3, 4]) as tf.Tensor4D;
+      const h = tf.ones([1, 1, 1, 3]); // x·h depends on a differentiated input: the input gradient runs too
+      const out = tf.grads((ww: tf.Tensor, hh: tf.Tensor) => tf.sum(conv2d(tf.mul(x, hh) as tf.Tensor4D, ww as tf.Tensor4D, { strides: 2 })))([w, h]);
+      tf.dispose([x, w, h]);
+      return out;
+    };
+    const on = await onBackend('wasm', () => kernelsOf(step));
+    for (const k of [IM2COL_KERNEL_NAME, COL2IM_KERNEL_NAME, 'VdafmGemm']) expect(on.has(k)).toBe(true);
+    expect(on.has('Conv2D')).toBe(false);
+    setGemmConvolutions(false);
+    try {
+      const off = await onBackend('wasm', () => kernelsOf(step));
+      expect(off.has('Conv2D')).toBe(true);
+      expect(off.has(IM2COL_KERNEL_NAME)).toBe(false);
+    } finally {
+      setGemmConvolutions(true);
+    }
+    await onBackend('wasm', () => assertNoLeaks(() => tf.dispose(step())));
+  });
+});
