@@ -1,16 +1,17 @@
 /*
  * vdafm convolution data movement for WebAssembly SIMD, linked into the same module as
- * native/gemm.c (see scripts/build-wasm.mjs): with these two kernels a 2D convolution, its input
- * gradient and its filter gradient are each one call of the GEMM (src/ops/conv.ts).
+ * native/gemm.c (see scripts/build-wasm.mjs): with these two kernels a 2D or 3D convolution, its
+ * input gradient and its filter gradient are each one call of the GEMM (src/ops/conv.ts).
  *
- *   im2col   x [n, h, w, c] (NHWC) → cols [n·ho·wo, kh·kw·c]: row (b, i, j) holds the input patch
- *            read by output pixel (i, j) of image b, tap (a, q) at columns (a·kw + q)·c … + c,
- *            x[b, i·sh + a − pt, j·sw + q − pl, :] or zeros outside the image (padding)
- *   col2im   the adjoint: dx [n, h, w, c] = Σ over rows and taps of cols scattered back to the
- *            pixel each tap read (overwrites dx; padding taps are dropped)
+ *   im2col   x [n, d, h, w, c] (NDHWC; an image is d = 1) → cols [n·dout·ho·wo, kd·kh·kw·c]: row
+ *            (b, z, i, j) holds the input patch read by output voxel (z, i, j) of volume b, tap
+ *            (t, a, q) at columns ((t·kh + a)·kw + q)·c … + c:
+ *            x[b, z·sd + t − pf, i·sh + a − pt, j·sw + q − pl, :], or zeros outside (padding)
+ *   col2im   the adjoint: dx [n, d, h, w, c] = Σ over rows and taps of cols scattered back to the
+ *            voxel each tap read (overwrites dx; padding taps are dropped)
  *
- * For one output pixel and one filter row a, the taps q = 0 … kw−1 read kw neighbouring input
- * pixels: one contiguous run of kw·c floats when they all lie inside the image, copied (or
+ * For one output voxel and one filter row (t, a), the taps q = 0 … kw−1 read kw neighbouring
+ * input pixels: one contiguous run of kw·c floats when they all lie inside the image, copied (or
  * added) as a block. Same rules as gemm.c: no libc, no static data, no stack, all pointers are
  * byte offsets into the imported memory.
  */
@@ -60,48 +61,62 @@ static inline void tap_range(u32 j, u32 sw, u32 pl, u32 kw, u32 w, u32 *q0, u32 
   *q1 = (u32)hi;
 }
 
-__attribute__((export_name("im2col"))) void im2col(u32 n, u32 h, u32 w, u32 c, u32 kh, u32 kw, u32 sh, u32 sw, u32 pt,
-                                                  u32 pl, u32 ho, u32 wo, const float *x, float *cols) {
-  u32 K = kh * kw * c;
+/*
+ * Volumes: x [n, d, h, w, c] (a 2D image is d = kd = sd = 1, pf = 0, dout = 1), kernel kd × kh × kw,
+ * strides sd, sh, sw, padding before pf (front), pt (top), pl (left), output dout × ho × wo.
+ * cols row (b, z, i, j), column ((t·kh + a)·kw + q)·c + ci.
+ */
+__attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
+                                                  u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
+                                                  const float *x, float *cols) {
+  u32 run = kw * c;
   float *row = cols;
   for (u32 b = 0; b < n; b++) {
-    const float *img = x + b * h * w * c;
-    for (u32 i = 0; i < ho; i++) {
-      for (u32 j = 0; j < wo; j++, row += K) {
-        u32 q0, q1;
-        tap_range(j, sw, pl, kw, w, &q0, &q1);
-        for (u32 a = 0; a < kh; a++) {
-          int y = (int)(i * sh + a) - (int)pt;
-          float *dst = row + a * kw * c;
-          if (y < 0 || y >= (int)h || q0 == q1) {
-            copy_run(dst, 0, kw * c);
-            continue;
+    for (u32 z = 0; z < dout; z++) {
+      for (u32 i = 0; i < ho; i++) {
+        for (u32 j = 0; j < wo; j++) {
+          u32 q0, q1;
+          tap_range(j, sw, pl, kw, w, &q0, &q1);
+          for (u32 t = 0; t < kd; t++) {
+            int zz = (int)(z * sd + t) - (int)pf;
+            for (u32 a = 0; a < kh; a++, row += run) {
+              int y = (int)(i * sh + a) - (int)pt;
+              if (zz < 0 || zz >= (int)d || y < 0 || y >= (int)h || q0 == q1) {
+                copy_run(row, 0, run);
+                continue;
+              }
+              const float *src = x + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c;
+              if (q0 > 0) copy_run(row, 0, q0 * c);
+              copy_run(row + q0 * c, src, (q1 - q0) * c);
+              if (q1 < kw) copy_run(row + q1 * c, 0, (kw - q1) * c);
+            }
           }
-          if (q0 > 0) copy_run(dst, 0, q0 * c);
-          copy_run(dst + q0 * c, img + ((u32)y * w + j * sw + q0 - pl) * c, (q1 - q0) * c);
-          if (q1 < kw) copy_run(dst + q1 * c, 0, (kw - q1) * c);
         }
       }
     }
   }
 }
 
-__attribute__((export_name("col2im"))) void col2im(u32 n, u32 h, u32 w, u32 c, u32 kh, u32 kw, u32 sh, u32 sw, u32 pt,
-                                                  u32 pl, u32 ho, u32 wo, const float *cols, float *dx) {
-  u32 K = kh * kw * c;
-  copy_run(dx, 0, n * h * w * c);
+__attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
+                                                  u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
+                                                  const float *cols, float *dx) {
+  u32 run = kw * c;
+  copy_run(dx, 0, n * d * h * w * c);
   const float *row = cols;
   for (u32 b = 0; b < n; b++) {
-    float *img = dx + b * h * w * c;
-    for (u32 i = 0; i < ho; i++) {
-      for (u32 j = 0; j < wo; j++, row += K) {
-        u32 q0, q1;
-        tap_range(j, sw, pl, kw, w, &q0, &q1);
-        if (q0 == q1) continue;
-        for (u32 a = 0; a < kh; a++) {
-          int y = (int)(i * sh + a) - (int)pt;
-          if (y < 0 || y >= (int)h) continue;
-          add_run(img + ((u32)y * w + j * sw + q0 - pl) * c, row + (a * kw + q0) * c, (q1 - q0) * c);
+    for (u32 z = 0; z < dout; z++) {
+      for (u32 i = 0; i < ho; i++) {
+        for (u32 j = 0; j < wo; j++) {
+          u32 q0, q1;
+          tap_range(j, sw, pl, kw, w, &q0, &q1);
+          for (u32 t = 0; t < kd; t++) {
+            int zz = (int)(z * sd + t) - (int)pf;
+            for (u32 a = 0; a < kh; a++, row += run) {
+              int y = (int)(i * sh + a) - (int)pt;
+              if (zz < 0 || zz >= (int)d || y < 0 || y >= (int)h || q0 == q1) continue;
+              add_run(dx + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c, row + q0 * c, (q1 - q0) * c);
+            }
+          }
         }
       }
     }

@@ -10,11 +10,11 @@
  * The C is native/conv.c, linked into the simd128 module with the GEMM and the fused kernels.
  * Two kernels are registered for the 'wasm' backend under names of our own when this module is
  * imported:
- * - `VdafmIm2Col`: input `x` `[n, h, w, c]`; attr `geometry` `[kh, kw, sh, sw, pt, pl, ho, wo]`
- *   (see {@link Im2ColGeometry});
- *   output `[n·ho·wo, kh·kw·c]`;
- * - `VdafmCol2Im`: input `cols` `[n·ho·wo, kh·kw·c]`; attrs `geometry`, `inputShape`
- *   `[n, h, w, c]`; output `[n, h, w, c]`.
+ * - `VdafmIm2Col`: input `x` `[n, h, w, c]` or `[n, d, h, w, c]`; attr `geometry`
+ *   `[kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo]` (see {@link Im2ColGeometry}); output
+ *   `[n·dout·ho·wo, kd·kh·kw·c]`;
+ * - `VdafmCol2Im`: input `cols`; attrs `geometry`, `inputShape` (rank 4 or 5); output of
+ *   `inputShape`.
  *
  * Both ops return null when our kernels are not active (another backend, disabled, not loaded):
  * the caller then takes the convolution-kernel formulation.
@@ -31,8 +31,9 @@ export const IM2COL_KERNEL_NAME = 'VdafmIm2Col';
 export const COL2IM_KERNEL_NAME = 'VdafmCol2Im';
 
 /**
- * Where a convolution reads: kernel `kh × kw`, strides `sh, sw`, the padding before the first
- * row/column `pt, pl` (after is implied by the output size), output `ho × wo`.
+ * Where a convolution reads: kernel `kh × kw` (× `kd` in depth), strides `sh, sw` (`sd`), the
+ * padding before the first row/column (`pt, pl`; front slice `pf`), output `ho × wo` (`dout`
+ * slices). The depth entries default to a 2D image (`kd = sd = dout = 1`, `pf = 0`).
  * @internal
  */
 export interface Im2ColGeometry {
@@ -44,44 +45,44 @@ export interface Im2ColGeometry {
   pl: number;
   ho: number;
   wo: number;
+  kd?: number;
+  sd?: number;
+  pf?: number;
+  dout?: number;
 }
 
+/** `(n, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, in, out)` (native/conv.c). */
+type ConvCall = (...args: number[]) => void;
 interface ConvExports {
-  im2col(n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, ho: number, wo: number, x: number, cols: number): void;
-  col2im(n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, ho: number, wo: number, cols: number, dx: number): void;
+  im2col: ConvCall;
+  col2im: ConvCall;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const GEOMETRY_KEYS = ['kh', 'kw', 'sh', 'sw', 'pt', 'pl', 'ho', 'wo'] as const;
-/** The geometry as a kernel attribute (a number list, the order of `GEOMETRY_KEYS`). */
-const geometryAttr = (g: Im2ColGeometry): number[] => GEOMETRY_KEYS.map((k) => g[k]);
-const geometryOf = (attrs: tf.NamedAttrMap | undefined): Im2ColGeometry => {
-  const v = attrs!['geometry'] as number[];
-  return Object.fromEntries(GEOMETRY_KEYS.map((k, i) => [k, v[i]!])) as unknown as Im2ColGeometry;
-};
+/** The geometry as a kernel attribute: `[kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo]`. */
+const geometryAttr = (g: Im2ColGeometry): number[] => [g.kd ?? 1, g.kh, g.kw, g.sd ?? 1, g.sh, g.sw, g.pf ?? 0, g.pt, g.pl, g.dout ?? 1, g.ho, g.wo];
+
+/** `[n, d, h, w, c]` of a rank-4 (`d = 1`) or rank-5 shape. */
+const volume = (shape: readonly number[]): number[] => (shape.length === 4 ? [shape[0]!, 1, ...shape.slice(1)] : [...shape]);
 
 function im2colKernelFunc(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const [n, h, w, c] = x.shape as [number, number, number, number];
-  const g = geometryOf(args.attrs);
-  const cols = backend.makeOutput([n * g.ho * g.wo, g.kh * g.kw * c], 'float32');
-  runOnHeap<ConvExports>(backend, pickRunner(backend), [x], [cols], (e, [xp], [cp]) =>
-    e.im2col(n, h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.ho, g.wo, xp!, cp!),
-  );
+  const v = volume(x.shape);
+  const g = args.attrs!['geometry'] as number[]; // [kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo]
+  const cols = backend.makeOutput([v[0]! * g[9]! * g[10]! * g[11]!, g[0]! * g[1]! * g[2]! * v[4]!], 'float32');
+  runOnHeap<ConvExports>(backend, pickRunner(backend), [x], [cols], (e, [xp], [cp]) => e.im2col(...v, ...g, xp!, cp!));
   return cols;
 }
 
 function col2imKernelFunc(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { cols } = args.inputs as { cols: tf.TensorInfo };
-  const [n, h, w, c] = args.attrs!['inputShape'] as number[] as [number, number, number, number];
-  const g = geometryOf(args.attrs);
-  const dx = backend.makeOutput([n, h, w, c], 'float32');
-  runOnHeap<ConvExports>(backend, pickRunner(backend), [cols], [dx], (e, [cp], [dp]) =>
-    e.col2im(n, h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.ho, g.wo, cp!, dp!),
-  );
+  const shape = args.attrs!['inputShape'] as number[];
+  const g = args.attrs!['geometry'] as number[];
+  const dx = backend.makeOutput([...shape], 'float32');
+  runOnHeap<ConvExports>(backend, pickRunner(backend), [cols], [dx], (e, [cp], [dp]) => e.col2im(...volume(shape), ...g, cp!, dp!));
   return dx;
 }
 
@@ -90,27 +91,29 @@ registerWasmKernel(IM2COL_KERNEL_NAME, im2colKernelFunc);
 registerWasmKernel(COL2IM_KERNEL_NAME, col2imKernelFunc);
 
 /**
- * The patches of `x` `[n, h, w, c]` (float32) that a convolution of geometry `g` reads, one row
- * per output pixel: `[n·ho·wo, kh·kw·c]`, row `(b·ho + i)·wo + j`, column `(a·kw + q)·c + ci` =
- * `x[b, i·sh + a − pt, j·sw + q − pl, ci]`, 0 outside the image. Null when our kernels are not
+ * The patches of `x` `[n, h, w, c]` (or a volume `[n, d, h, w, c]`, float32) that a convolution of
+ * geometry `g` reads, one row per output pixel: `[n·ho·wo, kh·kw·c]`, row `(b·ho + i)·wo + j`,
+ * column `(a·kw + q)·c + ci` = `x[b, i·sh + a − pt, j·sw + q − pl, ci]`, 0 outside the image
+ * (volumes: `[n·dout·ho·wo, kd·kh·kw·c]`, the depth tap outermost). Null when our kernels are not
  * active. Not differentiable (see {@link col2im}, its adjoint).
  * @internal
  */
-export function im2col(x: tf.Tensor4D, g: Im2ColGeometry): tf.Tensor2D | null {
+export function im2col(x: tf.Tensor4D | tf.Tensor5D, g: Im2ColGeometry): tf.Tensor2D | null {
   if (!fastKernelsActive()) return null;
   return tf.engine().runKernel(IM2COL_KERNEL_NAME, { x }, { geometry: geometryAttr(g) }) as tf.Tensor2D;
 }
 
 /**
  * The adjoint of {@link im2col}: every row of `cols` `[n·ho·wo, kh·kw·c]` added back to the
- * pixels its patch read, `[n, h, w, c]` = `inputShape` (padding taps are dropped). Null when our
+ * pixels its patch read, `[n, h, w, c]` (or `[n, d, h, w, c]`) = `inputShape` (padding taps are
+ * dropped). Null when our
  * kernels are not active.
  * @internal
  */
-export function col2im(cols: tf.Tensor2D, g: Im2ColGeometry, inputShape: readonly number[]): tf.Tensor4D | null {
+export function col2im<R extends tf.Rank.R4 | tf.Rank.R5 = tf.Rank.R4>(cols: tf.Tensor2D, g: Im2ColGeometry, inputShape: readonly number[]): tf.Tensor<R> | null {
   if (!fastKernelsActive()) return null;
   return tf.engine().runKernel(COL2IM_KERNEL_NAME, { cols }, {
     geometry: geometryAttr(g),
     inputShape: [...inputShape],
-  }) as tf.Tensor4D;
+  }) as tf.Tensor<R>;
 }

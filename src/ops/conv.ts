@@ -40,6 +40,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
+import { col2im, im2col, type Im2ColGeometry } from '../kernels/conv.js';
+import { fastMatMul } from './matmul.js';
 import { fastSlice } from './slice.js';
 import { axisPadding, type ConvPadding, geometry2d } from './conv-geometry.js';
 import { conv2dFilterGrad, conv2dForward, conv2dInputGrad, filterAndBiasNode, gemmConvolutions, type Grad, sumToChannels } from './conv-gradients.js';
@@ -185,6 +187,7 @@ function depthTaps(w: tf.Tensor5D): tf.Tensor4D[] {
  * a batch of `n·outD` 2D images `[h, w, c]`.
  */
 function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, strides: [number, number, number], padding: ConvPadding): tf.Tensor5D {
+  if (gemmConvolutions()) return conv3dGemm(x, w, bias, strides, padding);
   const [n, d, h, wd, c] = x.shape;
   const [kd, kh, kw, , co] = w.shape;
   const [sd, sh, sw] = strides;
@@ -241,6 +244,37 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
   });
   const [, ho, wo] = y.shape;
   return tf.reshape(y, [n, pd.out, ho, wo, co]) as tf.Tensor5D;
+}
+
+/**
+ * {@link conv3dCore} on 'wasm' with vdafm's kernels: one GEMM each for the forward pass
+ * (`im2col(x) · w`, the patches `[n·outD·outH·outW, kd·kh·kw·c]` of the volume), the input
+ * gradient (`col2im(dy · wᵀ)`) and the filter gradient (`im2col(x)ᵀ · dy`), in the same two
+ * custom-gradient nodes.
+ */
+function conv3dGemm(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, strides: [number, number, number], padding: ConvPadding): tf.Tensor5D {
+  const [n, d, h, wd] = x.shape;
+  const [kd, kh, kw, c, co] = w.shape;
+  const [pd, ph, pw] = [axisPadding(d, kd, strides[0], padding), axisPadding(h, kh, strides[1], padding), axisPadding(wd, kw, strides[2], padding)];
+  const g: Im2ColGeometry = { kd, kh, kw, sd: strides[0], sh: strides[1], sw: strides[2], pf: pd.before, pt: ph.before, pl: pw.before, dout: pd.out, ho: ph.out, wo: pw.out };
+  const rows = n * pd.out * ph.out * pw.out;
+  const w2 = (ww: tf.Tensor) => tf.reshape(ww, [kd * kh * kw * c, co]) as tf.Tensor2D;
+  const dy2 = (dy: tf.Tensor) => tf.reshape(dy, [rows, co]) as tf.Tensor2D;
+  const xShape = x.shape;
+  const nodeA = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xx, save] = args as [tf.Tensor5D, tf.GradSaveFunc];
+    save([w]);
+    return {
+      value: tf.reshape(fastMatMul(im2col(xx, g)!, w2(w)), [n, pd.out, ph.out, pw.out, co]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => col2im<tf.Rank.R5>(fastMatMul(dy2(dy), w2(saved[0]!), { transposeB: true }), g, xShape)!,
+    };
+  }) as Grad) as (x: tf.Tensor) => tf.Tensor5D;
+  const ya = nodeA(x);
+  // filterAndBiasNode is written for rank 4: run it on the output viewed as [n·outD, outH, outW, co]
+  const y = filterAndBiasNode(tf.reshape(ya, [n * pd.out, ph.out, pw.out, co]), x, w, bias, (sx, d4) =>
+    tf.reshape(fastMatMul(im2col(sx as tf.Tensor5D, g)!, dy2(d4), { transposeA: true }), [kd, kh, kw, c, co]),
+  );
+  return tf.reshape(y, [n, pd.out, ph.out, pw.out, co]) as tf.Tensor5D;
 }
 
 const biasAddFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -13,35 +13,46 @@ import { gemmConvolutions, setGemmConvolutions } from '../../src/ops/conv-gradie
 import { assertNoLeaks, assertTensorsClose } from '../../src/testing.js';
 import { onBackend, snapshot } from '../helpers/backends.js';
 
-/** Calls `visit(xIndex, colIndex)` for every (row, tap, channel) of im2col that reads inside the image. */
-function forEachRead([n, h, w, c]: [number, number, number, number], g: Im2ColGeometry, visit: (xi: number, ci: number) => void): void {
-  const K = g.kh * g.kw * c;
+type Volume = [number, number, number, number, number];
+
+/** Calls `visit(xIndex, colIndex)` for every (row, tap, channel) of im2col that reads inside the volume `[n, d, h, w, c]`. */
+function forEachRead([n, d, h, w, c]: Volume, g: Im2ColGeometry, visit: (xi: number, ci: number) => void): void {
+  const [kd, sd, pf, dout] = [g.kd ?? 1, g.sd ?? 1, g.pf ?? 0, g.dout ?? 1];
+  const K = kd * g.kh * g.kw * c;
   for (let b = 0; b < n; b++)
-    for (let i = 0; i < g.ho; i++)
-      for (let j = 0; j < g.wo; j++)
-        for (let a = 0; a < g.kh; a++)
-          for (let q = 0; q < g.kw; q++)
-            for (let ch = 0; ch < c; ch++) {
-              const y = i * g.sh + a - g.pt;
-              const xx = j * g.sw + q - g.pl;
-              if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
-              visit(((b * h + y) * w + xx) * c + ch, ((b * g.ho + i) * g.wo + j) * K + (a * g.kw + q) * c + ch);
-            }
+    for (let z = 0; z < dout; z++)
+      for (let i = 0; i < g.ho; i++)
+        for (let j = 0; j < g.wo; j++)
+          for (let t = 0; t < kd; t++)
+            for (let a = 0; a < g.kh; a++)
+              for (let q = 0; q < g.kw; q++)
+                for (let ch = 0; ch < c; ch++) {
+                  const zz = z * sd + t - pf;
+                  const y = i * g.sh + a - g.pt;
+                  const xx = j * g.sw + q - g.pl;
+                  if (zz < 0 || zz >= d || y < 0 || y >= h || xx < 0 || xx >= w) continue;
+                  const row = ((b * dout + z) * g.ho + i) * g.wo + j;
+                  visit((((b * d + zz) * h + y) * w + xx) * c + ch, row * K + ((t * g.kh + a) * g.kw + q) * c + ch);
+                }
 }
 
-/** im2col in plain loops: row (b, i, j), column (a·kw + q)·c + ci; zeros where a tap reads padding. */
-function im2colRef(x: Float32Array, shape: [number, number, number, number], g: Im2ColGeometry): Float32Array {
-  const out = new Float32Array(shape[0] * g.ho * g.wo * g.kh * g.kw * shape[3]);
+/** im2col in plain loops: row (b, z, i, j), column ((t·kh + a)·kw + q)·c + ci; zeros where a tap reads padding. */
+function im2colRef(x: Float32Array, shape: Volume, g: Im2ColGeometry): Float32Array {
+  const out = new Float32Array(colsSize(shape, g));
   forEachRead(shape, g, (xi, ci) => (out[ci] = x[xi]!));
   return out;
 }
 
 /** col2im in plain loops (float64 accumulation), the adjoint of {@link im2colRef}. */
-function col2imRef(cols: Float32Array, shape: [number, number, number, number], g: Im2ColGeometry): Float32Array {
+function col2imRef(cols: Float32Array, shape: Volume, g: Im2ColGeometry): Float32Array {
   const acc = new Float64Array(shape.reduce((p, d) => p * d, 1));
   forEachRead(shape, g, (xi, ci) => (acc[xi]! += cols[ci]!));
   return Float32Array.from(acc);
 }
+
+const colsRows = (shape: Volume, g: Im2ColGeometry) => shape[0] * (g.dout ?? 1) * g.ho * g.wo;
+const colsWidth = (shape: Volume, g: Im2ColGeometry) => (g.kd ?? 1) * g.kh * g.kw * shape[4];
+const colsSize = (shape: Volume, g: Im2ColGeometry) => colsRows(shape, g) * colsWidth(shape, g);
 
 const seq = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed + 1.7 * i));
 
@@ -59,8 +70,23 @@ const geometryCase = fc.record({
   pl: fc.integer({ min: 0, max: 4 }),
   ho: fc.integer({ min: 1, max: 6 }),
   wo: fc.integer({ min: 1, max: 6 }),
+  /** 0: a rank-4 image; else a rank-5 volume of this depth. */
+  d: fc.integer({ min: 0, max: 5 }),
+  kd: fc.integer({ min: 1, max: 3 }),
+  sd: fc.integer({ min: 1, max: 2 }),
+  pf: fc.integer({ min: 0, max: 3 }),
+  dout: fc.integer({ min: 1, max: 4 }),
   seed: fc.integer({ min: 0, max: 1000 }),
 });
+
+/** The volume, the geometry and the tensor shape (rank 4 when `d` is 0) of a drawn case. */
+function unpack(p: { n: number; h: number; w: number; c: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; ho: number; wo: number; d: number; kd: number; sd: number; pf: number; dout: number }) {
+  const image = p.d === 0;
+  const volume: Volume = [p.n, image ? 1 : p.d, p.h, p.w, p.c];
+  const g: Im2ColGeometry = { kh: p.kh, kw: p.kw, sh: p.sh, sw: p.sw, pt: p.pt, pl: p.pl, ho: p.ho, wo: p.wo, ...(image ? {} : { kd: p.kd, sd: p.sd, pf: p.pf, dout: p.dout }) };
+  const shape = image ? [p.n, p.h, p.w, p.c] : volume;
+  return { volume, g, shape };
+}
 
 describe('im2col / col2im kernels (wasm)', () => {
   it('gathers hand-checked patches: 3×3 image, 2×2 kernel, stride 2, one zero row and column of padding before', async () => {
@@ -77,27 +103,25 @@ describe('im2col / col2im kernels (wasm)', () => {
     expect(got).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
   });
 
-  fcTest.prop([geometryCase], { numRuns: 60 })('im2col equals the loop reference and col2im is exact on it, for any geometry', async (p) => {
-    const shape: [number, number, number, number] = [p.n, p.h, p.w, p.c];
-    const g: Im2ColGeometry = { kh: p.kh, kw: p.kw, sh: p.sh, sw: p.sw, pt: p.pt, pl: p.pl, ho: p.ho, wo: p.wo };
-    const x = seq(shape.reduce((a, b) => a * b), p.seed);
-    const cols = seq(p.n * p.ho * p.wo * p.kh * p.kw * p.c, p.seed + 7);
+  fcTest.prop([geometryCase], { numRuns: 80 })('im2col equals the loop reference and col2im is exact on it, for any geometry (images and volumes)', async (p) => {
+    const { volume, g, shape } = unpack(p);
+    const x = seq(volume.reduce((a, b) => a * b), p.seed);
+    const cols = seq(colsSize(volume, g), p.seed + 7);
     const [gotCols, gotDx] = await onBackend('wasm', () =>
-      tf.tidy(() => snapshot([im2col(tf.tensor4d(x, shape), g)!, col2im(tf.tensor2d(cols, [p.n * p.ho * p.wo, p.kh * p.kw * p.c]), g, shape)!])),
+      tf.tidy(() => snapshot([im2col(tf.tensor<tf.Rank>(x, shape) as tf.Tensor4D, g)!, col2im(tf.tensor2d(cols, [colsRows(volume, g), colsWidth(volume, g)]), g, shape)!])),
     );
-    expect(Array.from(gotCols!)).toEqual(Array.from(im2colRef(x, shape, g))); // a copy: bit-exact
-    assertTensorsClose(gotDx!, col2imRef(cols, shape, g), { atol: 1e-6, rtol: 1e-6 }, 'col2im');
+    expect(Array.from(gotCols!)).toEqual(Array.from(im2colRef(x, volume, g))); // a copy: bit-exact
+    assertTensorsClose(gotDx!, col2imRef(cols, volume, g), { atol: 1e-6, rtol: 1e-6 }, 'col2im');
   });
 
   fcTest.prop([geometryCase], { numRuns: 30 })('col2im is the adjoint of im2col: ⟨im2col(x), C⟩ = ⟨x, col2im(C)⟩', async (p) => {
-    const shape = [p.n, p.h, p.w, p.c] as [number, number, number, number];
-    const g: Im2ColGeometry = { kh: p.kh, kw: p.kw, sh: p.sh, sw: p.sw, pt: p.pt, pl: p.pl, ho: p.ho, wo: p.wo };
-    const x = seq(shape.reduce((a, b) => a * b), p.seed);
-    const cols = seq(p.n * p.ho * p.wo * p.kh * p.kw * p.c, p.seed + 3);
+    const { volume, g, shape } = unpack(p);
+    const x = seq(volume.reduce((a, b) => a * b), p.seed);
+    const cols = seq(colsSize(volume, g), p.seed + 3);
     const [a, b] = await onBackend('wasm', () =>
       tf.tidy(() => {
-        const left = im2col(tf.tensor4d(x, shape), g)!.dataSync() as Float32Array;
-        const right = col2im(tf.tensor2d(cols, [p.n * p.ho * p.wo, p.kh * p.kw * p.c]), g, shape)!.dataSync() as Float32Array;
+        const left = im2col(tf.tensor<tf.Rank>(x, shape) as tf.Tensor4D, g)!.dataSync() as Float32Array;
+        const right = col2im(tf.tensor2d(cols, [colsRows(volume, g), colsWidth(volume, g)]), g, shape)!.dataSync() as Float32Array;
         return [left.reduce((s, v, i) => s + v * cols[i]!, 0), right.reduce((s, v, i) => s + v * x[i]!, 0)];
       }),
     );
