@@ -64,12 +64,14 @@ static inline void tap_range(u32 j, u32 sw, u32 pl, u32 kw, u32 w, u32 *q0, u32 
 /*
  * Volumes: x [n, d, h, w, c] (a 2D image is d = kd = sd = 1, pf = 0, dout = 1), kernel kd × kh × kw,
  * strides sd, sh, sw, padding before pf (front), pt (top), pl (left), output dout × ho × wo.
- * cols row (b, z, i, j), column ((t·kh + a)·kw + q)·c + ci.
+ * cols row (b, z, i, j), column ((t·kh + a)·kw + q)·c + ci. One walk over every (row, filter row)
+ * for both directions: gather copies the in-image run into cols and zeros the rest; scatter adds
+ * the run back into x (which it zeroes first) and skips the padding.
  */
-__attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
-                                                  u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
-                                                  const float *x, float *cols) {
+static void walk(int scatter, u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf,
+                 u32 pt, u32 pl, u32 dout, u32 ho, u32 wo, float *x, float *cols) {
   u32 run = kw * c;
+  if (scatter) copy_run(x, 0, n * d * h * w * c);
   float *row = cols;
   for (u32 b = 0; b < n; b++) {
     for (u32 z = 0; z < dout; z++) {
@@ -81,14 +83,17 @@ __attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u
             int zz = (int)(z * sd + t) - (int)pf;
             for (u32 a = 0; a < kh; a++, row += run) {
               int y = (int)(i * sh + a) - (int)pt;
-              if (zz < 0 || zz >= (int)d || y < 0 || y >= (int)h || q0 == q1) {
+              int inside = zz >= 0 && zz < (int)d && y >= 0 && y < (int)h && q0 < q1;
+              float *pixels = inside ? x + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c : 0;
+              if (scatter) {
+                if (inside) add_run(pixels, row + q0 * c, (q1 - q0) * c);
+              } else if (!inside) {
                 copy_run(row, 0, run);
-                continue;
+              } else {
+                if (q0 > 0) copy_run(row, 0, q0 * c);
+                copy_run(row + q0 * c, pixels, (q1 - q0) * c);
+                if (q1 < kw) copy_run(row + q1 * c, 0, (kw - q1) * c);
               }
-              const float *src = x + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c;
-              if (q0 > 0) copy_run(row, 0, q0 * c);
-              copy_run(row + q0 * c, src, (q1 - q0) * c);
-              if (q1 < kw) copy_run(row + q1 * c, 0, (kw - q1) * c);
             }
           }
         }
@@ -97,28 +102,14 @@ __attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u
   }
 }
 
+__attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
+                                                  u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
+                                                  const float *x, float *cols) {
+  walk(0, n, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, (float *)x, cols);
+}
+
 __attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
                                                   u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
                                                   const float *cols, float *dx) {
-  u32 run = kw * c;
-  copy_run(dx, 0, n * d * h * w * c);
-  const float *row = cols;
-  for (u32 b = 0; b < n; b++) {
-    for (u32 z = 0; z < dout; z++) {
-      for (u32 i = 0; i < ho; i++) {
-        for (u32 j = 0; j < wo; j++) {
-          u32 q0, q1;
-          tap_range(j, sw, pl, kw, w, &q0, &q1);
-          for (u32 t = 0; t < kd; t++) {
-            int zz = (int)(z * sd + t) - (int)pf;
-            for (u32 a = 0; a < kh; a++, row += run) {
-              int y = (int)(i * sh + a) - (int)pt;
-              if (zz < 0 || zz >= (int)d || y < 0 || y >= (int)h || q0 == q1) continue;
-              add_run(dx + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c, row + q0 * c, (q1 - q0) * c);
-            }
-          }
-        }
-      }
-    }
-  }
+  walk(1, n, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, dx, (float *)cols);
 }
