@@ -11,11 +11,14 @@ export interface EarlyStoppingConfig {
   metric: 'auc' | 'loss';
   patience: number;
   restoreBest: boolean;
+  /** Epochs (0-based index below it) that are never taken as the best and never count as stale. */
+  minEpochs: number;
 }
 
 /**
  * Tracks the best validation value (`val_auc`, or −`val_loss`) and a copy of the weights at it;
- * says when `patience` epochs have passed without improvement.
+ * says when `patience` epochs have passed without improvement. The first `minEpochs` epochs are a
+ * warm-up: not candidates for the best, not counted against the patience.
  * @internal
  */
 export class EarlyStopping {
@@ -30,6 +33,7 @@ export class EarlyStopping {
 
   /** Records a finished epoch's validation logs; keeps a copy of `vars` when it is the best so far. */
   update(epoch: number, logs: TrainingLogs, vars: tf.Variable[]): void {
+    if (epoch < this.config.minEpochs) return;
     const value = this.config.metric === 'auc' ? logs['val_auc']! : -logs['val_loss']!;
     if (this.best === null || value > this.best.value) {
       this.best = { value, epoch };

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
-import { assertPositiveInt } from '../core/validate.js';
+import { assertBoolean, assertNonNegativeInt, assertOneOf, assertPositiveInt } from '../core/validate.js';
 import type { AlignmentAnchor, AlignmentSettings } from './loss.js';
 import { type BalancingOptions, resolveBalancing } from './balancing.js';
 import { DEFAULT_ALIGNMENT, type TrainingLogs } from './types.js';
@@ -119,10 +119,13 @@ export interface TrainerOptionsBase {
   /** Training-only modality dropout: probability of hiding a sample's report / clinical values. @defaultValue `{ text: 0.1, clinical: 0.1 }` */
   modalityDropout?: false | { text?: number; clinical?: number };
   /**
-   * Early stopping on a validation metric with restore-best; needs validation data.
-   * @defaultValue `{ metric: 'auc', patience: 5, restoreBest: true }` when validation data is given
+   * Early stopping on a validation metric with restore-best; needs validation data. `minEpochs`:
+   * the first epochs are a warm-up, never taken as the best and not counted against `patience`
+   * (a model that still predicts near the base rate can have the lowest validation loss of a
+   * noisy run; with `minEpochs` ≥ `epochs` nothing is restored).
+   * @defaultValue `{ metric: 'auc', patience: 5, restoreBest: true, minEpochs: 0 }` when validation data is given
    */
-  earlyStopping?: false | { metric?: 'auc' | 'loss'; patience?: number; restoreBest?: boolean };
+  earlyStopping?: false | { metric?: 'auc' | 'loss'; patience?: number; restoreBest?: boolean; minEpochs?: number };
   /** Seed of shuffling and modality dropout. @defaultValue 1 */
   seed?: number;
   /** Called after every epoch with the logs (await-ed). */
@@ -215,6 +218,16 @@ export function resolveTrainerOptions<O extends TrainerOptionsBase>(options: O):
         throw new InvalidArgumentError({ argument: `groupLearningRates.${k}`, message: `groupLearningRates.${k} must be a finite number ≥ 0.`, received: v });
       }
     }
+  }
+  if (o.earlyStopping !== undefined && o.earlyStopping !== false) {
+    const es = o.earlyStopping as Record<string, unknown> | null;
+    if (typeof es !== 'object' || es === null || Array.isArray(es)) {
+      throw new InvalidArgumentError({ argument: 'earlyStopping', message: 'earlyStopping must be false or an object { metric, patience, restoreBest, minEpochs }.', received: es });
+    }
+    if (es['metric'] !== undefined) assertOneOf(es['metric'], ['auc', 'loss'] as const, 'earlyStopping.metric');
+    if (es['patience'] !== undefined) assertPositiveInt(es['patience'], 'earlyStopping.patience');
+    if (es['restoreBest'] !== undefined) assertBoolean(es['restoreBest'], 'earlyStopping.restoreBest');
+    if (es['minEpochs'] !== undefined) assertNonNegativeInt(es['minEpochs'], 'earlyStopping.minEpochs');
   }
   if (o.optimizer !== undefined && o.optimizer !== 'adamw' && o.optimizer !== 'sgd') {
     throw new InvalidArgumentError({ argument: 'optimizer', message: "optimizer must be 'adamw' or 'sgd'.", received: o.optimizer });

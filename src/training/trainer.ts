@@ -213,7 +213,7 @@ export class Trainer {
   /** Early stopping in force for this fit, or null. */
   private earlyStopping(model: TriModalModel, hasValidation: boolean): EarlyStopping | null {
     if (!hasValidation || this.options.earlyStopping === false) return null;
-    const config = { metric: model.headType === 'binary' ? ('auc' as const) : ('loss' as const), patience: 5, restoreBest: true, ...(this.options.earlyStopping ?? {}) };
+    const config = { metric: model.headType === 'binary' ? ('auc' as const) : ('loss' as const), patience: 5, restoreBest: true, minEpochs: 0, ...(this.options.earlyStopping ?? {}) };
     if (config.metric === 'auc' && model.headType !== 'binary') {
       throw new InvalidArgumentError({ argument: 'earlyStopping.metric', message: "metric 'auc' needs a binary head; use 'loss'.", received: 'auc' });
     }
