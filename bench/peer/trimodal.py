@@ -3,9 +3,9 @@ with the configuration of the demo's "tri-modal VDAFM (full)" model, src/demo/de
 
 Architecture, built the way createTriModalModel builds it (dim d = 32 everywhere):
   image     2D residual CNN (createImageEncoder): input [B, 8, 32, 32] (tfjs [B, 32, 32, 8]);
-            stem conv 3x3 stride 1 (no bias) -> GroupNorm(8) -> ReLU; three stages widths
-            [16, 32, 32], one basic block each, strides [2, 2, 2]: conv3x3(stride) -> GN -> ReLU ->
-            conv3x3 -> GN, + shortcut conv1x1(stride) -> GN, -> ReLU; tokens = 4x4 grid = 16 tokens,
+            stem conv 3x3 stride 1 (no bias) -> BatchNorm -> ReLU; three stages widths
+            [16, 32, 32], one basic block each, strides [2, 2, 2]: conv3x3(stride) -> BN -> ReLU ->
+            conv3x3 -> BN, + shortcut conv1x1(stride) -> BN, -> ReLU; tokens = 4x4 grid = 16 tokens,
             Linear(32, d) projection (outputDim) -> visual tokens [B, 16, d].
   text      createTextEncoder(vocabSize 300, maxLength 64, dim d, 1 block, 4 heads, ffn 4d,
             dropout 0.1): token embedding + learned positions -> pre-norm transformer block
@@ -61,7 +61,8 @@ def build(torch):
     from vdafm import Attention, FeedForward, VDAFM, gelu  # noqa: F401,PLC0415
 
     def gn(c):
-        return nn.GroupNorm(8, c, eps=1e-5)
+        # the image encoder of the study and the demo (imageEncoderConfig): BatchNorm, eps 1e-5, momentum 0.9 (torch: 0.1)
+        return nn.BatchNorm2d(c, eps=1e-5, momentum=0.1)
 
     class Block(nn.Module):
         def __init__(self, cin, cout, stride):

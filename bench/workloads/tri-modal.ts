@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { createTriModalModel } from '../../src/models/builder.js';
 import { type TriModalModelConfig } from '../../src/models/tri-modal.js';
+import { imageEncoderConfig } from '../../src/study/ablations.js';
 import { AdamW } from '../../src/training/optimizer.js';
 import { Trainer } from '../../src/training/trainer.js';
 import type { TriModalData } from '../../src/models/data.js';
@@ -33,10 +34,13 @@ const NUM_SCALAR = 11;
 const CARDINALITY = 3;
 const LR = 2e-3;
 
-/** The demo's full model (src/demo/demo.ts ABLATIONS 'tri-modal VDAFM (full)'), without the tokenizer/preprocessor objects. */
+/**
+ * The demo's and the study's full model (src/demo/demo.ts ABLATIONS 'tri-modal VDAFM (full)', the
+ * image encoder of src/study/ablations.ts: BatchNorm), without the tokenizer/preprocessor objects.
+ */
 function fullConfig(): TriModalModelConfig {
   return {
-    image: { inputShape: [...IMAGE], spatialDims: 2, widths: [16, 32, 32], depths: [1, 1, 1], strides: [2, 2, 2], outputDim: DIM },
+    image: imageEncoderConfig(IMAGE),
     text: { vocabSize: VOCAB, maxLength: MAXLEN, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 },
     clinical: { features: { numScalar: NUM_SCALAR, cardinalities: [CARDINALITY] }, dim: DIM, numLayers: 1, numHeads: 4, dropout: 0.1 },
     fusion: { type: 'vdafm', dim: DIM, numHeads: 4, numLayers: 1, dropout: 0.1 },
@@ -154,7 +158,7 @@ const triModal: Workload = {
       name: 'tri-modal',
       title: this.title,
       description:
-        'createTriModalModel: image = 2D residual CNN [32,32,8] widths [16,32,32] strides [2,2,2] GroupNorm → 16 tokens → Linear(32); ' +
+        'createTriModalModel: image = 2D residual CNN [32,32,8] widths [16,32,32] strides [2,2,2] BatchNorm → 16 tokens → Linear(32); ' +
         'text = embeddings (vocab 300) + positions (64) + 1 pre-norm transformer block (4 heads, ffn 128, dropout 0.1) + LN; ' +
         'clinical = FT-Transformer (11 scalar + 1 categorical feature, CLS, 1 block, ffn 64); VDAFM(d32, 4 heads, 1 layer, FiLM, gated, clinical late, attention maps returned); ' +
         'prognosis head + 3 auxiliary heads. Loss = BCE + 0.1·(global + fine + clinical alignment, τ 0.07, vision anchor) + 0.3·Σ aux BCE; Adam lr 2e-3; batch 32. ' +
