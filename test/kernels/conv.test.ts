@@ -240,4 +240,20 @@ describe('convolutions as im2col + GEMM on wasm', () => {
     }
     await onBackend('wasm', () => assertNoLeaks(() => tf.dispose(step())));
   });
+
+  it('conv3d on wasm: the forward pass on Conv2D (depth slices), both gradients on im2col/col2im + GEMM; leaks nothing', async () => {
+    const step = () => {
+      const x = tf.ones([1, 4, 5, 5, 2]) as tf.Tensor5D;
+      const w = tf.ones([3, 3, 3, 2, 3]) as tf.Tensor5D;
+      const h = tf.ones([1, 1, 1, 1, 2]);
+      const out = tf.grads((ww: tf.Tensor, hh: tf.Tensor) => tf.sum(conv3d(tf.mul(x, hh) as tf.Tensor5D, ww as tf.Tensor5D, { strides: [1, 2, 2] })))([w, h]);
+      tf.dispose([x, w, h]);
+      return out;
+    };
+    const info = await onBackend('wasm', () => tf.profile(() => step()));
+    tf.dispose(info.result as tf.Tensor[]);
+    const names = new Set(info.kernels.map((k) => k.name));
+    for (const k of ['Conv2D', IM2COL_KERNEL_NAME, COL2IM_KERNEL_NAME, 'VdafmGemm']) expect(names.has(k), k).toBe(true);
+    await onBackend('wasm', () => assertNoLeaks(() => tf.dispose(step())));
+  });
 });
