@@ -4,6 +4,9 @@
  * [--backend wasm|cpu] [--out DIR] [--only NAME[,NAME]]`, `vdafm study [options]` and
  * `vdafm study merge <folders…> --out DIR`.
  *
+ * Slightly over the ~450-line guide: it is the one place that parses and documents every flag of
+ * both commands (the usage text sits beside the parser it describes).
+ *
  * @packageDocumentation
  */
 import { readFileSync } from 'node:fs';

@@ -5,6 +5,9 @@
  * They accept concrete tensors and symbolic tensors alike (anything with a `shape`), or raw
  * shapes, so layers can check inputs both in `computeOutputShape` and in `call`.
  *
+ * Slightly over the ~450-line guide on purpose: one home for every argument check (#13 merged
+ * core/shapes.ts and the helpers of layers/common.ts here), mostly short documented functions.
+ *
  * @packageDocumentation
  */
 import { formatShape, InvalidArgumentError, ShapeError, type ShapeLike } from '../errors.js';

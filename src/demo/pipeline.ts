@@ -153,6 +153,9 @@ function scoresOf(model: TriModalModel, data: TriModalData): Float32Array {
  *
  * @throws `InvalidArgumentError` from the preprocessing or the model builder for unusable data.
  */
+// Over the ~80-line guide: the demo's steps in the order its log prints them (fit, train each
+// ablation, evaluate, write each output); each step is one call, and splitting the sequence
+// would only pass the same dozen values between helpers.
 export async function runDemoPipeline(o: DemoPipelineOptions): Promise<DemoPipelineResult> {
   const { data, split, seed, epochs, quick, log, writer } = o;
   const available = cohortModalities(data);

@@ -6,6 +6,9 @@
  * equations implemented here are **this package's reading of that abstract**, not the paper's
  * exact formulas. See docs/guides/vdafm.md.
  *
+ * Slightly over the ~450-line guide: the layer's forward pass reads as the equations in one
+ * sequence (FiLM prior, the cross-attention layers, the gate), which splitting would scatter.
+ *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -23,7 +23,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmKernel, type WasmBackend } from './backend.js';
-import { fastKernelsActive, pickRunner, runOnHeap } from './module.js';
+import { fastKernelsActive, pickRunner } from './module.js';
+import { runOnHeap } from './heap-call.js';
 
 /** Name of our im2col kernel on the 'wasm' backend. @internal */
 export const IM2COL_KERNEL_NAME = 'VdafmIm2Col';

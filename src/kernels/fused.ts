@@ -36,7 +36,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertBoolean, assertOneOf } from '../core/validate.js';
-import { fastKernelsActive, pickRunner, runOnHeap, type Runner } from './module.js';
+import { fastKernelsActive, pickRunner, type Runner } from './module.js';
+import { runOnHeap } from './heap-call.js';
 import { registerWasmKernel, type WasmBackend } from './backend.js';
 
 /** Name of our GELU forward kernel on the 'wasm' backend. */

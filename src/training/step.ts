@@ -137,6 +137,8 @@ async function paretoGradients(ctx: StepContext, a: tf.NamedTensorMap, b: tf.Nam
  * @throws {@link NonFiniteError} naming the step and the part that is not finite (no update applied).
  * @internal
  */
+// Just over the ~80-line guide: one step's order matters (forward, loss, gradients, finiteness
+// check, modulation, update, logs), and each stage is already a helper call.
 export async function trainStep(ctx: StepContext, batch: TriModalData, step: number, lr: number): Promise<TrainingLogs> {
   const bal = ctx.balancing;
   const teacher = ctx.teacher ? ctx.teacher.vision(ctx.model, batch) : null;
