@@ -296,6 +296,10 @@ async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<Fl
     if (answer.status === 'ok') {
       torch.status = 'ok';
       torch.note = `PyTorch ${answer.torch}, BLAS: ${answer.blas}`;
+      if (isReferenceBlas(answer.blas)) {
+        torch.note += ` (the reference BLAS: PyTorch's GEMM runs far below this CPU's speed and the floor is meaningless; install an optimised BLAS, e.g. Debian's libopenblas0-pthread)`;
+        ctx.log(`WARNING: PyTorch uses the reference BLAS (${answer.blas}): the floor and every ratio to PyTorch are meaningless`);
+      }
       for (const r of answer.results) {
         if (r.threads !== 1 && r.threads !== 2) continue;
         const size = (r as unknown as { size: number }).size;
@@ -308,6 +312,23 @@ async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<Fl
     }
   }
   return finish(cpu, peakSimd, peakRelaxed, torch, gemm);
+}
+
+/**
+ * Whether the BLAS PyTorch reports is the unoptimised reference (netlib) library, e.g. Debian's
+ * `/usr/lib/x86_64-linux-gnu/blas/libblas.so.3` (what `python3-torch` installs when no optimised
+ * BLAS is present: `torch.mm` then ran at 7.6 GFLOP/s instead of ~240 on an AVX-512 core).
+ *
+ * @example
+ * ```ts
+ * isReferenceBlas('/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'); // true
+ * isReferenceBlas('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3'); // false
+ * ```
+ */
+export function isReferenceBlas(blas: string): boolean {
+  const libs = blas.toLowerCase();
+  if (/openblas|mkl|blis|atlas|accelerate|armpl|flexiblas/.test(libs)) return false;
+  return /\/blas\/libblas\.so/.test(libs);
 }
 
 /** The kind of machine for PyTorch's GEMM: its widest FMA. */
