@@ -264,6 +264,21 @@ export function assertPositiveNumber(value: unknown, argument: string): asserts 
 }
 
 /**
+ * Asserts a finite number ≥ 0 (a loss weight, a multiplier).
+ *
+ * @throws {@link InvalidArgumentError}
+ * @example
+ * ```ts
+ * assertNonNegativeNumber(0, 'pretrain.global'); // ok
+ * ```
+ */
+export function assertNonNegativeNumber(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be a finite number ≥ 0.`, received: value });
+  }
+}
+
+/**
  * Asserts that `value` is one of `allowed`.
  *
  * @throws {@link InvalidArgumentError}

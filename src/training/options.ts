@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors.js';
-import { assertBoolean, assertNonNegativeInt, assertOneOf, assertPositiveInt } from '../core/validate.js';
+import { assertBoolean, assertNonNegativeInt, assertNonNegativeNumber, assertOneOf, assertPositiveInt } from '../core/validate.js';
 import type { AlignmentAnchor, AlignmentSettings } from './loss.js';
 import { type BalancingOptions, resolveBalancing } from './balancing.js';
 import { DEFAULT_ALIGNMENT, type TrainingLogs } from './types.js';
@@ -159,11 +159,16 @@ export function resolveAlignment(option: TrainerOptionsBase['alignment']): Align
   }
   const decay = emaDecay ?? 0.99;
   if (!(decay > 0 && decay < 1)) throw new InvalidArgumentError({ argument: 'alignment.emaDecay', message: 'alignment.emaDecay must be in (0, 1).', received: emaDecay });
-  for (const k of ['global', 'fine', 'clinical', 'fields'] as const) {
-    if (!(rest[k] >= 0) || !Number.isFinite(rest[k])) throw new InvalidArgumentError({ argument: `alignment.${k}`, message: `alignment.${k} must be a finite number ≥ 0.`, received: rest[k] });
-  }
+  for (const k of ALIGNMENT_WEIGHT_KEYS) assertNonNegativeNumber(rest[k], `alignment.${k}`);
   return { ...rest, anchor, duplicates: dup, emaDecay: decay };
 }
+
+/**
+ * The alignment loss weights (`alignment.<key>`), each of which `pretrain.<key>` can override
+ * during pretraining.
+ * @internal
+ */
+export const ALIGNMENT_WEIGHT_KEYS = ['fields', 'global', 'fine', 'clinical'] as const;
 
 /**
  * Fills the defaults of {@link TrainerOptions} and validates them.
@@ -201,11 +206,9 @@ export function resolveTrainerOptions<O extends TrainerOptionsBase>(options: O):
       throw new InvalidArgumentError({ argument: 'pretrain.epochs', message: 'pretrain.epochs must be a positive integer.', received: pt?.epochs });
     }
     if (pt.learningRate !== undefined && !((pt.learningRate as number) > 0)) throw new InvalidArgumentError({ argument: 'pretrain.learningRate', message: 'pretrain.learningRate must be > 0.', received: pt.learningRate });
-    for (const k of ['fields', 'global', 'fine', 'clinical'] as const) {
+    for (const k of ALIGNMENT_WEIGHT_KEYS) {
       const v = (pt as Record<string, unknown>)[k];
-      if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
-        throw new InvalidArgumentError({ argument: `pretrain.${k}`, message: `pretrain.${k} must be a finite number ≥ 0.`, received: v });
-      }
+      if (v !== undefined) assertNonNegativeNumber(v, `pretrain.${k}`);
     }
   }
   if (o.groupLearningRates !== undefined) {
@@ -213,11 +216,7 @@ export function resolveTrainerOptions<O extends TrainerOptionsBase>(options: O):
     if (typeof g !== 'object' || g === null || Array.isArray(g)) {
       throw new InvalidArgumentError({ argument: 'groupLearningRates', message: 'groupLearningRates must be an object of group → multiplier.', received: g });
     }
-    for (const [k, v] of Object.entries(g)) {
-      if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) {
-        throw new InvalidArgumentError({ argument: `groupLearningRates.${k}`, message: `groupLearningRates.${k} must be a finite number ≥ 0.`, received: v });
-      }
-    }
+    for (const [k, v] of Object.entries(g)) assertNonNegativeNumber(v, `groupLearningRates.${k}`);
   }
   if (o.earlyStopping !== undefined && o.earlyStopping !== false) {
     const es = o.earlyStopping as Record<string, unknown> | null;

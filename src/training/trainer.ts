@@ -33,7 +33,7 @@ import { AdamW, type Optimizer, Sgd } from './optimizer.js';
 import { type TrainerState, type TrainingData, type TrainingHistory, type TrainingLogs } from './types.js';
 import { warmupCosineSchedule } from './schedule.js';
 import { type StepContext, trainStep } from './step.js';
-import { type ResolvedOptions, resolveAlignment, resolveTrainerOptions, type TrainerOptionsBase } from './options.js';
+import { ALIGNMENT_WEIGHT_KEYS, type ResolvedOptions, resolveAlignment, resolveTrainerOptions, type TrainerOptionsBase } from './options.js';
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions extends TrainerOptionsBase {
@@ -163,7 +163,7 @@ export class Trainer {
       });
     }
     const optimizer = new AdamW({ learningRate: p.learningRate ?? this.options.learningRate, weightDecay: this.options.weightDecay });
-    const overrides = Object.fromEntries((['fields', 'global', 'fine', 'clinical'] as const).filter((k) => p[k] !== undefined).map((k) => [k, p[k]!]));
+    const overrides = Object.fromEntries(ALIGNMENT_WEIGHT_KEYS.filter((k) => p[k] !== undefined).map((k) => [k, p[k]!]));
     const loss = { ...this.lossSettings(null), objective: 'alignment' as const, alignment: { ...align, ...overrides } };
     const ctx: StepContext = {
       model,
