@@ -9,6 +9,9 @@
  *            x[b, z·sd + t − pf, i·sh + a − pt, j·sw + q − pl, :], or zeros outside (padding)
  *   col2im   the adjoint: dx [n, d, h, w, c] = Σ over rows and taps of cols scattered back to the
  *            voxel each tap read (overwrites dx; padding taps are dropped)
+ *   im2col_rows  a block of consecutive rows of im2col
+ *   conv_rows    rows of the forward convolution y = im2col(x) · w, gathered and multiplied one
+ *            cache-sized block of patch rows at a time (src/kernels/conv.ts, the Node pool)
  *
  * For one output voxel and one filter row (t, a), the taps q = 0 … kw−1 read kw neighbouring
  * input pixels: one contiguous run of kw·c floats when they all lie inside the image, copied (or
@@ -18,6 +21,10 @@
 #include <wasm_simd128.h>
 
 typedef unsigned int u32;
+
+/* native/gemm.c, linked into the same module (the simd128 or the relaxed-SIMD build). */
+void gemm(u32 M, u32 N, u32 K, const float *A, u32 lda, int transA, const float *B, u32 ldb, int transB, float *C, u32 ldc,
+          int beta, const float *bias, float *work);
 
 /* dst[0:len] = src[0:len] (or zeros when src is 0). */
 static inline void copy_run(float *dst, const float *src, u32 len) {
@@ -65,37 +72,45 @@ static inline void tap_range(u32 j, u32 sw, u32 pl, u32 kw, u32 w, u32 *q0, u32 
  * Volumes: x [n, d, h, w, c] (a 2D image is d = kd = sd = 1, pf = 0, dout = 1), kernel kd × kh × kw,
  * strides sd, sh, sw, padding before pf (front), pt (top), pl (left), output dout × ho × wo.
  * cols row (b, z, i, j), column ((t·kh + a)·kw + q)·c + ci. One walk over every (row, filter row)
- * for both directions: gather copies the in-image run into cols and zeros the rest; scatter adds
- * the run back into x (which it zeroes first) and skips the padding.
+ * of rows [r0, r0 + count) for both directions: gather copies the in-image run into cols (row r0
+ * first) and zeros the rest; scatter adds the run back into x and skips the padding (the caller
+ * zeroes x first).
  */
-static void walk(int scatter, u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf,
-                 u32 pt, u32 pl, u32 dout, u32 ho, u32 wo, float *x, float *cols) {
+static void walk(int scatter, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf,
+                 u32 pt, u32 pl, u32 dout, u32 ho, u32 wo, u32 r0, u32 count, float *x, float *cols) {
   u32 run = kw * c;
-  if (scatter) copy_run(x, 0, n * d * h * w * c);
   float *row = cols;
-  for (u32 b = 0; b < n; b++) {
-    for (u32 z = 0; z < dout; z++) {
-      for (u32 i = 0; i < ho; i++) {
-        for (u32 j = 0; j < wo; j++) {
-          u32 q0, q1;
-          tap_range(j, sw, pl, kw, w, &q0, &q1);
-          for (u32 t = 0; t < kd; t++) {
-            int zz = (int)(z * sd + t) - (int)pf;
-            for (u32 a = 0; a < kh; a++, row += run) {
-              int y = (int)(i * sh + a) - (int)pt;
-              int inside = zz >= 0 && zz < (int)d && y >= 0 && y < (int)h && q0 < q1;
-              float *pixels = inside ? x + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c : 0;
-              if (scatter) {
-                if (inside) add_run(pixels, row + q0 * c, (q1 - q0) * c);
-              } else if (!inside) {
-                copy_run(row, 0, run);
-              } else {
-                if (q0 > 0) copy_run(row, 0, q0 * c);
-                copy_run(row + q0 * c, pixels, (q1 - q0) * c);
-                if (q1 < kw) copy_run(row + q1 * c, 0, (kw - q1) * c);
-              }
-            }
-          }
+  u32 j = r0 % wo, rest = r0 / wo;
+  u32 i = rest % ho;
+  rest /= ho;
+  u32 z = rest % dout, b = rest / dout;
+  for (u32 r = 0; r < count; r++) {
+    u32 q0, q1;
+    tap_range(j, sw, pl, kw, w, &q0, &q1);
+    for (u32 t = 0; t < kd; t++) {
+      int zz = (int)(z * sd + t) - (int)pf;
+      for (u32 a = 0; a < kh; a++, row += run) {
+        int y = (int)(i * sh + a) - (int)pt;
+        int inside = zz >= 0 && zz < (int)d && y >= 0 && y < (int)h && q0 < q1;
+        float *pixels = inside ? x + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c : 0;
+        if (scatter) {
+          if (inside) add_run(pixels, row + q0 * c, (q1 - q0) * c);
+        } else if (!inside) {
+          copy_run(row, 0, run);
+        } else {
+          if (q0 > 0) copy_run(row, 0, q0 * c);
+          copy_run(row + q0 * c, pixels, (q1 - q0) * c);
+          if (q1 < kw) copy_run(row + q1 * c, 0, (kw - q1) * c);
+        }
+      }
+    }
+    if (++j == wo) {
+      j = 0;
+      if (++i == ho) {
+        i = 0;
+        if (++z == dout) {
+          z = 0;
+          b++;
         }
       }
     }
@@ -105,11 +120,43 @@ static void walk(int scatter, u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh,
 __attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
                                                   u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
                                                   const float *x, float *cols) {
-  walk(0, n, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, (float *)x, cols);
+  walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, 0, n * dout * ho * wo, (float *)x, cols);
+}
+
+/* Rows [r0, r0 + count) of im2col (same arguments; n unused): cols receives row r0 first. */
+__attribute__((export_name("im2col_rows"))) void im2col_rows(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw,
+                                                            u32 sd, u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout,
+                                                            u32 ho, u32 wo, u32 r0, u32 count, const float *x, float *cols) {
+  (void)n;
+  walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, r0, count, (float *)x, cols);
 }
 
 __attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
                                                   u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
                                                   const float *cols, float *dx) {
-  walk(1, n, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, dx, (float *)cols);
+  copy_run(dx, 0, n * d * h * w * c);
+  walk(1, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, 0, n * dout * ho * wo, dx, (float *)cols);
+}
+
+/*
+ * Rows [r0, r0 + count) of y [rows, cout] = im2col(x) · w (w [K, cout], K = kd·kh·kw·c), one block of
+ * at most `chunk` rows at a time: im2col_rows into `cols` (room for chunk + 3 rows), then one GEMM
+ * into y. A remainder under 4 rows joins the block before it, so no block takes the GEMM's
+ * few-rows path unless count < 4: every output row is the same sum as in one GEMM over the whole
+ * patch matrix (bit for bit). `work`: the GEMM's workspace.
+ */
+__attribute__((export_name("conv_rows"))) void conv_rows(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
+                                                        u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
+                                                        u32 r0, u32 count, const float *x, const float *wt, float *y,
+                                                        u32 cout, u32 chunk, float *cols, float *work) {
+  (void)n;
+  u32 kk = kd * kh * kw * c;
+  u32 end = r0 + count;
+  for (u32 s = r0; s < end;) {
+    u32 rows = end - s < chunk ? end - s : chunk;
+    if (end - s - rows < 4) rows = end - s;
+    walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
+    gemm(rows, cout, kk, cols, kk, 0, wt, cout, 0, y + s * cout, cout, 0, 0, work);
+    s += rows;
+  }
 }

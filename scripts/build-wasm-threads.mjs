@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Builds native/gemm.c again for a SHARED WebAssembly memory (wasm32 + simd128 + atomics), the
+// Builds native/gemm.c + native/conv.c again for a SHARED WebAssembly memory (wasm32 + simd128 + atomics), the
 // modules the Node worker-thread GEMM pool runs on every thread (src/node/threads.ts), twice: plain
 // simd128 and relaxed SIMD (f32x4.relaxed_madd), so that a product split over threads gives the
-// same bits as the single-threaded build in use. Writes src/kernels/gemm-shared-wasm.generated.ts
+// same bits as the single-threaded build in use (conv.c: the im2col / col2im of the convolutions the pool runs whole). Writes src/kernels/gemm-shared-wasm.generated.ts
 // holding both as base64. Same micro-kernel configuration as the single-threaded modules
 // (scripts/build-wasm.mjs, SHIPPED / RELAXED); same compiler (clang >= 19).
 //
@@ -18,7 +18,7 @@ import { RELAXED, SHIPPED, clang, clangVersion } from './build-wasm.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const generated = join(root, 'src', 'kernels', 'gemm-shared-wasm.generated.ts');
 
-/** Compiles native/gemm.c with `defines` for an imported shared memory; returns the module bytes. */
+/** Compiles native/gemm.c + native/conv.c with `defines` for an imported shared memory; returns the module bytes. */
 export function compileShared(defines) {
   const dir = mkdtempSync(join(tmpdir(), 'vdafm-gemm-shared-'));
   const out = join(dir, 'gemm-shared.wasm');
@@ -28,7 +28,7 @@ export function compileShared(defines) {
       ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`),
       '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296',
       '-Wl,--strip-all', '-Wl,-z,stack-size=0', '-Wl,--global-base=0',
-      '-o', out, join(root, 'native', 'gemm.c'),
+      '-o', out, join(root, 'native', 'gemm.c'), join(root, 'native', 'conv.c'),
     ], { stdio: ['ignore', 'inherit', 'inherit'] });
     return readFileSync(out);
   } finally {
@@ -42,11 +42,11 @@ const lines = (bytes) => (Buffer.from(bytes).toString('base64').match(/.{1,100}/
 export function expectedSharedGenerated() {
   return [
     '// GENERATED FILE, DO NOT EDIT. Regenerate with `node scripts/build-wasm-threads.mjs` (needs clang >= 19 + wasm-ld),',
-    '// from native/gemm.c (compiled with ' + Object.entries(SHIPPED).map(([k, v]) => `${k}=${v}`).join(' ') + ') for a shared memory,',
+    '// from native/gemm.c + native/conv.c (compiled with ' + Object.entries(SHIPPED).map(([k, v]) => `${k}=${v}`).join(' ') + ') for a shared memory,',
     '// plain and with RELAXED=1 -mrelaxed-simd.',
     `// Built with: ${clangVersion()}`,
     '',
-    '/** native/gemm.c for an imported SHARED memory (wasm32 + simd128 + atomics), base64-encoded. */',
+    '/** native/gemm.c + native/conv.c for an imported SHARED memory (wasm32 + simd128 + atomics), base64-encoded. */',
     'export const GEMM_SHARED_WASM_BASE64 =',
     lines(compileShared(SHIPPED)) + ';',
     '',

@@ -4,7 +4,7 @@
 //
 //   src/kernels/gemm-wasm.generated.ts          native/gemm.c + native/fused.c + native/conv.c, wasm32 + simd128
 //                                               (f32x4.mul + f32x4.add): every engine with SIMD
-//   src/kernels/gemm-relaxed-wasm.generated.ts  native/gemm.c with -DRELAXED=1 -mrelaxed-simd
+//   src/kernels/gemm-relaxed-wasm.generated.ts  native/gemm.c with -DRELAXED=1 -mrelaxed-simd, + native/conv.c
 //                                               (f32x4.relaxed_madd): chosen at run time where
 //                                               the engine validates relaxed SIMD
 //   bench/lib/wasm-peak.generated.ts            native/peak.c, both ways: the register-only
@@ -111,12 +111,13 @@ const renderGenerated = (bytes) =>
 const renderRelaxed = (bytes) =>
   renderModule(bytes, {
     name: 'GEMM_RELAXED_WASM',
-    from: `native/gemm.c (compiled with ${macros(RELAXED)} -mrelaxed-simd)`,
+    from: `native/gemm.c (compiled with ${macros(RELAXED)} -mrelaxed-simd) and native/conv.c`,
     test: 'test/kernels/gemm-relaxed-wasm.generated.test.ts',
     doc: [
       '/**',
       " * The relaxed-SIMD build of vdafm's GEMM (native/gemm.c with `f32x4.relaxed_madd`: gemm, colsum,",
-      ' * gemm_workspace_bytes; the fused kernels stay in the simd128 module), base64-encoded.',
+      ' * gemm_workspace_bytes; native/conv.c, whose blocked forward convolution calls this GEMM; the fused',
+      ' * kernels stay in the simd128 module), base64-encoded.',
       ' */',
     ],
   });
@@ -144,12 +145,12 @@ export const RELAXED = { ...SHIPPED, RELAXED: 1 };
 /** The text each generated file should have, built fresh from the C sources: [path, text] pairs. */
 export function expectedGenerated() {
   const dir = mkdtempSync(join(tmpdir(), 'vdafm-gemm-'));
-  const gemmOnly = [join(root, 'native', 'gemm.c')];
+  const relaxedSources = [join(root, 'native', 'gemm.c'), join(root, 'native', 'conv.c')];
   const peak = [join(root, 'native', 'peak.c')];
   try {
     return [
       [generated, renderGenerated(compile(SHIPPED, join(dir, 'gemm.wasm')))],
-      [generatedRelaxed, renderRelaxed(compile(RELAXED, join(dir, 'gemm-relaxed.wasm'), gemmOnly))],
+      [generatedRelaxed, renderRelaxed(compile(RELAXED, join(dir, 'gemm-relaxed.wasm'), relaxedSources))],
       [generatedPeak, renderPeak(compile({}, join(dir, 'peak.wasm'), peak), compile({ RELAXED: 1 }, join(dir, 'peak-relaxed.wasm'), peak))],
     ];
   } finally {

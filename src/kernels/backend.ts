@@ -18,6 +18,8 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  /** Frees a kernel's intermediate output (made with `makeOutput`). */
+  disposeData(dataId: object, force?: boolean): boolean;
   wasm?: { asm?: { memory?: unknown }; _malloc?: (bytes: number) => number };
 }
 

@@ -23,13 +23,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmKernel, type WasmBackend } from './backend.js';
-import { fastKernelsActive, pickRunner } from './module.js';
+import { gemmKernelFunc } from './gemm.js';
+import { fastKernelsActive, pickRunner, pointer } from './module.js';
 import { runOnHeap } from './heap-call.js';
+import { type ConvJob, poolFor } from './threads.js';
 
 /** Name of our im2col kernel on the 'wasm' backend. @internal */
 export const IM2COL_KERNEL_NAME = 'VdafmIm2Col';
-/** Name of our col2im kernel on the 'wasm' backend. @internal */
-export const COL2IM_KERNEL_NAME = 'VdafmCol2Im';
+/** Name of our col2im kernel on the 'wasm' backend. */
+const COL2IM_KERNEL_NAME = 'VdafmCol2Im';
+/** Name of our whole-convolution-product kernel on the 'wasm' backend. @internal */
+export const CONV_GEMM_KERNEL_NAME = 'VdafmConvGemm';
 
 /**
  * Where a convolution reads: kernel `kh × kw` (× `kd` in depth), strides `sh, sw` (`sd`), the
@@ -57,6 +61,29 @@ type ConvCall = (...args: number[]) => void;
 interface ConvExports {
   im2col: ConvCall;
   col2im: ConvCall;
+  /**
+   * `(…the 17 of im2col…, r0, count, x, w, y, cout, chunk, cols, work)`: rows [r0, r0 + count)
+   * of `y = im2col(x)·w`, `chunk` patch rows at a time through `cols` (room for `chunk + 3` rows).
+   */
+  conv_rows: ConvCall;
+}
+
+let chunkOverride: number | null = null;
+
+/**
+ * Rows of patches the forward convolution gathers and multiplies at a time: about 512 KB of
+ * patches (`rows · K` floats), a multiple of 64 rows (the GEMM's row block), at least 64. The
+ * block stays in the core's L2 cache between im2col writing it and the GEMM packing it; the
+ * values do not depend on it (each output row is the same sum whatever block it is in).
+ * @internal
+ */
+function convChunkRows(kk: number): number {
+  return chunkOverride ?? Math.max(64, Math.floor(131072 / kk / 64) * 64);
+}
+
+/** For tests: forces the forward convolution's block height (null: the default). @internal */
+export function setConvChunkRows(rows: number | null): void {
+  chunkOverride = rows;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -87,9 +114,57 @@ function col2imKernelFunc(args: KernelArgs): tf.TensorInfo {
   return dx;
 }
 
+/**
+ * `VdafmConvGemm`: one convolution product with its data movement (see {@link convGemm}). A
+ * thread pool with `conv` (vdafm/node) runs it whole in its own memory, so the patch matrix is
+ * never copied between memories; otherwise (or when the pool declines) it is im2col / col2im and
+ * the GEMM kernel here, with the patch matrix as a temporary. The same bits either way.
+ */
+function convGemmKernelFunc(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const mode = args.attrs!['mode'] as ConvJob['mode'];
+  const g = args.attrs!['geometry'] as number[];
+  const shape = args.attrs!['inputShape'] as number[];
+  const v = volume(shape);
+  const rows = v[0]! * g[9]! * g[10]! * g[11]!;
+  const kk = g[0]! * g[1]! * g[2]! * v[4]!;
+  const cout = mode === 'input' ? a.shape[1]! : b.shape[1]!;
+  const pool = poolFor(rows * kk * cout, 1);
+  if (pool?.conv) {
+    const out = backend.makeOutput(mode === 'forward' ? [rows, cout] : mode === 'filter' ? [kk, cout] : [...shape], 'float32');
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    const job: ConvJob = { mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: pickRunner(backend).build, chunkRows: convChunkRows(kk) };
+    if (pool.conv(job)) return out;
+    backend.disposeData(out.dataId);
+  }
+  if (mode === 'input') {
+    const cols = gemmKernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: true } });
+    const dx = col2imKernelFunc({ inputs: { cols }, backend, attrs: { geometry: g, inputShape: shape } });
+    backend.disposeData(cols.dataId);
+    return dx;
+  }
+  const runner = pickRunner(backend);
+  if (mode === 'forward' && runner.zeroCopy) {
+    // one L2-sized block of patches at a time (same bits as the whole patch matrix)
+    const out = backend.makeOutput([rows, cout], 'float32');
+    const chunk = Math.min(rows, convChunkRows(kk));
+    const cols = backend.makeOutput([chunk + 3, kk], 'float32');
+    const at = (t: tf.TensorInfo) => pointer(backend, t);
+    (runner.exports as unknown as ConvExports).conv_rows(...v, ...g, 0, rows, at(a), at(b), at(out), cout, chunk, at(cols), runner.work);
+    backend.disposeData(cols.dataId);
+    return out;
+  }
+  const cols = im2colKernelFunc({ inputs: { x: a }, backend, attrs: { geometry: g } });
+  const out = gemmKernelFunc({ inputs: { a: cols, b }, backend, attrs: { transposeA: mode === 'filter', transposeB: false } });
+  backend.disposeData(cols.dataId);
+  return out;
+}
+
 // Registered at import (cheap; the module itself is compiled on first use by module.ts).
 registerWasmKernel(IM2COL_KERNEL_NAME, im2colKernelFunc);
 registerWasmKernel(COL2IM_KERNEL_NAME, col2imKernelFunc);
+registerWasmKernel(CONV_GEMM_KERNEL_NAME, convGemmKernelFunc);
 
 /**
  * The patches of `x` `[n, h, w, c]` (or a volume `[n, d, h, w, c]`, float32) that a convolution of
@@ -117,4 +192,21 @@ export function col2im<R extends tf.Rank.R4 | tf.Rank.R5 = tf.Rank.R4>(cols: tf.
     geometry: geometryAttr(g),
     inputShape: [...inputShape],
   }) as tf.Tensor<R>;
+}
+
+/**
+ * One product of a GEMM convolution with its data movement, on the `VdafmConvGemm` kernel:
+ * - `'forward'`: `im2col(a) · b` `[rows, cout]`, `a` the images (`inputShape`), `b` the filter `[K, cout]`;
+ * - `'input'`: `col2im(a · bᵀ)` (of `inputShape`), `a` = dy `[rows, cout]`, `b` the filter `[K, cout]`;
+ * - `'filter'`: `im2col(a)ᵀ · b` `[K, cout]`, `a` the images, `b` = dy `[rows, cout]`;
+ *
+ * with `rows = n·dout·ho·wo`, `K = kd·kh·kw·c`. Bitwise equal to {@link im2col} / {@link col2im}
+ * and `fastMatMul`; with the Node thread pool (vdafm/node) the whole product runs in the pool's
+ * memory, split over threads, without copying the patch matrix (kh·kw times the images). Null
+ * when our kernels are not active. Not differentiable (the convolutions' custom gradients call it).
+ * @internal
+ */
+export function convGemm(mode: ConvJob['mode'], a: tf.Tensor, b: tf.Tensor2D, g: Im2ColGeometry, inputShape: readonly number[]): tf.Tensor | null {
+  if (!fastKernelsActive()) return null;
+  return tf.engine().runKernel(CONV_GEMM_KERNEL_NAME, { a, b }, { mode, geometry: geometryAttr(g), inputShape: [...inputShape] }) as tf.Tensor;
 }

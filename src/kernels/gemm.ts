@@ -27,7 +27,8 @@ export const GEMM_KERNEL_NAME = 'VdafmGemm';
 /** Name of vdafm's column-sum kernel (the bias gradient) on the 'wasm' backend. @internal */
 export const COLUMN_SUM_KERNEL_NAME = 'VdafmColumnSum';
 
-function gemmKernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+/** The `VdafmGemm` kernel (also called by the convolution kernels of conv.ts). @internal */
+export function gemmKernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const runner = pickRunner(backend);
   const { a, b, bias } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };

@@ -152,12 +152,14 @@ function wantedBuild(): SimdBuild {
   return compiledRelaxed ? 'relaxed' : 'simd128';
 }
 
-/** Exports of the simd128 instance with, for the relaxed build, the GEMM entry points of the relaxed instance. */
+/** Exports of the simd128 instance with, for the relaxed build, the GEMM entry points (and the blocked forward convolution) of the relaxed instance. */
 function mergeExports(plain: WebAssembly.Instance, relaxed: WebAssembly.Instance | null): GemmExports {
   const base = plain.exports as unknown as GemmExports;
   if (!relaxed) return base;
   const r = relaxed.exports as unknown as GemmExports;
-  return { ...base, gemm: r.gemm, colsum: r.colsum, gemm_workspace_bytes: r.gemm_workspace_bytes };
+  // conv_rows (native/conv.c) is linked into both modules: the relaxed one's calls the relaxed GEMM
+  const conv = (relaxed.exports as { conv_rows?: unknown }).conv_rows;
+  return { ...base, gemm: r.gemm, colsum: r.colsum, gemm_workspace_bytes: r.gemm_workspace_bytes, ...(conv ? { conv_rows: conv } : {}) } as GemmExports;
 }
 
 /** Instantiates the modules of `build` on `memory` (synchronously). */

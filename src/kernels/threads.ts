@@ -40,6 +40,37 @@ export interface GemmJob {
   build?: SimdBuild;
 }
 
+/**
+ * One convolution product with its data movement, run whole by a pool that has
+ * {@link GemmPool.conv} (the patch matrix then never leaves the pool's memory):
+ * - `'forward'`: `out [rows, cout] = im2col(a) · b`, with `a` the images and `b` the filter `[K, cout]`;
+ * - `'input'`: `out = col2im(a · bᵀ)` (the images' shape), with `a` = dy `[rows, cout]`, `b` the filter;
+ * - `'filter'`: `out [K, cout] = im2col(a)ᵀ · b`, with `a` the images and `b` = dy `[rows, cout]`.
+ *
+ * `rows = n·dout·ho·wo`, `K = kd·kh·kw·c` (src/kernels/conv.ts). Each product is the same call of
+ * the GEMM as on the calling thread, split by rows, and each im2col / col2im is split by whole
+ * images: the result is bitwise that of im2col / col2im + the single-threaded GEMM.
+ */
+export interface ConvJob {
+  mode: 'forward' | 'input' | 'filter';
+  /** `[n, d, h, w, c]` of the images (a 2D image has `d = 1`). */
+  volume: readonly number[];
+  /** `[kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo]` (src/kernels/conv.ts). */
+  geometry: readonly number[];
+  /** Output channels. */
+  cout: number;
+  a: Float32Array;
+  b: Float32Array;
+  out: Float32Array;
+  /** As {@link GemmJob.build}. @defaultValue 'simd128' */
+  build?: SimdBuild;
+  /**
+   * `'forward'`: rows of patches gathered and multiplied at a time (the values do not depend on it).
+   * @defaultValue all rows at once
+   */
+  chunkRows?: number;
+}
+
 /** Runs products on several threads; see {@link setGemmPool}. */
 export interface GemmPool {
   /** Threads used, the calling one included. */
@@ -50,6 +81,11 @@ export interface GemmPool {
   readonly batched?: boolean;
   /** Computes the job synchronously; returns false to decline it (the caller then computes it). */
   run(job: GemmJob): boolean;
+  /**
+   * Computes a convolution product whole (see {@link ConvJob}); returns false to decline it (the
+   * caller then runs im2col / col2im and the GEMM itself). Optional.
+   */
+  conv?(job: ConvJob): boolean;
 }
 
 let pool: GemmPool | null = null;

@@ -30,20 +30,31 @@ import { InvalidArgumentError } from '../errors.js';
 import type { GemmExports, SimdBuild } from '../kernels/module.js';
 import { relaxedSimdSupported } from '../kernels/module.js';
 import { GEMM_SHARED_RELAXED_WASM_BASE64, GEMM_SHARED_WASM_BASE64 } from '../kernels/gemm-shared-wasm.generated.js';
-import { type GemmJob, type GemmPool, gemmPool, setDefaultGemmPool, setGemmPool } from '../kernels/threads.js';
+import { type ConvJob, type GemmJob, type GemmPool, gemmPool, setDefaultGemmPool, setGemmPool } from '../kernels/threads.js';
 
-/** The shared module exports the same GEMM entry points as the single-threaded one. */
-type SharedGemmExports = Pick<GemmExports, 'gemm' | 'gemm_workspace_bytes'>;
+/** The shared module exports the same GEMM entry points as the single-threaded one, and native/conv.c's. */
+type SharedGemmExports = Pick<GemmExports, 'gemm' | 'gemm_workspace_bytes'> & {
+  im2col(...args: number[]): void;
+  col2im(...args: number[]): void;
+  conv_rows(...args: number[]): void;
+};
 
 /**
- * Int32 slots per worker in the control block: [state, done, ready, build, count, strideA,
- * strideB, strideC, 13 gemm arguments].
+ * Int32 slots per worker in the control block: [state, done, ready, build, op, count, strideA,
+ * strideB, strideC, then the arguments: 13 of gemm, 19 of im2col / col2im, 26 of a block of
+ * forward-convolution rows].
  */
-const SLOT = 24;
-const ARGS = 8;
+const SLOT = 40;
+const ARGS = 9;
 const STATE_IDLE = 0;
 const STATE_JOB = 1;
 const STATE_EXIT = 2;
+/** Operations a worker runs: `count` GEMMs (operands `stride` bytes apart), im2col, col2im. */
+const OP_GEMM = 0;
+const OP_IM2COL = 1;
+const OP_COL2IM = 2;
+/** Rows of the forward convolution, one L2-sized block of patches at a time (native/conv.c `conv_rows`). */
+const OP_CONV_ROWS = 3;
 /** Default smallest product (multiply-adds) worth splitting: a [128, 128]·[128, 128] product. */
 const DEFAULT_MIN_WORK = 2_097_152;
 /**
@@ -69,9 +80,18 @@ for (;;) {
   if (state === ${STATE_EXIT}) break;
   if (state !== ${STATE_JOB}) continue;
   const e = ex[ctrl[s + 3]];
-  for (let i = 0; i < ctrl[s + 4]; i++) {
-    e.gemm(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3] + i * ctrl[s + 5], ctrl[a + 4], ctrl[a + 5], ctrl[a + 6] + i * ctrl[s + 6],
-      ctrl[a + 7], ctrl[a + 8], ctrl[a + 9] + i * ctrl[s + 7], ctrl[a + 10], 0, ctrl[a + 11], ctrl[a + 12]);
+  const op = ctrl[s + 4];
+  if (op === ${OP_GEMM}) {
+    for (let i = 0; i < ctrl[s + 5]; i++) {
+      e.gemm(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3] + i * ctrl[s + 6], ctrl[a + 4], ctrl[a + 5], ctrl[a + 6] + i * ctrl[s + 7],
+        ctrl[a + 7], ctrl[a + 8], ctrl[a + 9] + i * ctrl[s + 8], ctrl[a + 10], 0, ctrl[a + 11], ctrl[a + 12]);
+    }
+  } else if (op === ${OP_CONV_ROWS}) {
+    e.conv_rows(...Array.from(ctrl.subarray(a, a + 26), (v) => v >>> 0));
+  } else {
+    const args = Array.from(ctrl.subarray(a, a + 19), (v) => v >>> 0);
+    if (op === ${OP_IM2COL}) e.im2col(...args);
+    else e.col2im(...args);
   }
   Atomics.store(ctrl, s, ${STATE_IDLE});
   Atomics.store(ctrl, s + 1, 1);
@@ -111,6 +131,53 @@ export function splitJob(m: number, batch: number, threads: number): Share[] {
     else shares.push({ e0: 0, count: 1, r0, rows });
   }
   return shares;
+}
+
+/** One call a thread makes: `op` with its arguments (see the control block). */
+interface Task {
+  op: number;
+  args: number[];
+  /** GEMM only: products in the share and the byte strides of A, B and C between them. */
+  count?: number;
+  strides?: [number, number, number];
+}
+
+/** A product in the shared memory (byte offsets; `bias` 0 for none). */
+interface GemmCall {
+  m: number;
+  n: number;
+  k: number;
+  a: number;
+  transA: boolean;
+  b: number;
+  transB: boolean;
+  c: number;
+  bias: number;
+}
+
+/** Runs one task on the calling thread. */
+function runTask(ex: SharedGemmExports, task: Task): void {
+  const a = task.args;
+  if (task.op !== OP_GEMM) {
+    (task.op === OP_IM2COL ? ex.im2col : task.op === OP_COL2IM ? ex.col2im : ex.conv_rows)(...a);
+    return;
+  }
+  const [sa, sb, sc] = task.strides ?? [0, 0, 0];
+  for (let i = 0; i < (task.count ?? 1); i++) {
+    ex.gemm(a[0]!, a[1]!, a[2]!, a[3]! + i * sa, a[4]!, a[5]!, a[6]! + i * sb, a[7]!, a[8]!, a[9]! + i * sc, a[10]!, 0, a[11]!, a[12]!);
+  }
+}
+
+/**
+ * @internal How `n` images are split over `threads` for im2col / col2im: `[first, count]` per
+ * thread, whole images (col2im adds into an image only from its own rows, so no two threads
+ * write the same pixel), at most `threads` parts, none empty.
+ */
+export function splitImages(n: number, threads: number): Array<[number, number]> {
+  const per = Math.ceil(n / threads);
+  const parts: Array<[number, number]> = [];
+  for (let i0 = 0; i0 < n; i0 += per) parts.push([i0, Math.min(per, n - i0)]);
+  return parts;
 }
 
 class NodeGemmPool implements GemmPool {
@@ -160,61 +227,142 @@ class NodeGemmPool implements GemmPool {
     return this.ready;
   }
 
-  run(job: GemmJob): boolean {
-    const { m, n, k } = job;
-    const batch = job.batch ?? 1;
-    const build = job.build ?? 'simd128';
-    const ex = this.exports[build];
-    const macs = batch * m * n * k;
-    const copied = batch * (m * k + k * n + m * n);
-    if (!ex || (batch === 1 && m < 8) || macs < this.minWork || macs < this.minIntensity * copied || !this.isReady()) return false;
-    // layout: one workspace per thread, then A, B, bias, C (64-byte aligned)
+  /** A bump allocator over the shared memory after the per-thread workspaces (64-byte aligned). */
+  private regions(): { take(floats: number): number; end(): number } {
     let offset = 64 + this.threads * this.workspace;
-    const region = (floats: number) => {
-      const at = offset;
-      offset += (floats * 4 + 63) & ~63;
-      return at;
+    return {
+      take: (floats) => {
+        const at = offset;
+        offset += (floats * 4 + 63) & ~63;
+        return at;
+      },
+      end: () => offset,
     };
-    const aPtr = region(batch * m * k);
-    const bPtr = region(batch * k * n);
-    const biasPtr = job.bias ? region(n) : 0;
-    const cPtr = region(batch * m * n);
-    const missing = offset - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
-    const heap = new Float32Array(this.memory.buffer);
-    heap.set(job.a.subarray(0, batch * m * k), aPtr >> 2);
-    heap.set(job.b.subarray(0, batch * k * n), bPtr >> 2);
-    if (job.bias) heap.set(job.bias, biasPtr >> 2);
+  }
 
-    const lda = job.transA ? m : k;
-    const ldb = job.transB ? k : n;
-    // gemm arguments of a share (its first product), in the order of native/gemm.c
-    const args = (sh: Share, t: number): number[] => [
-      sh.rows, n, k,
-      aPtr + 4 * (sh.e0 * m * k + (job.transA ? sh.r0 : sh.r0 * k)), lda, job.transA ? 1 : 0,
-      bPtr + 4 * sh.e0 * k * n, ldb, job.transB ? 1 : 0,
-      cPtr + 4 * (sh.e0 * m * n + sh.r0 * n), n, biasPtr, 64 + t * this.workspace,
-    ];
-    const shares = splitJob(m, batch, this.threads);
+  /** Grows the shared memory to `bytes` (at least) and returns a float view of it. */
+  private heap(bytes: number): Float32Array {
+    const missing = bytes - this.memory.buffer.byteLength;
+    if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /**
+   * Runs `tasks` (at most one per thread) and returns when all are done: task 0 on the calling
+   * thread, task t on worker t − 1. Task t uses workspace t.
+   */
+  private dispatch(build: SimdBuild, tasks: Task[]): void {
+    const ex = this.exports[build]!;
     const started: number[] = [];
-    for (let t = 1; t < shares.length; t++) {
+    for (let t = 1; t < tasks.length; t++) {
       const s = (t - 1) * SLOT;
-      this.ctrl.set([build === 'relaxed' ? 1 : 0, shares[t]!.count, 4 * m * k, 4 * k * n, 4 * m * n], s + 3);
-      this.ctrl.set(args(shares[t]!, t), s + ARGS);
+      const task = tasks[t]!;
+      this.ctrl.set([build === 'relaxed' ? 1 : 0, task.op, task.count ?? 1, ...(task.strides ?? [0, 0, 0])], s + 3);
+      this.ctrl.set(task.args, s + ARGS);
       Atomics.store(this.ctrl, s + 1, 0);
       Atomics.store(this.ctrl, s, STATE_JOB);
       Atomics.notify(this.ctrl, s);
       started.push(s);
     }
-    const mine = shares[0]!;
-    const [rows, nn, kk, a, la, ta, b, lb, tb, c, lc, bias, work] = args(mine, 0) as [
-      number, number, number, number, number, number, number, number, number, number, number, number, number,
-    ];
-    for (let i = 0; i < mine.count; i++) ex.gemm(rows, nn, kk, a + i * 4 * m * k, la, ta, b + i * 4 * k * n, lb, tb, c + i * 4 * m * n, lc, 0, bias, work);
+    const mine = tasks[0];
+    if (mine) runTask(ex, mine);
     for (const s of started) {
       while (Atomics.load(this.ctrl, s + 1) === 0) Atomics.wait(this.ctrl, s + 1, 0);
     }
-    job.out.set(new Float32Array(this.memory.buffer, cPtr, batch * m * n));
+  }
+
+  /** The GEMM tasks of `C = op(A)·op(B) (+ bias)` split by {@link splitJob} (pointers in the shared memory). */
+  private gemmTasks(p: GemmCall, batch: number): Task[] {
+    const { m, n, k, transA, transB } = p;
+    const lda = transA ? m : k;
+    const ldb = transB ? k : n;
+    return splitJob(m, batch, this.threads).map((sh, t) => ({
+      op: OP_GEMM,
+      count: sh.count,
+      strides: [4 * m * k, 4 * k * n, 4 * m * n],
+      args: [
+        sh.rows, n, k,
+        p.a + 4 * (sh.e0 * m * k + (transA ? sh.r0 : sh.r0 * k)), lda, transA ? 1 : 0,
+        p.b + 4 * sh.e0 * k * n, ldb, transB ? 1 : 0,
+        p.c + 4 * (sh.e0 * m * n + sh.r0 * n), n, p.bias, 64 + t * this.workspace,
+      ],
+    }));
+  }
+
+  run(job: GemmJob): boolean {
+    const { m, n, k } = job;
+    const batch = job.batch ?? 1;
+    const build = job.build ?? 'simd128';
+    const macs = batch * m * n * k;
+    const copied = batch * (m * k + k * n + m * n);
+    if (!this.exports[build] || (batch === 1 && m < 8) || macs < this.minWork || macs < this.minIntensity * copied || !this.isReady()) return false;
+    const r = this.regions();
+    const a = r.take(batch * m * k);
+    const b = r.take(batch * k * n);
+    const bias = job.bias ? r.take(n) : 0;
+    const c = r.take(batch * m * n);
+    const heap = this.heap(r.end());
+    heap.set(job.a.subarray(0, batch * m * k), a >> 2);
+    heap.set(job.b.subarray(0, batch * k * n), b >> 2);
+    if (job.bias) heap.set(job.bias, bias >> 2);
+    this.dispatch(build, this.gemmTasks({ m, n, k, a, transA: job.transA, b, transB: job.transB, c, bias }, batch));
+    job.out.set(new Float32Array(this.memory.buffer, c, batch * m * n));
+    return true;
+  }
+
+  /**
+   * Runs a convolution product whole in the shared memory: only the images (or dy), the filter
+   * and the result are copied; the patch matrix is built (or scattered) there, split by whole
+   * images, and multiplied by the same GEMM calls as {@link run}, so the result is bitwise that
+   * of im2col / col2im + the single-threaded GEMM.
+   */
+  conv(job: ConvJob): boolean {
+    const build = job.build ?? 'simd128';
+    const [nImg, d, h, w, c] = job.volume as [number, number, number, number, number];
+    const g = job.geometry;
+    const rows = nImg * g[9]! * g[10]! * g[11]!;
+    const kk = g[0]! * g[1]! * g[2]! * c;
+    const co = job.cout;
+    if (!this.exports[build] || rows * kk * co < this.minWork || rows < 8 || !this.isReady()) return false;
+    const image = d * h * w * c;
+    const r = this.regions();
+    const x = r.take(nImg * image); // the images (forward, filter) or dx (input)
+    const chunk = Math.min(rows, job.chunkRows ?? rows);
+    const block = (chunk + 3) * kk * 4; // forward: one block of patch rows per thread
+    const cols = r.take(job.mode === 'forward' ? (this.threads * block) / 4 : rows * kk);
+    const other = r.take(job.mode === 'filter' ? rows * co : kk * co); // the filter, or dy (filter mode)
+    const dyOrOut = r.take(job.mode === 'filter' ? kk * co : rows * co); // dy (input) or the result
+    const heap = this.heap(r.end());
+    // im2col(x → cols) / col2im(cols → x) of images [i0, i0 + count) (native/conv.c; pointers offset to the first one)
+    const perImage = rows / nImg;
+    const moveTasks = (op: number): Task[] =>
+      splitImages(nImg, this.threads).map(([i0, count]) => {
+        const [xi, ci] = [x + 4 * i0 * image, cols + 4 * i0 * perImage * kk];
+        return { op, args: [count, d, h, w, c, ...g, ...(op === OP_IM2COL ? [xi, ci] : [ci, xi])] };
+      });
+    if (job.mode === 'forward') {
+      // each thread gathers and multiplies its rows one L2-sized block at a time (cols: a block per thread)
+      heap.set(job.a.subarray(0, nImg * image), x >> 2);
+      heap.set(job.b.subarray(0, kk * co), other >> 2);
+      const tasks = splitJob(rows, 1, this.threads).map((sh, t) => ({
+        op: OP_CONV_ROWS,
+        args: [nImg, d, h, w, c, ...g, sh.r0, sh.rows, x, other, dyOrOut, co, chunk, cols + t * block, 64 + t * this.workspace],
+      }));
+      this.dispatch(build, tasks);
+      job.out.set(new Float32Array(this.memory.buffer, dyOrOut, rows * co));
+    } else if (job.mode === 'filter') {
+      heap.set(job.a.subarray(0, nImg * image), x >> 2);
+      heap.set(job.b.subarray(0, rows * co), other >> 2);
+      this.dispatch(build, moveTasks(OP_IM2COL));
+      this.dispatch(build, this.gemmTasks({ m: kk, n: co, k: rows, a: cols, transA: true, b: other, transB: false, c: dyOrOut, bias: 0 }, 1));
+      job.out.set(new Float32Array(this.memory.buffer, dyOrOut, kk * co));
+    } else {
+      heap.set(job.a.subarray(0, rows * co), dyOrOut >> 2);
+      heap.set(job.b.subarray(0, kk * co), other >> 2);
+      this.dispatch(build, this.gemmTasks({ m: rows, n: kk, k: co, a: dyOrOut, transA: false, b: other, transB: true, c: cols, bias: 0 }, 1));
+      this.dispatch(build, moveTasks(OP_COL2IM));
+      job.out.set(new Float32Array(this.memory.buffer, x, nImg * image));
+    }
     return true;
   }
 

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { col2im, im2col, type Im2ColGeometry } from '../kernels/conv.js';
+import { convGemm, type Im2ColGeometry } from '../kernels/conv.js';
 import { fastKernelsActive } from '../kernels/module.js';
 import { columnSums, fastMatMul } from './matmul.js';
 import { fastSlice } from './slice.js';
@@ -42,13 +42,6 @@ function pointwise(kh: number, kw: number, g: Conv2DGeometry, h: number, w: numb
   return kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.ph.out === h && g.pw.out === w;
 }
 
-/** The rows of `x` `[n, h, w, c]` a convolution reads, `[n·ho·wo, kh·kw·c]` (a reshape when that is all it is). */
-function patches(x: tf.Tensor4D, kh: number, kw: number, g: Conv2DGeometry): tf.Tensor2D {
-  const [n, h, w, c] = x.shape;
-  if (pointwise(kh, kw, g, h, w)) return tf.reshape(x, [n * h * w, c]);
-  return im2col(x, im2colGeometry(kh, kw, g))!;
-}
-
 /**
  * The forward 2D convolution of `x` `[n, h, w, cin]` with `w` `[kh, kw, cin, cout]` (no bias):
  * with the fast kernels on 'wasm', `im2col(x) · w` on vdafm's GEMM; elsewhere `tf.conv2d`.
@@ -57,8 +50,11 @@ function patches(x: tf.Tensor4D, kh: number, kw: number, g: Conv2DGeometry): tf.
 export function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2DGeometry): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
   if (!gemmConvolutions()) return tf.conv2d(x, w, [g.sh, g.sw], forwardPad(g));
-  const y = fastMatMul(patches(x, kh, kw, g), tf.reshape(w, [kh * kw * cin, cout]) as tf.Tensor2D);
-  return tf.reshape(y, [x.shape[0], g.ph.out, g.pw.out, cout]);
+  const [n, h, wd] = x.shape;
+  const w2 = tf.reshape(w, [kh * kw * cin, cout]) as tf.Tensor2D;
+  // one im2col(x)·w product (in the thread pool's memory when there is one); 1×1 stride 1: x·w
+  const y = pointwise(kh, kw, g, h, wd) ? fastMatMul(tf.reshape(x, [n * h * wd, cin]) as tf.Tensor2D, w2) : convGemm('forward', x, w2, im2colGeometry(kh, kw, g), x.shape)!;
+  return tf.reshape(y, [n, g.ph.out, g.pw.out, cout]);
 }
 
 /** `x[:, top : top + h, left : left + w, :]` of a rank-4 tensor. */
@@ -143,9 +139,10 @@ export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[
   const [n, ho, wo] = dy.shape;
   if (gemmConvolutions()) {
     // dcols = dy · wᵀ (one row per output pixel), then every patch row added back where it was read
-    const dcols = fastMatMul(tf.reshape(dy, [n * ho * wo, cout]) as tf.Tensor2D, tf.reshape(w, [kh * kw * cin, cout]) as tf.Tensor2D, { transposeB: true });
-    if (pointwise(kh, kw, g, xShape[1]!, xShape[2]!)) return tf.reshape(dcols, xShape as [number, number, number, number]);
-    return col2im(dcols, im2colGeometry(kh, kw, g), xShape)!;
+    const dy2 = tf.reshape(dy, [n * ho * wo, cout]) as tf.Tensor2D;
+    const w2 = tf.reshape(w, [kh * kw * cin, cout]) as tf.Tensor2D;
+    if (pointwise(kh, kw, g, xShape[1]!, xShape[2]!)) return tf.reshape(fastMatMul(dy2, w2, { transposeB: true }), xShape as [number, number, number, number]);
+    return convGemm('input', dy2, w2, im2colGeometry(kh, kw, g), xShape) as tf.Tensor4D;
   }
   const h = xShape[1]!;
   const wd = xShape[2]!;
@@ -194,8 +191,12 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw
     // are gathered again rather than saved by the forward pass: they are kh·kw times the input
     // (75 MB at the 2D bench encoder's first stage) and would be held for every layer until backward.
     const [n, ho, wo, cout] = dy.shape;
-    const dw = fastMatMul(patches(x, kh, kw, g), tf.reshape(dy, [n * ho * wo, cout]) as tf.Tensor2D, { transposeA: true });
-    return tf.reshape(dw, [kh, kw, x.shape[3], cout]);
+    const [, h, wd, cin] = x.shape;
+    const dy2 = tf.reshape(dy, [n * ho * wo, cout]) as tf.Tensor2D;
+    const dw = pointwise(kh, kw, g, h, wd)
+      ? fastMatMul(tf.reshape(x, [n * h * wd, cin]) as tf.Tensor2D, dy2, { transposeA: true })
+      : convGemm('filter', x, dy2, im2colGeometry(kh, kw, g), x.shape)!;
+    return tf.reshape(dw, [kh, kw, cin, cout]);
   }
   if (kh === 1 && kw === 1) return conv2dFilterGrad1x1(x, dy, g);
   const [, h, wd] = x.shape;

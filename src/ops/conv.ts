@@ -7,13 +7,13 @@
  * `Conv3D` forward is naive (~0.3 GFLOP/s) and its `Conv3DBackpropInputV2` is wrong with 'same'
  * padding.
  *
- * On 'wasm' with vdafm's kernels active (the default; `conv-gradients.ts`), every 2D convolution
- * is a product on vdafm's GEMM: forward `im2col(x) · w`, input gradient `col2im(dy · wᵀ)`, filter
- * gradient `im2col(x)ᵀ · dy` (src/kernels/conv.ts moves the data; the GEMM has relaxed SIMD and the
- * Node thread pool, XNNPACK's convolution neither, and the filter gradient as a convolution ran at
- * half XNNPACK's forward rate). A 3D convolution's gradients are one GEMM each over the
- * volume's patches (3D im2col); its forward pass stays a sum of 2D convolutions of depth slices on
- * XNNPACK, which ran ~1.3× faster than the GEMM at the thin channel counts of 3D encoders.
+ * On 'wasm' with vdafm's kernels active (the default; `conv-gradients.ts`), every 2D and 3D
+ * convolution is a product on vdafm's GEMM: forward `im2col(x) · w` (gathered one L2-sized block
+ * of patch rows at a time), input gradient `col2im(dy · wᵀ)`, filter gradient `im2col(x)ᵀ · dy`
+ * (src/kernels/conv.ts, one `VdafmConvGemm` kernel per product: the GEMM has relaxed SIMD and,
+ * with the Node thread pool, runs the whole product on every core without copying the patches;
+ * XNNPACK's convolution has neither, and the filter gradient as a convolution ran at half
+ * XNNPACK's forward rate).
  * Elsewhere (cpu, webgl, webgpu, or the fast kernels off), the ops use only the backend's 2D
  * forward convolution kernel:
  *
@@ -43,8 +43,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { col2im, im2col, type Im2ColGeometry } from '../kernels/conv.js';
-import { fastMatMul } from './matmul.js';
+import { convGemm, type Im2ColGeometry } from '../kernels/conv.js';
 import { fastSlice } from './slice.js';
 import { axisPadding, type ConvPadding, forwardPad, geometry2d } from './conv-geometry.js';
 import { conv2dFilterGrad, conv2dForward, conv2dInputGrad, filterAndBiasNode, gemmConvolutions, type Grad, sumToChannels } from './conv-gradients.js';
@@ -184,8 +183,8 @@ function depthTaps(w: tf.Tensor5D): tf.Tensor4D[] {
  * (`x → Σ_t conv2d(slab_t(x), w_t)`) yields the input gradient, node B (`(A, w, bias) → A + bias`)
  * the filter and bias gradients. The depth taps, their slices and their sum are inside the
  * nodes (not taped: no per-tap saved copies, no slice/addN gradients). With vdafm's kernels on
- * wasm the two gradients are `col2im(dy · wᵀ)` and `im2col(x)ᵀ · dy` over the volume instead of
- * per-tap 2D gradients.
+ * wasm the forward pass and both gradients are one product each over the volume's patches
+ * (`im2col(x) · w`, `col2im(dy · wᵀ)`, `im2col(x)ᵀ · dy`) instead of per-tap 2D convolutions.
  *
  * Depth taps: the depth axis is padded/cropped to `sd·(outD + ⌊(kd−1)/sd⌋)` rows and viewed as
  * `[n, groups, sd, h·w·c]`; tap `t` is the rank-4 slice `[:, t div sd : + outD, t mod sd, :]`,
@@ -198,7 +197,7 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
   const pd = axisPadding(d, kd, sd, padding);
   const g = geometry2d([n * pd.out, h, wd, c], kh, kw, [sh, sw], padding);
   const pad2 = forwardPad(g);
-  // with vdafm's kernels the gradients are one GEMM each over the volume's patches (3D im2col)
+  // with vdafm's kernels the forward pass and the gradients are one GEMM each over the volume's patches (3D im2col)
   const gemm = gemmConvolutions();
   const g3: Im2ColGeometry = { kd, kh, kw, sd, sh, sw, pf: pd.before, pt: g.ph.before, pl: g.pw.before, dout: pd.out, ho: g.ph.out, wo: g.pw.out };
   const rows = n * pd.out * g.ph.out * g.pw.out;
@@ -239,21 +238,24 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
   const nodeA = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xx, save] = args as [tf.Tensor5D, tf.GradSaveFunc];
     save([w]);
-    const wt = depthTaps(w);
-    // the forward pass stays on the backend's 2D convolution (XNNPACK on wasm): for 3D volumes it
-    // ran ~1.3× faster than the GEMM over im2col, whose thin channel counts (1–16) pack poorly
-    const ys = slabs(xx).map((slab, t) => tf.conv2d(slab, wt[t]!, [sh, sw], pad2));
+    // with vdafm's kernels one GEMM over the volume's patches, gathered one L2-sized block at a
+    // time (a whole-volume im2col was ~1.3× slower than XNNPACK's 2D convolutions of the depth
+    // slices at thin channel counts; blocked it is ~3 % faster, and it threads); else the slices
+    const wt = gemm ? [] : depthTaps(w);
+    const ys = gemm
+      ? [tf.reshape(convGemm('forward', xx, w2(w), g3, xShape)!, [n * pd.out, g.ph.out, g.pw.out, co])]
+      : slabs(xx).map((slab, t) => tf.conv2d(slab, wt[t]!, [sh, sw], pad2));
     return {
       value: ys.length === 1 ? ys[0]! : tf.addN(ys), // [n·outD, outH, outW, co]
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        if (gemm) return col2im<tf.Rank.R5>(fastMatMul(dy2(dy), w2(saved[0]!), { transposeB: true }), g3, xShape)!;
+        if (gemm) return convGemm('input', dy2(dy), w2(saved[0]!), g3, xShape) as tf.Tensor5D;
         const taps = depthTaps(saved[0] as tf.Tensor5D);
         return unslab(taps.map((wt2) => conv2dInputGrad(dy as tf.Tensor4D, wt2, slabShape, g)));
       },
     };
   }) as Grad) as (x: tf.Tensor) => tf.Tensor4D;
   const y = filterAndBiasNode(nodeA(x), x, w, bias, (sx, d4) => {
-    if (gemm) return tf.reshape(fastMatMul(im2col(sx as tf.Tensor5D, g3)!, dy2(d4), { transposeA: true }), [kd, kh, kw, c, co]);
+    if (gemm) return tf.reshape(convGemm('filter', sx, dy2(d4), g3, xShape)!, [kd, kh, kw, c, co]);
     const dyT = kh === 1 && kw === 1 ? undefined : (tf.transpose(d4, [1, 2, 0, 3]) as tf.Tensor4D);
     const dw = slabs(sx).map((slab) => conv2dFilterGrad(slab, d4, kh, kw, g, dyT));
     return tf.reshape(dw.length === 1 ? dw[0]! : tf.stack(dw), [kd, kh, kw, c, co]);

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { col2im, COL2IM_KERNEL_NAME, im2col, IM2COL_KERNEL_NAME, type Im2ColGeometry } from '../../src/kernels/conv.js';
+import { col2im, CONV_GEMM_KERNEL_NAME, convGemm, im2col, IM2COL_KERNEL_NAME, type Im2ColGeometry, setConvChunkRows } from '../../src/kernels/conv.js';
+import { fastMatMul } from '../../src/ops/matmul.js';
 import { fastKernelsMode, setFastKernelsEnabled } from '../../src/kernels/module.js';
 import { conv2d, conv3d } from '../../src/ops/conv.js';
 import { gemmConvolutions, setGemmConvolutions } from '../../src/ops/conv-gradients.js';
@@ -128,6 +129,38 @@ describe('im2col / col2im kernels (wasm)', () => {
     expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(a!)));
   });
 
+  fcTest.prop([geometryCase, fc.integer({ min: 1, max: 9 })], { numRuns: 40 })(
+    'convGemm equals im2col / col2im + fastMatMul bit for bit in every mode (forward, input, filter; the forward in blocks of any height), and leaks nothing',
+    async (p, cout) => {
+      const { volume, g, shape } = unpack(p);
+      const rows = colsRows(volume, g);
+      const kk = colsWidth(volume, g);
+      const x = tf.tensor<tf.Rank>(seq(volume.reduce((a, b) => a * b), p.seed), shape);
+      const w = tf.tensor2d(seq(kk * cout, p.seed + 1), [kk, cout]);
+      const dy = tf.tensor2d(seq(rows * cout, p.seed + 2), [rows, cout]);
+      await onBackend('wasm', () => {
+        const [fused, composed] = tf.tidy(() => {
+          const x4 = x as tf.Tensor4D;
+          const fusedOut = [convGemm('forward', x, w, g, shape)!, convGemm('input', dy, w, g, shape)!, convGemm('filter', x, dy, g, shape)!];
+          const cols = im2col(x4, g)!;
+          const ref = [fastMatMul(cols, w), col2im(fastMatMul(dy, w, { transposeB: true }), g, shape)!, fastMatMul(cols, dy, { transposeA: true })];
+          return [snapshot(fusedOut), snapshot(ref)];
+        });
+        fused.forEach((v, i) => expect(Array.from(v), ['forward', 'input', 'filter'][i]).toEqual(Array.from(composed[i]!)));
+        // the forward pass in blocks of 4–10 rows (block edges anywhere, remainders under 4 rows): the same bits
+        setConvChunkRows(4 + (p.seed % 7));
+        try {
+          const [blocked] = tf.tidy(() => snapshot([convGemm('forward', x, w, g, shape)!]));
+          expect(Array.from(blocked!), 'forward in small blocks').toEqual(Array.from(composed[0]!));
+        } finally {
+          setConvChunkRows(null);
+        }
+        assertNoLeaks(() => tf.dispose([convGemm('forward', x, w, g, shape)!, convGemm('input', dy, w, g, shape)!, convGemm('filter', x, dy, g, shape)!]));
+      });
+      tf.dispose([x, w, dy]);
+    },
+  );
+
   it('returns null off wasm, gives bit-identical results in the copying mode, and leaks nothing', async () => {
     const g: Im2ColGeometry = { kh: 3, kw: 3, sh: 2, sw: 1, pt: 1, pl: 1, ho: 3, wo: 5 };
     const probe = tf.ones([1, 5, 5, 2]) as tf.Tensor4D;
@@ -213,7 +246,7 @@ describe('convolutions as im2col + GEMM on wasm', () => {
     gemm.forEach((v, i) => assertTensorsClose(v, cpu[i]!, { atol: 1e-4, rtol: 1e-4 }, `conv3d ${['value', 'dx', 'dw', 'dbias'][i]}`));
   });
 
-  it('runs on im2col, col2im and the GEMM (no Conv2D kernel) on wasm, on Conv2D when switched off, and leaks nothing', async () => {
+  it('runs on the whole-product convolution kernel (no Conv2D kernel) on wasm, on Conv2D when switched off, and leaks nothing', async () => {
     const kernelsOf = async (fn: () => tf.Tensor[]) => {
       const info = await tf.profile(() => fn());
       tf.dispose(info.result as tf.Tensor[]);
@@ -228,20 +261,20 @@ describe('convolutions as im2col + GEMM on wasm', () => {
       return out;
     };
     const on = await onBackend('wasm', () => kernelsOf(step));
-    for (const k of [IM2COL_KERNEL_NAME, COL2IM_KERNEL_NAME, 'VdafmGemm']) expect(on.has(k)).toBe(true);
+    expect(on.has(CONV_GEMM_KERNEL_NAME)).toBe(true);
     expect(on.has('Conv2D')).toBe(false);
     setGemmConvolutions(false);
     try {
       const off = await onBackend('wasm', () => kernelsOf(step));
       expect(off.has('Conv2D')).toBe(true);
-      expect(off.has(IM2COL_KERNEL_NAME)).toBe(false);
+      expect(off.has(CONV_GEMM_KERNEL_NAME)).toBe(false);
     } finally {
       setGemmConvolutions(true);
     }
     await onBackend('wasm', () => assertNoLeaks(() => tf.dispose(step())));
   });
 
-  it('conv3d on wasm: the forward pass on Conv2D (depth slices), both gradients on im2col/col2im + GEMM; leaks nothing', async () => {
+  it('conv3d on wasm: the forward pass and both gradients on the whole-product convolution kernel (no Conv2D); leaks nothing', async () => {
     const step = () => {
       const x = tf.ones([1, 4, 5, 5, 2]) as tf.Tensor5D;
       const w = tf.ones([3, 3, 3, 2, 3]) as tf.Tensor5D;
@@ -253,7 +286,9 @@ describe('convolutions as im2col + GEMM on wasm', () => {
     const info = await onBackend('wasm', () => tf.profile(() => step()));
     tf.dispose(info.result as tf.Tensor[]);
     const names = new Set(info.kernels.map((k) => k.name));
-    for (const k of ['Conv2D', IM2COL_KERNEL_NAME, COL2IM_KERNEL_NAME, 'VdafmGemm']) expect(names.has(k), k).toBe(true);
+    expect(names.has(CONV_GEMM_KERNEL_NAME)).toBe(true);
+    expect(info.kernels.filter((k) => k.name === CONV_GEMM_KERNEL_NAME).length).toBe(3); // forward, input and filter gradients
+    for (const k of ['Conv2D', IM2COL_KERNEL_NAME]) expect(names.has(k), k).toBe(false); // the patches never become a tensor
     await onBackend('wasm', () => assertNoLeaks(() => tf.dispose(step())));
   });
 });

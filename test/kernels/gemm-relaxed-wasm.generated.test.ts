@@ -1,6 +1,6 @@
 // The committed relaxed-SIMD GEMM (src/kernels/gemm-relaxed-wasm.generated.ts): it uses relaxed
 // opcodes (so the engine validates it iff it supports relaxed SIMD), imports only a memory and
-// exports the GEMM entry points. Its rebuild check is in gemm-wasm.generated.test.ts.
+// exports the GEMM entry points (and native/conv.c's, linked in for the blocked forward convolution). Its rebuild check is in gemm-wasm.generated.test.ts.
 import { describe, expect, it } from 'vitest';
 import { GEMM_RELAXED_WASM_BASE64, GEMM_RELAXED_WASM_BYTES } from '../../src/kernels/gemm-relaxed-wasm.generated.js';
 import { GEMM_WASM_BASE64 } from '../../src/kernels/gemm-wasm.generated.js';
@@ -19,9 +19,9 @@ describe('gemm-relaxed-wasm.generated.ts', () => {
     expect(Buffer.from(decode(GEMM_WASM_BASE64)).includes(Buffer.from([0xfd, 0x85, 0x02]))).toBe(false);
   });
 
-  it.skipIf(!relaxedSimdSupported())('imports only a memory and exports the GEMM entry points', () => {
+  it.skipIf(!relaxedSimdSupported())('imports only a memory and exports the GEMM entry points and those of native/conv.c', () => {
     const mod = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['colsum', 'gemm', 'gemm_workspace_bytes']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['col2im', 'colsum', 'conv_rows', 'gemm', 'gemm_workspace_bytes', 'im2col', 'im2col_rows']);
   });
 });

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { defaultThreadCount, disableThreads, enableThreads, splitJob, threadCount } from '../../src/node/threads.js';
+import { defaultThreadCount, disableThreads, enableThreads, splitImages, splitJob, threadCount } from '../../src/node/threads.js';
+import { convGemm, type Im2ColGeometry, setConvChunkRows } from '../../src/kernels/conv.js';
 import { gemmPool } from '../../src/kernels/threads.js';
 import { fastMatMul } from '../../src/ops/matmul.js';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -138,6 +139,54 @@ describe('thread count independence (bitwise)', () => {
       await disableThreads();
       tf.dispose([a, b, one, ...('bias' in opts ? [opts.bias] : [])]);
     });
+  });
+});
+
+describe('convolution products in the pool (bitwise)', () => {
+  it.each([
+    // [images shape, geometry, cout]
+    ['3×3 stride 1 same, 3 images', [3, 9, 10, 4], { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 9, wo: 10 }, 6],
+    ['3×3 stride 2, 5 images, odd rows per image', [5, 7, 7, 3], { kh: 3, kw: 3, sh: 2, sw: 2, pt: 1, pl: 1, ho: 4, wo: 4 }, 5],
+    ['one image (im2col on one thread)', [1, 12, 12, 2], { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 12, wo: 12 }, 8],
+    ['a volume, stride 2 in depth', [2, 5, 6, 6, 2], { kd: 3, sd: 2, pf: 1, dout: 3, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 6, wo: 6 }, 4],
+  ] as Array<[string, number[], Im2ColGeometry, number]>)('%s: 2 and 3 threads give the single-threaded bits in every mode', async (_, shape, g, cout) => {
+    await onBackend('wasm', async () => {
+      const images = shape.reduce((p, d) => p * d, 1);
+      const rows = shape[0]! * (g.dout ?? 1) * g.ho * g.wo;
+      const kk = (g.kd ?? 1) * g.kh * g.kw * shape[shape.length - 1]!;
+      const x = tf.tensor(values(images, 11), shape);
+      const w = tf.tensor2d(values(kk * cout, 12), [kk, cout]);
+      const dy = tf.tensor2d(values(rows * cout, 13), [rows, cout]);
+      const all = () => [convGemm('forward', x, w, g, shape)!, convGemm('input', dy, w, g, shape)!, convGemm('filter', x, dy, g, shape)!];
+      await disableThreads();
+      const one = all();
+      for (const threads of [2, 3]) {
+        await enableThreads({ threads, minWork: 0 });
+        const pool = gemmPool()!;
+        let used = 0;
+        const conv = pool.conv!.bind(pool);
+        (pool as { conv: typeof conv }).conv = (job) => (conv(job) ? (used++, true) : false);
+        for (const chunk of [null, 6]) {
+          setConvChunkRows(chunk); // the forward pass in the default blocks, and in blocks of 6 rows
+          try {
+            const many = all();
+            many.forEach((t, i) => expect(Array.from(t.dataSync()), `${threads} threads, blocks ${chunk}, mode ${i}`).toEqual(Array.from(one[i]!.dataSync())));
+            tf.dispose(many);
+          } finally {
+            setConvChunkRows(null);
+          }
+        }
+        expect(used).toBe(6);
+      }
+      await disableThreads();
+      tf.dispose([x, w, dy, ...one]);
+    });
+  });
+
+  fcTest.prop([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 })])('splitImages covers the images in order, at most one part per thread', (n, threads) => {
+    const parts = splitImages(n, threads);
+    expect(parts.length).toBeLessThanOrEqual(threads);
+    expect(parts.reduce((next, [i0, count]) => (expect(i0).toBe(next), expect(count).toBeGreaterThan(0), next + count), 0)).toBe(n);
   });
 });
 
