@@ -186,7 +186,7 @@ function markdownReport(report: BenchReport): string {
   lines.push(
     '## Summary',
     '',
-    'Ratios are ours ÷ PyTorch train-step medians at equal threads (1: `ours-wasm` ÷ `pytorch-1`; 2: `ours-wasm-2` ÷ `pytorch-2`); ' +
+    'Ratios are ours ÷ PyTorch train-step medians at equal threads (1: `ours-wasm` ÷ `pytorch-1`; 2: `ours-wasm-2` ÷ PyTorch\'s faster of `pytorch-2` and `pytorch-1`, marked when that is `pytorch-1`); ' +
       'floor = PyTorch GEMM rate ÷ best wasm multiply-add peak at that thread count (section "Hardware floor"); ratio ÷ floor = how far above the unavoidable (target ≤ 1.25).',
     '',
     markdownTable(SUMMARY_HEADERS, summaryRows(report.workloads, report.floor)),
@@ -237,21 +237,29 @@ function triple(r: Row | undefined): string {
   return `${m(r.forward)} / ${r.train ? m(r.train) : r.trainError ? 'fails' : '–'} / ${m(r.predict)}`;
 }
 
-/** Train-step ratio ours ÷ PyTorch at `threads` (1: ours-wasm ÷ pytorch-1, 2: ours-wasm-2 ÷ pytorch-2). */
+/**
+ * The PyTorch row a train step at `threads` is compared with: `pytorch-1` at 1 thread; at 2
+ * threads PyTorch's faster of `pytorch-2` and `pytorch-1` (what PyTorch does best with two cores:
+ * on small steps its 2-thread parallel regions can cost more than they save, e.g. the tri-modal
+ * step at 57.8 ms on 2 threads against 52.8 ms on 1, OpenMP spinning or not).
+ */
+export function peerRow(w: WorkloadResult, threads: 1 | 2): Row | undefined {
+  const p1 = w.rows.find((r) => r.id === 'pytorch-1');
+  if (threads === 1) return p1;
+  const p2 = w.rows.find((r) => r.id === 'pytorch-2');
+  return p2?.train && p1?.train && p1.train.median < p2.train.median ? p1 : p2;
+}
+
+/** Train-step ratio ours ÷ PyTorch at `threads` (1: ours-wasm ÷ pytorch-1, 2: ours-wasm-2 ÷ PyTorch's best with 2 cores, {@link peerRow}). */
 function trainRatio(w: WorkloadResult, threads: 1 | 2): number | null {
   const ours = w.rows.find((r) => r.id === (threads === 1 ? 'ours-wasm' : 'ours-wasm-2'));
-  const peer = w.rows.find((r) => r.id === `pytorch-${threads}`);
+  const peer = peerRow(w, threads);
   return ours && peer ? ratioOf(ours.train, peer.train) : null;
 }
 
-/**
- * Whether the 2-thread comparison is void: PyTorch's 2-thread train step slower than its 1-thread
- * one means its threads did not get two cores (other processes on the machine).
- */
-function oversubscribed(w: WorkloadResult): boolean {
-  const p1 = w.rows.find((r) => r.id === 'pytorch-1')?.train?.median;
-  const p2 = w.rows.find((r) => r.id === 'pytorch-2')?.train?.median;
-  return p1 !== undefined && p2 !== undefined && p2 > p1;
+/** Whether PyTorch's 1-thread train step beat its 2-thread one (the 2-thread ratio then uses the 1-thread step). */
+function peerFasterOnOne(w: WorkloadResult): boolean {
+  return peerRow(w, 2)?.id === 'pytorch-1';
 }
 
 /** One line per workload: medians, ratios to PyTorch at 1 and 2 threads, the floor and ratio ÷ floor. */
@@ -283,9 +291,9 @@ function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = nu
       times(f(1)),
       overFloor(1),
       ours2?.train ? ms(ours2.train.median) : (ours2?.status ?? '–'),
-      times(trainRatio(w, 2)) + (oversubscribed(w) ? ' (PT-2 > PT-1)' : ''),
+      times(trainRatio(w, 2)) + (peerFasterOnOne(w) ? ' (vs PT-1: PT-2 was slower)' : ''),
       times(f(2)),
-      overFloor(2) + (oversubscribed(w) ? ' (void)' : ''),
+      overFloor(2),
       r(ours, p1, 'forward'),
       r(ours, p1, 'predict'),
       stockCell,
@@ -308,8 +316,9 @@ function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null =
       const fl = floor?.floor[t] ?? null;
       if (ratio === null || fl === null) continue;
       const v = ratio / fl;
-      const verdict = t === 2 && oversubscribed(w) ? 'n/a: PyTorch was slower on 2 threads than on 1, the machine was oversubscribed' : v <= 1.25 ? 'met' : 'NOT met';
-      out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${verdict})`);
+      const verdict = v <= 1.25 ? 'met' : 'NOT met';
+      const peer = t === 2 && peerFasterOnOne(w) ? " (PyTorch's 1-thread step: its 2-thread one was slower)" : '';
+      out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''}${peer} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${verdict})`);
     }
   }
   if (floor) {

@@ -7,7 +7,7 @@ Same architecture, shapes, loss and optimizer as the tfjs variants:
   loss = mean(y ** 2);  Adam(lr = 1e-4)
 Also times one GEMM [784,256]x[256,1024] (the block's largest product) for the GFLOP/s rate.
 Forward is timed under torch.no_grad() (tfjs records no tape outside gradient calls); the train
-step is zero_grad + forward + backward + Adam step. float32, CPU, torch.set_num_threads(n).
+step is zero_grad + forward + backward + Adam step. float32, CPU, torch.set_num_threads(n) and the BLAS library's threads (common.set_threads).
 
 Run: /usr/bin/python3 bench/peer/attention_block.py --threads 1,2 --warmup 3 --reps 15
      (or --serve: timing requests on stdin, see common.py)
@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_library, emit, import_torch, max_rss_kb, parse_args, serve, time_series  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, parse_args, serve, set_threads, time_series  # noqa: E402
 
 B, NQ, NK, D, HEADS, HIDDEN = 16, 49, 64, 256, 8, 1024
 
@@ -48,7 +48,7 @@ def main():
     ga, gb = torch.randn(B * NQ, D), torch.randn(D, HIDDEN)
 
     def make_runner(n):
-        torch.set_num_threads(n)
+        set_threads(torch, n)
         model = CrossAttentionBlock()
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
@@ -72,7 +72,7 @@ def main():
         return
     results = []
     for n in [int(t) for t in args.threads.split(",") if t]:
-        torch.set_num_threads(n)
+        set_threads(torch, n)
         r = make_runner(n)
         gemm = time_series(r["gemm"], args.warmup, args.reps, args.max_seconds)
         fwd = time_series(r["forward"], args.warmup, args.reps, args.max_seconds)

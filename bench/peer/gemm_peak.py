@@ -1,6 +1,6 @@
 """PyTorch's large-GEMM rate for the hardware floor of `npm run bench` (bench/lib/floor.ts).
 
-Times torch.mm on [n, n]·[n, n] float32 (default n = 2048) with torch.set_num_threads(t) for
+Times torch.mm on [n, n]·[n, n] float32 (default n = 2048) with torch.set_num_threads(t) (and OpenBLAS capped alike: common.set_threads) for
 each requested t and prints one JSON line (protocol of common.py; each result carries "gemm":
 milliseconds per product and "size": n). The floor uses the best repetition: on a shared machine
 load only slows a run down, so the fastest one is the closest to what the hardware does.
@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from common import blas_library, emit, import_torch, max_rss_kb
+from common import blas_library, emit, import_torch, max_rss_kb, set_threads
 
 
 def main():
@@ -29,7 +29,7 @@ def main():
     b = torch.randn(n, n)
     results = []
     for t in [int(x) for x in args.threads.split(",") if x]:
-        torch.set_num_threads(t)
+        set_threads(torch, t)
         for _ in range(args.warmup):
             torch.mm(a, b)
         samples = []

@@ -15,7 +15,7 @@ conv k3 (stage stride) -> norm -> ReLU -> conv k3 -> norm, plus a 1x1 strided co
 when the shape changes, then ReLU.
 Loss = mean(head(x) ** 2); Adam(lr = 1e-3). Forward is timed under torch.no_grad() (tfjs records no
 tape in predict); the train step is zero_grad + forward (training mode) + backward + Adam step.
-float32, CPU, torch.set_num_threads(n). Padding: PyTorch's symmetric padding 1 gives the same
+float32, CPU, torch.set_num_threads(n) and the BLAS library's threads (common.set_threads). Padding: PyTorch's symmetric padding 1 gives the same
 output sizes (and FLOPs) as TensorFlow's 'same' rule for these even sizes.
 
 With --predict-reps k, also times k batch-1 inference calls (sigmoid of the head, no_grad, eval
@@ -28,7 +28,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_library, emit, import_torch, max_rss_kb  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, set_threads  # noqa: E402
 import argparse  # noqa: E402
 import time  # noqa: E402
 
@@ -129,7 +129,7 @@ def main():
     x1 = x[:1].clone()
     results = []
     for n in [int(t) for t in args.threads.split(',') if t]:
-        torch.set_num_threads(n)
+        set_threads(torch, n)
         model = build(torch, args.workload)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 

@@ -22,7 +22,7 @@ Architecture, built the way createTriModalModel builds it (dim d = 32 everywhere
             embeddings of VDAFM.
 Loss (Trainer.computeLoss with the defaults): BCE(logits) + dual alignment (global 0.1, fine 0.1,
 clinical 0.1, temperature 0.07, vision anchor) + 0.3 * sum of the auxiliary BCEs; Adam(lr 2e-3).
-Batch 32; float32; CPU; torch.set_num_threads(n).
+Batch 32; float32; CPU; torch.set_num_threads(n) and the BLAS library's threads (common.set_threads).
 
 Phases: forward = the whole model on the batch in eval mode under torch.no_grad(); train =
 zero_grad + forward (training mode: dropout on) + loss + backward + Adam step; predict = one
@@ -38,7 +38,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import blas_library, emit, import_torch, max_rss_kb, time_series  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, set_threads, time_series  # noqa: E402
 
 D = 32
 HEADS = 4
@@ -209,7 +209,7 @@ def main():
     inputs1 = tuple(t[:1].clone() for t in inputs)
     results = []
     for n in [int(t) for t in args.threads.split(",") if t]:
-        torch.set_num_threads(n)
+        set_threads(torch, n)
         torch.manual_seed(args.seed)
         model = build(torch)
         opt = torch.optim.Adam(model.parameters(), lr=LR)

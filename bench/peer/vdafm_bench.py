@@ -8,7 +8,7 @@ Workload (same on the tfjs side):
   loss = BCE-with-logits(Linear(headInput) , labels) + dual alignment loss (temperature 0.07,
   visionAnchor on; + image<->clinical term in 'late'); Adam(lr 1e-4).
 Forward = VDAFM forward in eval mode under torch.no_grad(); train step = zero_grad + forward in
-training mode + head + losses + backward + Adam step. float32, CPU, torch.set_num_threads(n).
+training mode + head + losses + backward + Adam step. float32, CPU, torch.set_num_threads(n) and the BLAS library's threads (common.set_threads).
 
 With --predict-reps k, also times k batch-1 inference calls (VDAFM + head + sigmoid, eval mode,
 no_grad): the per-patient latency ("predict") of bench/workloads/vdafm.ts.
@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import blas_library, emit, import_torch, max_rss_kb, time_series  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, set_threads, time_series  # noqa: E402
 
 B, NV, NT, NC, D, HEADS, LAYERS, DC = 16, 49, 64, 12, 256, 8, 2, 64
 
@@ -62,7 +62,7 @@ def main():
     for variant in [v for v in args.variant.split(",") if v]:
         late = variant == "late"
         for n in [int(t) for t in args.threads.split(",") if t]:
-            torch.set_num_threads(n)
+            set_threads(torch, n)
             torch.manual_seed(args.seed)
             model = VDAFM(D, D, DC if late else None, dim=D, numHeads=HEADS, numLayers=LAYERS, dropout=0.1,
                           conditioning="film", fusion="gated", clinical="late" if late else "none")

@@ -1,6 +1,10 @@
-// bench/lib/floor.ts: the checks on the machine and on PyTorch's BLAS that decide whether a floor means anything.
+// bench/lib/floor.ts and report.ts: the checks on the machine and on PyTorch's BLAS and threads that decide whether a floor and a ratio mean anything.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isReferenceBlas, machineKind } from '../../bench/lib/floor.js';
+import { peerRow } from '../../bench/lib/report.js';
+import type { WorkloadResult } from '../../bench/lib/types.js';
 
 describe('bench floor helpers', () => {
   it('recognises the reference (netlib) BLAS and not the optimised ones', () => {
@@ -15,5 +19,37 @@ describe('bench floor helpers', () => {
     expect(machineKind(['fma', 'avx2', 'avx512f'])).toMatch(/AVX-512/);
     expect(machineKind(['fma', 'avx2'])).toMatch(/AVX2 machine/);
     expect(machineKind(['sse4_2'])).toMatch(/without AVX2/);
+  });
+});
+
+describe('the PyTorch row a 2-thread step is compared with', () => {
+  const workload = (p1: number, p2: number) =>
+    ({ name: 'w', rows: [{ id: 'pytorch-1', status: 'ok', train: { median: p1 } }, { id: 'pytorch-2', status: 'ok', train: { median: p2 } }] }) as unknown as WorkloadResult;
+
+  it('is pytorch-1 at 1 thread, and PyTorch\'s faster of its 2- and 1-thread steps at 2 threads', () => {
+    expect(peerRow(workload(50, 30), 1)?.id).toBe('pytorch-1');
+    expect(peerRow(workload(50, 30), 2)?.id).toBe('pytorch-2');
+    expect(peerRow(workload(50, 70), 2)?.id).toBe('pytorch-1'); // its 2 threads cost more than they saved
+  });
+});
+
+// bench/peer/common.py set_threads: torch.set_num_threads does not reach a system OpenBLAS, whose
+// own pool then runs "1-thread" GEMMs on every core (the floor doubled). Needs python3 + torch.
+const python = '/usr/bin/python3';
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+describe('peer thread cap (bench/peer/common.py)', () => {
+  it.skipIf(!hasTorch)('set_threads caps the BLAS library\'s own threads too', () => {
+    const code = [
+      'import ctypes, torch, common',
+      'common.set_threads(torch, 1)',
+      'gets = [getattr(ctypes.CDLL(p), "openblas_get_num_threads", None) for p in common.blas_library().split(", ") if p.startswith("/")]',
+      'print(torch.get_num_threads(), [g() for g in gets if g])',
+    ].join('\n');
+    const r = spawnSync(python, ['-c', code], { cwd: fileURLToPath(new URL('../../bench/peer', import.meta.url)), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const [torchThreads, blas] = r.stdout.trim().split(' ', 2);
+    expect(torchThreads).toBe('1');
+    expect(blas!.replace(/[[\]\s]/g, '').split(',').filter(Boolean).every((n) => n === '1')).toBe(true);
   });
 });
