@@ -12,6 +12,9 @@
  *   im2col_rows  a block of consecutive rows of im2col
  *   conv_rows    rows of the forward convolution y = im2col(x) · w, gathered and multiplied one
  *            cache-sized block of patch rows at a time (src/kernels/conv.ts, the Node pool)
+ *   conv_input_rows  the input gradient dx = col2im(dy · wᵀ) of whole volumes, one block of patch
+ *            rows at a time (multiplied, then scattered back while still in cache)
+ *   conv_filter_rows the filter gradient dw = im2col(x)ᵀ · dy, one block of patch rows at a time
  *
  * For one output voxel and one filter row (t, a), the taps q = 0 … kw−1 read kw neighbouring
  * input pixels: one contiguous run of kw·c floats when they all lie inside the image, copied (or
@@ -158,5 +161,52 @@ __attribute__((export_name("conv_rows"))) void conv_rows(u32 n, u32 d, u32 h, u3
     walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
     gemm(rows, cout, kk, cols, kk, 0, wt, cout, 0, y + s * cout, cout, 0, 0, work);
     s += rows;
+  }
+}
+
+/*
+ * The input gradient of volumes [b0, b0 + nb): dx = col2im(dy · wᵀ) over their rows
+ * [b0·per, (b0 + nb)·per) (per = dout·ho·wo rows per volume), one block of at most `chunk` rows
+ * at a time: one GEMM into `cols` (room for chunk + 3 rows), then the block scattered back into
+ * dx, which is zeroed first (those volumes only). Blocks as in conv_rows; every dx voxel receives
+ * the same additions in the same order as col2im of the whole product (bit for bit).
+ */
+__attribute__((export_name("conv_input_rows"))) void conv_input_rows(u32 nb, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh,
+                                                                    u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt, u32 pl,
+                                                                    u32 dout, u32 ho, u32 wo, u32 b0, const float *dy,
+                                                                    const float *wt, float *dx, u32 cout, u32 chunk,
+                                                                    float *cols, float *work) {
+  u32 kk = kd * kh * kw * c;
+  u32 per = dout * ho * wo;
+  u32 volume = d * h * w * c;
+  copy_run(dx + b0 * volume, 0, nb * volume);
+  u32 end = (b0 + nb) * per;
+  for (u32 s = b0 * per; s < end;) {
+    u32 rows = end - s < chunk ? end - s : chunk;
+    if (end - s - rows < 4) rows = end - s;
+    gemm(rows, kk, cout, dy + s * cout, cout, 0, wt, cout, 1, cols, kk, 0, 0, work);
+    walk(1, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, dx, cols);
+    s += rows;
+  }
+}
+
+/*
+ * Rows [m0, m0 + mrows) of the filter gradient dw [K, cout] = im2col(x)ᵀ · dy over all rows of the
+ * patch matrix, one block of `chunk` patch rows at a time (chunk a multiple of 256, the GEMM's
+ * depth block KC: the blocks then add into dw in the same order as the depth blocks of one GEMM
+ * over all rows, bit for bit). The Node pool splits dw's rows over threads (each gathers every
+ * block, and multiplies its own columns of it).
+ */
+__attribute__((export_name("conv_filter_rows"))) void conv_filter_rows(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh,
+                                                                      u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt,
+                                                                      u32 pl, u32 dout, u32 ho, u32 wo, const float *x,
+                                                                      const float *dy, float *dw, u32 cout, u32 m0,
+                                                                      u32 mrows, u32 chunk, float *cols, float *work) {
+  u32 kk = kd * kh * kw * c;
+  u32 total = n * dout * ho * wo;
+  for (u32 s = 0; s < total; s += chunk) {
+    u32 rows = total - s < chunk ? total - s : chunk;
+    walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
+    gemm(mrows, cout, rows, cols + m0, kk, 1, dy + s * cout, cout, 0, dw + m0 * cout, cout, s > 0, 0, work);
   }
 }

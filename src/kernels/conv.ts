@@ -1,22 +1,23 @@
 /**
- * The data movement of a GEMM convolution on the tfjs 'wasm' backend: `im2col` (the input
- * patches each output pixel reads, one row per pixel) and its adjoint `col2im`, as
- * non-differentiable ops that src/ops/conv.ts wraps in its custom-gradient nodes. With them a 2D
- * convolution, its input gradient and its filter gradient are each one product on vdafm's GEMM
- * (src/kernels/gemm.ts: relaxed SIMD where the engine has it, the Node thread pool when on),
- * instead of XNNPACK's convolution (one thread in Node, no FMA) and, for the filter gradient, a
- * convolution with the batch as the reduction channels that XNNPACK runs at half its forward rate.
+ * The convolutions of the tfjs 'wasm' backend as products on vdafm's GEMM (src/kernels/gemm.ts:
+ * relaxed SIMD where the engine has it, the Node thread pool when on) instead of XNNPACK's
+ * convolution (one thread in Node, no FMA) and, for the filter gradient, a convolution with the
+ * batch as the reduction channels that XNNPACK runs at half its forward rate. src/ops/conv.ts
+ * wraps them in its custom-gradient nodes.
  *
- * The C is native/conv.c, linked into the simd128 module with the GEMM and the fused kernels.
- * Two kernels are registered for the 'wasm' backend under names of our own when this module is
- * imported:
+ * The C is native/conv.c, linked into both SIMD builds of the module with the GEMM. Kernels
+ * registered for the 'wasm' backend under names of our own when this module is imported:
+ * - `VdafmConvGemm` ({@link convGemm}): one whole convolution product (forward `im2col(x)·w`,
+ *   input gradient `col2im(dy·wᵀ)`, filter gradient `im2col(x)ᵀ·dy`), gathering or scattering
+ *   one L2-sized block of patch rows at a time, so that the patch matrix (kh·kw times the
+ *   images) never exists whole; with the Node pool, the same blocks on every thread;
  * - `VdafmIm2Col`: input `x` `[n, h, w, c]` or `[n, d, h, w, c]`; attr `geometry`
  *   `[kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo]` (see {@link Im2ColGeometry}); output
- *   `[n·dout·ho·wo, kd·kh·kw·c]`;
- * - `VdafmCol2Im`: input `cols`; attrs `geometry`, `inputShape` (rank 4 or 5); output of
- *   `inputShape`.
+ *   `[n·dout·ho·wo, kd·kh·kw·c]` (the patches, one row per output pixel);
+ * - `VdafmCol2Im`: its adjoint; input `cols`; attrs `geometry`, `inputShape` (rank 4 or 5);
+ *   output of `inputShape`.
  *
- * Both ops return null when our kernels are not active (another backend, disabled, not loaded):
+ * The ops return null when our kernels are not active (another backend, disabled, not loaded):
  * the caller then takes the convolution-kernel formulation.
  *
  * @packageDocumentation
@@ -66,22 +67,27 @@ interface ConvExports {
    * of `y = im2col(x)·w`, `chunk` patch rows at a time through `cols` (room for `chunk + 3` rows).
    */
   conv_rows: ConvCall;
+  /** `(nb, d, h, w, c, …12 geometry…, b0, dy, w, dx, cout, chunk, cols, work)`: dx of volumes [b0, b0 + nb). */
+  conv_input_rows: ConvCall;
+  /** `(…the 17 of im2col…, x, dy, dw, cout, m0, mrows, chunk, cols, work)`: rows [m0, m0 + mrows) of dw, `chunk` (a multiple of 256) patch rows at a time. */
+  conv_filter_rows: ConvCall;
 }
 
 let chunkOverride: number | null = null;
 
 /**
- * Rows of patches the forward convolution gathers and multiplies at a time: about 512 KB of
- * patches (`rows · K` floats), a multiple of 64 rows (the GEMM's row block), at least 64. The
- * block stays in the core's L2 cache between im2col writing it and the GEMM packing it; the
- * values do not depend on it (each output row is the same sum whatever block it is in).
- * @internal
+ * Rows of patches a convolution product gathers (or scatters) and multiplies at a time: about
+ * 512 KB of patches (`rows · K` floats), a multiple of `multiple` rows (64, the GEMM's row block;
+ * the filter gradient: 256, its depth block, so that the blocks add into the result in the order
+ * of one GEMM's depth blocks), at least `multiple`. The block stays in the core's L2 cache between
+ * im2col writing it and the GEMM packing it; the values do not depend on it.
  */
-function convChunkRows(kk: number): number {
-  return chunkOverride ?? Math.max(64, Math.floor(131072 / kk / 64) * 64);
+function convChunkRows(kk: number, multiple = 64): number {
+  if (chunkOverride !== null) return multiple === 64 ? chunkOverride : Math.ceil(chunkOverride / multiple) * multiple;
+  return Math.max(multiple, Math.floor(131072 / kk / multiple) * multiple);
 }
 
-/** For tests: forces the forward convolution's block height (null: the default). @internal */
+/** For tests: forces the blocks' height (null: the default; the filter gradient rounds it up to 256). @internal */
 export function setConvChunkRows(rows: number | null): void {
   chunkOverride = rows;
 }
@@ -116,9 +122,9 @@ function col2imKernelFunc(args: KernelArgs): tf.TensorInfo {
 
 /**
  * `VdafmConvGemm`: one convolution product with its data movement (see {@link convGemm}). A
- * thread pool with `conv` (vdafm/node) runs it whole in its own memory, so the patch matrix is
- * never copied between memories; otherwise (or when the pool declines) it is im2col / col2im and
- * the GEMM kernel here, with the patch matrix as a temporary. The same bits either way.
+ * thread pool with `conv` (vdafm/node) runs it in its own memory; else, on tfjs's heap, the
+ * blocked loops of native/conv.c; else (copy mode) im2col / col2im and the GEMM kernel, with the
+ * patch matrix as a temporary. The same bits every way.
  */
 function convGemmKernelFunc(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
@@ -134,26 +140,30 @@ function convGemmKernelFunc(args: KernelArgs): tf.TensorInfo {
   if (pool?.conv) {
     const out = backend.makeOutput(mode === 'forward' ? [rows, cout] : mode === 'filter' ? [kk, cout] : [...shape], 'float32');
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    const job: ConvJob = { mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: pickRunner(backend).build, chunkRows: convChunkRows(kk) };
+    const job: ConvJob = { mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: pickRunner(backend).build, chunkRows: convChunkRows(kk, mode === 'filter' ? 256 : 64) };
     if (pool.conv(job)) return out;
     backend.disposeData(out.dataId);
+  }
+  const runner = pickRunner(backend);
+  // kk < 4: the filter gradient's GEMM would take its few-rows path, which sums all rows at once
+  if (runner.zeroCopy && (mode !== 'filter' || kk >= 4)) {
+    // one L2-sized block of patch rows at a time (the same bits as the whole patch matrix)
+    const ex = runner.exports as unknown as ConvExports;
+    const out = backend.makeOutput(mode === 'forward' ? [rows, cout] : mode === 'filter' ? [kk, cout] : [...shape], 'float32');
+    const chunk = Math.min(mode === 'filter' ? Infinity : rows, convChunkRows(kk, mode === 'filter' ? 256 : 64));
+    const cols = backend.makeOutput([chunk + 3, kk], 'float32');
+    const [pa, pb, po, pc] = [a, b, out, cols].map((t) => pointer(backend, t)) as [number, number, number, number];
+    if (mode === 'forward') ex.conv_rows(...v, ...g, 0, rows, pa, pb, po, cout, chunk, pc, runner.work);
+    else if (mode === 'input') ex.conv_input_rows(...v, ...g, 0, pa, pb, po, cout, chunk, pc, runner.work);
+    else ex.conv_filter_rows(...v, ...g, pa, pb, po, cout, 0, kk, chunk, pc, runner.work);
+    backend.disposeData(cols.dataId);
+    return out;
   }
   if (mode === 'input') {
     const cols = gemmKernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: true } });
     const dx = col2imKernelFunc({ inputs: { cols }, backend, attrs: { geometry: g, inputShape: shape } });
     backend.disposeData(cols.dataId);
     return dx;
-  }
-  const runner = pickRunner(backend);
-  if (mode === 'forward' && runner.zeroCopy) {
-    // one L2-sized block of patches at a time (same bits as the whole patch matrix)
-    const out = backend.makeOutput([rows, cout], 'float32');
-    const chunk = Math.min(rows, convChunkRows(kk));
-    const cols = backend.makeOutput([chunk + 3, kk], 'float32');
-    const at = (t: tf.TensorInfo) => pointer(backend, t);
-    (runner.exports as unknown as ConvExports).conv_rows(...v, ...g, 0, rows, at(a), at(b), at(out), cout, chunk, at(cols), runner.work);
-    backend.disposeData(cols.dataId);
-    return out;
   }
   const cols = im2colKernelFunc({ inputs: { x: a }, backend, attrs: { geometry: g } });
   const out = gemmKernelFunc({ inputs: { a: cols, b }, backend, attrs: { transposeA: mode === 'filter', transposeB: false } });
@@ -201,8 +211,9 @@ export function col2im<R extends tf.Rank.R4 | tf.Rank.R5 = tf.Rank.R4>(cols: tf.
  * - `'filter'`: `im2col(a)ᵀ · b` `[K, cout]`, `a` the images, `b` = dy `[rows, cout]`;
  *
  * with `rows = n·dout·ho·wo`, `K = kd·kh·kw·c`. Bitwise equal to {@link im2col} / {@link col2im}
- * and `fastMatMul`; with the Node thread pool (vdafm/node) the whole product runs in the pool's
- * memory, split over threads, without copying the patch matrix (kh·kw times the images). Null
+ * and `fastMatMul`, at any block height and thread count; one L2-sized block of patch rows at a
+ * time, and with the Node thread pool (vdafm/node) in the pool's memory, split over threads, so
+ * the patch matrix (kh·kw times the images) is never built whole nor copied. Null
  * when our kernels are not active. Not differentiable (the convolutions' custom gradients call it).
  * @internal
  */

@@ -157,9 +157,10 @@ function mergeExports(plain: WebAssembly.Instance, relaxed: WebAssembly.Instance
   const base = plain.exports as unknown as GemmExports;
   if (!relaxed) return base;
   const r = relaxed.exports as unknown as GemmExports;
-  // conv_rows (native/conv.c) is linked into both modules: the relaxed one's calls the relaxed GEMM
-  const conv = (relaxed.exports as { conv_rows?: unknown }).conv_rows;
-  return { ...base, gemm: r.gemm, colsum: r.colsum, gemm_workspace_bytes: r.gemm_workspace_bytes, ...(conv ? { conv_rows: conv } : {}) } as GemmExports;
+  // the blocked convolution products (native/conv.c) are linked into both modules: the relaxed one's call the relaxed GEMM
+  const re = relaxed.exports as Record<string, unknown>;
+  const conv = Object.fromEntries(['conv_rows', 'conv_input_rows', 'conv_filter_rows'].filter((k) => re[k]).map((k) => [k, re[k]]));
+  return { ...base, gemm: r.gemm, colsum: r.colsum, gemm_workspace_bytes: r.gemm_workspace_bytes, ...conv } as GemmExports;
 }
 
 /** Instantiates the modules of `build` on `memory` (synchronously). */

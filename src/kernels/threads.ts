@@ -47,9 +47,10 @@ export interface GemmJob {
  * - `'input'`: `out = col2im(a · bᵀ)` (the images' shape), with `a` = dy `[rows, cout]`, `b` the filter;
  * - `'filter'`: `out [K, cout] = im2col(a)ᵀ · b`, with `a` the images and `b` = dy `[rows, cout]`.
  *
- * `rows = n·dout·ho·wo`, `K = kd·kh·kw·c` (src/kernels/conv.ts). Each product is the same call of
- * the GEMM as on the calling thread, split by rows, and each im2col / col2im is split by whole
- * images: the result is bitwise that of im2col / col2im + the single-threaded GEMM.
+ * `rows = n·dout·ho·wo`, `K = kd·kh·kw·c` (src/kernels/conv.ts). The pool runs the same blocked
+ * products as the calling thread (native/conv.c `conv_rows`, `conv_input_rows`,
+ * `conv_filter_rows`), split by output rows, whole images (input gradient) or rows of the
+ * filter gradient: the result is bitwise that of one thread.
  */
 export interface ConvJob {
   mode: 'forward' | 'input' | 'filter';
@@ -65,7 +66,8 @@ export interface ConvJob {
   /** As {@link GemmJob.build}. @defaultValue 'simd128' */
   build?: SimdBuild;
   /**
-   * `'forward'`: rows of patches gathered and multiplied at a time (the values do not depend on it).
+   * Rows of patches gathered (or scattered) and multiplied at a time, a multiple of 256 for
+   * `'filter'` (the values do not depend on it).
    * @defaultValue all rows at once
    */
   chunkRows?: number;

@@ -34,15 +34,16 @@ import { type ConvJob, type GemmJob, type GemmPool, gemmPool, setDefaultGemmPool
 
 /** The shared module exports the same GEMM entry points as the single-threaded one, and native/conv.c's. */
 type SharedGemmExports = Pick<GemmExports, 'gemm' | 'gemm_workspace_bytes'> & {
-  im2col(...args: number[]): void;
   col2im(...args: number[]): void;
   conv_rows(...args: number[]): void;
+  conv_input_rows(...args: number[]): void;
+  conv_filter_rows(...args: number[]): void;
 };
 
 /**
  * Int32 slots per worker in the control block: [state, done, ready, build, op, count, strideA,
- * strideB, strideC, then the arguments: 13 of gemm, 19 of im2col / col2im, 26 of a block of
- * forward-convolution rows].
+ * strideB, strideC, then the arguments: 13 of gemm, 19 of im2col / col2im, 25–26 of a blocked
+ * convolution product (conv_rows, conv_input_rows, conv_filter_rows)].
  */
 const SLOT = 40;
 const ARGS = 9;
@@ -51,10 +52,13 @@ const STATE_JOB = 1;
 const STATE_EXIT = 2;
 /** Operations a worker runs: `count` GEMMs (operands `stride` bytes apart), im2col, col2im. */
 const OP_GEMM = 0;
-const OP_IM2COL = 1;
 const OP_COL2IM = 2;
 /** Rows of the forward convolution, one L2-sized block of patches at a time (native/conv.c `conv_rows`). */
 const OP_CONV_ROWS = 3;
+/** The input gradient of whole images, one block of patch rows at a time (native/conv.c `conv_input_rows`). */
+const OP_CONV_INPUT = 4;
+/** Rows of the filter gradient, one block of patch rows at a time (native/conv.c `conv_filter_rows`). */
+const OP_CONV_FILTER = 5;
 /** Default smallest product (multiply-adds) worth splitting: a [128, 128]·[128, 128] product. */
 const DEFAULT_MIN_WORK = 2_097_152;
 /**
@@ -86,12 +90,12 @@ for (;;) {
       e.gemm(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3] + i * ctrl[s + 6], ctrl[a + 4], ctrl[a + 5], ctrl[a + 6] + i * ctrl[s + 7],
         ctrl[a + 7], ctrl[a + 8], ctrl[a + 9] + i * ctrl[s + 8], ctrl[a + 10], 0, ctrl[a + 11], ctrl[a + 12]);
     }
-  } else if (op === ${OP_CONV_ROWS}) {
-    e.conv_rows(...Array.from(ctrl.subarray(a, a + 26), (v) => v >>> 0));
+  } else if (op >= ${OP_CONV_ROWS}) {
+    const f = op === ${OP_CONV_ROWS} ? e.conv_rows : op === ${OP_CONV_INPUT} ? e.conv_input_rows : e.conv_filter_rows;
+    f(...Array.from(ctrl.subarray(a, a + 26), (v) => v >>> 0));
   } else {
     const args = Array.from(ctrl.subarray(a, a + 19), (v) => v >>> 0);
-    if (op === ${OP_IM2COL}) e.im2col(...args);
-    else e.col2im(...args);
+    e.col2im(...args);
   }
   Atomics.store(ctrl, s, ${STATE_IDLE});
   Atomics.store(ctrl, s + 1, 1);
@@ -159,7 +163,8 @@ interface GemmCall {
 function runTask(ex: SharedGemmExports, task: Task): void {
   const a = task.args;
   if (task.op !== OP_GEMM) {
-    (task.op === OP_IM2COL ? ex.im2col : task.op === OP_COL2IM ? ex.col2im : ex.conv_rows)(...a);
+    const fn = { [OP_COL2IM]: ex.col2im, [OP_CONV_ROWS]: ex.conv_rows, [OP_CONV_INPUT]: ex.conv_input_rows, [OP_CONV_FILTER]: ex.conv_filter_rows }[task.op]!;
+    fn(...a);
     return;
   }
   const [sa, sb, sc] = task.strides ?? [0, 0, 0];
@@ -312,9 +317,11 @@ class NodeGemmPool implements GemmPool {
 
   /**
    * Runs a convolution product whole in the shared memory: only the images (or dy), the filter
-   * and the result are copied; the patch matrix is built (or scattered) there, split by whole
-   * images, and multiplied by the same GEMM calls as {@link run}, so the result is bitwise that
-   * of im2col / col2im + the single-threaded GEMM.
+   * and the result are copied, and no thread ever holds the whole patch matrix. Each thread runs
+   * the calling thread's blocked loop (native/conv.c) on its share: the forward pass on its
+   * output rows, the input gradient on its whole images (it zeroes and scatters into those
+   * only), the filter gradient on its rows of dw (gathering every block of patches, multiplying
+   * its columns). Every output is the same sum as on one thread (bitwise).
    */
   conv(job: ConvJob): boolean {
     const build = job.build ?? 'simd128';
@@ -323,23 +330,18 @@ class NodeGemmPool implements GemmPool {
     const rows = nImg * g[9]! * g[10]! * g[11]!;
     const kk = g[0]! * g[1]! * g[2]! * c;
     const co = job.cout;
-    if (!this.exports[build] || rows * kk * co < this.minWork || rows < 8 || !this.isReady()) return false;
+    // (kk < 4: the single thread's filter gradient is one whole GEMM, whose few-rows path sums in another order)
+    if (!this.exports[build] || rows * kk * co < this.minWork || rows < 8 || (job.mode === 'filter' && kk < 4) || !this.isReady()) return false;
     const image = d * h * w * c;
     const r = this.regions();
     const x = r.take(nImg * image); // the images (forward, filter) or dx (input)
     const chunk = Math.min(rows, job.chunkRows ?? rows);
     const block = (chunk + 3) * kk * 4; // forward: one block of patch rows per thread
-    const cols = r.take(job.mode === 'forward' ? (this.threads * block) / 4 : rows * kk);
+    const cols = r.take(Math.max((this.threads * block) / 4, job.mode === 'input' ? rows * kk : 0));
     const other = r.take(job.mode === 'filter' ? rows * co : kk * co); // the filter, or dy (filter mode)
     const dyOrOut = r.take(job.mode === 'filter' ? kk * co : rows * co); // dy (input) or the result
     const heap = this.heap(r.end());
-    // im2col(x → cols) / col2im(cols → x) of images [i0, i0 + count) (native/conv.c; pointers offset to the first one)
     const perImage = rows / nImg;
-    const moveTasks = (op: number): Task[] =>
-      splitImages(nImg, this.threads).map(([i0, count]) => {
-        const [xi, ci] = [x + 4 * i0 * image, cols + 4 * i0 * perImage * kk];
-        return { op, args: [count, d, h, w, c, ...g, ...(op === OP_IM2COL ? [xi, ci] : [ci, xi])] };
-      });
     if (job.mode === 'forward') {
       // each thread gathers and multiplies its rows one L2-sized block at a time (cols: a block per thread)
       heap.set(job.a.subarray(0, nImg * image), x >> 2);
@@ -351,16 +353,34 @@ class NodeGemmPool implements GemmPool {
       this.dispatch(build, tasks);
       job.out.set(new Float32Array(this.memory.buffer, dyOrOut, rows * co));
     } else if (job.mode === 'filter') {
+      // each thread gathers every block of patch rows and multiplies its own rows of dw (its columns of the block)
       heap.set(job.a.subarray(0, nImg * image), x >> 2);
       heap.set(job.b.subarray(0, rows * co), other >> 2);
-      this.dispatch(build, moveTasks(OP_IM2COL));
-      this.dispatch(build, this.gemmTasks({ m: kk, n: co, k: rows, a: cols, transA: true, b: other, transB: false, c: dyOrOut, bias: 0 }, 1));
+      const tasks = splitJob(kk, 1, this.threads).map((sh, t) => ({
+        op: OP_CONV_FILTER,
+        args: [nImg, d, h, w, c, ...g, x, other, dyOrOut, co, sh.r0, sh.rows, chunk, cols + t * block, 64 + t * this.workspace],
+      }));
+      this.dispatch(build, tasks);
       job.out.set(new Float32Array(this.memory.buffer, dyOrOut, kk * co));
     } else {
       heap.set(job.a.subarray(0, rows * co), dyOrOut >> 2);
       heap.set(job.b.subarray(0, kk * co), other >> 2);
-      this.dispatch(build, this.gemmTasks({ m: rows, n: kk, k: co, a: dyOrOut, transA: false, b: other, transB: true, c: cols, bias: 0 }, 1));
-      this.dispatch(build, moveTasks(OP_COL2IM));
+      const parts = splitImages(nImg, this.threads);
+      if (parts.every(([, count]) => count * perImage >= 4)) {
+        // each thread multiplies and scatters its own images' rows, one block at a time
+        this.dispatch(
+          build,
+          parts.map(([i0, count], t) => ({ op: OP_CONV_INPUT, args: [count, d, h, w, c, ...g, i0, dyOrOut, other, x, co, chunk, cols + t * block, 64 + t * this.workspace] })),
+        );
+      } else {
+        // (a share under 4 rows would take the GEMM's few-rows path: one whole product, then col2im)
+        this.dispatch(build, this.gemmTasks({ m: rows, n: kk, k: co, a: dyOrOut, transA: false, b: other, transB: true, c: cols, bias: 0 }, 1));
+        const col2im = splitImages(nImg, this.threads).map(([i0, count]) => ({
+          op: OP_COL2IM,
+          args: [count, d, h, w, c, ...g, cols + 4 * i0 * perImage * kk, x + 4 * i0 * image],
+        }));
+        this.dispatch(build, col2im);
+      }
       job.out.set(new Float32Array(this.memory.buffer, x, nImg * image));
     }
     return true;

@@ -147,11 +147,11 @@ describe('im2col / col2im kernels (wasm)', () => {
           return [snapshot(fusedOut), snapshot(ref)];
         });
         fused.forEach((v, i) => expect(Array.from(v), ['forward', 'input', 'filter'][i]).toEqual(Array.from(composed[i]!)));
-        // the forward pass in blocks of 4–10 rows (block edges anywhere, remainders under 4 rows): the same bits
+        // in blocks of 4–10 rows (block edges anywhere, remainders under 4 rows; the filter gradient: 256): the same bits
         setConvChunkRows(4 + (p.seed % 7));
         try {
-          const [blocked] = tf.tidy(() => snapshot([convGemm('forward', x, w, g, shape)!]));
-          expect(Array.from(blocked!), 'forward in small blocks').toEqual(Array.from(composed[0]!));
+          const blocked = tf.tidy(() => snapshot([convGemm('forward', x, w, g, shape)!, convGemm('input', dy, w, g, shape)!, convGemm('filter', x, dy, g, shape)!]));
+          blocked.forEach((v, i) => expect(Array.from(v), `${['forward', 'input', 'filter'][i]} in small blocks`).toEqual(Array.from(composed[i]!)));
         } finally {
           setConvChunkRows(null);
         }
@@ -160,6 +160,17 @@ describe('im2col / col2im kernels (wasm)', () => {
       tf.dispose([x, w, dy]);
     },
   );
+
+  it('the filter gradient over several 256-row blocks equals one GEMM over all 800 patch rows, bit for bit', async () => {
+    const g: Im2ColGeometry = { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 20, wo: 20 };
+    const x = tf.tensor4d(seq(2 * 20 * 20 * 3, 3), [2, 20, 20, 3]);
+    const dy = tf.tensor2d(seq(800 * 5, 4), [800, 5]);
+    const [blocked, whole] = await onBackend('wasm', () =>
+      tf.tidy(() => snapshot([convGemm('filter', x, dy, g, x.shape)!, fastMatMul(im2col(x, g)!, dy, { transposeA: true })])),
+    );
+    expect(Array.from(blocked!)).toEqual(Array.from(whole!));
+    tf.dispose([x, dy]);
+  });
 
   it('returns null off wasm, gives bit-identical results in the copying mode, and leaks nothing', async () => {
     const g: Im2ColGeometry = { kh: 3, kw: 3, sh: 2, sw: 1, pt: 1, pl: 1, ho: 3, wo: 5 };
