@@ -63,6 +63,12 @@ export interface FloorReport {
   floor: Record<1 | 2, number | null>;
   /** Which wasm build gives the best peak (the floor's denominator). */
   bestBuild: 'simd128' | 'relaxed';
+  /**
+   * PyTorch's forward-convolution rate at the encoders' main shapes (oneDNN, not its BLAS), and
+   * the conv-rate floor: that rate ÷ the best wasm peak, at 1 and 2 threads. Not the target's
+   * floor: it says how much of an encoder's ratio is PyTorch's convolutions outrunning its GEMM.
+   */
+  conv: Record<'conv2d' | 'conv3d', { rates: Partial<Record<1 | 2, Rate>>; floor: Record<1 | 2, number | null> }>;
 }
 
 /** Vector features of the CPU worth naming (from /proc/cpuinfo flags). */
@@ -245,21 +251,41 @@ export async function measureFloor(ctx: BenchContext, cpuModel: string, previous
     const peak = (g.build === 'relaxed' ? peakRelaxed : peakSimd)?.[g.threads as 1 | 2];
     return { ...g, rate, efficiency: peak ? rate.best / peak.best : null };
   });
-  return finish(now.cpu, peakSimd, peakRelaxed, torch, gemm);
+  const convRates: ConvRates = { conv2d: {}, conv3d: {} };
+  for (const k of ['conv2d', 'conv3d'] as const) {
+    for (const t of [1, 2] as const) {
+      const r = pooled(previous.conv?.[k].rates[t], now.conv[k].rates[t]);
+      if (r) convRates[k][t] = r;
+    }
+  }
+  return finish(now.cpu, peakSimd, peakRelaxed, torch, gemm, convRates);
 }
 
-/** The floor and the best build from the measured rates. */
-function finish(cpu: FloorReport['cpu'], peakSimd: Record<1 | 2, Rate>, peakRelaxed: Record<1 | 2, Rate> | null, torch: FloorReport['torch'], gemm: GemmRate[]): FloorReport {
+/** PyTorch's convolution rates per kind and thread count (filled by the peer). */
+export type ConvRates = Record<'conv2d' | 'conv3d', Partial<Record<1 | 2, Rate>>>;
+
+/** The floors and the best build from the measured rates (exported for its test). */
+export function finish(
+  cpu: FloorReport['cpu'],
+  peakSimd: Record<1 | 2, Rate>,
+  peakRelaxed: Record<1 | 2, Rate> | null,
+  torch: FloorReport['torch'],
+  gemm: GemmRate[],
+  convRates: ConvRates = { conv2d: {}, conv3d: {} },
+): FloorReport {
   const bestPeak = (t: 1 | 2) => Math.max(peakSimd[t].best, peakRelaxed?.[t].best ?? 0);
-  const floor = (t: 1 | 2) => {
-    const r = torch.rates[t];
+  const over = (rates: Partial<Record<1 | 2, Rate>>) => (t: 1 | 2) => {
+    const r = rates[t];
     return r ? r.best / bestPeak(t) : null;
   };
+  const floor = over(torch.rates);
+  const conv = (k: 'conv2d' | 'conv3d') => ({ rates: convRates[k], floor: { 1: over(convRates[k])(1), 2: over(convRates[k])(2) } });
   return {
     cpu,
     peak: { simd128: peakSimd, relaxed: peakRelaxed },
     torch,
     gemm,
+    conv: { conv2d: conv('conv2d'), conv3d: conv('conv3d') },
     floor: { 1: floor(1), 2: floor(2) },
     bestBuild: peakRelaxed && peakRelaxed[1].best > peakSimd[1].best ? 'relaxed' : 'simd128',
   };
@@ -290,9 +316,10 @@ async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<Fl
     return { ...g, efficiency: peak ? g.rate.best / peak.best : null };
   });
   const torch: FloorReport['torch'] = { status: 'skipped', size: 2048, rates: {}, note: '--no-peer' };
+  const convRates: ConvRates = { conv2d: {}, conv3d: {} };
   if (ctx.peer) {
-    ctx.log('floor: PyTorch GEMM (torch.mm 2048³, 1 and 2 threads)');
-    const answer = await runPeer(ctx.python, fileURLToPath(new URL('../peer/gemm_peak.py', import.meta.url)), ['--threads', '1,2', '--reps', ctx.quick ? '3' : '9', '--warmup', ctx.quick ? '1' : '2'], 5 * 60_000);
+    ctx.log('floor: PyTorch GEMM (torch.mm 2048³) and convolutions (the encoders\' shapes), 1 and 2 threads');
+    const answer = await runPeer(ctx.python, fileURLToPath(new URL('../peer/gemm_peak.py', import.meta.url)), ['--threads', '1,2', '--conv', '--reps', ctx.quick ? '3' : '9', '--warmup', ctx.quick ? '1' : '2'], 5 * 60_000);
     if (answer.status === 'ok') {
       torch.status = 'ok';
       torch.note = `PyTorch ${answer.torch}, BLAS: ${answer.blas}`;
@@ -305,13 +332,19 @@ async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<Fl
         const size = (r as unknown as { size: number }).size;
         torch.size = size;
         torch.rates[r.threads] = rateOf((r.gemm ?? []).map((ms) => (2 * size ** 3) / ms / 1e6));
+        const raw = r as unknown as Record<string, number[] | number | undefined>;
+        for (const k of ['conv2d', 'conv3d'] as const) {
+          const samples = raw[k];
+          const macs = raw[`${k}_macs`];
+          if (Array.isArray(samples) && samples.length && typeof macs === 'number') convRates[k][r.threads] = rateOf(samples.map((ms) => (2 * macs) / ms / 1e6));
+        }
       }
     } else {
       torch.status = answer.status;
       torch.note = answer.error.split('\n')[0]!;
     }
   }
-  return finish(cpu, peakSimd, peakRelaxed, torch, gemm);
+  return finish(cpu, peakSimd, peakRelaxed, torch, gemm, convRates);
 }
 
 /**
@@ -352,6 +385,13 @@ export function floorLines(f: FloorReport): string[] {
     `| wasm peak, relaxed SIMD (f32x4.relaxed_madd) | ${f.peak.relaxed ? gf(f.peak.relaxed[1]) : 'not supported by this engine'} | ${f.peak.relaxed ? gf(f.peak.relaxed[2]) : '–'} |`,
     `| PyTorch torch.mm ${f.torch.size}³ | ${f.torch.status === 'ok' ? gf(f.torch.rates[1]) : f.torch.status} | ${f.torch.status === 'ok' ? gf(f.torch.rates[2]) : f.torch.status} |`,
     `| **floor** = PyTorch ÷ best wasm peak (${f.bestBuild}) | **${f.floor[1]?.toFixed(2) ?? '–'}×** | **${f.floor[2]?.toFixed(2) ?? '–'}×** |`,
+    ...(['conv2d', 'conv3d'] as const).flatMap((k) => {
+      const c = f.conv?.[k];
+      if (!c?.rates[1] && !c?.rates[2]) return [];
+      const shape = k === 'conv2d' ? 'F.conv2d 3×3, 64 ch, 32×32, B16' : 'F.conv3d 3×3×3, 16 ch, 16×32×32, B4';
+      const fl = (t: 1 | 2) => (c.floor[t] !== null ? `${c.floor[t]!.toFixed(2)}×` : '–');
+      return [`| PyTorch ${shape} (oneDNN) | ${gf(c.rates[1])} | ${gf(c.rates[2])} |`, `| conv-rate floor (${k}) = that ÷ best wasm peak | ${fl(1)} | ${fl(2)} |`];
+    }),
     '',
     '| vdafm GEMM (fastMatMul, wasm) | build | 1 thread GFLOP/s best (median) | % of peak | 2 threads GFLOP/s best (median) | % of peak |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -319,6 +319,10 @@ function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null =
       const verdict = v <= 1.25 ? 'met' : 'NOT met';
       const peer = t === 2 && peerFasterOnOne(w) ? " (PyTorch's 1-thread step: its 2-thread one was slower)" : '';
       out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''}${peer} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${verdict})`);
+      // the encoders: the same ratio against PyTorch's convolution rate (informational, see bench/README.md)
+      const kind = w.name === 'image-encoder-2d' ? 'conv2d' : w.name === 'image-encoder-3d' ? 'conv3d' : null;
+      const cf = kind ? (floor?.conv?.[kind].floor[t] ?? null) : null;
+      if (cf !== null) out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''} ÷ conv-rate floor (${kind}) = ${times(ratio)} ÷ ${times(cf)} = ${times(ratio / cf)} (not the target; PyTorch's convolutions against its GEMM: ${times(cf / fl)})`);
     }
   }
   if (floor) {

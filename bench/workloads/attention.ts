@@ -766,7 +766,7 @@ export const workload: Workload = {
       ratios.push(makeRatio(rows, `${e.id} / ours (interleaved)`, e.id, 'ours-wasm-paired', 'forward'));
       ratios.push(makeRatio(rows, `${e.id} / PyTorch 1 thread, interleaved`, e.id, 'pytorch-1-paired', 'train', { text: '≤ 2×', max: 2 }));
     }
-    notes.push('wasm runs one thread (tfjs-backend-wasm never starts threads in Node); PyTorch uses torch.set_num_threads(n).');
+    notes.push('ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s GEMM pool; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).');
     notes.push('Forward = inference without a gradient tape (PyTorch: torch.no_grad()); train step = loss forward + backward + Adam update.');
     return {
       name: 'attention',

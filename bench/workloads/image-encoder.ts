@@ -169,7 +169,8 @@ function imageWorkload(dims: Dims): Workload {
         script: fileURLToPath(new URL('../peer/image_encoder.py', import.meta.url)),
         args: ['--workload', `encoder${dims}d`, '--batch', String(s.shape[0]), '--max-seconds', ctx.quick ? '2' : '20'],
         threads: ctx.quick ? [1] : [1, 2],
-        warmup: ctx.quick ? 0 : 2,
+        // 5 warm-up steps: at 2 threads PyTorch's first 4 steps ran ~2× slower (oneDNN set-up)
+        warmup: ctx.quick ? 0 : 5,
         reps: ctx.quick ? 2 : 7,
         predictReps: ctx.quick ? 3 : 15,
         timeoutMs: 15 * 60_000,
@@ -179,7 +180,7 @@ function imageWorkload(dims: Dims): Workload {
       const target = { text: `≤ ${s.targetMax}×`, max: s.targetMax };
       const notes = [
         'Forward = model.predict on the batch (no tape); predict = one volume, sigmoid of the head; train step = optimizer.minimize of mean(head(x)²) in training mode.',
-        'wasm runs one thread (tfjs-backend-wasm never starts threads in Node); PyTorch uses torch.set_num_threads(n).',
+        'ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s pool: the GEMM and the convolution products; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).',
       ];
       if (peer.note) notes.push(peer.note);
       const title = ctx.quick ? `${title0} [--quick: batch ${s.shape[0]}]` : title0;

@@ -151,7 +151,7 @@ const triModal: Workload = {
     const notes = [
       'No stock tfjs equivalent: the model is this library\'s assembly (stock tfjs cannot train its conv2d on wasm: see image-encoder-2d).',
       'Train step = tf.variableGrads of Trainer.computeLoss (training mode: dropout on) + the library AdamW (weight decay 0 = Adam; all variables updated as one flat vector); the Trainer\'s own step adds balancing, clipping and one read-back (timed in tri-modal-leak).',
-      'wasm runs one thread (tfjs-backend-wasm never starts threads in Node); PyTorch uses torch.set_num_threads(n).',
+      'ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s GEMM pool; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).',
     ];
     if (peer.note) notes.push(peer.note);
     return {

@@ -131,7 +131,7 @@ export const workload: Workload = {
     rows.push(...peer.rows);
     const notes = [
       'No stock tfjs equivalent (VDAFM is this library\'s layer); stock-tfjs cost of the attention inside it: see workload `attention`.',
-      'wasm runs one thread (tfjs-backend-wasm never starts threads in Node); PyTorch uses torch.set_num_threads(n).',
+      'ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s GEMM pool; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).',
     ];
     if (peer.note) notes.push(peer.note);
     return {

@@ -427,12 +427,13 @@ export interface ThreadOptions {
 }
 
 /**
- * Runs vdafm's large matrix products (the `VdafmGemm` kernel, on the tfjs 'wasm' backend) on
- * several threads in Node. Importing `vdafm/node` already does this by default (see
- * {@link defaultThreadCount}); call it to choose the thread count or `minWork`, or to have the
- * workers up before the first product. Results are bitwise identical to one thread. Stock tfjs
- * kernels (convolutions, elementwise ops) are not affected: tfjs-backend-wasm stays
- * single-threaded in Node. Call {@link disableThreads} to stop the workers.
+ * Runs vdafm's large matrix products and convolution products (the `VdafmGemm` and
+ * `VdafmConvGemm` kernels, on the tfjs 'wasm' backend) on several threads in Node. Importing
+ * `vdafm/node` already does this by default (see {@link defaultThreadCount}); call it to choose
+ * the thread count or `minWork`, or to have the workers up before the first product. Results are
+ * bitwise identical to one thread. Stock tfjs kernels (elementwise ops, XNNPACK) are not
+ * affected: tfjs-backend-wasm stays single-threaded in Node. Call {@link disableThreads} to stop
+ * the workers.
  *
  * @returns the number of threads now in use (1 = off).
  * @throws InvalidArgumentError (from `vdafm`) when `threads` is not a positive integer.

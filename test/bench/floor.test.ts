@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isReferenceBlas, machineKind } from '../../bench/lib/floor.js';
+import { finish, isReferenceBlas, machineKind } from '../../bench/lib/floor.js';
 import { peerRow } from '../../bench/lib/report.js';
 import type { WorkloadResult } from '../../bench/lib/types.js';
 
@@ -19,6 +19,24 @@ describe('bench floor helpers', () => {
     expect(machineKind(['fma', 'avx2', 'avx512f'])).toMatch(/AVX-512/);
     expect(machineKind(['fma', 'avx2'])).toMatch(/AVX2 machine/);
     expect(machineKind(['sse4_2'])).toMatch(/without AVX2/);
+  });
+});
+
+describe('the floors from measured rates', () => {
+  const rate = (best: number) => ({ best, median: best, reps: 1, samples: [best] });
+  it('divides PyTorch\'s GEMM and convolution rates by the best wasm peak at each thread count', () => {
+    const f = finish(
+      { model: 'x', vendor: 'y', features: [] },
+      { 1: rate(60), 2: rate(120) },
+      { 1: rate(66), 2: rate(132) },
+      { status: 'ok', size: 2048, rates: { 1: rate(132), 2: rate(264) }, note: '' },
+      [],
+      { conv2d: { 1: rate(231), 2: rate(462) }, conv3d: { 1: rate(165) } },
+    );
+    expect(f.floor).toEqual({ 1: 2, 2: 2 });
+    expect(f.bestBuild).toBe('relaxed');
+    expect(f.conv.conv2d.floor).toEqual({ 1: 3.5, 2: 3.5 });
+    expect(f.conv.conv3d.floor).toEqual({ 1: 2.5, 2: null });
   });
 });
 
