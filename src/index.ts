@@ -50,7 +50,7 @@ export {
   type SimdBuild,
 } from './kernels/module.js';
 export { fastMatMul, type FastMatMulOptions } from './ops/matmul.js';
-export { gemmPool, setDefaultGemmPool, setGemmPool, type GemmJob, type GemmPool } from './kernels/threads.js';
+export { gemmPool, setDefaultGemmPool, setGemmPool, type ConvJob, type GemmJob, type GemmPool } from './kernels/threads.js';
 export { registerLayers, isVdafmLayer, LAYER_CLASSES } from './register.js';
 export { saveModelToMemory, loadModelFromMemory, type ModelArtifacts } from './core/io.js';
 export { KERNEL_INITIALIZERS, type KernelInitializerName } from './core/validate.js';
