@@ -224,6 +224,29 @@ describe('fastMatMul on the wasm backend', () => {
     tf.dispose([a, b]);
   });
 
+  fcTest.prop([fc.integer({ min: 5, max: 70 }).filter((m) => m % 4 !== 0), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.boolean()], { numRuns: 25 })(
+    'the last rows of a block (fewer than 4) give the bits those rows get inside a full 4-row tile',
+    async (m, k, transA, withBias) => {
+      const n = 16; // full-width panels: the rows take the one-row edge path
+      const seqOf = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed + 0.37 * i));
+      await onBackend('wasm', () => {
+        const [whole, tail] = tf.tidy(() => {
+          const aRows = tf.tensor2d(seqOf(m * k, m), [m, k]);
+          const a = transA ? tf.transpose(aRows) : aRows;
+          const b = tf.tensor2d(seqOf(k * n, k), [k, n]);
+          const bias = withBias ? tf.tensor1d(seqOf(n, 3)) : undefined;
+          const opts = { transposeA: transA, ...(bias ? { bias } : {}) };
+          // the last 4 rows alone: one full tile, whose last m % 4 rows are the edge rows of the whole product
+          const last4 = tf.slice(aRows, [m - 4, 0], [4, k]);
+          const a4 = transA ? tf.transpose(last4) : last4;
+          return snapshot([fastMatMul(a as tf.Tensor2D, b, opts), fastMatMul(a4 as tf.Tensor2D, b, opts)]);
+        });
+        const edge = m % 4;
+        expect(Array.from(whole!.subarray((m - edge) * n))).toEqual(Array.from(tail!.subarray((4 - edge) * n)));
+      });
+    },
+  );
+
   it('gives bias (or zeros) when the inner size is 0', async () => {
     const out = await onBackend('wasm', () =>
       tf.tidy(() => {
