@@ -9,7 +9,6 @@
  *            x[b, z·sd + t − pf, i·sh + a − pt, j·sw + q − pl, :], or zeros outside (padding)
  *   col2im   the adjoint: dx [n, d, h, w, c] = Σ over rows and taps of cols scattered back to the
  *            voxel each tap read (overwrites dx; padding taps are dropped)
- *   im2col_rows  a block of consecutive rows of im2col
  *   conv_rows    rows of the forward convolution y = im2col(x) · w, gathered and multiplied one
  *            cache-sized block of patch rows at a time (src/kernels/conv.ts, the Node pool)
  *   conv_input_rows  the input gradient dx = col2im(dy · wᵀ) of whole volumes, one block of patch
@@ -126,14 +125,6 @@ __attribute__((export_name("im2col"))) void im2col(u32 n, u32 d, u32 h, u32 w, u
   walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, 0, n * dout * ho * wo, (float *)x, cols);
 }
 
-/* Rows [r0, r0 + count) of im2col (same arguments; n unused): cols receives row r0 first. */
-__attribute__((export_name("im2col_rows"))) void im2col_rows(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw,
-                                                            u32 sd, u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout,
-                                                            u32 ho, u32 wo, u32 r0, u32 count, const float *x, float *cols) {
-  (void)n;
-  walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, r0, count, (float *)x, cols);
-}
-
 __attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
                                                   u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
                                                   const float *cols, float *dx) {
@@ -143,7 +134,7 @@ __attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u
 
 /*
  * Rows [r0, r0 + count) of y [rows, cout] = im2col(x) · w (w [K, cout], K = kd·kh·kw·c), one block of
- * at most `chunk` rows at a time: im2col_rows into `cols` (room for chunk + 3 rows), then one GEMM
+ * at most `chunk` rows at a time: those rows of im2col into `cols` (room for chunk + 3 rows), then one GEMM
  * into y. A remainder under 4 rows joins the block before it, so no block takes the GEMM's
  * few-rows path unless count < 4: every output row is the same sum as in one GEMM over the whole
  * patch matrix (bit for bit). `work`: the GEMM's workspace.

@@ -224,6 +224,16 @@ function pooled(a: Rate | undefined, b: Rate | undefined): Rate | undefined {
   return a && b ? rateOf([...a.samples, ...b.samples]) : (a ?? b);
 }
 
+/** {@link pooled} per thread count. */
+function pooledRates(a: Partial<Record<1 | 2, Rate>> | undefined, b: Partial<Record<1 | 2, Rate>> | undefined): Partial<Record<1 | 2, Rate>> {
+  const out: Partial<Record<1 | 2, Rate>> = {};
+  for (const t of [1, 2] as const) {
+    const r = pooled(a?.[t], b?.[t]);
+    if (r) out[t] = r;
+  }
+  return out;
+}
+
 /**
  * Measures the floor (a few seconds in `--quick`, ~30 s in a full run). With `previous` (the
  * floor measured at the start of the run), the repetitions of both are pooled: a full run
@@ -237,28 +247,35 @@ export async function measureFloor(ctx: BenchContext, cpuModel: string, previous
   const peakSimd = both(previous.peak.simd128, now.peak.simd128);
   const peakRelaxed = previous.peak.relaxed && now.peak.relaxed ? both(previous.peak.relaxed, now.peak.relaxed) : (now.peak.relaxed ?? previous.peak.relaxed);
   let torch = now.torch.status === 'ok' ? now.torch : previous.torch;
-  if (now.torch.status === 'ok' && previous.torch.status === 'ok') {
-    const rates: FloorReport['torch']['rates'] = {};
-    for (const t of [1, 2] as const) {
-      const r = pooled(previous.torch.rates[t], now.torch.rates[t]);
-      if (r) rates[t] = r;
-    }
-    torch = { ...now.torch, rates };
-  }
+  if (now.torch.status === 'ok' && previous.torch.status === 'ok') torch = { ...now.torch, rates: pooledRates(previous.torch.rates, now.torch.rates) };
   const gemm = now.gemm.map((g) => {
     const before = previous.gemm.find((x) => x.shape === g.shape && x.build === g.build && x.threads === g.threads);
     const rate = pooled(before?.rate, g.rate)!;
     const peak = (g.build === 'relaxed' ? peakRelaxed : peakSimd)?.[g.threads as 1 | 2];
     return { ...g, rate, efficiency: peak ? rate.best / peak.best : null };
   });
-  const convRates: ConvRates = { conv2d: {}, conv3d: {} };
-  for (const k of ['conv2d', 'conv3d'] as const) {
-    for (const t of [1, 2] as const) {
-      const r = pooled(previous.conv?.[k].rates[t], now.conv[k].rates[t]);
-      if (r) convRates[k][t] = r;
+  const convRates: ConvRates = {
+    conv2d: pooledRates(previous.conv?.conv2d.rates, now.conv.conv2d.rates),
+    conv3d: pooledRates(previous.conv?.conv3d.rates, now.conv.conv3d.rates),
+  };
+  return finish(now.cpu, peakSimd, peakRelaxed, torch, gemm, convRates);
+}
+
+/** The GFLOP/s of gemm_peak.py's answer: `torch.mm` (and its size) and the convolutions, per thread count. */
+function peerRates(results: ReadonlyArray<{ threads: number; gemm?: number[] }>): { size: number; gemm: Partial<Record<1 | 2, Rate>> } & ConvRates {
+  const out: { size: number; gemm: Partial<Record<1 | 2, Rate>> } & ConvRates = { size: 2048, gemm: {}, conv2d: {}, conv3d: {} };
+  for (const r of results) {
+    if (r.threads !== 1 && r.threads !== 2) continue;
+    const raw = r as unknown as Record<string, number[] | number | undefined>;
+    out.size = raw['size'] as number;
+    out.gemm[r.threads] = rateOf((r.gemm ?? []).map((ms) => (2 * out.size ** 3) / ms / 1e6));
+    for (const k of ['conv2d', 'conv3d'] as const) {
+      const samples = raw[k];
+      const macs = raw[`${k}_macs`];
+      if (Array.isArray(samples) && samples.length && typeof macs === 'number') out[k][r.threads] = rateOf(samples.map((ms) => (2 * macs) / ms / 1e6));
     }
   }
-  return finish(now.cpu, peakSimd, peakRelaxed, torch, gemm, convRates);
+  return out;
 }
 
 /** PyTorch's convolution rates per kind and thread count (filled by the peer). */
@@ -316,24 +333,12 @@ async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<Fl
     return { ...g, efficiency: peak ? g.rate.best / peak.best : null };
   });
   const torch: FloorReport['torch'] = { status: 'skipped', size: 2048, rates: {}, note: '--no-peer' };
-  const convRates: ConvRates = { conv2d: {}, conv3d: {} };
+  let convRates: ConvRates = { conv2d: {}, conv3d: {} };
   if (ctx.peer) {
     ctx.log('floor: PyTorch GEMM (torch.mm 2048³) and convolutions (the encoders\' shapes), 1 and 2 threads');
     const peerArgs = ['--threads', '1,2', '--conv', '--reps', ctx.quick ? '3' : '9', '--warmup', ctx.quick ? '1' : '2'];
     const script = fileURLToPath(new URL('../peer/gemm_peak.py', import.meta.url));
     const answer = await runPeer(ctx.python, script, peerArgs, 5 * 60_000);
-    // and with OpenMP's default wait policy (oneDNN's 2-thread F.conv2d ran at its 1-thread rate
-    // under OMP_WAIT_POLICY=PASSIVE): the repetitions of both runs are pooled, the best counts
-    const spun = answer.status === 'ok' && waitPolicyFree() && !ctx.quick ? await runPeer(ctx.python, script, peerArgs, 5 * 60_000, 'default') : null;
-    if (answer.status === 'ok' && spun?.status === 'ok') {
-      for (const r of answer.results) {
-        const o = spun.results.find((x) => x.threads === r.threads) as unknown as Record<string, unknown> | undefined;
-        const raw = r as unknown as Record<string, unknown>;
-        for (const k of ['gemm', 'conv2d', 'conv3d']) {
-          if (Array.isArray(raw[k]) && Array.isArray(o?.[k])) raw[k] = [...(raw[k] as number[]), ...(o![k] as number[])];
-        }
-      }
-    }
     if (answer.status === 'ok') {
       torch.status = 'ok';
       torch.note = `PyTorch ${answer.torch}, BLAS: ${answer.blas}`;
@@ -341,18 +346,17 @@ async function measureFloorOnce(ctx: BenchContext, cpuModel: string): Promise<Fl
         torch.note += ` (the reference BLAS: PyTorch's GEMM runs far below this CPU's speed and the floor is meaningless; install an optimised BLAS, e.g. Debian's libopenblas0-pthread)`;
         ctx.log(`WARNING: PyTorch uses the reference BLAS (${answer.blas}): the floor and every ratio to PyTorch are meaningless`);
       }
-      for (const r of answer.results) {
-        if (r.threads !== 1 && r.threads !== 2) continue;
-        const size = (r as unknown as { size: number }).size;
-        torch.size = size;
-        torch.rates[r.threads] = rateOf((r.gemm ?? []).map((ms) => (2 * size ** 3) / ms / 1e6));
-        const raw = r as unknown as Record<string, number[] | number | undefined>;
-        for (const k of ['conv2d', 'conv3d'] as const) {
-          const samples = raw[k];
-          const macs = raw[`${k}_macs`];
-          if (Array.isArray(samples) && samples.length && typeof macs === 'number') convRates[k][r.threads] = rateOf(samples.map((ms) => (2 * macs) / ms / 1e6));
-        }
+      let rates = peerRates(answer.results);
+      // and with OpenMP's default wait policy (oneDNN's 2-thread F.conv2d ran at its 1-thread rate
+      // under OMP_WAIT_POLICY=PASSIVE): the repetitions of both runs are pooled, the best counts
+      const spun = waitPolicyFree() && !ctx.quick ? await runPeer(ctx.python, script, peerArgs, 5 * 60_000, 'default') : null;
+      if (spun?.status === 'ok') {
+        const other = peerRates(spun.results);
+        rates = { size: rates.size, gemm: pooledRates(rates.gemm, other.gemm), conv2d: pooledRates(rates.conv2d, other.conv2d), conv3d: pooledRates(rates.conv3d, other.conv3d) };
       }
+      torch.size = rates.size;
+      torch.rates = rates.gemm;
+      convRates = { conv2d: rates.conv2d, conv3d: rates.conv3d };
     } else {
       torch.status = answer.status;
       torch.note = answer.error.split('\n')[0]!;

@@ -162,8 +162,8 @@ export async function runPeerRows(ctx: BenchContext, o: PeerOptions): Promise<{ 
   const base = (n: number) => ({ id: `pytorch-${n}`, label: 'PyTorch peer', backend: 'pytorch', kind: 'peer' as const, threads: n });
   if (!ctx.peer) return { rows: o.threads.map((n) => emptyRow(base(n), 'skipped', '--no-peer')), note: null };
   ctx.log(`  PyTorch peer ${o.script.split('/').pop()} (threads ${o.threads.join(',')})`);
-  const args = ['--threads', o.threads.join(','), '--warmup', String(o.warmup), '--reps', String(o.reps), ...(o.predictReps > 0 ? ['--predict-reps', String(o.predictReps)] : []), ...(o.args ?? [])];
-  const answer = await runPeer(ctx.python, o.script, args, o.timeoutMs);
+  const args = (threads: number[]) => ['--threads', threads.join(','), '--warmup', String(o.warmup), '--reps', String(o.reps), ...(o.predictReps > 0 ? ['--predict-reps', String(o.predictReps)] : []), ...(o.args ?? [])];
+  const answer = await runPeer(ctx.python, o.script, args(o.threads), o.timeoutMs);
   if (answer.status !== 'ok') {
     const status = answer.status === 'not installed' ? 'not installed' : 'failed';
     return { rows: o.threads.map((n) => emptyRow(base(n), status, answer.error.split('\n')[0]!)), note: `PyTorch peer ${status}: ${answer.error.split('\n')[0]}` };
@@ -174,7 +174,7 @@ export async function runPeerRows(ctx: BenchContext, o: PeerOptions): Promise<{ 
   const multi = o.threads.filter((n) => n > 1);
   let spun: typeof answer.results = [];
   if (multi.length && waitPolicyFree()) {
-    const again = await runPeer(ctx.python, o.script, ['--threads', multi.join(','), ...args.slice(2)], o.timeoutMs, 'default');
+    const again = await runPeer(ctx.python, o.script, args(multi), o.timeoutMs, 'default');
     if (again.status === 'ok') spun = keep(again.results);
   }
   const stats = (xs: number[] | undefined, warmup: number): Stats | null => (xs && xs.length ? summarize(xs, warmup) : null);

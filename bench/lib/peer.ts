@@ -40,12 +40,9 @@ export type PeerAnswer =
  * environment says otherwise (set `OMP_WAIT_POLICY=ACTIVE` to time it spinning).
  */
 function peerEnv(policy: 'passive' | 'default' = 'passive'): NodeJS.ProcessEnv {
-  if (policy === 'default') {
-    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
-    delete env['OMP_WAIT_POLICY'];
-    return env;
-  }
-  return { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONUNBUFFERED: '1' };
+  const env: NodeJS.ProcessEnv = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONUNBUFFERED: '1' };
+  if (policy === 'default') delete env['OMP_WAIT_POLICY']; // only used when the environment leaves it free
+  return env;
 }
 
 /**

@@ -136,21 +136,22 @@ function convGemmKernelFunc(args: KernelArgs): tf.TensorInfo {
   const rows = v[0]! * g[9]! * g[10]! * g[11]!;
   const kk = g[0]! * g[1]! * g[2]! * v[4]!;
   const cout = mode === 'input' ? a.shape[1]! : b.shape[1]!;
+  const outShape = mode === 'forward' ? [rows, cout] : mode === 'filter' ? [kk, cout] : [...shape];
+  const chunkRows = convChunkRows(kk, mode === 'filter' ? 256 : 64);
+  const runner = pickRunner(backend);
   const pool = poolFor(rows * kk * cout, 1);
   if (pool?.conv) {
-    const out = backend.makeOutput(mode === 'forward' ? [rows, cout] : mode === 'filter' ? [kk, cout] : [...shape], 'float32');
+    const out = backend.makeOutput(outShape, 'float32');
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    const job: ConvJob = { mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: pickRunner(backend).build, chunkRows: convChunkRows(kk, mode === 'filter' ? 256 : 64) };
-    if (pool.conv(job)) return out;
+    if (pool.conv({ mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: runner.build, chunkRows })) return out;
     backend.disposeData(out.dataId);
   }
-  const runner = pickRunner(backend);
   // kk < 4: the filter gradient's GEMM would take its few-rows path, which sums all rows at once
   if (runner.zeroCopy && (mode !== 'filter' || kk >= 4)) {
     // one L2-sized block of patch rows at a time (the same bits as the whole patch matrix)
     const ex = runner.exports as unknown as ConvExports;
-    const out = backend.makeOutput(mode === 'forward' ? [rows, cout] : mode === 'filter' ? [kk, cout] : [...shape], 'float32');
-    const chunk = Math.min(mode === 'filter' ? Infinity : rows, convChunkRows(kk, mode === 'filter' ? 256 : 64));
+    const out = backend.makeOutput(outShape, 'float32');
+    const chunk = mode === 'filter' ? chunkRows : Math.min(rows, chunkRows);
     const cols = backend.makeOutput([chunk + 3, kk], 'float32');
     const [pa, pb, po, pc] = [a, b, out, cols].map((t) => pointer(backend, t)) as [number, number, number, number];
     if (mode === 'forward') ex.conv_rows(...v, ...g, 0, rows, pa, pb, po, cout, chunk, pc, runner.work);

@@ -158,9 +158,8 @@ function mergeExports(plain: WebAssembly.Instance, relaxed: WebAssembly.Instance
   if (!relaxed) return base;
   const r = relaxed.exports as unknown as GemmExports;
   // the blocked convolution products (native/conv.c) are linked into both modules: the relaxed one's call the relaxed GEMM
-  const re = relaxed.exports as Record<string, unknown>;
-  const conv = Object.fromEntries(['conv_rows', 'conv_input_rows', 'conv_filter_rows'].filter((k) => re[k]).map((k) => [k, re[k]]));
-  return { ...base, gemm: r.gemm, colsum: r.colsum, gemm_workspace_bytes: r.gemm_workspace_bytes, ...conv } as GemmExports;
+  const { conv_rows, conv_input_rows, conv_filter_rows } = relaxed.exports;
+  return { ...base, gemm: r.gemm, colsum: r.colsum, gemm_workspace_bytes: r.gemm_workspace_bytes, conv_rows, conv_input_rows, conv_filter_rows } as GemmExports;
 }
 
 /** Instantiates the modules of `build` on `memory` (synchronously). */

@@ -34,7 +34,6 @@ import { type ConvJob, type GemmJob, type GemmPool, gemmPool, setDefaultGemmPool
 
 /** The shared module exports the same GEMM entry points as the single-threaded one, and native/conv.c's. */
 type SharedGemmExports = Pick<GemmExports, 'gemm' | 'gemm_workspace_bytes'> & {
-  col2im(...args: number[]): void;
   conv_rows(...args: number[]): void;
   conv_input_rows(...args: number[]): void;
   conv_filter_rows(...args: number[]): void;
@@ -42,17 +41,16 @@ type SharedGemmExports = Pick<GemmExports, 'gemm' | 'gemm_workspace_bytes'> & {
 
 /**
  * Int32 slots per worker in the control block: [state, done, ready, build, op, count, strideA,
- * strideB, strideC, then the arguments: 13 of gemm, 19 of im2col / col2im, 25–26 of a blocked
- * convolution product (conv_rows, conv_input_rows, conv_filter_rows)].
+ * strideB, strideC, then the arguments: 13 of gemm, 25–26 of a blocked convolution product
+ * (conv_rows, conv_input_rows, conv_filter_rows)].
  */
 const SLOT = 40;
 const ARGS = 9;
 const STATE_IDLE = 0;
 const STATE_JOB = 1;
 const STATE_EXIT = 2;
-/** Operations a worker runs: `count` GEMMs (operands `stride` bytes apart), im2col, col2im. */
+/** Operations a worker runs: `count` GEMMs (operands `stride` bytes apart), or a blocked convolution product. */
 const OP_GEMM = 0;
-const OP_COL2IM = 2;
 /** Rows of the forward convolution, one L2-sized block of patches at a time (native/conv.c `conv_rows`). */
 const OP_CONV_ROWS = 3;
 /** The input gradient of whole images, one block of patch rows at a time (native/conv.c `conv_input_rows`). */
@@ -90,12 +88,9 @@ for (;;) {
       e.gemm(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3] + i * ctrl[s + 6], ctrl[a + 4], ctrl[a + 5], ctrl[a + 6] + i * ctrl[s + 7],
         ctrl[a + 7], ctrl[a + 8], ctrl[a + 9] + i * ctrl[s + 8], ctrl[a + 10], 0, ctrl[a + 11], ctrl[a + 12]);
     }
-  } else if (op >= ${OP_CONV_ROWS}) {
+  } else {
     const f = op === ${OP_CONV_ROWS} ? e.conv_rows : op === ${OP_CONV_INPUT} ? e.conv_input_rows : e.conv_filter_rows;
     f(...Array.from(ctrl.subarray(a, a + 26), (v) => v >>> 0));
-  } else {
-    const args = Array.from(ctrl.subarray(a, a + 19), (v) => v >>> 0);
-    e.col2im(...args);
   }
   Atomics.store(ctrl, s, ${STATE_IDLE});
   Atomics.store(ctrl, s + 1, 1);
@@ -163,7 +158,7 @@ interface GemmCall {
 function runTask(ex: SharedGemmExports, task: Task): void {
   const a = task.args;
   if (task.op !== OP_GEMM) {
-    const fn = { [OP_COL2IM]: ex.col2im, [OP_CONV_ROWS]: ex.conv_rows, [OP_CONV_INPUT]: ex.conv_input_rows, [OP_CONV_FILTER]: ex.conv_filter_rows }[task.op]!;
+    const fn = { [OP_CONV_ROWS]: ex.conv_rows, [OP_CONV_INPUT]: ex.conv_input_rows, [OP_CONV_FILTER]: ex.conv_filter_rows }[task.op]!;
     fn(...a);
     return;
   }
@@ -174,7 +169,7 @@ function runTask(ex: SharedGemmExports, task: Task): void {
 }
 
 /**
- * @internal How `n` images are split over `threads` for im2col / col2im: `[first, count]` per
+ * @internal How `n` images are split over `threads` for the input gradient: `[first, count]` per
  * thread, whole images (col2im adds into an image only from its own rows, so no two threads
  * write the same pixel), at most `threads` parts, none empty.
  */
@@ -330,18 +325,21 @@ class NodeGemmPool implements GemmPool {
     const rows = nImg * g[9]! * g[10]! * g[11]!;
     const kk = g[0]! * g[1]! * g[2]! * c;
     const co = job.cout;
-    // (kk < 4: the single thread's filter gradient is one whole GEMM, whose few-rows path sums in another order)
-    if (!this.exports[build] || rows * kk * co < this.minWork || rows < 8 || (job.mode === 'filter' && kk < 4) || !this.isReady()) return false;
+    const images = splitImages(nImg, this.threads);
+    // Declined, for the calling thread's blocked loop (the same bits), when a share would take the
+    // GEMM's few-rows path, which sums in another order: the filter gradient with kk < 4 (one
+    // thread runs it as one whole GEMM), an input-gradient share of whole images under 4 rows.
+    const fewRows = (job.mode === 'filter' && kk < 4) || (job.mode === 'input' && images.some(([, count]) => (count * rows) / nImg < 4));
+    if (!this.exports[build] || rows * kk * co < this.minWork || rows < 8 || fewRows || !this.isReady()) return false;
     const image = d * h * w * c;
     const r = this.regions();
     const x = r.take(nImg * image); // the images (forward, filter) or dx (input)
     const chunk = Math.min(rows, job.chunkRows ?? rows);
-    const block = (chunk + 3) * kk * 4; // forward: one block of patch rows per thread
-    const cols = r.take(Math.max((this.threads * block) / 4, job.mode === 'input' ? rows * kk : 0));
+    const block = (chunk + 3) * kk * 4; // bytes of one block of patch rows; one per thread
+    const cols = r.take((this.threads * block) / 4);
     const other = r.take(job.mode === 'filter' ? rows * co : kk * co); // the filter, or dy (filter mode)
     const dyOrOut = r.take(job.mode === 'filter' ? kk * co : rows * co); // dy (input) or the result
     const heap = this.heap(r.end());
-    const perImage = rows / nImg;
     if (job.mode === 'forward') {
       // each thread gathers and multiplies its rows one L2-sized block at a time (cols: a block per thread)
       heap.set(job.a.subarray(0, nImg * image), x >> 2);
@@ -365,22 +363,12 @@ class NodeGemmPool implements GemmPool {
     } else {
       heap.set(job.a.subarray(0, rows * co), dyOrOut >> 2);
       heap.set(job.b.subarray(0, kk * co), other >> 2);
-      const parts = splitImages(nImg, this.threads);
-      if (parts.every(([, count]) => count * perImage >= 4)) {
-        // each thread multiplies and scatters its own images' rows, one block at a time
-        this.dispatch(
-          build,
-          parts.map(([i0, count], t) => ({ op: OP_CONV_INPUT, args: [count, d, h, w, c, ...g, i0, dyOrOut, other, x, co, chunk, cols + t * block, 64 + t * this.workspace] })),
-        );
-      } else {
-        // (a share under 4 rows would take the GEMM's few-rows path: one whole product, then col2im)
-        this.dispatch(build, this.gemmTasks({ m: rows, n: kk, k: co, a: dyOrOut, transA: false, b: other, transB: true, c: cols, bias: 0 }, 1));
-        const col2im = splitImages(nImg, this.threads).map(([i0, count]) => ({
-          op: OP_COL2IM,
-          args: [count, d, h, w, c, ...g, cols + 4 * i0 * perImage * kk, x + 4 * i0 * image],
-        }));
-        this.dispatch(build, col2im);
-      }
+      // each thread multiplies and scatters its own images' rows, one block at a time
+      const tasks = images.map(([i0, count], t) => ({
+        op: OP_CONV_INPUT,
+        args: [count, d, h, w, c, ...g, i0, dyOrOut, other, x, co, chunk, cols + t * block, 64 + t * this.workspace],
+      }));
+      this.dispatch(build, tasks);
       job.out.set(new Float32Array(this.memory.buffer, x, nImg * image));
     }
     return true;
