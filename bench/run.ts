@@ -28,7 +28,8 @@ import { setFlagsFromString } from 'node:v8';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { disableThreads } from '../src/node/threads.js';
-import { type FloorReport, floorLines, measureFloor } from './lib/floor.js';
+import { cpuFeatures, type FloorReport, floorLines, measureFloor } from './lib/floor.js';
+import { chooseBlasCore } from './lib/peer.js';
 import { finishMachineInfo, machineInfo } from './lib/machine.js';
 import { type BenchReport, consoleSummary, consoleWorkload, writeReport } from './lib/report.js';
 import { performance } from './lib/stats.js';
@@ -164,9 +165,12 @@ async function main(): Promise<void> {
   };
   // rows name their thread count: no default pool in between
   await disableThreads();
+  // the peers' OpenBLAS core: its fastest on this CPU (a DYNAMIC_ARCH OpenBLAS falls back to
+  // generic kernels on a CPU model it does not know)
+  const blasCore = ctx.peer && !cli.quick ? await chooseBlasCore(ctx.python, cpuFeatures(machine.cpuModel).features, log) : null;
   let floor: FloorReport | null = null;
   try {
-    floor = await measureFloor(ctx, machine.cpuModel);
+    floor = { ...(await measureFloor(ctx, machine.cpuModel)), blasCore };
     console.log(['\n== hardware floor ==', ...floorLines(floor)].join('\n'));
   } catch (e) {
     log(`floor FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -189,7 +193,7 @@ async function main(): Promise<void> {
   if (floor && !cli.quick) {
     // again at the end, pooled with the start: the best repetitions of the quieter moment
     try {
-      floor = await measureFloor(ctx, machine.cpuModel, floor);
+      floor = { ...(await measureFloor(ctx, machine.cpuModel, floor)), blasCore };
       console.log(['\n== hardware floor (start and end of the run, pooled) ==', ...floorLines(floor)].join('\n'));
     } catch (e) {
       log(`floor (end) FAILED: ${e instanceof Error ? e.message : String(e)}`);

@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fastKernelsBuild, relaxedSimdSupported, setFastKernelsEnabled } from '../../src/kernels/module.js';
 import { disableThreads, enableThreads } from '../../src/node/threads.js';
 import { fastMatMul } from '../../src/ops/matmul.js';
-import { runPeer, waitPolicyFree } from './peer.js';
+import { type BlasCoreChoice, runPeer, waitPolicyFree } from './peer.js';
 import { performance, quantile } from './stats.js';
 import { useBackend } from './tfjs.js';
 import type { BenchContext } from './types.js';
@@ -69,13 +69,15 @@ export interface FloorReport {
    * floor: it says how much of an encoder's ratio is PyTorch's convolutions outrunning its GEMM.
    */
   conv: Record<'conv2d' | 'conv3d', { rates: Partial<Record<1 | 2, Rate>>; floor: Record<1 | 2, number | null> }>;
+  /** The OpenBLAS core PyTorch ran with (bench/lib/peer.ts chooseBlasCore); absent when not probed. */
+  blasCore?: BlasCoreChoice | null;
 }
 
 /** Vector features of the CPU worth naming (from /proc/cpuinfo flags). */
 const FEATURES = ['sse4_2', 'avx', 'fma', 'avx2', 'avx512f', 'avx512vl', 'avx512bw', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'avx_vnni', 'amx_tile', 'neon', 'asimd', 'sve'];
 
 /** CPU model, vendor and vector features (Linux /proc/cpuinfo; model only elsewhere). */
-function cpuFeatures(fallbackModel: string): FloorReport['cpu'] {
+export function cpuFeatures(fallbackModel: string): FloorReport['cpu'] {
   try {
     const text = readFileSync('/proc/cpuinfo', 'utf8');
     const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
@@ -425,5 +427,6 @@ export function floorLines(f: FloorReport): string[] {
     }
   }
   if (f.torch.note) lines.push('', f.torch.note);
+  if (f.blasCore) lines.push('', f.blasCore.note);
   return lines;
 }

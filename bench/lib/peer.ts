@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** Raw timings of one thread setting, in milliseconds. */
 interface PeerThreadResult {
@@ -39,10 +40,119 @@ export type PeerAnswer =
  * load 7 on 2 cores, and 122 ms with `OMP_WAIT_POLICY=PASSIVE`. The peer runs passive unless the
  * environment says otherwise (set `OMP_WAIT_POLICY=ACTIVE` to time it spinning).
  */
-function peerEnv(policy: 'passive' | 'default' = 'passive'): NodeJS.ProcessEnv {
+function peerEnv(policy: 'passive' | 'default' = 'passive', coreType: string | null = blasCoreType): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONUNBUFFERED: '1' };
   if (policy === 'default') delete env['OMP_WAIT_POLICY']; // only used when the environment leaves it free
+  if (coreType) env['OPENBLAS_CORETYPE'] = coreType;
   return env;
+}
+
+/** The OpenBLAS core every peer runs with (`OPENBLAS_CORETYPE`), set by {@link chooseBlasCore}; null = OpenBLAS's own pick. */
+let blasCoreType: string | null = null;
+
+/** What {@link chooseBlasCore} measured and chose. */
+export interface BlasCoreChoice {
+  /** The core OpenBLAS picks by itself on this CPU (null: PyTorch's BLAS is not OpenBLAS, or no peer). */
+  detected: string | null;
+  /** The core the peers run with: `detected`, or the faster one set through `OPENBLAS_CORETYPE`. */
+  chosen: string | null;
+  /** torch.mm 1024³ GFLOP/s on 1 thread (best of 5) per core tried; the detected core under its own name. */
+  rates: Record<string, number>;
+  /** One line for the report. */
+  note: string;
+}
+
+/**
+ * The OpenBLAS cores (DYNAMIC_ARCH names, as `OPENBLAS_CORETYPE` takes them) whose kernels a CPU
+ * with these /proc/cpuinfo flags can run, widest last.
+ *
+ * @example
+ * blasCoreCandidates(['fma', 'avx2']); // ['Haswell', 'Zen']
+ */
+export function blasCoreCandidates(features: readonly string[]): string[] {
+  const has = (f: string) => features.includes(f);
+  const out: string[] = [];
+  if (has('avx2') && has('fma')) out.push('Haswell', 'Zen');
+  if (has('avx512f') && has('avx512vl') && has('avx512bw')) out.push('SkylakeX');
+  if (has('avx512_bf16')) out.push('Cooperlake');
+  if (has('avx512_fp16') || has('amx_tile')) out.push('SapphireRapids');
+  return out;
+}
+
+/**
+ * The core to run the peers with: the fastest of those that ran under their own name, unless the
+ * core OpenBLAS detected is within `margin` of it (then OpenBLAS's own pick stays: a probe's noise
+ * must not move the floor on a CPU it knows).
+ *
+ * @example
+ * pickBlasCore('Prescott', { Prescott: 14, Cooperlake: 99, SkylakeX: 78 }); // 'Cooperlake'
+ * pickBlasCore('Zen', { Zen: 126, Haswell: 129 }); // 'Zen'
+ */
+export function pickBlasCore(detected: string, rates: Readonly<Record<string, number>>, margin = 1.1): string {
+  let best = detected;
+  for (const [core, rate] of Object.entries(rates)) if (rate > (rates[best] ?? 0)) best = core;
+  return (rates[best] ?? 0) > margin * (rates[detected] ?? 0) ? best : detected;
+}
+
+/** The core named in a peer's `blas` field (bench/peer/common.py blas_library: "... (core X)"). */
+function coreOf(blas: string): string | null {
+  return /\(core ([^)]+)\)\s*$/.exec(blas)?.[1] ?? null;
+}
+
+/**
+ * Gives every later peer of this process the fastest OpenBLAS core this CPU can run. A
+ * DYNAMIC_ARCH OpenBLAS falls back to generic kernels on a CPU model it does not know: Debian's
+ * 0.3.21 ran an Intel Xeon of model 207 (AVX-512) on its "Prescott" (SSE3) kernels, torch.mm at 14
+ * GFLOP/s per core against 99 with `OPENBLAS_CORETYPE=Cooperlake`, which made the floor 0.81× and
+ * every GEMM-bound ratio to PyTorch flattering. Times torch.mm 1024³ on 1 thread under OpenBLAS's
+ * own pick and under each of {@link blasCoreCandidates}, keeps a core only when OpenBLAS reports
+ * it by that name, and picks with {@link pickBlasCore}. An `OPENBLAS_CORETYPE` already in the
+ * environment is kept as it is (no probe).
+ */
+export async function chooseBlasCore(python: string, features: readonly string[], log: (m: string) => void): Promise<BlasCoreChoice> {
+  const script = fileURLToPath(new URL('../peer/gemm_peak.py', import.meta.url));
+  const args = ['--threads', '1', '--size', '1024', '--reps', '5', '--warmup', '1'];
+  const probe = async (core: string | null) => {
+    const answer = await new Promise<PeerAnswer>((resolve) => {
+      execFile(python, [script, ...args], { timeout: 120_000, env: peerEnv('passive', core) }, (_e, stdout) => {
+        const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+        try {
+          resolve(line ? (JSON.parse(line) as PeerAnswer) : { status: 'failed', error: 'no JSON' });
+        } catch {
+          resolve({ status: 'failed', error: 'bad JSON' });
+        }
+      });
+    });
+    if (answer.status !== 'ok') return null;
+    const ms = Math.min(...(answer.results[0]?.gemm ?? []));
+    return { core: coreOf(answer.blas), gflops: (2 * 1024 ** 3) / (ms * 1e6) };
+  };
+  const fromEnv = process.env['OPENBLAS_CORETYPE'];
+  if (fromEnv) {
+    const p = await probe(null);
+    blasCoreType = null; // the environment's value reaches the peers as it is
+    return { detected: p?.core ?? null, chosen: p?.core ?? null, rates: {}, note: `OpenBLAS core: ${p?.core ?? '?'} (OPENBLAS_CORETYPE=${fromEnv} from the environment)` };
+  }
+  const own = await probe(null);
+  if (!own?.core) {
+    blasCoreType = null;
+    return { detected: null, chosen: null, rates: {}, note: own ? 'PyTorch\'s BLAS is not OpenBLAS: no core to choose' : 'OpenBLAS core: no peer' };
+  }
+  const rates: Record<string, number> = { [own.core]: own.gflops };
+  for (const core of blasCoreCandidates(features)) {
+    if (core.toLowerCase() === own.core.toLowerCase()) continue;
+    const p = await probe(core);
+    if (p?.core?.toLowerCase() === core.toLowerCase()) rates[p.core] = p.gflops;
+  }
+  const chosen = pickBlasCore(own.core, rates);
+  blasCoreType = chosen === own.core ? null : chosen;
+  const list = Object.entries(rates).map(([c, r]) => `${c} ${r.toFixed(1)}`).join(', ');
+  const note =
+    chosen === own.core
+      ? `OpenBLAS core: ${own.core}, its own pick (torch.mm 1024³, 1 thread, GFLOP/s: ${list})`
+      : `OpenBLAS core: ${chosen}, set with OPENBLAS_CORETYPE for every peer; OpenBLAS's own pick on this CPU is ${own.core} (torch.mm 1024³, 1 thread, GFLOP/s: ${list})`;
+  log(note);
+  return { detected: own.core, chosen, rates, note };
 }
 
 /**

@@ -47,13 +47,42 @@ def import_torch():
 
 
 def blas_library():
-    """Path of the BLAS shared library actually mapped into this process (Linux)."""
+    """Path of the BLAS shared library actually mapped into this process (Linux), and OpenBLAS's
+    core (the kernels it chose for this CPU, e.g. "libopenblasp-r0.3.21.so (core Cooperlake)")."""
     try:
         with open("/proc/self/maps") as f:
             libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
-        return ", ".join(sorted(libs)) or "none mapped"
     except OSError:
         return "unknown"
+    core = blas_core()
+    return (", ".join(sorted(libs)) or "none mapped") + (f" (core {core})" if core else "")
+
+
+def blas_core():
+    """The core OpenBLAS picked its kernels for (openblas_get_corename), or None without OpenBLAS.
+
+    A DYNAMIC_ARCH OpenBLAS reads the CPU model and falls back to a generic core when it does not
+    know it: Debian's 0.3.21 called an Intel Xeon of model 207 (Emerald Rapids, AVX-512)
+    "Prescott" (SSE3 kernels), and torch.mm ran at 14 GFLOP/s per core, against 99 with
+    OPENBLAS_CORETYPE=Cooperlake. bench/lib/peer.ts (chooseBlasCore) probes the cores this CPU
+    can run and gives the peers the fastest.
+    """
+    import ctypes  # noqa: PLC0415
+
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({line.split()[-1] for line in f if "/" in line and "openblas" in line.lower()})
+    except OSError:
+        return None
+    for path in libs:
+        try:
+            fn = getattr(ctypes.CDLL(path), "openblas_get_corename", None)
+        except OSError:
+            continue
+        if fn is not None:
+            fn.restype = ctypes.c_char_p
+            return fn().decode()
+    return None
 
 
 _blas_setters = None

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { finish, isReferenceBlas, machineKind } from '../../bench/lib/floor.js';
+import { blasCoreCandidates, pickBlasCore } from '../../bench/lib/peer.js';
 import { peerRow } from '../../bench/lib/report.js';
 import type { WorkloadResult } from '../../bench/lib/types.js';
 
@@ -61,7 +62,7 @@ describe('peer thread cap (bench/peer/common.py)', () => {
     const code = [
       'import ctypes, torch, common',
       'common.set_threads(torch, 1)',
-      'gets = [getattr(ctypes.CDLL(p), "openblas_get_num_threads", None) for p in common.blas_library().split(", ") if p.startswith("/")]',
+      'gets = [getattr(ctypes.CDLL(p), "openblas_get_num_threads", None) for p in common.blas_library().split(" (core ")[0].split(", ") if p.startswith("/")]',
       'print(torch.get_num_threads(), [g() for g in gets if g])',
     ].join('\n');
     const r = spawnSync(python, ['-c', code], { cwd: fileURLToPath(new URL('../../bench/peer', import.meta.url)), encoding: 'utf8' });
@@ -69,5 +70,35 @@ describe('peer thread cap (bench/peer/common.py)', () => {
     const [torchThreads, blas] = r.stdout.trim().split(' ', 2);
     expect(torchThreads).toBe('1');
     expect(blas!.replace(/[[\]\s]/g, '').split(',').filter(Boolean).every((n) => n === '1')).toBe(true);
+  });
+
+  it.skipIf(!hasTorch)('names the OpenBLAS core in the BLAS it reports, and OPENBLAS_CORETYPE moves it', () => {
+    const code = 'import common, torch; print(common.blas_library())';
+    const cwd = fileURLToPath(new URL('../../bench/peer', import.meta.url));
+    const own = spawnSync(python, ['-c', code], { cwd, encoding: 'utf8' });
+    expect(own.status, own.stderr).toBe(0);
+    if (!/openblas/i.test(own.stdout)) return; // another BLAS: no core to name
+    expect(own.stdout.trim()).toMatch(/\(core [A-Za-z0-9]+\)$/);
+    const forced = spawnSync(python, ['-c', code], { cwd, encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: 'Prescott' } });
+    expect(forced.stdout.trim()).toMatch(/\(core Prescott\)$/);
+  });
+});
+
+describe('the peers\' OpenBLAS core (bench/lib/peer.ts)', () => {
+  it('offers the cores whose kernels the CPU can run', () => {
+    expect(blasCoreCandidates(['sse4_2', 'avx'])).toEqual([]);
+    expect(blasCoreCandidates(['fma', 'avx2'])).toEqual(['Haswell', 'Zen']);
+    expect(blasCoreCandidates(['fma', 'avx2', 'avx512f', 'avx512vl', 'avx512bw'])).toEqual(['Haswell', 'Zen', 'SkylakeX']);
+    expect(blasCoreCandidates(['fma', 'avx2', 'avx512f', 'avx512vl', 'avx512bw', 'avx512_bf16', 'avx512_fp16', 'amx_tile'])).toEqual(['Haswell', 'Zen', 'SkylakeX', 'Cooperlake', 'SapphireRapids']);
+    expect(blasCoreCandidates(['avx512f'])).toEqual([]); // no FMA/AVX2 flags: nothing safe to force
+  });
+
+  it('keeps OpenBLAS\'s own pick unless another core is more than the margin faster', () => {
+    // measured on an Intel Xeon of model 207 that OpenBLAS 0.3.21 calls Prescott
+    expect(pickBlasCore('Prescott', { Prescott: 14, Haswell: 53, SkylakeX: 78, Cooperlake: 99, SapphireRapids: 68 })).toBe('Cooperlake');
+    expect(pickBlasCore('Zen', { Zen: 126, Haswell: 129, SkylakeX: 120 })).toBe('Zen'); // 2 % is noise
+    expect(pickBlasCore('Zen', { Zen: 100, SkylakeX: 111 })).toBe('SkylakeX');
+    expect(pickBlasCore('Zen', { Zen: 100, SkylakeX: 111 }, 1.2)).toBe('Zen');
+    expect(pickBlasCore('Haswell', {})).toBe('Haswell');
   });
 });
