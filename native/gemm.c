@@ -67,14 +67,45 @@ __attribute__((export_name("gemm_workspace_bytes"))) u32 gemm_workspace_bytes(vo
       (dst)[i] = (x);                                    \
   } while (0)
 
-/* Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds kc groups of MR floats. */
+/*
+ * Rows r0..r3 (4 consecutive floats each) → columns: c[k] = (r0[k], r1[k], r2[k], r3[k]). Two
+ * rounds of shuffles (unpack low/high of 32-bit lanes, then of 64-bit halves).
+ */
+static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t c[4]) {
+  v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+  v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+  v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  c[0] = wasm_i64x2_shuffle(t0, t2, 0, 2);
+  c[1] = wasm_i64x2_shuffle(t0, t2, 1, 3);
+  c[2] = wasm_i64x2_shuffle(t1, t3, 0, 2);
+  c[3] = wasm_i64x2_shuffle(t1, t3, 1, 3);
+}
+
+/*
+ * Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds kc groups of MR floats.
+ * Full 4-row panels move as vectors (a 4×4 transpose per 4 k steps of a row-major A; one load
+ * per k step of a transposed A); the values are copied, never computed, so every build and path
+ * packs the same bits.
+ */
 static __attribute__((noinline)) void pack_a(float *dst, const float *A, u32 lda, int transA, u32 i0, u32 mc, u32 p0, u32 kc) {
   for (u32 ir = 0; ir < mc; ir += MR) {
     u32 mr = mc - ir < MR ? mc - ir : MR;
     if (!transA) {
       const float *src = A + (i0 + ir) * lda + p0;
       if (mr == MR) {
-        for (u32 k = 0; k < kc; k++) {
+        u32 k = 0;
+#if MR == 4 && !SPLATA
+        for (; k + 4 <= kc; k += 4) {
+          v128_t c[4];
+          transpose4(wasm_v128_load(src + k), wasm_v128_load(src + lda + k), wasm_v128_load(src + 2 * lda + k),
+                     wasm_v128_load(src + 3 * lda + k), c);
+#pragma clang loop unroll(full)
+          for (u32 q = 0; q < 4; q++) wasm_v128_store(dst + 4 * q, c[q]);
+          dst += 16;
+        }
+#endif
+        for (; k < kc; k++) {
 #pragma clang loop unroll(full)
           for (u32 i = 0; i < MR; i++) PUT_A(dst, i, src[i * lda + k]);
           dst += MR * AW;
@@ -88,11 +119,15 @@ static __attribute__((noinline)) void pack_a(float *dst, const float *A, u32 lda
     } else {
       const float *src = A + p0 * lda + i0 + ir;
       if (mr == MR) {
+#if MR == 4 && !SPLATA
+        for (u32 k = 0; k < kc; k++, dst += 4) wasm_v128_store(dst, wasm_v128_load(src + k * lda));
+#else
         for (u32 k = 0; k < kc; k++) {
 #pragma clang loop unroll(full)
           for (u32 i = 0; i < MR; i++) PUT_A(dst, i, src[k * lda + i]);
           dst += MR * AW;
         }
+#endif
       } else {
         for (u32 k = 0; k < kc; k++) {
           for (u32 i = 0; i < MR; i++) PUT_A(dst, i, i < mr ? src[k * lda + i] : 0.0f);
@@ -125,7 +160,20 @@ static void pack_b(float *dst, const float *B, u32 ldb, int transB, u32 p0, u32 
     } else {
       const float *src = B + (j0 + jr) * ldb + p0;
       if (nr == NR) {
-        for (u32 k = 0; k < kc; k++) {
+        u32 k = 0;
+        /* 4 k steps at a time: a 4×4 transpose per group of 4 columns */
+        for (; k + 4 <= kc; k += 4) {
+#pragma clang loop unroll(full)
+          for (u32 v = 0; v < NV; v++) {
+            const float *s4 = src + 4 * v * ldb + k;
+            v128_t c[4];
+            transpose4(wasm_v128_load(s4), wasm_v128_load(s4 + ldb), wasm_v128_load(s4 + 2 * ldb), wasm_v128_load(s4 + 3 * ldb), c);
+#pragma clang loop unroll(full)
+            for (u32 q = 0; q < 4; q++) wasm_v128_store(dst + q * NR + 4 * v, c[q]);
+          }
+          dst += 4 * NR;
+        }
+        for (; k < kc; k++) {
 #pragma clang loop unroll(full)
           for (u32 j = 0; j < NR; j++) dst[j] = src[j * ldb + k];
           dst += NR;
