@@ -365,3 +365,122 @@ __attribute__((export_name("layernorm_bwd"))) void layernorm_bwd(u32 rows, u32 d
     }
   }
 }
+
+/*
+ * Channel normalisation of channels-last maps, x [n, s, c] (c a multiple of 4): statistics per
+ * (sample b, group) over the s positions and the c/groups channels of the group (batch norm:
+ * n = 1, groups = c; group norm: n samples). Two passes for the statistics (the variance of the
+ * centred values, biased), one for y:
+ *   mean[b, g], var[b, g];  y = (x − mean)·(rstd·gamma) + beta,  rstd = 1/sqrt(var + eps)
+ * `scratch`: 2c floats. Sums run down the positions in float32, one chain per channel.
+ */
+static void channel_sums(u32 s, u32 c, const float *x, const float *centre, float *acc, int square) {
+  for (u32 j = 0; j < c; j += 4) wasm_v128_store(acc + j, SPLAT(0.0f));
+  for (u32 r = 0; r < s; r++) {
+    const float *xr = x + r * c;
+    for (u32 j = 0; j < c; j += 4) {
+      v128_t v = wasm_v128_load(xr + j);
+      if (square) {
+        v = SUB(v, wasm_v128_load(centre + j));
+        v = MUL(v, v);
+      }
+      wasm_v128_store(acc + j, ADD(wasm_v128_load(acc + j), v));
+    }
+  }
+}
+
+/* out[g] = Σ over the cg channels of group g of acc, ÷ count; then expanded back per channel into exp[c]. */
+static void group_means(u32 c, u32 groups, const float *acc, float count, float *out, float *exp) {
+  u32 cg = c / groups;
+  for (u32 g = 0; g < groups; g++) {
+    float t = 0.0f;
+    for (u32 k = 0; k < cg; k++) t += acc[g * cg + k];
+    float m = t / count;
+    out[g] = m;
+    for (u32 k = 0; k < cg; k++) exp[g * cg + k] = m;
+  }
+}
+
+__attribute__((export_name("chnorm_fwd"))) void chnorm_fwd(u32 n, u32 s, u32 c, u32 groups, const float *X,
+                                                             const float *gamma, const float *beta, float eps, float *Y,
+                                                             float *mean, float *var, float *scratch) {
+  float *acc = scratch, *vec = scratch + c;
+  float count = (float)(s * (c / groups));
+  for (u32 b = 0; b < n; b++) {
+    const float *x = X + b * s * c;
+    float *y = Y + b * s * c;
+    channel_sums(s, c, x, 0, acc, 0);
+    group_means(c, groups, acc, count, mean + b * groups, vec); /* vec = mean per channel */
+    channel_sums(s, c, x, vec, acc, 1);
+    group_means(c, groups, acc, count, var + b * groups, acc); /* acc = var per channel */
+    for (u32 j = 0; j < c; j++) acc[j] = (1.0f / __builtin_sqrtf(acc[j] + eps)) * gamma[j]; /* scale */
+    for (u32 r = 0; r < s; r++) {
+      const float *xr = x + r * c;
+      float *yr = y + r * c;
+      for (u32 j = 0; j < c; j += 4)
+        wasm_v128_store(yr + j, ADD(MUL(SUB(wasm_v128_load(xr + j), wasm_v128_load(vec + j)), wasm_v128_load(acc + j)),
+                                    wasm_v128_load(beta + j)));
+    }
+  }
+}
+
+/*
+ * Gradient of chnorm_fwd, with the centred input recomputed from x, mean and var (nothing of
+ * size [n, s, c] but x kept):
+ *   dx = dy·A + (x − mean)·B + Q,  A = rstd·gamma,  B = −rstd³/count·Σ_group gamma·Σ dy·(x − mean),
+ *   Q = −rstd/count·Σ_group gamma·Σ dy;  dgamma = Σ_b rstd·Σ dy·(x − mean),  dbeta = Σ_b Σ dy.
+ * `scratch`: 5c floats.
+ */
+__attribute__((export_name("chnorm_bwd"))) void chnorm_bwd(u32 n, u32 s, u32 c, u32 groups, const float *DY,
+                                                             const float *X, const float *mean, const float *var,
+                                                             const float *gamma, float eps, float *DX, float *dgamma,
+                                                             float *dbeta, float *scratch) {
+  float *sdy = scratch, *st = scratch + c, *m = scratch + 2 * c, *a = scratch + 3 * c, *bq = scratch + 4 * c;
+  u32 cg = c / groups;
+  float inv = -1.0f / (float)(s * cg);
+  for (u32 j = 0; j < c; j++) dgamma[j] = dbeta[j] = 0.0f;
+  for (u32 b = 0; b < n; b++) {
+    const float *x = X + b * s * c, *dy = DY + b * s * c;
+    float *dx = DX + b * s * c;
+    for (u32 j = 0; j < c; j++) m[j] = mean[b * groups + j / cg];
+    for (u32 j = 0; j < c; j += 4) {
+      wasm_v128_store(sdy + j, SPLAT(0.0f));
+      wasm_v128_store(st + j, SPLAT(0.0f));
+    }
+    for (u32 r = 0; r < s; r++) {
+      const float *xr = x + r * c, *dyr = dy + r * c;
+      for (u32 j = 0; j < c; j += 4) {
+        v128_t d = wasm_v128_load(dyr + j);
+        wasm_v128_store(sdy + j, ADD(wasm_v128_load(sdy + j), d));
+        wasm_v128_store(st + j, ADD(wasm_v128_load(st + j), MUL(d, SUB(wasm_v128_load(xr + j), wasm_v128_load(m + j)))));
+      }
+    }
+    for (u32 g = 0; g < groups; g++) {
+      float rs = 1.0f / __builtin_sqrtf(var[b * groups + g] + eps);
+      float sg = 0.0f, sgc = 0.0f;
+      for (u32 k = 0; k < cg; k++) {
+        u32 j = g * cg + k;
+        sg += sdy[j] * gamma[j];
+        sgc += st[j] * gamma[j];
+        dgamma[j] += rs * st[j];
+        dbeta[j] += sdy[j];
+      }
+      float bb = (rs * rs * rs) * (sgc * inv), q = rs * (sg * inv);
+      for (u32 k = 0; k < cg; k++) {
+        u32 j = g * cg + k;
+        a[j] = rs * gamma[j];
+        sdy[j] = bb; /* reused: B per channel */
+        bq[j] = q;
+      }
+    }
+    for (u32 r = 0; r < s; r++) {
+      const float *xr = x + r * c, *dyr = dy + r * c;
+      float *dxr = dx + r * c;
+      for (u32 j = 0; j < c; j += 4) {
+        v128_t t = ADD(MUL(wasm_v128_load(dyr + j), wasm_v128_load(a + j)),
+                       MUL(SUB(wasm_v128_load(xr + j), wasm_v128_load(m + j)), wasm_v128_load(sdy + j)));
+        wasm_v128_store(dxr + j, ADD(t, wasm_v128_load(bq + j)));
+      }
+    }
+  }
+}

@@ -16,7 +16,7 @@
  * vectorised approximation (our own near-minimax fits, native/fit_erf.py): max absolute error
  * 8.9e-8 over [−12, 12] in float32 (stock `tf.erf`: 4.4e-8 on wasm, 1.7e-7 on cpu).
  *
- * Four kernels are registered for the 'wasm' backend, under names of our own (no stock kernel is
+ * Six kernels are registered for the 'wasm' backend, under names of our own (no stock kernel is
  * touched), when this module is imported:
  * - `VdafmGelu`: input `x` (any shape); attr `save` (0: outputs `[y]`; 1: `[y, Φ(x)]`;
  *   2: `[y, Φ(x) + x·φ(x)]`, the derivative);
@@ -24,7 +24,12 @@
  * - `VdafmLayerNorm`: inputs `x` `[..., d]`, optional `gamma`, `beta` `[d]`; attr `epsilon`;
  *   outputs `[y, mean, rstd]` (`mean` and `rstd` of shape `x.shape[:-1]`);
  * - `VdafmLayerNormGrad`: inputs `dy`, `x`, `mean`, `rstd`, optional `gamma`; attr `betaGrad`;
- *   outputs `[dx, dgamma (when gamma is given), dbeta (when betaGrad)]`.
+ *   outputs `[dx, dgamma (when gamma is given), dbeta (when betaGrad)]`;
+ * - `VdafmChannelNorm`: inputs `x` `[n, s, c]` (c a multiple of 4), `gamma`, `beta` `[c]`; attrs
+ *   `groups`, `epsilon`; outputs `[y, mean, variance]` (statistics `[n, groups]`): batch norm
+ *   (`n = 1`, `groups = c`) and group norm of src/ops/norm.ts;
+ * - `VdafmChannelNormGrad`: inputs `dy`, `x`, `mean`, `variance`, `gamma`; attr `epsilon`;
+ *   outputs `[dx, dgamma, dbeta]`.
  *
  * Every op here returns null when our kernels are not active ({@link fastKernelsActive}: another
  * backend, disabled by `setFastKernelsEnabled(false)`, or the module not loaded): the caller then
@@ -48,6 +53,10 @@ export const GELU_GRAD_KERNEL_NAME = 'VdafmGeluGrad';
 export const LAYER_NORM_KERNEL_NAME = 'VdafmLayerNorm';
 /** Name of our layer-normalisation gradient kernel on the 'wasm' backend. */
 export const LAYER_NORM_GRAD_KERNEL_NAME = 'VdafmLayerNormGrad';
+/** Name of our channel-normalisation (batch / group norm) forward kernel on the 'wasm' backend. */
+export const CHANNEL_NORM_KERNEL_NAME = 'VdafmChannelNorm';
+/** Name of our channel-normalisation gradient kernel on the 'wasm' backend. */
+export const CHANNEL_NORM_GRAD_KERNEL_NAME = 'VdafmChannelNormGrad';
 
 /** The exports of native/fused.c (pointers are byte offsets; 0 is "none"). */
 interface FusedExports {
@@ -55,6 +64,8 @@ interface FusedExports {
   gelu_bwd(n: number, dy: number, x: number, cdf: number, dx: number): void;
   layernorm_fwd(rows: number, d: number, x: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
   layernorm_bwd(rows: number, d: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
+  chnorm_fwd(n: number, s: number, c: number, groups: number, x: number, gamma: number, beta: number, eps: number, y: number, mean: number, variance: number, scratch: number): void;
+  chnorm_bwd(n: number, s: number, c: number, groups: number, dy: number, x: number, mean: number, variance: number, gamma: number, eps: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -118,11 +129,49 @@ function layerNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
   return [dx, ...(dgamma ? [dgamma] : []), ...(dbeta ? [dbeta] : [])];
 }
 
+function channelNormKernelFunc(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackend;
+  const runner = pickRunner(backend);
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const groups = Number(args.attrs?.['groups']);
+  const eps = Number(args.attrs?.['epsilon']);
+  const [n, s, c] = x.shape as [number, number, number];
+  const y = backend.makeOutput([n, s, c], 'float32');
+  const mean = backend.makeOutput([n, groups], 'float32');
+  const variance = backend.makeOutput([n, groups], 'float32');
+  const scratch = backend.makeOutput([2 * c], 'float32');
+  run(backend, runner, [x, gamma, beta], [y, mean, variance, scratch], (e, [xp, gp, bp], [yp, mp, vp, sp]) =>
+    e.chnorm_fwd(n, s, c, groups, xp!, gp!, bp!, eps, yp!, mp!, vp!, sp!),
+  );
+  backend.disposeData(scratch.dataId);
+  return [y, mean, variance];
+}
+
+function channelNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackend;
+  const runner = pickRunner(backend);
+  const { dy, x, mean, variance, gamma } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; variance: tf.TensorInfo; gamma: tf.TensorInfo };
+  const eps = Number(args.attrs?.['epsilon']);
+  const [n, s, c] = x.shape as [number, number, number];
+  const groups = mean.shape[1]!;
+  const dx = backend.makeOutput([n, s, c], 'float32');
+  const dgamma = backend.makeOutput([c], 'float32');
+  const dbeta = backend.makeOutput([c], 'float32');
+  const scratch = backend.makeOutput([5 * c], 'float32');
+  run(backend, runner, [dy, x, mean, variance, gamma], [dx, dgamma, dbeta, scratch], (e, [dyp, xp, mp, vp, gp], [dxp, dgp, dbp, sp]) =>
+    e.chnorm_bwd(n, s, c, groups, dyp!, xp!, mp!, vp!, gp!, eps, dxp!, dgp!, dbp!, sp!),
+  );
+  backend.disposeData(scratch.dataId);
+  return [dx, dgamma, dbeta];
+}
+
 // Registered at import (cheap; the module itself is compiled on first use by module.ts).
 registerWasmKernel(GELU_KERNEL_NAME, geluKernelFunc);
 registerWasmKernel(GELU_GRAD_KERNEL_NAME, geluGradKernelFunc);
 registerWasmKernel(LAYER_NORM_KERNEL_NAME, layerNormKernelFunc);
 registerWasmKernel(LAYER_NORM_GRAD_KERNEL_NAME, layerNormGradKernelFunc);
+registerWasmKernel(CHANNEL_NORM_KERNEL_NAME, channelNormKernelFunc);
+registerWasmKernel(CHANNEL_NORM_GRAD_KERNEL_NAME, channelNormGradKernelFunc);
 
 function assertFloat32(t: tf.Tensor, argument: string): void {
   if (t.dtype !== 'float32') {
@@ -353,4 +402,114 @@ export function layerNormBackward(
     dgamma: gamma ? (out[1] as tf.Tensor1D) : null,
     dbeta: betaGrad ? (out[gamma ? 2 : 1] as tf.Tensor1D) : null,
   };
+}
+
+/** Outputs of {@link channelNormForward}; the caller owns every tensor. */
+export interface ChannelNormForwardResult {
+  /** `(x − mean)·rstd·gamma + beta`, `[n, s, c]`. */
+  y: tf.Tensor3D;
+  /** Mean per (sample, group), `[n, groups]`. */
+  mean: tf.Tensor2D;
+  /** Biased variance per (sample, group), `[n, groups]`. */
+  variance: tf.Tensor2D;
+}
+
+function checkChannelNorm(x: tf.Tensor, gamma: tf.Tensor, groups: number): number {
+  assertTensor(x, 'x');
+  assertFloat32(x, 'x');
+  if (x.rank !== 3 || x.shape[1]! < 1 || x.shape[2]! < 1) throw new ShapeError({ argument: 'x', expected: '[n, s, c] with s, c ≥ 1', received: x.shape });
+  const c = x.shape[2]!;
+  if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0) {
+    throw new InvalidArgumentError({ argument: 'groups', message: `groups must be a positive integer dividing the ${c} channels.`, received: groups });
+  }
+  assertTensor(gamma, 'gamma');
+  assertFloat32(gamma, 'gamma');
+  assertShape(gamma, [c], 'gamma');
+  return c;
+}
+
+/**
+ * Batch or group normalisation of channels-last maps in one vdafm kernel call on the 'wasm'
+ * backend: statistics per (sample, group) of `x` `[n, s, c]` over the `s` positions and the
+ * `c / groups` channels of the group (batch norm: `n = 1`, `groups = c`), two passes (biased
+ * variance of the centred values), then `y = (x − mean)·(rstd·gamma) + beta` with
+ * `rstd = 1/sqrt(variance + epsilon)`. Not differentiable: wrap it in a `tf.customGrad` node that
+ * keeps `x`, `mean` and `variance` for {@link channelNormBackward}.
+ *
+ * @param x - float32 `[n, s, c]`.
+ * @param gamma - float32 `[c]`.
+ * @param beta - float32 `[c]`.
+ * @param groups - channel groups (divides `c`).
+ * @param epsilon - added to the variance (finite, ≥ 0).
+ * @returns `{ y, mean, variance }` (the caller owns them), or null when our kernels are not active
+ *   or `c` is not a multiple of 4 (the kernel's vectors): compute it with stock ops then.
+ * @throws {@link ShapeError} when `x` is not `[n, s, c]` or `gamma`/`beta` is not `[c]`.
+ * @throws {@link InvalidArgumentError} when a tensor is not float32, `groups` does not divide `c`
+ *   or `epsilon` is not a finite number ≥ 0.
+ * @example
+ * ```ts
+ * const out = channelNormForward(tf.tensor3d([[[1, 2, 3, 4], [3, 4, 5, 6]]]), tf.ones([4]), tf.zeros([4]), 4, 0);
+ * // on 'wasm': y [[[-1, -1, -1, -1], [1, 1, 1, 1]]], mean [[2, 3, 4, 5]], variance [[1, 1, 1, 1]]
+ * ```
+ */
+export function channelNormForward(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number): ChannelNormForwardResult | null {
+  const c = checkChannelNorm(x, gamma, groups);
+  assertTensor(beta, 'beta');
+  assertFloat32(beta, 'beta');
+  assertShape(beta, [c], 'beta');
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
+    throw new InvalidArgumentError({ argument: 'epsilon', message: 'epsilon must be a finite number ≥ 0.', received: epsilon });
+  }
+  if (!fastKernelsActive() || c % 4 !== 0) return null;
+  const [y, mean, variance] = tf.engine().runKernel(CHANNEL_NORM_KERNEL_NAME, { x, gamma, beta }, { groups, epsilon }) as tf.Tensor[];
+  return { y: y as tf.Tensor3D, mean: mean as tf.Tensor2D, variance: variance as tf.Tensor2D };
+}
+
+/** Outputs of {@link channelNormBackward}; the caller owns every tensor. */
+export interface ChannelNormBackwardResult {
+  /** Gradient for `x`, `[n, s, c]`. */
+  dx: tf.Tensor3D;
+  /** `Σ dy·x̂` over samples and positions, `[c]`. */
+  dgamma: tf.Tensor1D;
+  /** `Σ dy` over samples and positions, `[c]`. */
+  dbeta: tf.Tensor1D;
+}
+
+/**
+ * Gradients of {@link channelNormForward} in one vdafm kernel call on the 'wasm' backend, with the
+ * centred input recomputed from `x` and `mean`: `dx = dy·A + (x − mean)·B + Q` per (sample,
+ * group), `A = rstd·gamma`, `B = −rstd³/count·Σ gamma·dy·(x − mean)`, `Q = −rstd/count·Σ gamma·dy`
+ * (`count = s·c/groups`); `dgamma = Σ rstd·dy·(x − mean)`, `dbeta = Σ dy`.
+ *
+ * @param dy - float32 `[n, s, c]`.
+ * @param x - the forward input `[n, s, c]`.
+ * @param mean - from {@link channelNormForward}, `[n, groups]`.
+ * @param variance - from {@link channelNormForward}, `[n, groups]`.
+ * @param gamma - the forward `gamma` `[c]`.
+ * @param epsilon - the forward `epsilon`.
+ * @returns `{ dx, dgamma, dbeta }` (the caller owns them), or null when our kernels are not
+ *   active or `c` is not a multiple of 4.
+ * @throws {@link ShapeError} when a shape does not match.
+ * @throws {@link InvalidArgumentError} when a tensor is not float32.
+ * @example
+ * ```ts
+ * const x = tf.tile(tf.tensor3d([[[1], [3]]]), [1, 1, 4]) as tf.Tensor3D;
+ * const f = channelNormForward(x, tf.ones([4]), tf.zeros([4]), 4, 0)!;
+ * channelNormBackward(tf.onesLike(x) as tf.Tensor3D, x, f.mean, f.variance, tf.ones([4]), 0);
+ * // on 'wasm': dx all 0 (a constant dy moves no normalised value), dgamma [0, 0, 0, 0], dbeta [2, 2, 2, 2]
+ * ```
+ */
+export function channelNormBackward(dy: tf.Tensor3D, x: tf.Tensor3D, mean: tf.Tensor2D, variance: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number): ChannelNormBackwardResult | null {
+  assertTensor(mean, 'mean');
+  if (mean.rank !== 2) throw new ShapeError({ argument: 'mean', expected: '[n, groups]', received: mean.shape });
+  const groups = mean.shape[1]!;
+  const c = checkChannelNorm(x, gamma, groups);
+  for (const [t, name, shape] of [[dy, 'dy', x.shape], [mean, 'mean', [x.shape[0], groups]], [variance, 'variance', [x.shape[0], groups]]] as const) {
+    assertTensor(t, name);
+    assertFloat32(t, name);
+    assertShape(t, shape, name);
+  }
+  if (!fastKernelsActive() || c % 4 !== 0) return null;
+  const [dx, dgamma, dbeta] = tf.engine().runKernel(CHANNEL_NORM_GRAD_KERNEL_NAME, { dy, x, mean, variance, gamma }, { epsilon }) as tf.Tensor[];
+  return { dx: dx as tf.Tensor3D, dgamma: dgamma as tf.Tensor1D, dbeta: dbeta as tf.Tensor1D };
 }

@@ -19,6 +19,8 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { channelNormBackward, channelNormForward } from '../kernels/fused.js';
+import { fastKernelsActive } from '../kernels/module.js';
 import { columnSums } from './matmul.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
@@ -54,6 +56,25 @@ function normalise(
   const [n, s, c] = x.shape;
   const cg = c / groups;
   const count = s * cg;
+  if (fastKernelsActive() && c % 4 === 0) {
+    // one vdafm kernel each way on wasm (native/fused.c chnorm_fwd / chnorm_bwd): x, mean and
+    // variance kept, the centred input recomputed in the backward pass
+    const fused = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xx, g, b, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+      const out = channelNormForward(xx, g, b, groups, epsilon)!;
+      if (onStats) onStats(out.mean, out.variance);
+      save([xx, out.mean, out.variance, g]);
+      return {
+        value: out.y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sm, sv, sg] = saved as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+          const r = channelNormBackward(dy as tf.Tensor3D, sx, sm, sv, sg, epsilon)!;
+          return [r.dx, r.dgamma, r.dbeta];
+        },
+      };
+    }) as Grad);
+    return fused(x, gamma, beta) as tf.Tensor3D;
+  }
   const f = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xx, g, b, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const mean = tf.div(toGroups(columnSums(xx, n), n, groups, cg), count) as tf.Tensor2D; // [n, groups]

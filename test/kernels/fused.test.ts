@@ -7,6 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { InvalidArgumentError, ShapeError } from '../../src/errors.js';
 import {
+  CHANNEL_NORM_GRAD_KERNEL_NAME,
+  CHANNEL_NORM_KERNEL_NAME,
+  channelNormBackward,
+  channelNormForward,
   geluBackward,
   geluForward,
   GELU_GRAD_KERNEL_NAME,
@@ -674,5 +678,179 @@ describe('fused ops reject bad inputs (on any backend)', () => {
     ['a non-boolean betaGrad', () => layerNormBackward(x(), x(), tf.ones([2]), tf.ones([2]), null, 1 as unknown as boolean), 'betaGrad'],
   ])('throws InvalidArgumentError for %s', (_, call, argument) => {
     expectArgumentError(call, InvalidArgumentError, argument);
+  });
+});
+
+// ---------------------------------------------------------------- channel norm (batch / group norm)
+
+/** Channel norm of x [n, s, c] in float64: y, mean, variance, and the gradients for dy. */
+function channelNorm64(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, n: number, s: number, c: number, groups: number, eps: number) {
+  const cg = c / groups;
+  const count = s * cg;
+  const y = new Float64Array(n * s * c);
+  const dx = new Float64Array(n * s * c);
+  const mean = new Float64Array(n * groups);
+  const variance = new Float64Array(n * groups);
+  const dgamma = new Float64Array(c);
+  const dbeta = new Float64Array(c);
+  const at = (b: number, r: number, j: number) => (b * s + r) * c + j;
+  for (let b = 0; b < n; b++) {
+    for (let g = 0; g < groups; g++) {
+      let m = 0;
+      for (let r = 0; r < s; r++) for (let k = 0; k < cg; k++) m += x[at(b, r, g * cg + k)]!;
+      m /= count;
+      let v = 0;
+      for (let r = 0; r < s; r++) for (let k = 0; k < cg; k++) v += (x[at(b, r, g * cg + k)]! - m) ** 2;
+      v /= count;
+      mean[b * groups + g] = m;
+      variance[b * groups + g] = v;
+      const rs = 1 / Math.sqrt(v + eps);
+      // dx = rstd·(gy − mean(gy) − x̂·mean(gy·x̂)), gy = dy·gamma, means over the group
+      let sg = 0;
+      let sgx = 0;
+      for (let r = 0; r < s; r++) {
+        for (let k = 0; k < cg; k++) {
+          const j = g * cg + k;
+          const i = at(b, r, j);
+          const xh = (x[i]! - m) * rs;
+          y[i] = xh * gamma[j]! + beta[j]!;
+          sg += dy[i]! * gamma[j]!;
+          sgx += dy[i]! * gamma[j]! * xh;
+          dgamma[j] += dy[i]! * xh;
+          dbeta[j] += dy[i]!;
+        }
+      }
+      for (let r = 0; r < s; r++) {
+        for (let k = 0; k < cg; k++) {
+          const j = g * cg + k;
+          const i = at(b, r, j);
+          const xh = (x[i]! - m) * rs;
+          dx[i] = rs * (dy[i]! * gamma[j]! - sg / count - (xh * sgx) / count);
+        }
+      }
+    }
+  }
+  return { y, mean, variance, dx, dgamma, dbeta };
+}
+
+describe('channelNormForward / channelNormBackward on wasm', () => {
+  it('registers its kernels on wasm only, and returns null off wasm, when disabled and for c not a multiple of 4', async () => {
+    expect(await initFastKernels()).toBe(true);
+    for (const name of [CHANNEL_NORM_KERNEL_NAME, CHANNEL_NORM_GRAD_KERNEL_NAME]) {
+      expect(tf.getKernel(name, 'wasm')).toBeDefined();
+      expect(tf.getKernel(name, 'cpu')).toBeUndefined();
+    }
+    const x = tf.ones([1, 2, 4]) as tf.Tensor3D;
+    const g = tf.ones([4]) as tf.Tensor1D;
+    const st = tf.ones([1, 4]) as tf.Tensor2D;
+    expect(channelNormForward(x, g, g, 4, 1e-5)).toBeNull(); // cpu
+    expect(channelNormBackward(x, x, st, st, g, 1e-5)).toBeNull();
+    await onBackend('wasm', () => {
+      const x6 = tf.ones([1, 2, 6]) as tf.Tensor3D;
+      const g6 = tf.ones([6]) as tf.Tensor1D;
+      expect(channelNormForward(x6, g6, g6, 3, 1e-5)).toBeNull(); // 6 channels: the stock path
+      tf.dispose([x6, g6]);
+    });
+    setFastKernelsEnabled(false);
+    try {
+      await onBackend('wasm', () => expect(channelNormForward(x, g, g, 4, 1e-5)).toBeNull());
+    } finally {
+      setFastKernelsEnabled(true);
+    }
+    tf.dispose([x, g, st]);
+  });
+
+  it('computes the documented examples', async () => {
+    const [y, mean, variance, dx, dgamma, dbeta] = await onBackend('wasm', () =>
+      tf.tidy(() => {
+        const f = channelNormForward(tf.tensor3d([[[1, 2, 3, 4], [3, 4, 5, 6]]]), tf.ones([4]), tf.zeros([4]), 4, 0)!;
+        const x = tf.tile(tf.tensor3d([[[1], [3]]]), [1, 1, 4]) as tf.Tensor3D;
+        const fx = channelNormForward(x, tf.ones([4]), tf.zeros([4]), 4, 0)!;
+        const b = channelNormBackward(tf.onesLike(x) as tf.Tensor3D, x, fx.mean, fx.variance, tf.ones([4]), 0)!;
+        return snapshot([f.y, f.mean, f.variance, b.dx, b.dgamma, b.dbeta]);
+      }),
+    );
+    expect(Array.from(y!)).toEqual([-1, -1, -1, -1, 1, 1, 1, 1]);
+    expect(Array.from(mean!)).toEqual([2, 3, 4, 5]);
+    expect(Array.from(variance!)).toEqual([1, 1, 1, 1]);
+    expect(Array.from(dx!)).toEqual(new Array(8).fill(0));
+    expect(Array.from(dgamma!)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(dbeta!)).toEqual([2, 2, 2, 2]);
+  });
+
+  fcTest.prop(
+    [fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 2, 4, 8), fc.integer({ min: 1, max: 10_000 })],
+    { numRuns: 25 },
+  )('equals float64 loops (values, statistics and gradients) for any shape and grouping', async (n, s, quads, groupsWanted, seed) => {
+    const c = 4 * quads;
+    const groups = c % groupsWanted === 0 ? groupsWanted : 1;
+    const x = uniform(n * s * c, seed).map((v) => 3 * v + 1.5);
+    const dy = uniform(n * s * c, seed + 1);
+    const gamma = uniform(c, seed + 2).map((v) => 1 + 0.5 * v);
+    const beta = uniform(c, seed + 3);
+    const eps = 1e-5;
+    const got = await onBackend('wasm', () =>
+      tf.tidy(() => {
+        const xt = tf.tensor3d(x, [n, s, c]);
+        const gt = tf.tensor1d(gamma);
+        const f = channelNormForward(xt, gt, tf.tensor1d(beta), groups, eps)!;
+        const b = channelNormBackward(tf.tensor3d(dy, [n, s, c]), xt, f.mean, f.variance, gt, eps)!;
+        return snapshot([f.y, f.mean, f.variance, b.dx, b.dgamma, b.dbeta]);
+      }),
+    );
+    const ref = channelNorm64(x, dy, gamma, beta, n, s, c, groups, eps);
+    const want = [ref.y, ref.mean, ref.variance, ref.dx, ref.dgamma, ref.dbeta];
+    const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
+    // sums over s·c/groups float32 values: error grows like √s
+    const scale = Math.sqrt(s);
+    // dx cancels terms of size rstd·|dy·gamma| (rstd = 316 for a group of one value): its float32
+    // error grows with rstd
+    const maxRstd = Math.max(...Array.from(ref.variance, (v) => 1 / Math.sqrt(v + eps)));
+    const atol = [2e-5 * scale, 2e-5 * scale, 2e-5 * scale, 2e-5 * scale + 1e-6 * maxRstd, 1e-5 * n * s, 1e-5 * n * s];
+    got.forEach((v, i) => assertTensorsClose(v, Array.from(want[i]!), { atol: atol[i]!, rtol: 1e-4 }, names[i]));
+  });
+
+  it('gives bit-identical results in the copying mode, and leaks no tensors', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor3d(uniform(2 * 9 * 8, 5), [2, 9, 8]);
+        const g = tf.tensor1d(uniform(8, 6));
+        const f = channelNormForward(x, g, tf.zeros([8]), 2, 1e-5)!;
+        const b = channelNormBackward(tf.tensor3d(uniform(2 * 9 * 8, 7), [2, 9, 8]), x, f.mean, f.variance, g, 1e-5)!;
+        return snapshot([f.y, f.mean, f.variance, b.dx, b.dgamma, b.dbeta]);
+      });
+    const zeroCopy = await onBackend('wasm', run);
+    setFastKernelsEnabled(true, { zeroCopy: false });
+    try {
+      const copied = await onBackend('wasm', run);
+      copied.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(zeroCopy[i]!)));
+    } finally {
+      setFastKernelsEnabled(true);
+    }
+    await onBackend('wasm', async () => {
+      const x = tf.tensor3d(uniform(3 * 5 * 4, 8), [3, 5, 4]);
+      const g = tf.ones([4]) as tf.Tensor1D;
+      await assertNoLeaks(() => {
+        const f = channelNormForward(x, g, g, 2, 1e-5)!;
+        const b = channelNormBackward(x, x, f.mean, f.variance, g, 1e-5)!;
+        return [f.y, f.mean, f.variance, b.dx, b.dgamma, b.dbeta];
+      }, 'channel norm on wasm');
+      tf.dispose([x, g]);
+    });
+  });
+
+  it.each<[string, () => unknown, typeof ShapeError | typeof InvalidArgumentError, string]>([
+    ['a rank-2 x', () => channelNormForward(tf.ones([2, 4]) as unknown as tf.Tensor3D, tf.ones([4]), tf.ones([4]), 1, 1e-5), ShapeError, 'x'],
+    ['gamma of the wrong size', () => channelNormForward(tf.ones([1, 2, 4]), tf.ones([3]), tf.ones([4]), 1, 1e-5), ShapeError, 'gamma'],
+    ['beta of the wrong size', () => channelNormForward(tf.ones([1, 2, 4]), tf.ones([4]), tf.ones([2]), 1, 1e-5), ShapeError, 'beta'],
+    ['groups not dividing c', () => channelNormForward(tf.ones([1, 2, 4]), tf.ones([4]), tf.ones([4]), 3, 1e-5), InvalidArgumentError, 'groups'],
+    ['an int32 x', () => channelNormForward(tf.ones([1, 2, 4], 'int32') as tf.Tensor3D, tf.ones([4]), tf.ones([4]), 1, 1e-5), InvalidArgumentError, 'x.dtype'],
+    ['a negative epsilon', () => channelNormForward(tf.ones([1, 2, 4]), tf.ones([4]), tf.ones([4]), 1, -1), InvalidArgumentError, 'epsilon'],
+    ['mean of rank 1', () => channelNormBackward(tf.ones([1, 2, 4]), tf.ones([1, 2, 4]), tf.ones([4]) as unknown as tf.Tensor2D, tf.ones([1, 4]), tf.ones([4]), 1e-5), ShapeError, 'mean'],
+    ['variance of another shape', () => channelNormBackward(tf.ones([1, 2, 4]), tf.ones([1, 2, 4]), tf.ones([1, 2]), tf.ones([1, 4]), tf.ones([4]), 1e-5), ShapeError, 'variance'],
+    ['dy of another shape', () => channelNormBackward(tf.ones([1, 3, 4]), tf.ones([1, 2, 4]), tf.ones([1, 2]), tf.ones([1, 2]), tf.ones([4]), 1e-5), ShapeError, 'dy'],
+  ])('rejects %s', (_, call, type, argument) => {
+    if (type === ShapeError) expectArgumentError(call, ShapeError, argument);
+    else expectArgumentError(call, InvalidArgumentError, argument);
   });
 });

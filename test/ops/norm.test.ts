@@ -110,6 +110,34 @@ describe('groupNorm and batchNormTrain match stock-op references', () => {
     });
   });
 
+  it('runs one vdafm kernel each way on wasm when c is a multiple of 4 (batch norm with its statistics), the stock ops otherwise', async () => {
+    const kernelsOf = async (c: number) =>
+      onBackend('wasm', async () => {
+        const p = inputs(1, 6 * 64, c, 9);
+        const stats: Float32Array[] = [];
+        const bn = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          batchNormTrain(tf.reshape(a, [-1, c]) as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3, (m, v) => {
+            stats.push(...snapshot([m, v]));
+          });
+        let ours: Float32Array[] = [];
+        const prof = await tf.profile(() => {
+          ours = snapshot(outputsAndGrads(bn, p));
+        });
+        const ref = tf.tidy(() => snapshot(outputsAndGrads((a, g, b) => groupNormRef(tf.reshape(a, [1, -1, c]) as tf.Tensor3D, g, b, c, 1e-3), p)));
+        ours.forEach((o, i) => assertTensorsClose(o, ref[i]!, { atol: 2e-4 * Math.sqrt(6 * 64), rtol: 2e-4 }, LABELS[i]));
+        const { mean, variance } = tf.moments(tf.reshape(p.x, [-1, c]), 0);
+        assertTensorsClose(stats[0]!, mean, { atol: 1e-4 }, 'batch mean');
+        assertTensorsClose(stats[1]!, variance, { atol: 1e-3, rtol: 1e-4 }, 'batch variance');
+        tf.dispose([mean, variance, ...Object.values(p)]);
+        return new Set(prof.kernelNames);
+      });
+    const fused = await kernelsOf(8);
+    expect(fused.has('VdafmChannelNorm') && fused.has('VdafmChannelNormGrad')).toBe(true);
+    expect(fused.has('Square') || fused.has('Sub')).toBe(false);
+    const stock = await kernelsOf(6);
+    expect(stock.has('VdafmChannelNorm')).toBe(false);
+  });
+
   it('leaks no tensors (forward, gradients, statistics callback)', async () => {
     const p = inputs(2, 64, 4, 3);
     await assertNoLeaks(() => groupNorm(p.x, p.gamma, p.beta, 2, 1e-5), 'groupNorm');
@@ -121,6 +149,12 @@ describe('groupNorm and batchNormTrain match stock-op references', () => {
       });
     await assertNoLeaks(() => outputsAndGrads(bn, p), 'batchNormTrain grads');
     expect(calls).toBe(2);
+    // the fused kernels on wasm (c = 4)
+    await onBackend('wasm', async () => {
+      await assertNoLeaks(() => outputsAndGrads((a, g, b) => groupNorm(a as tf.Tensor3D, g as tf.Tensor1D, b as tf.Tensor1D, 2, 1e-5), p), 'groupNorm grads on wasm');
+      await assertNoLeaks(() => outputsAndGrads(bn, p), 'batchNormTrain grads on wasm');
+    });
+    expect(calls).toBe(4);
     tf.dispose(Object.values(p));
   });
 });
