@@ -372,6 +372,7 @@ __attribute__((export_name("layernorm_bwd"))) void layernorm_bwd(u32 rows, u32 d
  * n = 1, groups = c; group norm: n samples). Two passes for the statistics (the variance of the
  * centred values, biased), one for y:
  *   mean[b, g], var[b, g];  y = (x − mean)·(rstd·gamma) + beta,  rstd = 1/sqrt(var + eps)
+ * With `relu`, y = max(that, 0) (the activation that follows most norms, fused).
  * `scratch`: 2c floats. Sums run down the positions in float32, one chain per channel.
  */
 static void channel_sums(u32 s, u32 c, const float *x, const float *centre, float *acc, int square) {
@@ -402,8 +403,9 @@ static void group_means(u32 c, u32 groups, const float *acc, float count, float 
 }
 
 __attribute__((export_name("chnorm_fwd"))) void chnorm_fwd(u32 n, u32 s, u32 c, u32 groups, const float *X,
-                                                             const float *gamma, const float *beta, float eps, float *Y,
-                                                             float *mean, float *var, float *scratch) {
+                                                             const float *gamma, const float *beta, float eps, u32 relu,
+                                                             float *Y, float *mean, float *var, float *scratch) {
+  v128_t zero = SPLAT(0.0f);
   float *acc = scratch, *vec = scratch + c;
   float count = (float)(s * (c / groups));
   for (u32 b = 0; b < n; b++) {
@@ -417,9 +419,11 @@ __attribute__((export_name("chnorm_fwd"))) void chnorm_fwd(u32 n, u32 s, u32 c, 
     for (u32 r = 0; r < s; r++) {
       const float *xr = x + r * c;
       float *yr = y + r * c;
-      for (u32 j = 0; j < c; j += 4)
-        wasm_v128_store(yr + j, ADD(MUL(SUB(wasm_v128_load(xr + j), wasm_v128_load(vec + j)), wasm_v128_load(acc + j)),
-                                    wasm_v128_load(beta + j)));
+      for (u32 j = 0; j < c; j += 4) {
+        v128_t v = ADD(MUL(SUB(wasm_v128_load(xr + j), wasm_v128_load(vec + j)), wasm_v128_load(acc + j)), wasm_v128_load(beta + j));
+        /* ReLU: 0 where v ≤ 0, v elsewhere (a NaN stays NaN) */
+        wasm_v128_store(yr + j, relu ? wasm_v128_andnot(v, wasm_f32x4_le(v, zero)) : v);
+      }
     }
   }
 }
@@ -429,20 +433,35 @@ __attribute__((export_name("chnorm_fwd"))) void chnorm_fwd(u32 n, u32 s, u32 c, 
  * size [n, s, c] but x kept):
  *   dx = dy·A + (x − mean)·B + Q,  A = rstd·gamma,  B = −rstd³/count·Σ_group gamma·Σ dy·(x − mean),
  *   Q = −rstd/count·Σ_group gamma·Σ dy;  dgamma = Σ_b rstd·Σ dy·(x − mean),  dbeta = Σ_b Σ dy.
+ * With `relu` (beta given): the forward applied ReLU; its mask (y > 0) is recomputed with the
+ * forward's exact arithmetic, and dy is masked first.
  * `scratch`: 5c floats.
  */
+/* dy, masked where the forward's ReLU output was 0 (relu: y = (x − m)·a + beta recomputed). */
+static inline v128_t masked_dy(const float *dyr, const float *xr, const float *m, const float *a, const float *beta, u32 j,
+                               int relu) {
+  v128_t d = wasm_v128_load(dyr + j);
+  if (!relu) return d;
+  v128_t y = ADD(MUL(SUB(wasm_v128_load(xr + j), wasm_v128_load(m + j)), wasm_v128_load(a + j)), wasm_v128_load(beta + j));
+  return wasm_v128_andnot(d, wasm_f32x4_le(y, SPLAT(0.0f)));
+}
+
 __attribute__((export_name("chnorm_bwd"))) void chnorm_bwd(u32 n, u32 s, u32 c, u32 groups, const float *DY,
                                                              const float *X, const float *mean, const float *var,
-                                                             const float *gamma, float eps, float *DX, float *dgamma,
-                                                             float *dbeta, float *scratch) {
+                                                             const float *gamma, const float *beta, float eps, float *DX,
+                                                             float *dgamma, float *dbeta, float *scratch) {
   float *sdy = scratch, *st = scratch + c, *m = scratch + 2 * c, *a = scratch + 3 * c, *bq = scratch + 4 * c;
   u32 cg = c / groups;
   float inv = -1.0f / (float)(s * cg);
+  int relu = beta != 0;
   for (u32 j = 0; j < c; j++) dgamma[j] = dbeta[j] = 0.0f;
   for (u32 b = 0; b < n; b++) {
     const float *x = X + b * s * c, *dy = DY + b * s * c;
     float *dx = DX + b * s * c;
-    for (u32 j = 0; j < c; j++) m[j] = mean[b * groups + j / cg];
+    for (u32 j = 0; j < c; j++) {
+      m[j] = mean[b * groups + j / cg];
+      a[j] = (1.0f / __builtin_sqrtf(var[b * groups + j / cg] + eps)) * gamma[j]; /* the forward's scale */
+    }
     for (u32 j = 0; j < c; j += 4) {
       wasm_v128_store(sdy + j, SPLAT(0.0f));
       wasm_v128_store(st + j, SPLAT(0.0f));
@@ -450,7 +469,7 @@ __attribute__((export_name("chnorm_bwd"))) void chnorm_bwd(u32 n, u32 s, u32 c, 
     for (u32 r = 0; r < s; r++) {
       const float *xr = x + r * c, *dyr = dy + r * c;
       for (u32 j = 0; j < c; j += 4) {
-        v128_t d = wasm_v128_load(dyr + j);
+        v128_t d = masked_dy(dyr, xr, m, a, beta, j, relu);
         wasm_v128_store(sdy + j, ADD(wasm_v128_load(sdy + j), d));
         wasm_v128_store(st + j, ADD(wasm_v128_load(st + j), MUL(d, SUB(wasm_v128_load(xr + j), wasm_v128_load(m + j)))));
       }
@@ -468,7 +487,6 @@ __attribute__((export_name("chnorm_bwd"))) void chnorm_bwd(u32 n, u32 s, u32 c, 
       float bb = (rs * rs * rs) * (sgc * inv), q = rs * (sg * inv);
       for (u32 k = 0; k < cg; k++) {
         u32 j = g * cg + k;
-        a[j] = rs * gamma[j];
         sdy[j] = bb; /* reused: B per channel */
         bq[j] = q;
       }
@@ -477,7 +495,7 @@ __attribute__((export_name("chnorm_bwd"))) void chnorm_bwd(u32 n, u32 s, u32 c, 
       const float *xr = x + r * c, *dyr = dy + r * c;
       float *dxr = dx + r * c;
       for (u32 j = 0; j < c; j += 4) {
-        v128_t t = ADD(MUL(wasm_v128_load(dyr + j), wasm_v128_load(a + j)),
+        v128_t t = ADD(MUL(masked_dy(dyr, xr, m, a, beta, j, relu), wasm_v128_load(a + j)),
                        MUL(SUB(wasm_v128_load(xr + j), wasm_v128_load(m + j)), wasm_v128_load(sdy + j)));
         wasm_v128_store(dxr + j, ADD(t, wasm_v128_load(bq + j)));
       }

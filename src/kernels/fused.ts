@@ -26,10 +26,10 @@
  * - `VdafmLayerNormGrad`: inputs `dy`, `x`, `mean`, `rstd`, optional `gamma`; attr `betaGrad`;
  *   outputs `[dx, dgamma (when gamma is given), dbeta (when betaGrad)]`;
  * - `VdafmChannelNorm`: inputs `x` `[n, s, c]` (c a multiple of 4), `gamma`, `beta` `[c]`; attrs
- *   `groups`, `epsilon`; outputs `[y, mean, variance]` (statistics `[n, groups]`): batch norm
- *   (`n = 1`, `groups = c`) and group norm of src/ops/norm.ts;
- * - `VdafmChannelNormGrad`: inputs `dy`, `x`, `mean`, `variance`, `gamma`; attr `epsilon`;
- *   outputs `[dx, dgamma, dbeta]`.
+ *   `groups`, `epsilon`, `relu`; outputs `[y, mean, variance]` (statistics `[n, groups]`): batch
+ *   norm (`n = 1`, `groups = c`) and group norm of src/ops/norm.ts, optionally followed by ReLU;
+ * - `VdafmChannelNormGrad`: inputs `dy`, `x`, `mean`, `variance`, `gamma`, and `beta` when the
+ *   forward applied ReLU; attr `epsilon`; outputs `[dx, dgamma, dbeta]`.
  *
  * Every op here returns null when our kernels are not active ({@link fastKernelsActive}: another
  * backend, disabled by `setFastKernelsEnabled(false)`, or the module not loaded): the caller then
@@ -64,8 +64,8 @@ interface FusedExports {
   gelu_bwd(n: number, dy: number, x: number, cdf: number, dx: number): void;
   layernorm_fwd(rows: number, d: number, x: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
   layernorm_bwd(rows: number, d: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
-  chnorm_fwd(n: number, s: number, c: number, groups: number, x: number, gamma: number, beta: number, eps: number, y: number, mean: number, variance: number, scratch: number): void;
-  chnorm_bwd(n: number, s: number, c: number, groups: number, dy: number, x: number, mean: number, variance: number, gamma: number, eps: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
+  chnorm_fwd(n: number, s: number, c: number, groups: number, x: number, gamma: number, beta: number, eps: number, relu: number, y: number, mean: number, variance: number, scratch: number): void;
+  chnorm_bwd(n: number, s: number, c: number, groups: number, dy: number, x: number, mean: number, variance: number, gamma: number, beta: number, eps: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -135,13 +135,14 @@ function channelNormKernelFunc(args: KernelArgs): tf.TensorInfo[] {
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const groups = Number(args.attrs?.['groups']);
   const eps = Number(args.attrs?.['epsilon']);
+  const relu = args.attrs?.['relu'] === true ? 1 : 0;
   const [n, s, c] = x.shape as [number, number, number];
   const y = backend.makeOutput([n, s, c], 'float32');
   const mean = backend.makeOutput([n, groups], 'float32');
   const variance = backend.makeOutput([n, groups], 'float32');
   const scratch = backend.makeOutput([2 * c], 'float32');
   run(backend, runner, [x, gamma, beta], [y, mean, variance, scratch], (e, [xp, gp, bp], [yp, mp, vp, sp]) =>
-    e.chnorm_fwd(n, s, c, groups, xp!, gp!, bp!, eps, yp!, mp!, vp!, sp!),
+    e.chnorm_fwd(n, s, c, groups, xp!, gp!, bp!, eps, relu, yp!, mp!, vp!, sp!),
   );
   backend.disposeData(scratch.dataId);
   return [y, mean, variance];
@@ -150,7 +151,7 @@ function channelNormKernelFunc(args: KernelArgs): tf.TensorInfo[] {
 function channelNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as WasmBackend;
   const runner = pickRunner(backend);
-  const { dy, x, mean, variance, gamma } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; variance: tf.TensorInfo; gamma: tf.TensorInfo };
+  const { dy, x, mean, variance, gamma, beta } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; variance: tf.TensorInfo; gamma: tf.TensorInfo; beta?: tf.TensorInfo };
   const eps = Number(args.attrs?.['epsilon']);
   const [n, s, c] = x.shape as [number, number, number];
   const groups = mean.shape[1]!;
@@ -158,8 +159,8 @@ function channelNormGradKernelFunc(args: KernelArgs): tf.TensorInfo[] {
   const dgamma = backend.makeOutput([c], 'float32');
   const dbeta = backend.makeOutput([c], 'float32');
   const scratch = backend.makeOutput([5 * c], 'float32');
-  run(backend, runner, [dy, x, mean, variance, gamma], [dx, dgamma, dbeta, scratch], (e, [dyp, xp, mp, vp, gp], [dxp, dgp, dbp, sp]) =>
-    e.chnorm_bwd(n, s, c, groups, dyp!, xp!, mp!, vp!, gp!, eps, dxp!, dgp!, dbp!, sp!),
+  run(backend, runner, [dy, x, mean, variance, gamma, beta ?? null], [dx, dgamma, dbeta, scratch], (e, [dyp, xp, mp, vp, gp, bp], [dxp, dgp, dbp, sp]) =>
+    e.chnorm_bwd(n, s, c, groups, dyp!, xp!, mp!, vp!, gp!, bp!, eps, dxp!, dgp!, dbp!, sp!),
   );
   backend.disposeData(scratch.dataId);
   return [dx, dgamma, dbeta];
@@ -433,14 +434,17 @@ function checkChannelNorm(x: tf.Tensor, gamma: tf.Tensor, groups: number): numbe
  * backend: statistics per (sample, group) of `x` `[n, s, c]` over the `s` positions and the
  * `c / groups` channels of the group (batch norm: `n = 1`, `groups = c`), two passes (biased
  * variance of the centred values), then `y = (x − mean)·(rstd·gamma) + beta` with
- * `rstd = 1/sqrt(variance + epsilon)`. Not differentiable: wrap it in a `tf.customGrad` node that
- * keeps `x`, `mean` and `variance` for {@link channelNormBackward}.
+ * `rstd = 1/sqrt(variance + epsilon)`, and with `relu` `max(y, 0)` in the same pass. Not
+ * differentiable: wrap it in a `tf.customGrad` node that keeps `x`, `mean` and `variance` for
+ * {@link channelNormBackward}.
  *
  * @param x - float32 `[n, s, c]`.
  * @param gamma - float32 `[c]`.
  * @param beta - float32 `[c]`.
  * @param groups - channel groups (divides `c`).
  * @param epsilon - added to the variance (finite, ≥ 0).
+ * @param relu - apply ReLU to the output (a NaN stays NaN).
+ * @defaultValue relu false
  * @returns `{ y, mean, variance }` (the caller owns them), or null when our kernels are not active
  *   or `c` is not a multiple of 4 (the kernel's vectors): compute it with stock ops then.
  * @throws {@link ShapeError} when `x` is not `[n, s, c]` or `gamma`/`beta` is not `[c]`.
@@ -452,7 +456,7 @@ function checkChannelNorm(x: tf.Tensor, gamma: tf.Tensor, groups: number): numbe
  * // on 'wasm': y [[[-1, -1, -1, -1], [1, 1, 1, 1]]], mean [[2, 3, 4, 5]], variance [[1, 1, 1, 1]]
  * ```
  */
-export function channelNormForward(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number): ChannelNormForwardResult | null {
+export function channelNormForward(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number, relu = false): ChannelNormForwardResult | null {
   const c = checkChannelNorm(x, gamma, groups);
   assertTensor(beta, 'beta');
   assertFloat32(beta, 'beta');
@@ -460,8 +464,9 @@ export function channelNormForward(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
     throw new InvalidArgumentError({ argument: 'epsilon', message: 'epsilon must be a finite number ≥ 0.', received: epsilon });
   }
+  assertBoolean(relu, 'relu');
   if (!fastKernelsActive() || c % 4 !== 0) return null;
-  const [y, mean, variance] = tf.engine().runKernel(CHANNEL_NORM_KERNEL_NAME, { x, gamma, beta }, { groups, epsilon }) as tf.Tensor[];
+  const [y, mean, variance] = tf.engine().runKernel(CHANNEL_NORM_KERNEL_NAME, { x, gamma, beta }, { groups, epsilon, relu }) as tf.Tensor[];
   return { y: y as tf.Tensor3D, mean: mean as tf.Tensor2D, variance: variance as tf.Tensor2D };
 }
 
@@ -479,7 +484,9 @@ export interface ChannelNormBackwardResult {
  * Gradients of {@link channelNormForward} in one vdafm kernel call on the 'wasm' backend, with the
  * centred input recomputed from `x` and `mean`: `dx = dy·A + (x − mean)·B + Q` per (sample,
  * group), `A = rstd·gamma`, `B = −rstd³/count·Σ gamma·dy·(x − mean)`, `Q = −rstd/count·Σ gamma·dy`
- * (`count = s·c/groups`); `dgamma = Σ rstd·dy·(x − mean)`, `dbeta = Σ dy`.
+ * (`count = s·c/groups`); `dgamma = Σ rstd·dy·(x − mean)`, `dbeta = Σ dy`. After a forward with
+ * `relu`, pass its `beta` as `reluBeta`: dy is first masked where the output was 0 (the mask
+ * recomputed from `x` with the forward's arithmetic, bit for bit).
  *
  * @param dy - float32 `[n, s, c]`.
  * @param x - the forward input `[n, s, c]`.
@@ -487,6 +494,8 @@ export interface ChannelNormBackwardResult {
  * @param variance - from {@link channelNormForward}, `[n, groups]`.
  * @param gamma - the forward `gamma` `[c]`.
  * @param epsilon - the forward `epsilon`.
+ * @param reluBeta - the forward's `beta` when it applied ReLU, else null.
+ * @defaultValue reluBeta null
  * @returns `{ dx, dgamma, dbeta }` (the caller owns them), or null when our kernels are not
  *   active or `c` is not a multiple of 4.
  * @throws {@link ShapeError} when a shape does not match.
@@ -499,7 +508,15 @@ export interface ChannelNormBackwardResult {
  * // on 'wasm': dx all 0 (a constant dy moves no normalised value), dgamma [0, 0, 0, 0], dbeta [2, 2, 2, 2]
  * ```
  */
-export function channelNormBackward(dy: tf.Tensor3D, x: tf.Tensor3D, mean: tf.Tensor2D, variance: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number): ChannelNormBackwardResult | null {
+export function channelNormBackward(
+  dy: tf.Tensor3D,
+  x: tf.Tensor3D,
+  mean: tf.Tensor2D,
+  variance: tf.Tensor2D,
+  gamma: tf.Tensor1D,
+  epsilon: number,
+  reluBeta: tf.Tensor1D | null = null,
+): ChannelNormBackwardResult | null {
   assertTensor(mean, 'mean');
   if (mean.rank !== 2) throw new ShapeError({ argument: 'mean', expected: '[n, groups]', received: mean.shape });
   const groups = mean.shape[1]!;
@@ -509,7 +526,14 @@ export function channelNormBackward(dy: tf.Tensor3D, x: tf.Tensor3D, mean: tf.Te
     assertFloat32(t, name);
     assertShape(t, shape, name);
   }
+  if (reluBeta !== null) {
+    assertTensor(reluBeta, 'reluBeta');
+    assertFloat32(reluBeta, 'reluBeta');
+    assertShape(reluBeta, [c], 'reluBeta');
+  }
   if (!fastKernelsActive() || c % 4 !== 0) return null;
-  const [dx, dgamma, dbeta] = tf.engine().runKernel(CHANNEL_NORM_GRAD_KERNEL_NAME, { dy, x, mean, variance, gamma }, { epsilon }) as tf.Tensor[];
+  const inputs: tf.NamedTensorMap = { dy, x, mean, variance, gamma };
+  if (reluBeta) inputs['beta'] = reluBeta;
+  const [dx, dgamma, dbeta] = tf.engine().runKernel(CHANNEL_NORM_GRAD_KERNEL_NAME, inputs, { epsilon }) as tf.Tensor[];
   return { dx: dx as tf.Tensor3D, dgamma: dgamma as tf.Tensor1D, dbeta: dbeta as tf.Tensor1D };
 }

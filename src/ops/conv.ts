@@ -45,6 +45,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { convGemm, type Im2ColGeometry } from '../kernels/conv.js';
 import { fastSlice } from './slice.js';
+import { reshapeView } from './elementwise.js';
 import { axisPadding, type ConvPadding, forwardPad, geometry2d } from './conv-geometry.js';
 import { conv2dFilterGrad, conv2dForward, conv2dInputGrad, filterAndBiasNode, gemmConvolutions, type Grad, sumToChannels } from './conv-gradients.js';
 
@@ -261,7 +262,7 @@ function conv3dCore(x: tf.Tensor5D, w: tf.Tensor5D, bias: tf.Tensor1D | null, st
     return tf.reshape(dw.length === 1 ? dw[0]! : tf.stack(dw), [kd, kh, kw, c, co]);
   });
   const [, ho, wo] = y.shape;
-  return tf.reshape(y, [n, pd.out, ho, wo, co]) as tf.Tensor5D;
+  return reshapeView(y, [n, pd.out, ho, wo, co]);
 }
 
 const biasAddFast = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -207,6 +207,26 @@ export function residualAdd(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * `tf.reshape` as a tape node that keeps nothing but the input's shape for the backward pass.
+ * Stock `Reshape` saves its input to learn that shape, and tfjs saves by copying (an `Identity`
+ * kernel: on wasm a full copy of the tensor per reshape in a train step); outside a gradient
+ * computation the two are the same op.
+ *
+ * @param x - any tensor.
+ * @param shape - the new shape (one entry may be −1).
+ * @returns `x` viewed as `shape` (sharing its data); the caller owns it.
+ * @example
+ * ```ts
+ * reshapeView(tf.ones([2, 3]), [3, 2]); // [[1, 1], [1, 1], [1, 1]]
+ * ```
+ */
+export function reshapeView<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
+  const from = x.shape;
+  const node = tf.customGrad(((a: tf.Tensor) => ({ value: tf.reshape(a, shape), gradFunc: (dy: tf.Tensor) => tf.reshape(dy, from) })) as Grad);
+  return node(x) as T;
+}
+
+/**
  * Multiplies token vectors by a per-token (or per-sample) 0/1 or weight mask: `x · mask[..., None]`,
  * with `x` `[batch, tokens, dim]` and `mask` `[batch, tokens]` or `[batch, 1]`. The mask is a
  * constant (no gradient); the tape node keeps only the mask (stock Multiply keeps `x` too).

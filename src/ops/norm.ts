@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { channelNormBackward, channelNormForward } from '../kernels/fused.js';
 import { fastKernelsActive } from '../kernels/module.js';
+import { reshapeView } from './elementwise.js';
 import { columnSums } from './matmul.js';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
@@ -52,23 +53,24 @@ function normalise(
   groups: number,
   epsilon: number,
   onStats?: (mean: tf.Tensor2D, variance: tf.Tensor2D) => void,
+  relu = false,
 ): tf.Tensor3D {
   const [n, s, c] = x.shape;
   const cg = c / groups;
   const count = s * cg;
   if (fastKernelsActive() && c % 4 === 0) {
     // one vdafm kernel each way on wasm (native/fused.c chnorm_fwd / chnorm_bwd): x, mean and
-    // variance kept, the centred input recomputed in the backward pass
+    // variance kept, the centred input (and the ReLU's mask) recomputed in the backward pass
     const fused = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xx, g, b, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-      const out = channelNormForward(xx, g, b, groups, epsilon)!;
+      const out = channelNormForward(xx, g, b, groups, epsilon, relu)!;
       if (onStats) onStats(out.mean, out.variance);
-      save([xx, out.mean, out.variance, g]);
+      save(relu ? [xx, out.mean, out.variance, g, b] : [xx, out.mean, out.variance, g]);
       return {
         value: out.y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sm, sv, sg] = saved as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-          const r = channelNormBackward(dy as tf.Tensor3D, sx, sm, sv, sg, epsilon)!;
+          const [sx, sm, sv, sg, sb] = saved as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D | undefined];
+          const r = channelNormBackward(dy as tf.Tensor3D, sx, sm, sv, sg, epsilon, sb ?? null)!;
           return [r.dx, r.dgamma, r.dbeta];
         },
       };
@@ -105,7 +107,8 @@ function normalise(
       },
     };
   }) as Grad);
-  return f(x, gamma, beta) as tf.Tensor3D;
+  const y = f(x, gamma, beta) as tf.Tensor3D;
+  return relu ? tf.relu(y) : y;
 }
 
 /** Receives the batch statistics (`mean`, biased `variance`, both `[c]`) computed by a training-mode call. */
@@ -119,6 +122,7 @@ export type BatchStatsCallback = (mean: tf.Tensor1D, variance: tf.Tensor1D) => v
  *
  * @param x - `[rows, c]`.
  * @param gamma - `[c]`. @param beta - `[c]`.
+ * @param relu - follow with ReLU (fused into the normalisation on wasm).
  * @returns `[rows, c]`; the caller owns it.
  * @example
  * ```ts
@@ -131,10 +135,11 @@ export function batchNormTrain(
   beta: tf.Tensor1D,
   epsilon: number,
   onStats?: BatchStatsCallback,
+  relu = false,
 ): tf.Tensor2D {
   const [rows, c] = x.shape;
   const stats = onStats ? (mean: tf.Tensor2D, variance: tf.Tensor2D) => onStats(tf.reshape(mean, [c]) as tf.Tensor1D, tf.reshape(variance, [c]) as tf.Tensor1D) : undefined;
-  return tf.reshape(normalise(tf.reshape(x, [1, rows, c]) as tf.Tensor3D, gamma, beta, c, epsilon, stats), [rows, c]) as tf.Tensor2D;
+  return reshapeView(normalise(reshapeView(x, [1, rows, c]), gamma, beta, c, epsilon, stats, relu), [rows, c]);
 }
 
 /**
@@ -144,12 +149,13 @@ export function batchNormTrain(
  * `GroupNorm(1, c)`, a "layer norm" for feature maps).
  *
  * @param x - `[n, positions, c]` with `c` divisible by `groups`.
+ * @param relu - follow with ReLU (fused into the normalisation on wasm).
  * @returns `[n, positions, c]`; the caller owns it.
  * @example
  * ```ts
  * groupNorm(tf.tensor3d([[[1, 5], [3, 7]]]), tf.ones([2]), tf.zeros([2]), 2, 1e-5); // ≈ [[[-1, -1], [1, 1]]]
  * ```
  */
-export function groupNorm(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number): tf.Tensor3D {
-  return normalise(x, gamma, beta, groups, epsilon);
+export function groupNorm(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number, relu = false): tf.Tensor3D {
+  return normalise(x, gamma, beta, groups, epsilon, undefined, relu);
 }

@@ -684,7 +684,7 @@ describe('fused ops reject bad inputs (on any backend)', () => {
 // ---------------------------------------------------------------- channel norm (batch / group norm)
 
 /** Channel norm of x [n, s, c] in float64: y, mean, variance, and the gradients for dy. */
-function channelNorm64(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, n: number, s: number, c: number, groups: number, eps: number) {
+function channelNorm64(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, n: number, s: number, c: number, groups: number, eps: number, relu = false) {
   const cg = c / groups;
   const count = s * cg;
   const y = new Float64Array(n * s * c);
@@ -706,6 +706,8 @@ function channelNorm64(x: Float32Array, dy: Float32Array, gamma: Float32Array, b
       variance[b * groups + g] = v;
       const rs = 1 / Math.sqrt(v + eps);
       // dx = rstd·(gy − mean(gy) − x̂·mean(gy·x̂)), gy = dy·gamma, means over the group
+      // with relu, dy passes only where the normalised value is > 0
+      const dyOf = (i: number, j: number, xh: number) => (relu && xh * gamma[j]! + beta[j]! <= 0 ? 0 : dy[i]!);
       let sg = 0;
       let sgx = 0;
       for (let r = 0; r < s; r++) {
@@ -713,11 +715,13 @@ function channelNorm64(x: Float32Array, dy: Float32Array, gamma: Float32Array, b
           const j = g * cg + k;
           const i = at(b, r, j);
           const xh = (x[i]! - m) * rs;
-          y[i] = xh * gamma[j]! + beta[j]!;
-          sg += dy[i]! * gamma[j]!;
-          sgx += dy[i]! * gamma[j]! * xh;
-          dgamma[j] += dy[i]! * xh;
-          dbeta[j] += dy[i]!;
+          const v = xh * gamma[j]! + beta[j]!;
+          y[i] = relu ? Math.max(v, 0) : v;
+          const d = dyOf(i, j, xh);
+          sg += d * gamma[j]!;
+          sgx += d * gamma[j]! * xh;
+          dgamma[j] += d * xh;
+          dbeta[j] += d;
         }
       }
       for (let r = 0; r < s; r++) {
@@ -725,7 +729,7 @@ function channelNorm64(x: Float32Array, dy: Float32Array, gamma: Float32Array, b
           const j = g * cg + k;
           const i = at(b, r, j);
           const xh = (x[i]! - m) * rs;
-          dx[i] = rs * (dy[i]! * gamma[j]! - sg / count - (xh * sgx) / count);
+          dx[i] = rs * (dyOf(i, j, xh) * gamma[j]! - sg / count - (xh * sgx) / count);
         }
       }
     }
@@ -779,9 +783,9 @@ describe('channelNormForward / channelNormBackward on wasm', () => {
   });
 
   fcTest.prop(
-    [fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 2, 4, 8), fc.integer({ min: 1, max: 10_000 })],
-    { numRuns: 25 },
-  )('equals float64 loops (values, statistics and gradients) for any shape and grouping', async (n, s, quads, groupsWanted, seed) => {
+    [fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 2, 4, 8), fc.boolean(), fc.integer({ min: 1, max: 10_000 })],
+    { numRuns: 30 },
+  )('equals float64 loops (values, statistics and gradients) for any shape and grouping, with and without ReLU', async (n, s, quads, groupsWanted, relu, seed) => {
     const c = 4 * quads;
     const groups = c % groupsWanted === 0 ? groupsWanted : 1;
     const x = uniform(n * s * c, seed).map((v) => 3 * v + 1.5);
@@ -793,12 +797,13 @@ describe('channelNormForward / channelNormBackward on wasm', () => {
       tf.tidy(() => {
         const xt = tf.tensor3d(x, [n, s, c]);
         const gt = tf.tensor1d(gamma);
-        const f = channelNormForward(xt, gt, tf.tensor1d(beta), groups, eps)!;
-        const b = channelNormBackward(tf.tensor3d(dy, [n, s, c]), xt, f.mean, f.variance, gt, eps)!;
+        const bt = tf.tensor1d(beta);
+        const f = channelNormForward(xt, gt, bt, groups, eps, relu)!;
+        const b = channelNormBackward(tf.tensor3d(dy, [n, s, c]), xt, f.mean, f.variance, gt, eps, relu ? bt : null)!;
         return snapshot([f.y, f.mean, f.variance, b.dx, b.dgamma, b.dbeta]);
       }),
     );
-    const ref = channelNorm64(x, dy, gamma, beta, n, s, c, groups, eps);
+    const ref = channelNorm64(x, dy, gamma, beta, n, s, c, groups, eps, relu);
     const want = [ref.y, ref.mean, ref.variance, ref.dx, ref.dgamma, ref.dbeta];
     const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
     // sums over s·c/groups float32 values: error grows like √s
@@ -849,6 +854,8 @@ describe('channelNormForward / channelNormBackward on wasm', () => {
     ['mean of rank 1', () => channelNormBackward(tf.ones([1, 2, 4]), tf.ones([1, 2, 4]), tf.ones([4]) as unknown as tf.Tensor2D, tf.ones([1, 4]), tf.ones([4]), 1e-5), ShapeError, 'mean'],
     ['variance of another shape', () => channelNormBackward(tf.ones([1, 2, 4]), tf.ones([1, 2, 4]), tf.ones([1, 2]), tf.ones([1, 4]), tf.ones([4]), 1e-5), ShapeError, 'variance'],
     ['dy of another shape', () => channelNormBackward(tf.ones([1, 3, 4]), tf.ones([1, 2, 4]), tf.ones([1, 2]), tf.ones([1, 2]), tf.ones([4]), 1e-5), ShapeError, 'dy'],
+    ['a reluBeta of the wrong size', () => channelNormBackward(tf.ones([1, 2, 4]), tf.ones([1, 2, 4]), tf.ones([1, 2]), tf.ones([1, 2]), tf.ones([4]), 1e-5, tf.ones([2])), ShapeError, 'reluBeta'],
+    ['a non-boolean relu', () => channelNormForward(tf.ones([1, 2, 4]), tf.ones([4]), tf.ones([4]), 1, 1e-5, 1 as unknown as boolean), InvalidArgumentError, 'relu'],
   ])('rejects %s', (_, call, type, argument) => {
     if (type === ShapeError) expectArgumentError(call, ShapeError, argument);
     else expectArgumentError(call, InvalidArgumentError, argument);

@@ -110,6 +110,26 @@ describe('groupNorm and batchNormTrain match stock-op references', () => {
     });
   });
 
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`with relu, equals ReLU of the reference (batch norm and group norm, values and gradients) on ${backend}`, async () => {
+      await onBackend(backend, () =>
+        tf.tidy(() => {
+          for (const [n, s, c, groups] of [[1, 96, 8, 8], [3, 40, 8, 2], [2, 30, 6, 3]] as const) {
+            const p = inputs(n, s, c, 40 + s);
+            const ours = outputsAndGrads((a, g, b) => groupNorm(a as tf.Tensor3D, g as tf.Tensor1D, b as tf.Tensor1D, groups, 1e-5, true), p);
+            const ref = outputsAndGrads((a, g, b) => tf.relu(groupNormRef(a as tf.Tensor3D, g, b, groups, 1e-5)), p);
+            compare(ours, ref, Math.sqrt(s));
+            expect(Math.min(...Array.from(ours[0]!.dataSync()))).toBe(0);
+          }
+          const p = inputs(1, 64, 8, 3);
+          const bn = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormTrain(tf.reshape(a, [-1, 8]) as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3, undefined, true);
+          const ref = outputsAndGrads((a, g, b) => tf.relu(groupNormRef(tf.reshape(a, [1, -1, 8]) as tf.Tensor3D, g, b, 8, 1e-3)), p);
+          compare(outputsAndGrads(bn, p), ref, 8);
+        }),
+      );
+    });
+  }
+
   it('runs one vdafm kernel each way on wasm when c is a multiple of 4 (batch norm with its statistics), the stock ops otherwise', async () => {
     const kernelsOf = async (c: number) =>
       onBackend('wasm', async () => {

@@ -14,6 +14,7 @@ import { asList, configFields, isTraining, layerBaseArgs, makeInitializer } from
 import { conv2d, conv3d } from '../../ops/conv.js';
 import { axisPadding } from '../../ops/conv-geometry.js';
 import { batchNormTrain, groupNorm } from '../../ops/norm.js';
+import { reshapeView, residualAdd } from '../../ops/elementwise.js';
 import { type ImageEncoderOptions, resolveImageEncoderOptions, type ResolvedImageEncoderOptions } from './image-options.js';
 
 /** Constructor arguments of {@link ImageEncoderLayer}. */
@@ -246,11 +247,15 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
     }
   }
 
-  private normalise(y: tf.Tensor, cn: ConvNorm, training: boolean): tf.Tensor {
+  /**
+   * The convolution output normalised; with `relu`, followed by ReLU (fused into the training-mode
+   * batch norm and the group norms, which recompute its mask in their backward pass).
+   */
+  private normalise(y: tf.Tensor, cn: ConvNorm, training: boolean, relu = false): tf.Tensor {
     const o = this.options;
     const c = y.shape[y.rank - 1]!;
     const n = y.shape[0]!;
-    if (o.norm === 'none') return y;
+    if (o.norm === 'none') return relu ? tf.relu(y) : y;
     const gamma = cn.gamma!.read() as tf.Tensor1D;
     const beta = cn.beta!.read() as tf.Tensor1D;
     if (o.norm === 'batch') {
@@ -258,30 +263,39 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
         const mm = cn.movingMean!;
         const mv = cn.movingVariance!;
         const rows = y.size / c;
-        const flat = batchNormTrain(tf.reshape(y, [-1, c]) as tf.Tensor2D, gamma, beta, o.epsilon, (mean, variance) => {
+        const flat = batchNormTrain(reshapeView(y, [-1, c]), gamma, beta, o.epsilon, (mean, variance) => {
           tf.tidy(() => {
             const unbiased = tf.mul(variance, rows / Math.max(rows - 1, 1));
             mm.write(tf.add(tf.mul(mm.read(), o.momentum), tf.mul(mean, 1 - o.momentum)));
             mv.write(tf.add(tf.mul(mv.read(), o.momentum), tf.mul(unbiased, 1 - o.momentum)));
           });
-        });
-        return tf.reshape(flat, y.shape);
+        }, relu);
+        return reshapeView(flat, y.shape);
       }
       const scale = tf.mul(gamma, tf.rsqrt(tf.add(cn.movingVariance!.read(), o.epsilon)));
       const shift = tf.sub(beta, tf.mul(cn.movingMean!.read(), scale));
-      return tf.add(tf.mul(y, scale), shift);
+      const out = tf.add(tf.mul(y, scale), shift);
+      return relu ? tf.relu(out) : out;
     }
     const groups = o.norm === 'layer' ? 1 : o.groups;
-    return tf.reshape(groupNorm(tf.reshape(y, [n, -1, c]) as tf.Tensor3D, gamma, beta, groups, o.epsilon), y.shape);
+    return reshapeView(groupNorm(reshapeView(y, [n, -1, c]), gamma, beta, groups, o.epsilon, relu), y.shape);
+  }
+
+  /** act(norm(conv(x))), the norm and a ReLU fused where they can be. */
+  private convNormAct(x: tf.Tensor, cn: ConvNorm, training: boolean): tf.Tensor {
+    if (this.options.activation !== 'relu') return this.activate(this.convNorm(x, cn, training));
+    return this.normalise(this.conv(x, cn), cn, training, true);
+  }
+
+  private conv(x: tf.Tensor, cn: ConvNorm): tf.Tensor {
+    const options = { strides: cn.strides, padding: 'same' as const, bias: cn.bias ? (cn.bias.read() as tf.Tensor1D) : null };
+    return this.dims === 2
+      ? conv2d(x as tf.Tensor4D, cn.kernel.read() as tf.Tensor4D, options)
+      : conv3d(x as tf.Tensor5D, cn.kernel.read() as tf.Tensor5D, options);
   }
 
   private convNorm(x: tf.Tensor, cn: ConvNorm, training: boolean): tf.Tensor {
-    const options = { strides: cn.strides, padding: 'same' as const, bias: cn.bias ? (cn.bias.read() as tf.Tensor1D) : null };
-    const y =
-      this.dims === 2
-        ? conv2d(x as tf.Tensor4D, cn.kernel.read() as tf.Tensor4D, options)
-        : conv3d(x as tf.Tensor5D, cn.kernel.read() as tf.Tensor5D, options);
-    return this.normalise(y, cn, training);
+    return this.normalise(this.conv(x, cn), cn, training);
   }
 
   /** The input after the per-patient intensity normalisation and with the coordinate channels. */
@@ -306,14 +320,14 @@ export class ImageEncoderLayer extends tfl.layers.Layer {
       const x = asList(inputs)[0]!;
       this.parseShape(x.shape);
       const training = isTraining(kwargs);
-      let h = this.activate(this.convNorm(this.prepareInput(x), this.stem!, training));
+      let h = this.convNormAct(this.prepareInput(x), this.stem!, training);
       this.stages.forEach((blocks, i) => {
         const transition = this.transitions[i];
-        if (transition) h = this.activate(this.convNorm(h, transition, training));
+        if (transition) h = this.convNormAct(h, transition, training);
         for (const block of blocks) {
-          const main = this.convNorm(this.activate(this.convNorm(h, block.conv1, training)), block.conv2, training);
+          const main = this.convNorm(this.convNormAct(h, block.conv1, training), block.conv2, training);
           const skip = block.shortcut ? this.convNorm(h, block.shortcut, training) : h;
-          h = this.activate(tf.add(main, skip));
+          h = this.activate(residualAdd(main, skip));
         }
       });
       const n = h.shape[0]!;
