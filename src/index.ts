@@ -37,7 +37,7 @@ export {
 } from './core/validate.js';
 export { matMul } from './ops/matmul.js';
 export { dense, layerNorm, gelu } from './ops/dense.js';
-export { readMask, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, maskTokens } from './ops/elementwise.js';
+export { readMask, maskedMean, dropout, stopGradient, l2Normalize, residualAdd, reshapeView, maskTokens } from './ops/elementwise.js';
 export { fastSlice, splitRows } from './ops/slice.js';
 export {
   fastKernelsActive,
