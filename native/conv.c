@@ -201,3 +201,31 @@ __attribute__((export_name("conv_filter_rows"))) void conv_filter_rows(u32 n, u3
     gemm(mrows, cout, rows, cols + m0, kk, 1, dy + s * cout, cout, 0, dw + m0 * cout, cout, s > 0, 0, work);
   }
 }
+
+/*
+ * The filter gradient's products per unit of 256 patch rows (the GEMM's depth block KC): for
+ * the units u ∈ [u0, u0 + count), parts[(u − u0)·kk·cout …] = im2col(x)[rows 256u … 256u + 255]ᵀ
+ * · dy[same rows] (from zero; the last unit may be shorter). conv_filter_rows adds exactly these
+ * products into dw in unit order (one per depth block), so dw = ((part_0 + part_1) + part_2) + …
+ * summed in unit order gives its bits: the Node pool splits the units over its threads (each
+ * gathers only its own rows) and adds the parts in order.
+ */
+__attribute__((export_name("conv_filter_units"))) void conv_filter_units(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh,
+                                                                        u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt,
+                                                                        u32 pl, u32 dout, u32 ho, u32 wo, const float *x,
+                                                                        const float *dy, float *parts, u32 cout, u32 u0,
+                                                                        u32 count, float *cols, float *work) {
+  u32 kk = kd * kh * kw * c;
+  u32 total = n * dout * ho * wo;
+  for (u32 u = u0; u < u0 + count; u++) {
+    u32 s = u * 256;
+    u32 rows = total - s < 256 ? total - s : 256;
+    walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
+    gemm(kk, cout, rows, cols, kk, 1, dy + s * cout, cout, 0, parts + (u - u0) * kk * cout, cout, 0, 0, work);
+  }
+}
+
+/* out = ((parts[0] + parts[1]) + parts[2]) + … over `units` parts of `size` floats (in place in parts[0]). */
+__attribute__((export_name("conv_filter_sum"))) void conv_filter_sum(float *parts, u32 units, u32 size) {
+  for (u32 u = 1; u < units; u++) add_run(parts, parts + u * size, size);
+}

@@ -37,6 +37,8 @@ type SharedGemmExports = Pick<GemmExports, 'gemm' | 'gemm_workspace_bytes'> & {
   conv_rows(...args: number[]): void;
   conv_input_rows(...args: number[]): void;
   conv_filter_rows(...args: number[]): void;
+  conv_filter_units(...args: number[]): void;
+  conv_filter_sum(parts: number, units: number, size: number): void;
 };
 
 /**
@@ -57,6 +59,21 @@ const OP_CONV_ROWS = 3;
 const OP_CONV_INPUT = 4;
 /** Rows of the filter gradient, one block of patch rows at a time (native/conv.c `conv_filter_rows`). */
 const OP_CONV_FILTER = 5;
+/** The filter gradient's products of units of 256 patch rows, each from zero (native/conv.c `conv_filter_units`). */
+const OP_CONV_FILTER_UNITS = 6;
+/**
+ * The filter gradient splits its units of 256 patch rows over the threads (each gathers only its
+ * own rows; the parts are added in unit order, the same bits) when a part, kk·cout floats, is at
+ * most this: at thin channel counts gathering the patches is much of the work, and splitting dw's
+ * rows instead makes every thread gather every block (3×3×3, 16 channels, kk·cout = 6912: 40 ms
+ * on one thread, 34 on two that way). Measured on 2 threads, paired steps: the 3D bench encoder
+ * 0.944× the step time with this path; with the bound at 32768 the 2D encoder's first stage
+ * (kk·cout = 9216) took it too and its step got 1.06× slower (its parts, 9.4 MB, summed on one
+ * thread).
+ */
+const FILTER_UNITS_MAX_PART = 8192;
+/** ... and all the parts together at most this many floats (the shared memory holds them). */
+const FILTER_UNITS_MAX_FLOATS = 8_388_608;
 /** Default smallest product (multiply-adds) worth splitting: a [128, 128]·[128, 128] product. */
 const DEFAULT_MIN_WORK = 2_097_152;
 /**
@@ -89,7 +106,7 @@ for (;;) {
         ctrl[a + 7], ctrl[a + 8], ctrl[a + 9] + i * ctrl[s + 8], ctrl[a + 10], 0, ctrl[a + 11], ctrl[a + 12]);
     }
   } else {
-    const f = op === ${OP_CONV_ROWS} ? e.conv_rows : op === ${OP_CONV_INPUT} ? e.conv_input_rows : e.conv_filter_rows;
+    const f = op === ${OP_CONV_ROWS} ? e.conv_rows : op === ${OP_CONV_INPUT} ? e.conv_input_rows : op === ${OP_CONV_FILTER_UNITS} ? e.conv_filter_units : e.conv_filter_rows;
     f(...Array.from(ctrl.subarray(a, a + 26), (v) => v >>> 0));
   }
   Atomics.store(ctrl, s, ${STATE_IDLE});
@@ -158,7 +175,7 @@ interface GemmCall {
 function runTask(ex: SharedGemmExports, task: Task): void {
   const a = task.args;
   if (task.op !== OP_GEMM) {
-    const fn = { [OP_CONV_ROWS]: ex.conv_rows, [OP_CONV_INPUT]: ex.conv_input_rows, [OP_CONV_FILTER]: ex.conv_filter_rows }[task.op]!;
+    const fn = { [OP_CONV_ROWS]: ex.conv_rows, [OP_CONV_INPUT]: ex.conv_input_rows, [OP_CONV_FILTER]: ex.conv_filter_rows, [OP_CONV_FILTER_UNITS]: ex.conv_filter_units }[task.op]!;
     fn(...a);
     return;
   }
@@ -315,8 +332,10 @@ class NodeGemmPool implements GemmPool {
    * and the result are copied, and no thread ever holds the whole patch matrix. Each thread runs
    * the calling thread's blocked loop (native/conv.c) on its share: the forward pass on its
    * output rows, the input gradient on its whole images (it zeroes and scatters into those
-   * only), the filter gradient on its rows of dw (gathering every block of patches, multiplying
-   * its columns). Every output is the same sum as on one thread (bitwise).
+   * only), the filter gradient on its units of 256 patch rows (each unit's product into a part of
+   * its own, the parts then added in unit order) when the parts are small, else on its rows of dw
+   * (gathering every block of patches, multiplying its columns). Every output is the same sum as
+   * on one thread (bitwise).
    */
   conv(job: ConvJob): boolean {
     const build = job.build ?? 'simd128';
@@ -332,13 +351,15 @@ class NodeGemmPool implements GemmPool {
     const fewRows = (job.mode === 'filter' && kk < 4) || (job.mode === 'input' && images.some(([, count]) => (count * rows) / nImg < 4));
     if (!this.exports[build] || rows * kk * co < this.minWork || rows < 8 || fewRows || !this.isReady()) return false;
     const image = d * h * w * c;
+    const units = Math.ceil(rows / 256);
+    const byUnits = job.mode === 'filter' && units > 1 && kk * co <= FILTER_UNITS_MAX_PART && units * kk * co <= FILTER_UNITS_MAX_FLOATS;
     const r = this.regions();
     const x = r.take(nImg * image); // the images (forward, filter) or dx (input)
-    const chunk = Math.min(rows, job.chunkRows ?? rows);
+    const chunk = byUnits ? 256 : Math.min(rows, job.chunkRows ?? rows);
     const block = (chunk + 3) * kk * 4; // bytes of one block of patch rows; one per thread
     const cols = r.take((this.threads * block) / 4);
     const other = r.take(job.mode === 'filter' ? rows * co : kk * co); // the filter, or dy (filter mode)
-    const dyOrOut = r.take(job.mode === 'filter' ? kk * co : rows * co); // dy (input) or the result
+    const dyOrOut = r.take(job.mode === 'filter' ? (byUnits ? units : 1) * kk * co : rows * co); // dy (input), the result, or the filter gradient's parts
     const heap = this.heap(r.end());
     if (job.mode === 'forward') {
       // each thread gathers and multiplies its rows one L2-sized block at a time (cols: a block per thread)
@@ -350,6 +371,19 @@ class NodeGemmPool implements GemmPool {
       }));
       this.dispatch(build, tasks);
       job.out.set(new Float32Array(this.memory.buffer, dyOrOut, rows * co));
+    } else if (byUnits) {
+      // each thread gathers and multiplies its own units of 256 patch rows, each into its own part;
+      // the parts are then added in unit order (the order of the depth blocks of one GEMM)
+      heap.set(job.a.subarray(0, nImg * image), x >> 2);
+      heap.set(job.b.subarray(0, rows * co), other >> 2);
+      const per = Math.ceil(units / this.threads);
+      const tasks = Array.from({ length: Math.ceil(units / per) }, (_, t) => ({
+        op: OP_CONV_FILTER_UNITS,
+        args: [nImg, d, h, w, c, ...g, x, other, dyOrOut + t * per * kk * co * 4, co, t * per, Math.min(per, units - t * per), cols + t * block, 64 + t * this.workspace],
+      }));
+      this.dispatch(build, tasks);
+      this.exports[build]!.conv_filter_sum(dyOrOut, units, kk * co); // in unit order, into the first part
+      job.out.set(new Float32Array(this.memory.buffer, dyOrOut, kk * co));
     } else if (job.mode === 'filter') {
       // each thread gathers every block of patch rows and multiplies its own rows of dw (its columns of the block)
       heap.set(job.a.subarray(0, nImg * image), x >> 2);

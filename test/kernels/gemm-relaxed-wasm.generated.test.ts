@@ -22,6 +22,6 @@ describe('gemm-relaxed-wasm.generated.ts', () => {
   it.skipIf(!relaxedSimdSupported())('imports only a memory and exports the GEMM entry points and those of native/conv.c', () => {
     const mod = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['col2im', 'colsum', 'conv_filter_rows', 'conv_input_rows', 'conv_rows', 'gemm', 'gemm_workspace_bytes', 'im2col']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['col2im', 'colsum', 'conv_filter_rows', 'conv_filter_sum', 'conv_filter_units', 'conv_input_rows', 'conv_rows', 'gemm', 'gemm_workspace_bytes', 'im2col']);
   });
 });

@@ -21,7 +21,7 @@ describe('gemm-wasm.generated.ts', () => {
     const mod = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual([
-      'chnorm_bwd', 'chnorm_fwd', 'col2im', 'colsum', 'conv_filter_rows', 'conv_input_rows', 'conv_rows', 'gelu_bwd', 'gelu_fwd', 'gemm', 'gemm_workspace_bytes', 'im2col', 'layernorm_bwd', 'layernorm_fwd', 'vdafm_erf',
+      'chnorm_bwd', 'chnorm_fwd', 'col2im', 'colsum', 'conv_filter_rows', 'conv_filter_sum', 'conv_filter_units', 'conv_input_rows', 'conv_rows', 'gelu_bwd', 'gelu_fwd', 'gemm', 'gemm_workspace_bytes', 'im2col', 'layernorm_bwd', 'layernorm_fwd', 'vdafm_erf',
     ]);
   });
 
