@@ -415,6 +415,19 @@ export interface ChannelNormForwardResult {
   variance: tf.Tensor2D;
 }
 
+/**
+ * Whether {@link channelNormForward} / {@link channelNormBackward} run (rather than return null)
+ * for `c` channels: our kernels active, and `c` a multiple of 4 (the kernel's vectors).
+ *
+ * @example
+ * ```ts
+ * channelNormSupported(32); // true on 'wasm' with vdafm's kernels, false elsewhere
+ * ```
+ */
+export function channelNormSupported(c: number): boolean {
+  return fastKernelsActive() && c % 4 === 0;
+}
+
 function checkChannelNorm(x: tf.Tensor, gamma: tf.Tensor, groups: number): number {
   assertTensor(x, 'x');
   assertFloat32(x, 'x');
@@ -465,7 +478,7 @@ export function channelNormForward(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.
     throw new InvalidArgumentError({ argument: 'epsilon', message: 'epsilon must be a finite number ≥ 0.', received: epsilon });
   }
   assertBoolean(relu, 'relu');
-  if (!fastKernelsActive() || c % 4 !== 0) return null;
+  if (!channelNormSupported(c)) return null;
   const [y, mean, variance] = tf.engine().runKernel(CHANNEL_NORM_KERNEL_NAME, { x, gamma, beta }, { groups, epsilon, relu }) as tf.Tensor[];
   return { y: y as tf.Tensor3D, mean: mean as tf.Tensor2D, variance: variance as tf.Tensor2D };
 }
@@ -531,7 +544,7 @@ export function channelNormBackward(
     assertFloat32(reluBeta, 'reluBeta');
     assertShape(reluBeta, [c], 'reluBeta');
   }
-  if (!fastKernelsActive() || c % 4 !== 0) return null;
+  if (!channelNormSupported(c)) return null;
   const inputs: tf.NamedTensorMap = { dy, x, mean, variance, gamma };
   if (reluBeta) inputs['beta'] = reluBeta;
   const [dx, dgamma, dbeta] = tf.engine().runKernel(CHANNEL_NORM_GRAD_KERNEL_NAME, inputs, { epsilon }) as tf.Tensor[];

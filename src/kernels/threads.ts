@@ -49,8 +49,9 @@ export interface GemmJob {
  *
  * `rows = n·dout·ho·wo`, `K = kd·kh·kw·c` (src/kernels/conv.ts). The pool runs the same blocked
  * products as the calling thread (native/conv.c `conv_rows`, `conv_input_rows`,
- * `conv_filter_rows`), split by output rows, whole images (input gradient) or rows of the
- * filter gradient: the result is bitwise that of one thread.
+ * `conv_filter_rows`), split by output rows, whole images (input gradient), or rows of the
+ * filter gradient (at thin channel counts, its units of 256 patch rows, whose products are added
+ * in unit order): the result is bitwise that of one thread.
  */
 export interface ConvJob {
   mode: 'forward' | 'input' | 'filter';

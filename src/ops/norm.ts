@@ -19,8 +19,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { channelNormBackward, channelNormForward } from '../kernels/fused.js';
-import { fastKernelsActive } from '../kernels/module.js';
+import { channelNormBackward, channelNormForward, channelNormSupported } from '../kernels/fused.js';
 import { reshapeView } from './elementwise.js';
 import { columnSums } from './matmul.js';
 
@@ -58,7 +57,7 @@ function normalise(
   const [n, s, c] = x.shape;
   const cg = c / groups;
   const count = s * cg;
-  if (fastKernelsActive() && c % 4 === 0) {
+  if (channelNormSupported(c)) {
     // one vdafm kernel each way on wasm (native/fused.c chnorm_fwd / chnorm_bwd): x, mean and
     // variance kept, the centred input (and the ReLU's mask) recomputed in the backward pass
     const fused = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { batchMatMulDepthwise, useDepthwiseBatchMatMul } from '../../src/ops/batched-matmul.js';
 import { dense, gelu, layerNorm } from '../../src/ops/dense.js';
-import { dropout, maskedMean, maskTokens, reshapeView, residualAdd } from '../../src/ops/elementwise.js';
+import { dropout, maskedMean, maskTokens, residualAdd } from '../../src/ops/elementwise.js';
 import { matMul } from '../../src/ops/matmul.js';
 import { ShapeError } from '../../src/errors.js';
 import { GEMM_KERNEL_NAME } from '../../src/kernels/gemm.js';
@@ -381,26 +381,6 @@ describe('single-node ops (layerNorm, gelu, maskedMean, dropout) against stock c
     const c = residualAdd(a, tf.ones([3]));
     expect(Array.from(c.dataSync())).toEqual([2, 2, 2, 2, 2, 2]);
     tf.dispose([a, b, c]);
-  });
-
-  it('reshapeView: the values and gradient of tf.reshape, keeping nothing for the backward pass, on cpu and wasm', async () => {
-    const x = normal([2, 3, 4], 5);
-    const dy = normal([6, 4], 6);
-    const ref = valueAndGrads((p) => tf.reshape(p!, [6, 4]), [x], dy);
-    for (const backend of BACKENDS) {
-      expectAllClose(await onBackend(backend, () => valueAndGrads((p) => reshapeView(p!, [-1, 4]), [x], dy)), ref, `reshapeView ${backend}`);
-      const xt = tf.tensor(x.data, x.shape);
-      const names = await onBackend(backend, () => kernelsOf(() => tf.grads((p: tf.Tensor) => tf.sum(reshapeView(p, [6, 4])))([xt])));
-      expect(names.filter((nm) => nm === 'Identity'), backend).toHaveLength(1); // the loss's sum only
-      const stock = await onBackend(backend, () => kernelsOf(() => tf.grads((p: tf.Tensor) => tf.sum(tf.reshape(p, [6, 4])))([xt])));
-      xt.dispose();
-      expect(stock.filter((nm) => nm === 'Identity'), backend).toHaveLength(2); // stock Reshape copies its input
-    }
-    await onBackend('wasm', async () => {
-      const t = tf.ones([4, 6]);
-      await assertNoLeaks(() => tf.grads((p: tf.Tensor) => tf.sum(reshapeView(p, [2, 12])))([t]), 'reshapeView gradient');
-      t.dispose();
-    });
   });
 
   it('records one tape node each: a gradient through all four saves few tensors and leaks nothing on wasm', async () => {
