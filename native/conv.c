@@ -77,45 +77,71 @@ static inline void tap_range(u32 j, u32 sw, u32 pl, u32 kw, u32 w, u32 *q0, u32 
  * of rows [r0, r0 + count) for both directions: gather copies the in-image run into cols (row r0
  * first) and zeros the rest; scatter adds the run back into x and skips the padding (the caller
  * zeroes x first).
+ *
+ * One output image row (fixed b, z, i; a run of columns j) at a time, so that the filter row
+ * (t, a) is resolved once per image row and not once per patch row: its input row is
+ * x[b, z·sd + t − pf, i·sh + a − pt, :, :] (or padding), and column j reads the kw·c floats at
+ * (j·sw − pl)·c of it, whole for the interior columns j ∈ [jlo, jhi), clipped by tap_range at
+ * the borders. Scatter adds in the order of rows, then filter rows: within one image row an input
+ * pixel is reached by one filter row (t, a) only, so every pixel receives its additions in
+ * ascending row order, however the blocks of rows are cut.
  */
-static void walk(int scatter, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf,
+static inline __attribute__((always_inline)) void walk(int scatter, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf,
                  u32 pt, u32 pl, u32 dout, u32 ho, u32 wo, u32 r0, u32 count, float *x, float *cols) {
   u32 run = kw * c;
-  float *row = cols;
-  u32 j = r0 % wo, rest = r0 / wo;
-  u32 i = rest % ho;
-  rest /= ho;
-  u32 z = rest % dout, b = rest / dout;
-  for (u32 r = 0; r < count; r++) {
-    u32 q0, q1;
-    tap_range(j, sw, pl, kw, w, &q0, &q1);
+  u32 kk = kd * kh * run;
+  /* interior columns: j·sw ≥ pl and j·sw − pl + kw ≤ w */
+  u32 jlo = (pl + sw - 1) / sw;
+  u32 jhi = w + pl >= kw ? (w + pl - kw) / sw + 1 : 0;
+  if (jhi > wo) jhi = wo;
+  if (jlo > jhi) jlo = jhi;
+  for (u32 r = r0; r < r0 + count;) {
+    u32 j0 = r % wo, rest = r / wo;
+    u32 i = rest % ho;
+    rest /= ho;
+    u32 z = rest % dout, b = rest / dout;
+    u32 j1 = wo - j0 < r0 + count - r ? wo : j0 + (r0 + count - r); /* this image row's columns [j0, j1) */
+    float *rows = cols + (r - r0) * kk - j0 * kk;                      /* row of column j: rows + j·kk */
     for (u32 t = 0; t < kd; t++) {
       int zz = (int)(z * sd + t) - (int)pf;
-      for (u32 a = 0; a < kh; a++, row += run) {
+      for (u32 a = 0; a < kh; a++) {
         int y = (int)(i * sh + a) - (int)pt;
-        int inside = zz >= 0 && zz < (int)d && y >= 0 && y < (int)h && q0 < q1;
-        float *pixels = inside ? x + (((b * d + (u32)zz) * h + (u32)y) * w + j * sw + q0 - pl) * c : 0;
-        if (scatter) {
-          if (inside) add_run(pixels, row + q0 * c, (q1 - q0) * c);
-        } else if (!inside) {
-          copy_run(row, 0, run);
-        } else {
+        u32 col = (t * kh + a) * run;
+        if (zz < 0 || zz >= (int)d || y < 0 || y >= (int)h) {
+          if (!scatter)
+            for (u32 j = j0; j < j1; j++) copy_run(rows + j * kk + col, 0, run);
+          continue;
+        }
+        float *line = x + (((b * d + (u32)zz) * h + (u32)y) * w) * c; /* the input row */
+        u32 lo = jlo > j0 ? jlo : j0, hi = jhi < j1 ? jhi : j1;
+        if (lo > hi) lo = hi;
+        for (u32 j = j0; j < j1; j++) {
+          if (j == lo && lo < hi) {
+            /* the interior: whole runs */
+            if (scatter)
+              for (; j < hi; j++) add_run(line + (j * sw - pl) * c, rows + j * kk + col, run);
+            else
+              for (; j < hi; j++) copy_run(rows + j * kk + col, line + (j * sw - pl) * c, run);
+            if (j == j1) break;
+          }
+          u32 q0, q1;
+          tap_range(j, sw, pl, kw, w, &q0, &q1);
+          float *row = rows + j * kk + col;
+          if (scatter) {
+            if (q0 < q1) add_run(line + (j * sw + q0 - pl) * c, row + q0 * c, (q1 - q0) * c);
+            continue;
+          }
+          if (q0 >= q1) {
+            copy_run(row, 0, run);
+            continue;
+          }
           if (q0 > 0) copy_run(row, 0, q0 * c);
-          copy_run(row + q0 * c, pixels, (q1 - q0) * c);
+          copy_run(row + q0 * c, line + (j * sw + q0 - pl) * c, (q1 - q0) * c);
           if (q1 < kw) copy_run(row + q1 * c, 0, (kw - q1) * c);
         }
       }
     }
-    if (++j == wo) {
-      j = 0;
-      if (++i == ho) {
-        i = 0;
-        if (++z == dout) {
-          z = 0;
-          b++;
-        }
-      }
-    }
+    r += j1 - j0;
   }
 }
 

@@ -247,6 +247,26 @@ describe('fastMatMul on the wasm backend', () => {
     },
   );
 
+  fcTest.prop(
+    [fc.oneof(fc.integer({ min: 4, max: 70 }), fc.constant(1024)), fc.integer({ min: 1, max: 600 }), fc.integer({ min: 1, max: 64 }), fc.boolean(), fc.boolean()],
+    { numRuns: 30 },
+  )('a narrow product (n ≤ 64: A read in place) gives the bits of the same columns of a wide one (A packed)', async (m, k, n, transA, withBias) => {
+    const wide = 72; // above DIRECT_N (64) in native/gemm.c: the packed path
+    const seqOf = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed + 0.37 * i));
+    await onBackend('wasm', () => {
+      const [narrowOut, wideOut] = tf.tidy(() => {
+        const aRows = tf.tensor2d(seqOf(m * k, m), [m, k]);
+        const a = (transA ? tf.transpose(aRows) : aRows) as tf.Tensor2D;
+        const bWide = tf.tensor2d(seqOf(k * wide, k), [k, wide]);
+        const biasWide = tf.tensor1d(seqOf(wide, 3));
+        const opts = (bias: tf.Tensor1D) => ({ transposeA: transA, ...(withBias ? { bias } : {}) });
+        const narrow = fastMatMul(a, tf.slice(bWide, [0, 0], [k, n]), opts(tf.slice(biasWide, 0, n)));
+        return snapshot([narrow, tf.slice(fastMatMul(a, bWide, opts(biasWide)), [0, 0], [m, n])]);
+      });
+      expect(Array.from(narrowOut!)).toEqual(Array.from(wideOut!));
+    });
+  });
+
   it('gives bias (or zeros) when the inner size is 0', async () => {
     const out = await onBackend('wasm', () =>
       tf.tidy(() => {
