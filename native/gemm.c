@@ -396,8 +396,8 @@ static __attribute__((noinline)) void kernel_edge(u32 kc, const float *a, const 
  * Direct A: a product of at most DIRECT_N columns (a column block of at most DIRECT_N / NR
  * panels) reads op(A) in place instead of packing it: each 4-row panel of A is then used only by
  * those few panels of B, so the packing copy costs more than its contiguity saves (a convolution
- * at 16 or 32 output channels, whose patches were just gathered: [256, 432]·[432, 16] ran at 45.6
- * GFLOP/s packed, 52.3 direct, relaxed, one thread, Zen 4; N = 64: 50.5 → 52.8; N = 128 lost
+ * at 16 or 32 output channels, whose patches were just gathered: [256, 432]·[432, 16] ran at 46.0
+ * GFLOP/s packed, 53.1 direct, relaxed, one thread, Zen 4; N = 64: 50.5 → 52.8; N = 128 lost
  * where lda aliases in L1). kernel_direct reads rows a, a + lda, a + 2·lda, a + 3·lda at step k
  * (A row-major), or the 4 consecutive floats at a + k·lda (A transposed). A transposed A whose lda
  * is a multiple of 1024 floats stays packed: its k steps, 4 KB apart, share an L1 set (33.6 →

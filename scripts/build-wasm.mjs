@@ -41,7 +41,7 @@ export const clang =
   process.env.CLANG ?? (spawnSync('clang-19', ['--version'], { stdio: 'ignore' }).status === 0 ? 'clang-19' : 'clang');
 
 /** The shipped configuration (see bench/experiments/gemm.ts for how it was chosen). */
-export const SHIPPED = { MR: 4, NR: 8, KC: 256, MC: 64, NC: 1024, KU: 1, SPLATA: 0, MACRO: 0, KERNEL_INLINE: 1 };
+export const SHIPPED = { MR: 4, NR: 8, KC: 256, MC: 64, NC: 1024, KU: 1, SPLATA: 0, MACRO: 0, KERNEL_INLINE: 1, DIRECT_N: 64, DIRECT_T: 1 };
 
 /**
  * Compiles `files` (default: gemm.c + fused.c + conv.c) with the given -D macros into `out`; returns the

@@ -1,5 +1,5 @@
 // GENERATED FILE, DO NOT EDIT. Regenerate with `node scripts/build-wasm.mjs` (needs clang >= 19 + wasm-ld),
-// from native/gemm.c (compiled with MR=4 NR=8 KC=256 MC=64 NC=1024 KU=1 SPLATA=0 MACRO=0 KERNEL_INLINE=1), native/fused.c and native/conv.c.
+// from native/gemm.c (compiled with MR=4 NR=8 KC=256 MC=64 NC=1024 KU=1 SPLATA=0 MACRO=0 KERNEL_INLINE=1 DIRECT_N=64 DIRECT_T=1), native/fused.c and native/conv.c.
 // Built with: Debian clang version 19.1.7 (3~deb12u1)
 // Checked by test/kernels/gemm-wasm.generated.test.ts when that clang version is installed.
 
