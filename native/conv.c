@@ -27,6 +27,13 @@ typedef unsigned int u32;
 /* native/gemm.c, linked into the same module (the simd128 or the relaxed-SIMD build). */
 void gemm(u32 M, u32 N, u32 K, const float *A, u32 lda, int transA, const float *B, u32 ldb, int transB, float *C, u32 ldc,
           int beta, const float *bias, float *work);
+/* native/gemm.c's segmented product (A read in place through a table of segments per group of rows). */
+u32 gemm_seg_group(void);
+u32 gemm_seg_room(void);
+void gemm_seg(u32 M, u32 N, u32 K, u32 run, const u32 *tab, u32 ld, const float *B, u32 ldb, float *C, u32 ldc,
+              float *work);
+void gemm_seg_t(u32 M, u32 N, u32 K, u32 run, u32 m0, const u32 *tab, u32 ld, const float *B, u32 ldb, float *C, u32 ldc,
+                int beta, float *work);
 
 /* dst[0:len] = src[0:len] (or zeros when src is 0). */
 static inline void copy_run(float *dst, const float *src, u32 len) {
@@ -158,12 +165,69 @@ __attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u
   walk(1, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, 0, n * dout * ho * wo, dx, (float *)cols);
 }
 
+/* Widest product (output channels) and shortest filter row (kw·c floats) read in place. */
+#define SEG_MAX_N 64
+#define SEG_MIN_RUN 16
+
+/*
+ * The segments of patch rows [s, s + rows) for the in-place products (native/gemm.c gemm_seg,
+ * gemm_seg_t): tab[q·ld + (r − s)] points at filter row q = (t, a) of patch row r, kw·c floats.
+ * For an output pixel inside the image's columns (j ∈ [jlo, jhi)) that is one run of an input
+ * row, x[b, z·sd + t − pf, i·sh + a − pt, j·sw − pl …], or `zero` (a run of zeros) for a padding
+ * row. The pixels of the border columns have their patch rows gathered into cols, at their rows
+ * (cols + (r − s)·K), and point there.
+ */
+static void seg_table(u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt, u32 pl,
+                      u32 dout, u32 ho, u32 wo, u32 jlo, u32 jhi, u32 s, u32 rows, const float *x, const float *zero, float *cols,
+                      u32 *tab, u32 ld) {
+  u32 run = kw * c, kk = kd * kh * run, segs = kd * kh;
+  u32 j = s % wo, rest = s / wo;
+  u32 i = rest % ho;
+  rest /= ho;
+  u32 z = rest % dout, b = rest / dout;
+  for (u32 r = 0; r < rows; r++) {
+    if (j < jlo || j >= jhi) {
+      float *own = cols + r * kk;
+      walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s + r, 1, (float *)x, own);
+      for (u32 q = 0; q < segs; q++) tab[q * ld + r] = (u32)(own + q * run);
+    } else {
+      for (u32 t = 0; t < kd; t++) {
+        int zz = (int)(z * sd + t) - (int)pf;
+        for (u32 a = 0; a < kh; a++) {
+          int yy = (int)(i * sh + a) - (int)pt;
+          int inside = zz >= 0 && zz < (int)d && yy >= 0 && yy < (int)h;
+          tab[(t * kh + a) * ld + r] = inside ? (u32)(x + ((((b * d + (u32)zz) * h + (u32)yy) * w) + j * sw - pl) * c) : (u32)zero;
+        }
+      }
+    }
+    if (++j == wo) {
+      j = 0;
+      if (++i == ho) {
+        i = 0;
+        if (++z == dout) z = 0, b++;
+      }
+    }
+  }
+}
+
+/* The interior output columns [jlo, jhi): j·sw ≥ pl and j·sw − pl + kw ≤ w (as in walk). */
+static inline void interior(u32 w, u32 kw, u32 sw, u32 pl, u32 wo, u32 *jlo, u32 *jhi) {
+  u32 hi = w + pl >= kw ? (w + pl - kw) / sw + 1 : 0;
+  *jlo = (pl + sw - 1) / sw;
+  *jhi = hi > wo ? wo : hi;
+}
+
 /*
  * Rows [r0, r0 + count) of y [rows, cout] = im2col(x) · w (w [K, cout], K = kd·kh·kw·c), one block of
- * at most `chunk` rows at a time: those rows of im2col into `cols` (room for chunk + 3 rows), then one GEMM
- * into y. A remainder under 4 rows joins the block before it, so no block takes the GEMM's
- * few-rows path unless count < 4: every output row is the same sum as in one GEMM over the whole
- * patch matrix (bit for bit). `work`: the GEMM's workspace.
+ * at most `chunk` rows at a time. A remainder under 4 rows joins the block before it, so no block
+ * takes the GEMM's few-rows path unless count < 4: every output row is the same sum as in one GEMM
+ * over the whole patch matrix (bit for bit). `cols`: room for chunk + 3 patch rows; `work`: the
+ * GEMM's workspace.
+ *
+ * Two ways, the same bits. Gathered: the block's patch rows by im2col into `cols`, then one GEMM.
+ * In place (count ≥ 4, cout ≤ SEG_MAX_N, kw·c ≥ SEG_MIN_RUN): the GEMM's micro-kernel reads the
+ * patches where they are (seg_table, gemm_seg); only the border columns' patch rows are gathered.
+ * The table and a run of zeros live in the GEMM workspace's packed-A region, which bounds the block.
  */
 __attribute__((export_name("conv_rows"))) void conv_rows(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd,
                                                         u32 sh, u32 sw, u32 pf, u32 pt, u32 pl, u32 dout, u32 ho, u32 wo,
@@ -172,11 +236,33 @@ __attribute__((export_name("conv_rows"))) void conv_rows(u32 n, u32 d, u32 h, u3
   (void)n;
   u32 kk = kd * kh * kw * c;
   u32 end = r0 + count;
+  u32 group = gemm_seg_group();
+  u32 run = kw * c, segs = kd * kh;
+  u32 room = gemm_seg_room(); /* floats: the run of zeros, then the table */
+  /* a block's table: segs × (at most chunk + 3 rows, rounded up to a group) */
+  u32 most = room > run ? ((room - run) / segs) / group * group : 0;
+  int inplace = count >= 4 && cout <= SEG_MAX_N && run >= SEG_MIN_RUN && most >= 4 * group;
+  if (inplace && chunk + 3 + group > most) chunk = most - 3 - group;
+  float *zero = work;
+  u32 *tab = (u32 *)(work + run);
+  if (inplace) copy_run(zero, 0, run);
+  u32 jlo, jhi;
+  interior(w, kw, sw, pl, wo, &jlo, &jhi);
   for (u32 s = r0; s < end;) {
     u32 rows = end - s < chunk ? end - s : chunk;
     if (end - s - rows < 4) rows = end - s;
-    walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
-    gemm(rows, cout, kk, cols, kk, 0, wt, cout, 0, y + s * cout, cout, 0, 0, work);
+    if (!inplace) {
+      walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
+      gemm(rows, cout, kk, cols, kk, 0, wt, cout, 0, y + s * cout, cout, 0, 0, work);
+      s += rows;
+      continue;
+    }
+    u32 ld = (rows + group - 1) / group * group;
+    seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, jlo, jhi, s, rows, x, zero, cols, tab, ld);
+    /* a short last group repeats the block's last row */
+    for (u32 r = rows; r < ld; r++)
+      for (u32 q = 0; q < segs; q++) tab[q * ld + r] = tab[q * ld + rows - 1];
+    gemm_seg(rows, cout, kk, run, tab, ld, wt, cout, y + s * cout, cout, work);
     s += rows;
   }
 }
@@ -208,11 +294,23 @@ __attribute__((export_name("conv_input_rows"))) void conv_input_rows(u32 nb, u32
 }
 
 /*
+ * Whether the filter gradient reads its patches in place (seg_table, gemm_seg_t) for rows m0 …
+ * of dw: as conv_rows, and a 256-row unit's table fits, MR consecutive columns of the patch matrix
+ * lie in one segment (run and m0 multiples of MR), and mrows ≥ MR (else the GEMM's few-rows path).
+ */
+static inline int filter_inplace(u32 run, u32 segs, u32 cout, u32 m0, u32 mrows) {
+  u32 group = gemm_seg_group();
+  return cout <= SEG_MAX_N && run >= SEG_MIN_RUN && run % group == 0 && m0 % group == 0 && mrows >= group &&
+         run + segs * 256 <= gemm_seg_room();
+}
+
+/*
  * Rows [m0, m0 + mrows) of the filter gradient dw [K, cout] = im2col(x)ᵀ · dy over all rows of the
  * patch matrix, one block of `chunk` patch rows at a time (chunk a multiple of 256, the GEMM's
  * depth block KC: the blocks then add into dw in the same order as the depth blocks of one GEMM
  * over all rows, bit for bit). The Node pool splits dw's rows over threads (each gathers every
- * block, and multiplies its own columns of it).
+ * block, and multiplies its own columns of it). In place (filter_inplace) one 256-row unit at a
+ * time: its table, then gemm_seg_t (the same depth blocks, the same bits).
  */
 __attribute__((export_name("conv_filter_rows"))) void conv_filter_rows(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh,
                                                                       u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt,
@@ -221,6 +319,20 @@ __attribute__((export_name("conv_filter_rows"))) void conv_filter_rows(u32 n, u3
                                                                       u32 mrows, u32 chunk, float *cols, float *work) {
   u32 kk = kd * kh * kw * c;
   u32 total = n * dout * ho * wo;
+  u32 run = kw * c;
+  if (filter_inplace(run, kd * kh, cout, m0, mrows)) {
+    float *zero = work;
+    u32 *tab = (u32 *)(work + run);
+    u32 jlo, jhi;
+    copy_run(zero, 0, run);
+    interior(w, kw, sw, pl, wo, &jlo, &jhi);
+    for (u32 s = 0; s < total; s += 256) {
+      u32 rows = total - s < 256 ? total - s : 256;
+      seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, jlo, jhi, s, rows, x, zero, cols, tab, rows);
+      gemm_seg_t(mrows, cout, rows, run, m0, tab, rows, dy + s * cout, cout, dw + m0 * cout, cout, s > 0, work);
+    }
+    return;
+  }
   for (u32 s = 0; s < total; s += chunk) {
     u32 rows = total - s < chunk ? total - s : chunk;
     walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
@@ -234,7 +346,7 @@ __attribute__((export_name("conv_filter_rows"))) void conv_filter_rows(u32 n, u3
  * · dy[same rows] (from zero; the last unit may be shorter). conv_filter_rows adds exactly these
  * products into dw in unit order (one per depth block), so dw = ((part_0 + part_1) + part_2) + …
  * summed in unit order gives its bits: the Node pool splits the units over its threads (each
- * gathers only its own rows) and adds the parts in order.
+ * gathers only its own rows) and adds the parts in order. In place as conv_filter_rows.
  */
 __attribute__((export_name("conv_filter_units"))) void conv_filter_units(u32 n, u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh,
                                                                         u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt,
@@ -243,11 +355,24 @@ __attribute__((export_name("conv_filter_units"))) void conv_filter_units(u32 n, 
                                                                         u32 count, float *cols, float *work) {
   u32 kk = kd * kh * kw * c;
   u32 total = n * dout * ho * wo;
+  u32 run = kw * c;
+  int inplace = filter_inplace(run, kd * kh, cout, 0, kk);
+  float *zero = work;
+  u32 *tab = (u32 *)(work + run);
+  u32 jlo, jhi;
+  if (inplace) copy_run(zero, 0, run);
+  interior(w, kw, sw, pl, wo, &jlo, &jhi);
   for (u32 u = u0; u < u0 + count; u++) {
     u32 s = u * 256;
     u32 rows = total - s < 256 ? total - s : 256;
+    float *part = parts + (u - u0) * kk * cout;
+    if (inplace) {
+      seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, jlo, jhi, s, rows, x, zero, cols, tab, rows);
+      gemm_seg_t(kk, cout, rows, run, 0, tab, rows, dy + s * cout, cout, part, cout, 0, work);
+      continue;
+    }
     walk(0, d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, (float *)x, cols);
-    gemm(kk, cout, rows, cols, kk, 1, dy + s * cout, cout, 0, parts + (u - u0) * kk * cout, cout, 0, 0, work);
+    gemm(kk, cout, rows, cols, kk, 1, dy + s * cout, cout, 0, part, cout, 0, 0, work);
   }
 }
 

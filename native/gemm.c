@@ -433,6 +433,141 @@ static __attribute__((noinline)) void kernel_direct_edge(u32 kc, const float *a,
 }
 
 /*
+ * Segmented A, for native/conv.c's convolutions (their patches read in place, never gathered):
+ * row i of the patch matrix [rows, K] is K / run segments of `run` floats, each anywhere in
+ * memory; tab[s·ld + i] points at segment s of row i. Per element the arithmetic of `kernel`
+ * (acc = MADD over k from 0 within each KC-deep block, then C = acc, or C + acc for later blocks
+ * or with beta): the same bits as gemm() of the gathered patch matrix (M ≥ MR there; gemm_rows
+ * sums otherwise).
+ *
+ * kernel_seg: 4 (MR) patch rows × NR columns of the forward product, A = the rows, at step k
+ * their floats k; sp = the table of the group's first row.
+ */
+#define A_SEG(u, i) wasm_v128_load32_splat(ap[i])
+#define A_STEP(u, i) wasm_v128_load32_splat((const float *)(ad + (i) * step))
+KERNEL_ATTR void kernel_seg(u32 kc, u32 p0, u32 run, const u32 *seg, u32 ld, const float *b, float *C, u32 ldc, int accumulate) {
+  const float *bias = 0;
+  v128_t acc[MR][NV];
+  ZERO_TILE();
+  u32 s = p0 / run, off = p0 - s * run;
+  for (u32 k = 0; k < kc; s++, off = 0) {
+    u32 len = run - off < kc - k ? run - off : kc - k;
+    const u32 *sp = seg + s * ld;
+    k += len;
+    /* rows equally far apart (one input row, or gathered rows): one pointer and a byte step */
+    u32 step = sp[1] - sp[0];
+    int even = 1;
+#pragma clang loop unroll(full)
+    for (u32 i = 2; i < MR; i++) even &= sp[i] - sp[i - 1] == step;
+    if (even) {
+      u32 ad = sp[0] + 4 * off;
+      for (; len; len--) {
+        KSTEP_GEN(0, A_STEP);
+        ad += 4;
+        b += NR;
+      }
+      continue;
+    }
+    const float *ap[MR];
+#pragma clang loop unroll(full)
+    for (u32 i = 0; i < MR; i++) ap[i] = (const float *)sp[i] + off;
+    for (; len; len--) {
+      KSTEP_GEN(0, A_SEG);
+#pragma clang loop unroll(full)
+      for (u32 i = 0; i < MR; i++) ap[i]++;
+      b += NR;
+    }
+  }
+  STORE_TILE();
+}
+
+/*
+ * kernel_seg_t: MR columns m … m + MR − 1 of the patch matrix, transposed (the filter gradient's
+ * A), × NR columns of B: at step k the MR floats at ptrs[k] + off (one patch row's segment).
+ */
+#define A_ROW(u, i) wasm_v128_load32_splat(a + (i))
+KERNEL_ATTR void kernel_seg_t(u32 kc, const u32 *ptrs, u32 off, const float *b, float *C, u32 ldc, int accumulate) {
+  const float *bias = 0;
+  v128_t acc[MR][NV];
+  ZERO_TILE();
+  for (u32 k = 0; k < kc; k++) {
+    const float *a = (const float *)ptrs[k] + off;
+    KSTEP_GEN(0, A_ROW);
+    b += NR;
+  }
+  STORE_TILE();
+}
+
+/* Rows per group of the segmented products (MR), and the floats of the workspace's packed-A
+   region, which they leave free for the caller's table (and run of zeros). */
+u32 gemm_seg_group(void) { return MR; }
+u32 gemm_seg_room(void) { return WS_A; }
+
+/*
+ * The tile loops of gemm()'s direct path over one KC-deep block (B packed at packB): 64-row
+ * blocks, 8-column panels, 4-row tiles; TILE(row, mr, bp, c, full) computes one tile (full: a
+ * whole MR × NR tile, else through the scratch tile and tile_corner).
+ */
+#define SEG_TILE_LOOPS(TILE)                                                                   \
+  for (u32 i0 = 0; i0 < M; i0 += MC) {                                                         \
+    u32 mc = M - i0 < MC ? M - i0 : MC;                                                        \
+    for (u32 jr = 0; jr < N; jr += NR) {                                                       \
+      u32 nr = N - jr < NR ? N - jr : NR;                                                      \
+      const float *bp = packB + jr * kc;                                                       \
+      for (u32 ir = 0; ir < mc; ir += MR) {                                                    \
+        u32 row = i0 + ir;                                                                     \
+        u32 mr = M - row < MR ? M - row : MR;                                                  \
+        float *c = C + row * ldc + jr;                                                         \
+        if (mr == MR && nr == NR)                                                              \
+          TILE(row, bp, c, ldc, accumulate);                                                   \
+        else {                                                                                 \
+          TILE(row, bp, tile, NR, 0);                                                          \
+          tile_corner(tile, c, ldc, mr, nr, accumulate, 0);                                    \
+        }                                                                                      \
+      }                                                                                        \
+    }                                                                                          \
+  }
+
+/*
+ * C[M, N] = A·B (no bias, no beta), A [M, K] the segmented patch rows (tab, ld ≥ M rounded up
+ * to MR: a short last group's missing rows repeat a real one), B [K, N] row-major (ldb), N ≤ NC.
+ * Per KC-deep block, B packed, then SEG_TILE_LOOPS. `work`: gemm()'s workspace; its packed-A
+ * region may hold the table.
+ */
+#define SEG_FORWARD(row, bp, c, ldc, acc) kernel_seg(kc, p0, run, tab + (row), ld, bp, c, ldc, acc)
+void gemm_seg(u32 M, u32 N, u32 K, u32 run, const u32 *tab, u32 ld, const float *B, u32 ldb, float *C, u32 ldc,
+              float *work) {
+  float *packB = work + WS_A;
+  float *tile = packB + WS_B;
+  for (u32 p0 = 0; p0 < K; p0 += KC) {
+    u32 kc = K - p0 < KC ? K - p0 : KC;
+    int accumulate = p0 > 0;
+    pack_b(packB, B, ldb, 0, p0, kc, 0, N);
+    SEG_TILE_LOOPS(SEG_FORWARD);
+  }
+}
+
+/*
+ * C[M, N] (+)= Aᵀ·B over K patch rows: rows m0 … m0 + M − 1 of the filter gradient, A = the
+ * segmented patch rows (tab[s·ld + k]: segment s of patch row k; run a multiple of MR and m0 of
+ * MR, so that MR consecutive columns lie in one segment), B = dy [K, N] row-major (ldb), N ≤ NC,
+ * C + C if beta. Per KC-deep block, B packed, then SEG_TILE_LOOPS.
+ */
+#define SEG_FILTER(row, bp, c, ldc, acc) \
+  kernel_seg_t(kc, tab + (m0 + (row)) / run * ld + p0, (m0 + (row)) % run, bp, c, ldc, acc)
+void gemm_seg_t(u32 M, u32 N, u32 K, u32 run, u32 m0, const u32 *tab, u32 ld, const float *B, u32 ldb, float *C, u32 ldc,
+                int beta, float *work) {
+  float *packB = work + WS_A;
+  float *tile = packB + WS_B;
+  for (u32 p0 = 0; p0 < K; p0 += KC) {
+    u32 kc = K - p0 < KC ? K - p0 : KC;
+    int accumulate = p0 > 0 || beta;
+    pack_b(packB, B, ldb, 0, p0, kc, 0, N);
+    SEG_TILE_LOOPS(SEG_FILTER);
+  }
+}
+
+/*
  * Where the tile loops live (all give the same values; speed under V8 11.3 on Zen 4, raw GFLOP/s
  * at [784,1024]x[1024,256]): 0 = inline in gemm with the micro-kernel inlined (43-46, shipped),
  * 1 = a separate function (41-43), 2 = a separate function holding the MC loop too (40-43).

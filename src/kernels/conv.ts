@@ -10,7 +10,10 @@
  * - `VdafmConvGemm` ({@link convGemm}): one whole convolution product (forward `im2col(x)·w`,
  *   input gradient `col2im(dy·wᵀ)`, filter gradient `im2col(x)ᵀ·dy`), gathering or scattering
  *   one L2-sized block of patch rows at a time, so that the patch matrix (kh·kw times the
- *   images) never exists whole; with the Node pool, the same blocks on every thread;
+ *   images) never exists whole; with the Node pool, the same blocks on every thread. The forward
+ *   product and the filter gradient read the patches in place instead (the GEMM's micro-kernel
+ *   through a table of pointers, only the border columns' patch rows gathered) when the filter
+ *   rows are at least 16 floats (`kw·c`) and there are at most 64 output channels: the same bits;
  * - `VdafmIm2Col`: input `x` `[n, h, w, c]` or `[n, d, h, w, c]`; attr `geometry`
  *   `[kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo]` (see {@link Im2ColGeometry}); output
  *   `[n·dout·ho·wo, kd·kh·kw·c]` (the patches, one row per output pixel);

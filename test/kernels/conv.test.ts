@@ -161,6 +161,57 @@ describe('im2col / col2im kernels (wasm)', () => {
     },
   );
 
+  /** Geometries whose forward product and filter gradient read the patches in place (native/conv.c: kw·c ≥ 16, cout ≤ 64; the filter gradient also kw·c a multiple of 4), and some just outside (cout up to 72, c = 5 or 17). */
+  const inPlaceCase = fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      d: fc.integer({ min: 0, max: 3 }),
+      h: fc.integer({ min: 1, max: 10 }),
+      w: fc.integer({ min: 3, max: 12 }),
+      c: fc.constantFrom(4, 5, 8, 12, 16, 17),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 2, max: 4 }),
+      kd: fc.integer({ min: 1, max: 3 }),
+      s: fc.integer({ min: 1, max: 2 }),
+      pad: fc.integer({ min: 0, max: 2 }),
+      cout: fc.integer({ min: 1, max: 72 }),
+      seed: fc.integer({ min: 0, max: 1000 }),
+    })
+    .filter((p) => p.kw * p.c >= 16);
+
+  fcTest.prop([inPlaceCase], { numRuns: 30 })(
+    'in-place geometries (filter rows of ≥ 16 floats: patches read where they are, border columns gathered): forward and filter gradient equal im2col + fastMatMul bit for bit, in blocks of any height',
+    async (p) => {
+      const out = (size: number, k: number) => Math.max(1, Math.floor((size + 2 * Math.min(p.pad, k - 1) - k) / p.s) + 1);
+      const image = p.d === 0;
+      const pt = Math.min(p.pad, p.kh - 1), pl = Math.min(p.pad, p.kw - 1);
+      const g: Im2ColGeometry = { kh: p.kh, kw: p.kw, sh: p.s, sw: p.s, pt, pl, ho: out(p.h, p.kh), wo: out(p.w, p.kw), ...(image ? {} : { kd: p.kd, sd: 1, pf: Math.min(p.pad, p.kd - 1), dout: out(p.d, p.kd) }) };
+      const volume: Volume = [p.n, image ? 1 : p.d, p.h, p.w, p.c];
+      const shape = image ? [p.n, p.h, p.w, p.c] : volume;
+      const rows = colsRows(volume, g);
+      const kk = colsWidth(volume, g);
+      const x = tf.tensor<tf.Rank>(seq(volume.reduce((a, b) => a * b), p.seed), shape);
+      const w = tf.tensor2d(seq(kk * p.cout, p.seed + 1), [kk, p.cout]);
+      const dy = tf.tensor2d(seq(rows * p.cout, p.seed + 2), [rows, p.cout]);
+      await onBackend('wasm', () => {
+        const composed = tf.tidy(() => {
+          const cols = im2col(x as tf.Tensor4D, g)!;
+          return snapshot([fastMatMul(cols, w), fastMatMul(cols, dy, { transposeA: true })]);
+        });
+        for (const chunk of [null, 4 + (p.seed % 11)]) {
+          setConvChunkRows(chunk);
+          try {
+            const got = tf.tidy(() => snapshot([convGemm('forward', x, w, g, shape)!, convGemm('filter', x, dy, g, shape)!]));
+            got.forEach((v, i) => expect(Array.from(v), `${['forward', 'filter'][i]}, blocks ${chunk}`).toEqual(Array.from(composed[i]!)));
+          } finally {
+            setConvChunkRows(null);
+          }
+        }
+      });
+      tf.dispose([x, w, dy]);
+    },
+  );
+
   it('the filter gradient over several 256-row blocks equals one GEMM over all 800 patch rows, bit for bit', async () => {
     const g: Im2ColGeometry = { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 20, wo: 20 };
     const x = tf.tensor4d(seq(2 * 20 * 20 * 3, 3), [2, 20, 20, 3]);
