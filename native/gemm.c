@@ -444,7 +444,6 @@ static __attribute__((noinline)) void kernel_direct_edge(u32 kc, const float *a,
  * their floats k; sp = the table of the group's first row.
  */
 #define A_SEG(u, i) wasm_v128_load32_splat(ap[i])
-#define A_STEP(u, i) wasm_v128_load32_splat((const float *)(ad + (i) * step))
 KERNEL_ATTR void kernel_seg(u32 kc, u32 p0, u32 run, const u32 *seg, u32 ld, const float *b, float *C, u32 ldc, int accumulate) {
   const float *bias = 0;
   v128_t acc[MR][NV];
@@ -453,24 +452,10 @@ KERNEL_ATTR void kernel_seg(u32 kc, u32 p0, u32 run, const u32 *seg, u32 ld, con
   for (u32 k = 0; k < kc; s++, off = 0) {
     u32 len = run - off < kc - k ? run - off : kc - k;
     const u32 *sp = seg + s * ld;
-    k += len;
-    /* rows equally far apart (one input row, or gathered rows): one pointer and a byte step */
-    u32 step = sp[1] - sp[0];
-    int even = 1;
-#pragma clang loop unroll(full)
-    for (u32 i = 2; i < MR; i++) even &= sp[i] - sp[i - 1] == step;
-    if (even) {
-      u32 ad = sp[0] + 4 * off;
-      for (; len; len--) {
-        KSTEP_GEN(0, A_STEP);
-        ad += 4;
-        b += NR;
-      }
-      continue;
-    }
     const float *ap[MR];
 #pragma clang loop unroll(full)
     for (u32 i = 0; i < MR; i++) ap[i] = (const float *)sp[i] + off;
+    k += len;
     for (; len; len--) {
       KSTEP_GEN(0, A_SEG);
 #pragma clang loop unroll(full)
