@@ -78,6 +78,16 @@ static inline void tap_range(u32 j, u32 sw, u32 pl, u32 kw, u32 w, u32 *q0, u32 
 }
 
 /*
+ * The interior output columns [jlo, jhi), whose kw taps all read inside the image's columns:
+ * j·sw ≥ pl and j·sw − pl + kw ≤ w (jlo > jhi when there are none).
+ */
+static inline void interior(u32 w, u32 kw, u32 sw, u32 pl, u32 wo, u32 *jlo, u32 *jhi) {
+  u32 hi = w + pl >= kw ? (w + pl - kw) / sw + 1 : 0;
+  *jlo = (pl + sw - 1) / sw;
+  *jhi = hi > wo ? wo : hi;
+}
+
+/*
  * Volumes: x [n, d, h, w, c] (a 2D image is d = kd = sd = 1, pf = 0, dout = 1), kernel kd × kh × kw,
  * strides sd, sh, sw, padding before pf (front), pt (top), pl (left), output dout × ho × wo.
  * cols row (b, z, i, j), column ((t·kh + a)·kw + q)·c + ci. One walk over every (row, filter row)
@@ -97,10 +107,8 @@ static inline __attribute__((always_inline)) void walk(int scatter, u32 d, u32 h
                  u32 pt, u32 pl, u32 dout, u32 ho, u32 wo, u32 r0, u32 count, float *x, float *cols) {
   u32 run = kw * c;
   u32 kk = kd * kh * run;
-  /* interior columns: j·sw ≥ pl and j·sw − pl + kw ≤ w */
-  u32 jlo = (pl + sw - 1) / sw;
-  u32 jhi = w + pl >= kw ? (w + pl - kw) / sw + 1 : 0;
-  if (jhi > wo) jhi = wo;
+  u32 jlo, jhi;
+  interior(w, kw, sw, pl, wo, &jlo, &jhi);
   if (jlo > jhi) jlo = jhi;
   for (u32 r = r0; r < r0 + count;) {
     u32 j0 = r % wo, rest = r / wo;
@@ -172,15 +180,17 @@ __attribute__((export_name("col2im"))) void col2im(u32 n, u32 d, u32 h, u32 w, u
 /*
  * The segments of patch rows [s, s + rows) for the in-place products (native/gemm.c gemm_seg,
  * gemm_seg_t): tab[q·ld + (r − s)] points at filter row q = (t, a) of patch row r, kw·c floats.
- * For an output pixel inside the image's columns (j ∈ [jlo, jhi)) that is one run of an input
+ * For an output pixel of the interior columns (`interior`) that is one run of an input
  * row, x[b, z·sd + t − pf, i·sh + a − pt, j·sw − pl …], or `zero` (a run of zeros) for a padding
  * row. The pixels of the border columns have their patch rows gathered into cols, at their rows
  * (cols + (r − s)·K), and point there.
  */
 static void seg_table(u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd, u32 sh, u32 sw, u32 pf, u32 pt, u32 pl,
-                      u32 dout, u32 ho, u32 wo, u32 jlo, u32 jhi, u32 s, u32 rows, const float *x, const float *zero, float *cols,
-                      u32 *tab, u32 ld) {
+                      u32 dout, u32 ho, u32 wo, u32 s, u32 rows, const float *x, const float *zero, float *cols, u32 *tab,
+                      u32 ld) {
   u32 run = kw * c, kk = kd * kh * run, segs = kd * kh;
+  u32 jlo, jhi;
+  interior(w, kw, sw, pl, wo, &jlo, &jhi);
   u32 j = s % wo, rest = s / wo;
   u32 i = rest % ho;
   rest /= ho;
@@ -208,13 +218,6 @@ static void seg_table(u32 d, u32 h, u32 w, u32 c, u32 kd, u32 kh, u32 kw, u32 sd
       }
     }
   }
-}
-
-/* The interior output columns [jlo, jhi): j·sw ≥ pl and j·sw − pl + kw ≤ w (as in walk). */
-static inline void interior(u32 w, u32 kw, u32 sw, u32 pl, u32 wo, u32 *jlo, u32 *jhi) {
-  u32 hi = w + pl >= kw ? (w + pl - kw) / sw + 1 : 0;
-  *jlo = (pl + sw - 1) / sw;
-  *jhi = hi > wo ? wo : hi;
 }
 
 /*
@@ -246,8 +249,6 @@ __attribute__((export_name("conv_rows"))) void conv_rows(u32 n, u32 d, u32 h, u3
   float *zero = work;
   u32 *tab = (u32 *)(work + run);
   if (inplace) copy_run(zero, 0, run);
-  u32 jlo, jhi;
-  interior(w, kw, sw, pl, wo, &jlo, &jhi);
   for (u32 s = r0; s < end;) {
     u32 rows = end - s < chunk ? end - s : chunk;
     if (end - s - rows < 4) rows = end - s;
@@ -258,7 +259,7 @@ __attribute__((export_name("conv_rows"))) void conv_rows(u32 n, u32 d, u32 h, u3
       continue;
     }
     u32 ld = (rows + group - 1) / group * group;
-    seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, jlo, jhi, s, rows, x, zero, cols, tab, ld);
+    seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, x, zero, cols, tab, ld);
     /* a short last group repeats the block's last row */
     for (u32 r = rows; r < ld; r++)
       for (u32 q = 0; q < segs; q++) tab[q * ld + r] = tab[q * ld + rows - 1];
@@ -323,12 +324,10 @@ __attribute__((export_name("conv_filter_rows"))) void conv_filter_rows(u32 n, u3
   if (filter_inplace(run, kd * kh, cout, m0, mrows)) {
     float *zero = work;
     u32 *tab = (u32 *)(work + run);
-    u32 jlo, jhi;
     copy_run(zero, 0, run);
-    interior(w, kw, sw, pl, wo, &jlo, &jhi);
     for (u32 s = 0; s < total; s += 256) {
       u32 rows = total - s < 256 ? total - s : 256;
-      seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, jlo, jhi, s, rows, x, zero, cols, tab, rows);
+      seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, x, zero, cols, tab, rows);
       gemm_seg_t(mrows, cout, rows, run, m0, tab, rows, dy + s * cout, cout, dw + m0 * cout, cout, s > 0, work);
     }
     return;
@@ -359,15 +358,13 @@ __attribute__((export_name("conv_filter_units"))) void conv_filter_units(u32 n, 
   int inplace = filter_inplace(run, kd * kh, cout, 0, kk);
   float *zero = work;
   u32 *tab = (u32 *)(work + run);
-  u32 jlo, jhi;
   if (inplace) copy_run(zero, 0, run);
-  interior(w, kw, sw, pl, wo, &jlo, &jhi);
   for (u32 u = u0; u < u0 + count; u++) {
     u32 s = u * 256;
     u32 rows = total - s < 256 ? total - s : 256;
     float *part = parts + (u - u0) * kk * cout;
     if (inplace) {
-      seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, jlo, jhi, s, rows, x, zero, cols, tab, rows);
+      seg_table(d, h, w, c, kd, kh, kw, sd, sh, sw, pf, pt, pl, dout, ho, wo, s, rows, x, zero, cols, tab, rows);
       gemm_seg_t(kk, cout, rows, run, 0, tab, rows, dy + s * cout, cout, part, cout, 0, work);
       continue;
     }

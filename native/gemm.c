@@ -490,8 +490,9 @@ u32 gemm_seg_room(void) { return WS_A; }
 
 /*
  * The tile loops of gemm()'s direct path over one KC-deep block (B packed at packB): 64-row
- * blocks, 8-column panels, 4-row tiles; TILE(row, mr, bp, c, full) computes one tile (full: a
- * whole MR × NR tile, else through the scratch tile and tile_corner).
+ * blocks, 8-column panels, 4-row tiles. TILE(row, bp, c, ldc, accumulate) computes the tile of
+ * rows row … and B panel bp into c: a whole MR × NR tile straight into C, a partial one into the
+ * scratch tile, whose valid corner tile_corner then stores.
  */
 #define SEG_TILE_LOOPS(TILE)                                                                   \
   for (u32 i0 = 0; i0 < M; i0 += MC) {                                                         \

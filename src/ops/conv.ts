@@ -9,9 +9,10 @@
  *
  * On 'wasm' with vdafm's kernels active (the default; `conv-gradients.ts`), every 2D and 3D
  * convolution is a product on vdafm's GEMM: forward `im2col(x) · w` (gathered one L2-sized block
- * of patch rows at a time, or read in place at thin channel counts), input gradient `col2im(dy · wᵀ)`, filter gradient `im2col(x)ᵀ · dy`
- * (src/kernels/conv.ts, one `VdafmConvGemm` kernel per product: the GEMM has relaxed SIMD and,
- * with the Node thread pool, runs the whole product on every core without copying the patches;
+ * of patch rows at a time, or read in place at thin channel counts), input gradient
+ * `col2im(dy · wᵀ)`, filter gradient `im2col(x)ᵀ · dy` (src/kernels/conv.ts, one `VdafmConvGemm`
+ * kernel per product: the GEMM has relaxed SIMD and, with the Node thread pool, runs the whole
+ * product on every core without copying the patches;
  * XNNPACK's convolution has neither, and the filter gradient as a convolution ran at half
  * XNNPACK's forward rate).
  * Elsewhere (cpu, webgl, webgpu, or the fast kernels off), the ops use only the backend's 2D
