@@ -10,10 +10,10 @@
  */
 import { disableThreads, enableThreads } from '../../src/node/threads.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { runPeer, waitPolicyFree } from './peer.js';
-import { summarize } from './stats.js';
+import { PeerServer, runPeer, waitPolicyFree } from './peer.js';
+import { medianInterval, performance, summarize } from './stats.js';
 import { maxRssBytes, profileStep, timeStep, useBackend } from './tfjs.js';
-import type { BenchContext, Profile, RepPlan, Row, Stats, StepMemory } from './types.js';
+import type { BenchContext, PairedTrain, Profile, RepPlan, Row, Stats, StepMemory } from './types.js';
 
 /** One implementation under test, built on the active backend. Every method returns a tensor the caller disposes. */
 export interface ModelImpl {
@@ -187,6 +187,7 @@ export async function runPeerRows(ctx: BenchContext, o: PeerOptions): Promise<{ 
     const row: Row = {
       ...base(n),
       ...(r === other ? { label: 'PyTorch peer (OpenMP default wait policy: faster than passive here)' } : {}),
+      policy: r === other ? 'default' : 'passive',
       forward: stats(r.forward, r.forward_warmup),
       train: stats(r.train, r.train_warmup),
       predict: stats(r.predict, r.forward_warmup),
@@ -221,4 +222,89 @@ export function cpuPlans(heavy = false): PhasePlans {
     train: { warmup: 0, reps: heavy ? 1 : 2, minReps: 1, maxSeconds: 20 },
     predict: { warmup: 0, reps: 3, minReps: 1, maxSeconds: 3 },
   };
+}
+
+/** Options of {@link runPairedTrain}. */
+export interface PairedOptions {
+  /** The library variant (built on wasm for each thread count). */
+  make: () => ModelImpl;
+  /** Peer script (absolute) answering `--serve` requests, and its arguments before `--serve`. */
+  script: string;
+  args?: string[];
+  /** Timed rounds per thread count (each: one step of each side). */
+  rounds: number;
+  /** Untimed steps of each side first (PyTorch's first 2-thread steps are slow: oneDNN set-up). */
+  warmup: number;
+  /** Thread counts of vdafm. @defaultValue [1, 2] */
+  threads?: number[];
+}
+
+/**
+ * Times vdafm's train step and the PyTorch peer's interleaved (see {@link PairedTrain}) at each
+ * thread count. A round runs two steps of each side and times the second, so that each timed step
+ * follows one of its own, as in training (with one step per round, the 3D encoder's PyTorch
+ * 2-thread step took 92 ms, against 66 ms in its sequential row of the same run; with two, 62
+ * against 59). PyTorch runs at 1 thread against 1; at 2 against PyTorch's faster sequential row
+ * (`pytorch-2`, or `pytorch-1` when its 2-thread step was slower), with that row's OpenMP wait
+ * policy. Needs the sequential peer rows in `rows`; returns [] without them (no peer, or it failed).
+ */
+export async function runPairedTrain(ctx: BenchContext, rows: Row[], o: PairedOptions): Promise<{ paired: PairedTrain[]; notes: string[] }> {
+  const paired: PairedTrain[] = [];
+  const notes: string[] = [];
+  if (!ctx.peer || ctx.quick) return { paired, notes };
+  for (const threads of o.threads ?? [1, 2]) {
+    const p1 = rows.find((r) => r.id === 'pytorch-1');
+    const pn = rows.find((r) => r.id === `pytorch-${threads}`);
+    const peerRow = threads > 1 && p1?.train && pn?.train && p1.train.median < pn.train.median ? p1 : pn;
+    if (!peerRow?.train) continue;
+    const policy = peerRow.policy ?? 'passive';
+    const started = await PeerServer.start(ctx.python, o.script, o.args ?? [], policy);
+    if (!started.server) {
+      notes.push(`interleaved ${threads} thr: PyTorch peer ${started.info.status}: ${started.info.status === 'ok' ? '' : started.info.error.split('\n')[0]}`);
+      continue;
+    }
+    const server = started.server;
+    await useBackend('wasm');
+    if (threads > 1) await enableThreads({ threads });
+    else await disableThreads();
+    const impl = o.make();
+    try {
+      ctx.log(`  interleaved train steps, ${threads} thr: vdafm × PyTorch ${peerRow.threads} thr (${policy}), ${o.rounds} rounds`);
+      const ours = async (): Promise<number> => {
+        const t0 = performance.now();
+        const out = impl.train();
+        await out.data();
+        const dt = performance.now() - t0;
+        out.dispose();
+        return dt;
+      };
+      for (let i = 0; i < o.warmup; i++) await ours();
+      await server.time(peerRow.threads, 'train', o.warmup);
+      // each side's timed step follows an untimed step of its own (its caches, and PyTorch's
+      // OpenMP threads, as warm as in back-to-back training steps, not as the other side left them)
+      const oursTimed = async (): Promise<number> => (await ours(), ours());
+      const peerTimed = async (): Promise<number> => (await server.time(peerRow.threads, 'train', 2))[1]!;
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let r = 0; r < o.rounds; r++) {
+        if (r % 2 === 0) {
+          a.push(await oursTimed());
+          b.push(await peerTimed());
+        } else {
+          b.push(await peerTimed());
+          a.push(await oursTimed());
+        }
+      }
+      const ratios = a.map((x, i) => x / b[i]!);
+      const m = medianInterval(ratios, 0.95);
+      paired.push({ threads, peerThreads: peerRow.threads, policy, ours: a, peer: b, ratios, median: m.median, lo: m.lo, hi: m.hi, level: m.coverage });
+    } catch (e) {
+      notes.push(`interleaved ${threads} thr failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    } finally {
+      impl.dispose();
+      server.close();
+      if (threads > 1) await disableThreads();
+    }
+  }
+  return { paired, notes };
 }

@@ -250,10 +250,13 @@ export class PeerServer {
     });
   }
 
-  /** Starts `python script --serve`; resolves to the server, or to the peer's failure answer. */
-  static async start(python: string, script: string, timeoutMs = 60_000): Promise<{ server: PeerServer; info: PeerAnswer } | { server: null; info: PeerAnswer }> {
+  /**
+   * Starts `python script ...args --serve` (OpenMP wait `policy`, see {@link peerEnv}); resolves
+   * to the server, or to the peer's failure answer.
+   */
+  static async start(python: string, script: string, args: string[] = [], policy: 'passive' | 'default' = 'passive', timeoutMs = 60_000): Promise<{ server: PeerServer; info: PeerAnswer } | { server: null; info: PeerAnswer }> {
     if (python.includes('/') && !existsSync(python)) return { server: null, info: { status: 'not installed', error: `${python} does not exist` } };
-    const child = spawn(python, [script, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv() });
+    const child = spawn(python, [script, ...args, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv(policy) });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FloorReport, floorLines, machineKind } from './floor.js';
 import type { MachineInfo } from './machine.js';
-import type { Check, KernelTime, Phase, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
+import type { Check, KernelTime, PairedTrain, Phase, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
 
 /** The whole run, as written to `latest.json`. */
 export interface BenchReport {
@@ -152,6 +152,19 @@ function profileText(p: Profile, top: number): string[] {
   return out;
 }
 
+/** One line per interleaved thread count: both sides' medians and the per-round ratio with its interval. */
+export function pairedLines(w: WorkloadResult): string[] {
+  const median = (xs: number[]) => {
+    const x = [...xs].sort((a, b) => a - b);
+    return x.length % 2 ? x[x.length >> 1]! : (x[x.length / 2 - 1]! + x[x.length / 2]!) / 2;
+  };
+  return (w.paired ?? []).map(
+    (p) =>
+      `interleaved train steps, ${p.threads} thr (${p.ours.length} rounds, PyTorch ${p.peerThreads} thr, OpenMP ${p.policy}): ours ${ms(median(p.ours))} ms, PyTorch ${ms(median(p.peer))} ms; ` +
+      `per-round ratio ours ÷ PyTorch: median ${times(p.median)}, ${(p.level * 100).toFixed(1)} % interval ${times(p.lo)}–${times(p.hi)}`,
+  );
+}
+
 /** Console rendering of one workload. */
 export function consoleWorkload(w: WorkloadResult): string {
   const parts = [
@@ -162,6 +175,7 @@ export function consoleWorkload(w: WorkloadResult): string {
     '',
     ...w.ratios.map(ratioLine),
     ...(w.checks ?? []).map(checkLine),
+    ...pairedLines(w),
   ];
   for (const r of w.rows.filter((x) => x.note)) parts.push(`note ${r.id}: ${r.note}`);
   for (const p of w.profiles) parts.push('', ...profileText(p, 15));
@@ -187,7 +201,9 @@ function markdownReport(report: BenchReport): string {
     '## Summary',
     '',
     'Ratios are ours ÷ PyTorch train-step medians at equal threads (1: `ours-wasm` ÷ `pytorch-1`; 2: `ours-wasm-2` ÷ PyTorch\'s faster of `pytorch-2` and `pytorch-1`, marked when that is `pytorch-1`); ' +
-      'floor = PyTorch GEMM rate ÷ best wasm multiply-add peak at that thread count (section "Hardware floor"); ratio ÷ floor = how far above the unavoidable (target ≤ 1.25).',
+      'floor = PyTorch GEMM rate ÷ best wasm multiply-add peak at that thread count (section "Hardware floor"); ratio ÷ floor = how far above the unavoidable (target ≤ 1.25). ' +
+      'The ratio ÷ floor columns and the verdicts use the *interleaved* train steps where they were measured (one step of each side per round, the median of the per-round ratios, with its interval in brackets; ' +
+      '"resolved" when the whole interval lies on one side of 1.25); "seq." marks a ratio of medians timed minutes apart.',
     '',
     markdownTable(SUMMARY_HEADERS, summaryRows(report.workloads, report.floor)),
     '',
@@ -200,6 +216,7 @@ function markdownReport(report: BenchReport): string {
     if (w.reference) lines.push(`"× ref" = median ÷ median of \`${w.reference}\` (interleaved rows: of the interleaved peer row). Times in ms, median ± half the IQR.`, '');
     lines.push(markdownTable(HEADERS, tableRows(w)), '');
     if (w.ratios.length) lines.push(...w.ratios.map((r) => `- ${ratioLine(r)}`), '');
+    if (w.paired?.length) lines.push(...pairedLines(w).map((l) => `- ${l}`), '');
     if (w.checks?.length) lines.push(...w.checks.map((c) => `- ${checkLine(c)}`), '');
     const noted = w.rows.filter((x) => x.note);
     if (noted.length) lines.push(...noted.map((r) => `- \`${r.id}\`: ${r.note}`), '');
@@ -257,6 +274,27 @@ function trainRatio(w: WorkloadResult, threads: 1 | 2): number | null {
   return ours && peer ? ratioOf(ours.train, peer.train) : null;
 }
 
+/** The interleaved train steps of `w` at `threads` (vdafm's), if measured. */
+function pairedAt(w: WorkloadResult, threads: 1 | 2): PairedTrain | undefined {
+  return w.paired?.find((p) => p.threads === threads);
+}
+
+/**
+ * The verdict of ratio ÷ floor against `max`: the interleaved median (and whether its interval is
+ * on one side of `max`) where measured, else the sequential ratio of medians.
+ */
+export function floorVerdict(w: WorkloadResult, threads: 1 | 2, floor: number | null, max = 1.25): { value: number; lo: number | null; hi: number | null; met: boolean; resolved: boolean | null; paired: boolean } | null {
+  if (floor === null) return null;
+  const p = pairedAt(w, threads);
+  if (p) {
+    const [value, lo, hi] = [p.median / floor, p.lo / floor, p.hi / floor];
+    return { value, lo, hi, met: value <= max, resolved: hi <= max || lo > max, paired: true };
+  }
+  const ratio = trainRatio(w, threads);
+  if (ratio === null) return null;
+  return { value: ratio / floor, lo: null, hi: null, met: ratio / floor <= max, resolved: null, paired: false };
+}
+
 /** Whether PyTorch's 1-thread train step beat its 2-thread one (the 2-thread ratio then uses the 1-thread step). */
 function peerFasterOnOne(w: WorkloadResult): boolean {
   return peerRow(w, 2)?.id === 'pytorch-1';
@@ -277,9 +315,9 @@ function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = nu
     };
     const f = (t: 1 | 2) => floor?.floor[t] ?? null;
     const overFloor = (t: 1 | 2) => {
-      const ratio = trainRatio(w, t);
-      const fl = f(t);
-      return ratio !== null && fl !== null ? times(ratio / fl) : '–';
+      const v = floorVerdict(w, t, f(t));
+      if (!v) return '–';
+      return v.paired ? `${times(v.value)} [${times(v.lo)}–${times(v.hi)}]` : `${times(v.value)} seq.`;
     };
     const stockCell = !stock ? '–' : stock.status !== 'ok' ? stock.status : stock.train ? ms(stock.train.median) : stock.trainError ? `fails: ${stock.trainError}` : '–';
     const cpuCell = !cpu ? '–' : cpu.status !== 'ok' ? cpu.status : `${cpu.forward ? ms(cpu.forward.median) : '–'} / ${cpu.train ? ms(cpu.train.median) : '–'}`;
@@ -315,10 +353,16 @@ function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null =
       const ratio = trainRatio(w, t);
       const fl = floor?.floor[t] ?? null;
       if (ratio === null || fl === null) continue;
-      const v = ratio / fl;
-      const verdict = v <= 1.25 ? 'met' : 'NOT met';
+      const v = floorVerdict(w, t, fl)!;
+      const verdict = v.met ? 'met' : 'NOT met';
       const peer = t === 2 && peerFasterOnOne(w) ? " (PyTorch's 1-thread step: its 2-thread one was slower)" : '';
-      out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''}${peer} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v)} (target ≤ 1.25: ${verdict})`);
+      const p = pairedAt(w, t);
+      if (p) {
+        out.push(
+          `${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''}${peer}, interleaved (${p.ratios.length} rounds) ÷ floor = ${times(p.median)} [${times(p.lo)}–${times(p.hi)}] ÷ ${times(fl)} = ` +
+            `${times(v.value)} [${times(v.lo)}–${times(v.hi)}, ${(p.level * 100).toFixed(1)} %] (target ≤ 1.25: ${verdict}, ${v.resolved ? 'resolved' : 'not resolved at this noise'}; ratio of sequential medians: ${times(ratio / fl)})`,
+        );
+      } else out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''}${peer} ÷ floor = ${times(ratio)} ÷ ${times(fl)} = ${times(v.value)} (target ≤ 1.25: ${verdict}; sequential medians)`);
       // the encoders: the same ratio against PyTorch's convolution rate (informational, see bench/README.md)
       const kind = w.name === 'image-encoder-2d' ? 'conv2d' : w.name === 'image-encoder-3d' ? 'conv3d' : null;
       const cf = kind ? (floor?.conv?.[kind].floor[t] ?? null) : null;

@@ -17,6 +17,32 @@ export function quantile(sorted: number[], p: number): number {
   return a + (b - a) * (pos - lo);
 }
 
+/**
+ * The median of `values` with a distribution-free interval: the order statistics x₍k₎ and
+ * x₍n+1−k₎ (1-based, sorted), k the largest with P(Binomial(n, ½) < k) ≤ (1 − `level`)/2, so the
+ * interval covers the population median with probability at least `level` (any continuous
+ * distribution). `coverage` is that exact probability, 1 − 2·P(Binomial(n, ½) < k). With too few
+ * values for `level` (n < 6 at 0.95) the interval is the whole range [min, max] and `coverage`
+ * says what it is worth.
+ */
+export function medianInterval(values: number[], level = 0.95): { median: number; lo: number; hi: number; coverage: number } {
+  const x = [...values].sort((a, b) => a - b);
+  const n = x.length;
+  if (n === 0) return { median: Number.NaN, lo: Number.NaN, hi: Number.NaN, coverage: 0 };
+  // cdf[j] = P(Binomial(n, ½) ≤ j)
+  const cdf: number[] = [];
+  let pmf = 0.5 ** n;
+  let acc = 0;
+  for (let j = 0; j <= n; j++) {
+    acc += pmf;
+    cdf.push(acc);
+    pmf = (pmf * (n - j)) / (j + 1);
+  }
+  let k = 1;
+  while (k + 1 <= Math.floor((n + 1) / 2) && cdf[k]! <= (1 - level) / 2) k++;
+  return { median: quantile(x, 0.5), lo: x[k - 1]!, hi: x[n - k]!, coverage: 1 - 2 * cdf[k - 1]! };
+}
+
 /** Median, quartiles, IQR, min and max of `samples` (milliseconds). */
 export function summarize(samples: number[], warmup: number): Stats {
   const sorted = [...samples].sort((x, y) => x - y);

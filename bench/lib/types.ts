@@ -82,6 +82,33 @@ export interface Row {
   refId?: string;
   /** Largest |difference| of the output against the library variant on the same weights (experiments). */
   maxAbsDiff?: number;
+  /** Peer rows: the OpenMP wait policy the row was timed with (the faster one at 2 threads). */
+  policy?: 'passive' | 'default';
+}
+
+/**
+ * Train steps of vdafm and of the PyTorch peer timed *interleaved*: round r times one step of
+ * each, alternating which goes first, so that load from other processes and the machine's drift
+ * hit both sides alike. The ratio is taken per round (ours ÷ PyTorch on the same round), and its
+ * median carries a distribution-free interval (order statistics of the per-round ratios).
+ */
+export interface PairedTrain {
+  /** vdafm's threads. */
+  threads: number;
+  /** PyTorch's threads (at 2: its faster thread count in the sequential rows, as the summary's ratio). */
+  peerThreads: number;
+  /** OpenMP wait policy of the peer process. */
+  policy: 'passive' | 'default';
+  /** Per-round train-step times, ms (warm-up rounds excluded). */
+  ours: number[];
+  peer: number[];
+  /** Per-round ratio ours ÷ PyTorch. */
+  ratios: number[];
+  /** Median of `ratios` and its interval [lo, hi] at confidence `level` (the exact coverage of the order statistics). */
+  median: number;
+  lo: number;
+  hi: number;
+  level: number;
 }
 
 /** The timed phases of a row: batch forward, train step, batch-1 prediction. */
@@ -138,6 +165,8 @@ export interface WorkloadResult {
   notes: string[];
   /** Pass/fail checks that are not ratios (e.g. "tensors per step flat over 1000 steps"). */
   checks?: Check[];
+  /** Interleaved train steps against the peer, per thread count (the summary's ratio where present). */
+  paired?: PairedTrain[];
 }
 
 /** A pass/fail check of a workload, shown with the ratios and in the run summary. */

@@ -22,13 +22,14 @@ With --predict-reps k, also times k batch-1 inference calls (sigmoid of the head
 mode): the per-patient latency ("predict") of bench/workloads/image-encoder.ts.
 
 Run: /usr/bin/python3 bench/peer/image_encoder.py --workload plain2d --threads 1 --warmup 2 --reps 5
-Prints one JSON object (protocol of bench/peer/common.py).
+Prints one JSON object (protocol of bench/peer/common.py); with --serve, answers timing requests
+on stdin instead (interleaved with vdafm's steps, see common.py).
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_library, emit, import_torch, max_rss_kb, set_threads  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, serve, set_threads  # noqa: E402
 import argparse  # noqa: E402
 import time  # noqa: E402
 
@@ -119,6 +120,7 @@ def main():
     p.add_argument('--batch', type=int, default=0, help='batch size (default 16 for 2D, 4 for 3D)')
     p.add_argument('--predict-reps', type=int, default=0,
                    help='also time batch-1 inference (per-patient latency) this many times')
+    p.add_argument('--serve', action='store_true', help='answer timing requests on stdin (common.py)')
     args = p.parse_args()
     torch = import_torch()
     torch.manual_seed(args.seed)
@@ -127,8 +129,8 @@ def main():
         shape[0] = args.batch
     x = torch.randn(*shape)
     x1 = x[:1].clone()
-    results = []
-    for n in [int(t) for t in args.threads.split(',') if t]:
+
+    def make_runner(n):
         set_threads(torch, n)
         model = build(torch, args.workload)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -153,6 +155,15 @@ def main():
             opt.step()
             return float(loss)
 
+        return {'forward': forward, 'train': train, 'predict': predict}
+
+    if args.serve:
+        serve(torch, make_runner, {'torch': torch.__version__, 'blas': blas_library(), 'python': sys.version.split()[0]})
+        return
+    results = []
+    for n in [int(t) for t in args.threads.split(',') if t]:
+        r = make_runner(n)
+        forward, train, predict = r['forward'], r['train'], r['predict']
         fwd, fwd_cpu = time_series(forward, args.warmup, args.reps, args.max_seconds)
         trn, trn_cpu = time_series(train, args.warmup, args.reps, args.max_seconds)
         extra = {}

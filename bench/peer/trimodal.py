@@ -38,7 +38,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import blas_library, emit, import_torch, max_rss_kb, set_threads, time_series  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, serve, set_threads, time_series  # noqa: E402
 
 D = 32
 HEADS = 4
@@ -200,6 +200,7 @@ def main():
     p.add_argument("--max-seconds", type=float, default=20.0, help="soft budget per timed series")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--serve", action="store_true", help="answer timing requests on stdin (common.py)")
     args = p.parse_args()
     torch = import_torch()
     from vdafm import dual_alignment_loss  # noqa: PLC0415 (needs torch)
@@ -207,8 +208,8 @@ def main():
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     inputs, labels = make_batch(torch, args.batch, args.seed)
     inputs1 = tuple(t[:1].clone() for t in inputs)
-    results = []
-    for n in [int(t) for t in args.threads.split(",") if t]:
+
+    def make_runner(n):
         set_threads(torch, n)
         torch.manual_seed(args.seed)
         model = build(torch)
@@ -239,6 +240,16 @@ def main():
             opt.step()
             return float(loss)
 
+        return {"forward": forward, "train": train, "predict": predict,
+                "params": sum(p.numel() for p in model.parameters())}
+
+    if args.serve:
+        serve(torch, make_runner, {"torch": torch.__version__, "blas": blas_library(), "python": sys.version.split()[0]})
+        return
+    results = []
+    for n in [int(t) for t in args.threads.split(",") if t]:
+        r = make_runner(n)
+        forward, train, predict = r["forward"], r["train"], r["predict"]
         fwd = time_series(forward, args.warmup, args.reps, args.max_seconds)
         trn = time_series(train, args.warmup, args.reps, args.max_seconds)
         prd = time_series(predict, args.warmup, args.predict_reps, args.max_seconds)
@@ -250,7 +261,7 @@ def main():
             "forward_warmup": args.warmup,
             "train_warmup": args.warmup,
             "max_rss_kb": max_rss_kb(),
-            "params": sum(p.numel() for p in model.parameters()),
+            "params": r["params"],
             "loss": train(),
         })
     emit({"status": "ok", "torch": torch.__version__, "blas": blas_library(), "python": sys.version.split()[0],

@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import blas_library, emit, import_torch, max_rss_kb, set_threads, time_series  # noqa: E402
+from common import blas_library, emit, import_torch, max_rss_kb, serve, set_threads, time_series  # noqa: E402
 
 B, NV, NT, NC, D, HEADS, LAYERS, DC = 16, 49, 64, 12, 256, 8, 2, 64
 
@@ -48,6 +48,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--predict-reps", type=int, default=0,
                    help="also time batch-1 inference (per-patient latency) this many times")
+    p.add_argument("--serve", action="store_true",
+                   help="answer timing requests on stdin for the first --variant (common.py)")
     args = p.parse_args()
     torch = import_torch()
     from vdafm import VDAFM, dual_alignment_loss  # noqa: PLC0415 (needs torch)
@@ -58,45 +60,56 @@ def main():
     clinical = torch.randn(B, NC, DC)
     text_mask, clinical_mask = workload_masks(torch)
     labels = (torch.arange(B) % 3 == 0).float().unsqueeze(-1)
+
+    def make_runner(n, variant):
+        late = variant == "late"
+        set_threads(torch, n)
+        torch.manual_seed(args.seed)
+        model = VDAFM(D, D, DC if late else None, dim=D, numHeads=HEADS, numLayers=LAYERS, dropout=0.1,
+                      conditioning="film", fusion="gated", clinical="late" if late else "none")
+        head = torch.nn.Linear(2 * D if late else D, 1)
+        params = list(model.parameters()) + list(head.parameters())
+        opt = torch.optim.Adam(params, lr=1e-4)
+        inputs = (visual, text, text_mask) + ((clinical, clinical_mask) if late else ())
+
+        def forward():
+            model.eval()
+            with torch.no_grad():
+                out = model(*inputs)
+            return float(out["headInput"][0, 0])
+
+        inputs1 = tuple(t[:1].clone() for t in inputs)
+
+        def predict():
+            model.eval()
+            with torch.no_grad():
+                out = model(*inputs1)
+                p = torch.sigmoid(head(out["headInput"]))
+            return float(p[0, 0])
+
+        def train():
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            out = model(*inputs)
+            cls = torch.nn.functional.binary_cross_entropy_with_logits(head(out["headInput"]), labels)
+            align = dual_alignment_loss(out, text_mask, clinical_mask if late else None, temperature=0.07)
+            loss = cls + align["loss"]
+            loss.backward()
+            opt.step()
+            return float(loss)
+
+        return {"forward": forward, "train": train, "predict": predict}
+
+    if args.serve:
+        first = [v for v in args.variant.split(",") if v][0]
+        serve(torch, lambda n: make_runner(n, first),
+              {"torch": torch.__version__, "blas": blas_library(), "python": sys.version.split()[0]})
+        return
     results = []
     for variant in [v for v in args.variant.split(",") if v]:
-        late = variant == "late"
         for n in [int(t) for t in args.threads.split(",") if t]:
-            set_threads(torch, n)
-            torch.manual_seed(args.seed)
-            model = VDAFM(D, D, DC if late else None, dim=D, numHeads=HEADS, numLayers=LAYERS, dropout=0.1,
-                          conditioning="film", fusion="gated", clinical="late" if late else "none")
-            head = torch.nn.Linear(2 * D if late else D, 1)
-            params = list(model.parameters()) + list(head.parameters())
-            opt = torch.optim.Adam(params, lr=1e-4)
-            inputs = (visual, text, text_mask) + ((clinical, clinical_mask) if late else ())
-
-            def forward():
-                model.eval()
-                with torch.no_grad():
-                    out = model(*inputs)
-                return float(out["headInput"][0, 0])
-
-            inputs1 = tuple(t[:1].clone() for t in inputs)
-
-            def predict():
-                model.eval()
-                with torch.no_grad():
-                    out = model(*inputs1)
-                    p = torch.sigmoid(head(out["headInput"]))
-                return float(p[0, 0])
-
-            def train():
-                model.train()
-                opt.zero_grad(set_to_none=True)
-                out = model(*inputs)
-                cls = torch.nn.functional.binary_cross_entropy_with_logits(head(out["headInput"]), labels)
-                align = dual_alignment_loss(out, text_mask, clinical_mask if late else None, temperature=0.07)
-                loss = cls + align["loss"]
-                loss.backward()
-                opt.step()
-                return float(loss)
-
+            r = make_runner(n, variant)
+            forward, train, predict = r["forward"], r["train"], r["predict"]
             fwd = time_series(forward, args.warmup, args.reps, args.max_seconds)
             trn = time_series(train, args.warmup, args.reps, args.max_seconds)
             extra = {}

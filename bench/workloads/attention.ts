@@ -40,6 +40,7 @@ import {
 } from '../../src/layers/transformer-block.js';
 import { fastKernelsBuild, relaxedSimdSupported, setFastKernelsEnabled } from '../../src/kernels/module.js';
 import { disableThreads, enableThreads } from '../../src/node/threads.js';
+import { type ModelImpl, runPairedTrain } from '../lib/model-bench.js';
 import { PeerServer, runPeer } from '../lib/peer.js';
 import { makeRatio } from '../lib/report.js';
 import { summarize, timeIt } from '../lib/stats.js';
@@ -224,6 +225,22 @@ interface TfjsVariant {
   /** Threads of vdafm's GEMM (vdafm/node) while the variant runs. @defaultValue 1 */
   threads?: number;
   note?: string;
+}
+
+/** The library block as a {@link ModelImpl} (its train step only: the interleaved rounds of runPairedTrain). */
+function oursModelImpl(): ModelImpl {
+  const impl = ours();
+  const { x, c } = inputs();
+  const opt = tf.train.adam(LR);
+  return {
+    forward: () => tf.tidy(() => impl.forward(x, c)),
+    train: trainStep(impl, opt, x, c),
+    dispose: () => {
+      impl.dispose();
+      opt.dispose();
+      tf.dispose([x, c]);
+    },
+  };
 }
 
 function inputs(): { x: tf.Tensor; c: tf.Tensor } {
@@ -742,6 +759,10 @@ export const workload: Workload = {
     const peerInterleaved = ctx.peer && !ctx.quick && rows.some((r) => r.id === 'pytorch-1' && r.status === 'ok');
     const expList = ctx.experiments ? exps : [];
     if (selected(ctx, 'ours-wasm') && (expList.length || peerInterleaved)) rows.push(...(await runInterleaved(ctx, expList, peerInterleaved)));
+    const { paired, notes: pairedNotes } = selected(ctx, 'ours-wasm')
+      ? await runPairedTrain(ctx, rows, { make: oursModelImpl, script: fileURLToPath(new URL('../peer/attention_block.py', import.meta.url)), rounds: 15, warmup: 5 })
+      : { paired: [], notes: [] };
+    notes.push(...pairedNotes);
     if (ctx.profile && selected(ctx, 'ours-wasm')) profiles.push(await profileVariant(ctx, 'ours-wasm', ours));
     if (ctx.profile && ctx.experiments) {
       for (const e of exps) profiles.push(await profileVariant(ctx, e.id, () => experiment(e.forward)));
@@ -780,6 +801,7 @@ export const workload: Workload = {
       ratios,
       profiles,
       notes,
+      paired,
     };
   },
 };

@@ -10,9 +10,12 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createImageEncoder } from '../../src/index.js';
-import { cpuPlans, emptyRow, type ModelImpl, type ModelVariant, type PhasePlans, runModelVariant, runPeerRows, wasmPlans } from '../lib/model-bench.js';
+import { cpuPlans, emptyRow, type ModelImpl, type ModelVariant, type PhasePlans, runModelVariant, runPairedTrain, runPeerRows, wasmPlans } from '../lib/model-bench.js';
 import { makeRatio } from '../lib/report.js';
 import type { BenchContext, Profile, Row, Workload, WorkloadResult } from '../lib/types.js';
+
+/** Interleaved rounds per thread count (bench/lib/model-bench.ts runPairedTrain). */
+const PAIRED_ROUNDS = 15;
 
 type Dims = 2 | 3;
 
@@ -176,6 +179,7 @@ function imageWorkload(dims: Dims): Workload {
         timeoutMs: 15 * 60_000,
       });
       rows.push(...peer.rows);
+      const { paired, notes: pairedNotes } = await runPairedTrain(ctx, rows, { make: impl(s, oursModel), script: fileURLToPath(new URL('../peer/image_encoder.py', import.meta.url)), args: ['--workload', `encoder${dims}d`, '--batch', String(s.shape[0])], rounds: PAIRED_ROUNDS, warmup: 5 });
       if (ctx.quick && !rows.some((r) => r.id === 'ours-cpu')) rows.push(emptyRow({ id: 'ours-cpu', label: 'ours (createImageEncoder)', backend: 'cpu', kind: 'library' }, 'skipped', '--quick'));
       const target = { text: `≤ ${s.targetMax}×`, max: s.targetMax };
       const notes = [
@@ -183,6 +187,7 @@ function imageWorkload(dims: Dims): Workload {
         'ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s pool: the GEMM and the convolution products; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).',
       ];
       if (peer.note) notes.push(peer.note);
+      notes.push(...pairedNotes);
       const title = ctx.quick ? `${title0} [--quick: batch ${s.shape[0]}]` : title0;
       return {
         name: this.name,
@@ -204,6 +209,7 @@ function imageWorkload(dims: Dims): Workload {
         ],
         profiles,
         notes,
+        paired,
       };
     },
   };

@@ -19,11 +19,14 @@ import { imageEncoderConfig } from '../../src/study/ablations.js';
 import { AdamW } from '../../src/training/optimizer.js';
 import { Trainer } from '../../src/training/trainer.js';
 import type { TriModalData } from '../../src/models/data.js';
-import { cpuPlans, emptyRow, type ModelImpl, type ModelVariant, runModelVariant, runPeerRows, wasmPlans } from '../lib/model-bench.js';
+import { cpuPlans, emptyRow, type ModelImpl, type ModelVariant, runModelVariant, runPairedTrain, runPeerRows, wasmPlans } from '../lib/model-bench.js';
 import { makeRatio } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import { maxRssBytes, useBackend } from '../lib/tfjs.js';
 import type { BenchContext, Check, Profile, Row, Workload, WorkloadResult } from '../lib/types.js';
+
+/** Interleaved rounds per thread count (bench/lib/model-bench.ts runPairedTrain). */
+const PAIRED_ROUNDS = 15;
 
 const B = 32;
 const DIM = 32;
@@ -148,12 +151,14 @@ const triModal: Workload = {
       timeoutMs: 10 * 60_000,
     });
     rows.push(...peer.rows);
+    const { paired, notes: pairedNotes } = await runPairedTrain(ctx, rows, { make: ours, script: fileURLToPath(new URL('../peer/trimodal.py', import.meta.url)), args: ['--batch', String(B)], rounds: PAIRED_ROUNDS, warmup: 5 });
     const notes = [
       'No stock tfjs equivalent: the model is this library\'s assembly (stock tfjs cannot train its conv2d on wasm: see image-encoder-2d).',
       'Train step = tf.variableGrads of Trainer.computeLoss (training mode: dropout on) + the library AdamW (weight decay 0 = Adam; all variables updated as one flat vector); the Trainer\'s own step adds balancing, clipping and one read-back (timed in tri-modal-leak).',
       'ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s GEMM pool; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).',
     ];
     if (peer.note) notes.push(peer.note);
+    notes.push(...pairedNotes);
     return {
       name: 'tri-modal',
       title: this.title,
@@ -175,6 +180,7 @@ const triModal: Workload = {
       ],
       profiles,
       notes,
+      paired,
     };
   },
 };

@@ -12,9 +12,12 @@ import '@tensorflow/tfjs-layers';
 import { dense } from '../../src/ops/dense.js';
 import { type VDAFM, vdafm } from '../../src/fusion/vdafm.js';
 import { dualSemanticAlignmentLoss } from '../../src/losses/alignment.js';
-import { cpuPlans, type ModelImpl, type ModelVariant, runModelVariant, runPeerRows, wasmPlans } from '../lib/model-bench.js';
+import { cpuPlans, type ModelImpl, type ModelVariant, runModelVariant, runPairedTrain, runPeerRows, wasmPlans } from '../lib/model-bench.js';
 import { makeRatio } from '../lib/report.js';
 import type { BenchContext, Profile, Row, Workload, WorkloadResult } from '../lib/types.js';
+
+/** Interleaved rounds per thread count (bench/lib/model-bench.ts runPairedTrain). */
+const PAIRED_ROUNDS = 15;
 
 const B = 16;
 const NV = 49;
@@ -129,11 +132,13 @@ export const workload: Workload = {
       timeoutMs: 10 * 60_000,
     });
     rows.push(...peer.rows);
+    const { paired, notes: pairedNotes } = await runPairedTrain(ctx, rows, { make: ours, script: fileURLToPath(new URL('../peer/vdafm_bench.py', import.meta.url)), args: ['--variant', 'late'], rounds: PAIRED_ROUNDS, warmup: 5 });
     const notes = [
       'No stock tfjs equivalent (VDAFM is this library\'s layer); stock-tfjs cost of the attention inside it: see workload `attention`.',
       'ours-wasm runs one thread, ours-wasm-2 two (vdafm/node\'s GEMM pool; tfjs-backend-wasm\'s own kernels stay on one thread); PyTorch: torch and BLAS threads set to n (bench/peer/common.py set_threads).',
     ];
     if (peer.note) notes.push(peer.note);
+    notes.push(...pairedNotes);
     return {
       name: 'vdafm',
       title: this.title,
@@ -154,6 +159,7 @@ export const workload: Workload = {
       ],
       profiles,
       notes,
+      paired,
     };
   },
 };
