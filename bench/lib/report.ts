@@ -202,8 +202,8 @@ function markdownReport(report: BenchReport): string {
     '',
     'Ratios are ours ÷ PyTorch train-step medians at equal threads (1: `ours-wasm` ÷ `pytorch-1`; 2: `ours-wasm-2` ÷ PyTorch\'s faster of `pytorch-2` and `pytorch-1`, marked when that is `pytorch-1`); ' +
       'floor = PyTorch GEMM rate ÷ best wasm multiply-add peak at that thread count (section "Hardware floor"); ratio ÷ floor = how far above the unavoidable (target ≤ 1.25). ' +
-      'The ratio ÷ floor columns and the verdicts use the *interleaved* train steps where they were measured (one step of each side per round, the median of the per-round ratios, with its interval in brackets; ' +
-      '"resolved" when the whole interval lies on one side of 1.25); "seq." marks a ratio of medians timed minutes apart.',
+      'The train ÷ PT and ratio ÷ floor columns and the verdicts use the *interleaved* train steps where they were measured (bench/README.md: per round two steps of each side, the second timed; the median of the per-round ratios, ' +
+      'its 95 % interval in brackets; "resolved" when the whole interval lies on one side of 1.25), with the ratio of the sequential medians (`ours-wasm` and `pytorch-1` rows, timed minutes apart) as "seq."; "seq." alone: no interleaved steps.',
     '',
     markdownTable(SUMMARY_HEADERS, summaryRows(report.workloads, report.floor)),
     '',
@@ -321,15 +321,20 @@ function summaryRows(workloads: WorkloadResult[], floor: FloorReport | null = nu
     };
     const stockCell = !stock ? '–' : stock.status !== 'ok' ? stock.status : stock.train ? ms(stock.train.median) : stock.trainError ? `fails: ${stock.trainError}` : '–';
     const cpuCell = !cpu ? '–' : cpu.status !== 'ok' ? cpu.status : `${cpu.forward ? ms(cpu.forward.median) : '–'} / ${cpu.train ? ms(cpu.train.median) : '–'}`;
+    const overPeer = (t: 1 | 2) => {
+      const p = pairedAt(w, t);
+      const seq = t === 1 ? r(ours, p1, 'train') : times(trainRatio(w, 2));
+      return p ? `${times(p.median)} (seq. ${seq})` : `${seq}${seq.endsWith('×') ? ' seq.' : ''}`;
+    };
     return [
       w.name,
       triple(ours),
       triple(p1),
-      r(ours, p1, 'train'),
+      overPeer(1),
       times(f(1)),
       overFloor(1),
       ours2?.train ? ms(ours2.train.median) : (ours2?.status ?? '–'),
-      times(trainRatio(w, 2)) + (peerFasterOnOne(w) ? ' (vs PT-1: PT-2 was slower)' : ''),
+      overPeer(2) + (peerFasterOnOne(w) ? ' (vs PT-1: PT-2 was slower)' : ''),
       times(f(2)),
       overFloor(2),
       r(ours, p1, 'forward'),
