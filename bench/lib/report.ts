@@ -371,7 +371,8 @@ function summaryTargets(workloads: WorkloadResult[], floor: FloorReport | null =
       // the encoders: the same ratio against PyTorch's convolution rate (informational, see bench/README.md)
       const kind = w.name === 'image-encoder-2d' ? 'conv2d' : w.name === 'image-encoder-3d' ? 'conv3d' : null;
       const cf = kind ? (floor?.conv?.[kind].floor[t] ?? null) : null;
-      if (cf !== null) out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''} ÷ conv-rate floor (${kind}) = ${times(ratio)} ÷ ${times(cf)} = ${times(ratio / cf)} (not the target; PyTorch's convolutions against its GEMM: ${times(cf / fl)})`);
+      const r = p?.median ?? ratio;
+      if (cf !== null) out.push(`${w.name}: train ÷ PyTorch at ${t} thread${t > 1 ? 's' : ''}${p ? ', interleaved,' : ''} ÷ conv-rate floor (${kind}) = ${times(r)} ÷ ${times(cf)} = ${times(r / cf)} (not the target; PyTorch's convolutions against its GEMM: ${times(cf / fl)})`);
     }
   }
   if (floor) {
