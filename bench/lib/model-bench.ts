@@ -246,12 +246,14 @@ export interface PairedOptions {
  * 2-thread step took 92 ms, against 66 ms in its sequential row of the same run; with two, 62
  * against 59). PyTorch runs at 1 thread against 1; at 2 against PyTorch's faster sequential row
  * (`pytorch-2`, or `pytorch-1` when its 2-thread step was slower), with that row's OpenMP wait
- * policy. Needs the sequential peer rows in `rows`; returns [] without them (no peer, or it failed).
+ * policy. Needs the sequential rows in `rows`: returns [] without an `ours-wasm` row that ran, or
+ * without the peer's (no peer, or it failed).
  */
 export async function runPairedTrain(ctx: BenchContext, rows: Row[], o: PairedOptions): Promise<{ paired: PairedTrain[]; notes: string[] }> {
   const paired: PairedTrain[] = [];
   const notes: string[] = [];
-  if (!ctx.peer || ctx.quick) return { paired, notes };
+  // only where the library's own row ran (not deselected by --variants, not failed)
+  if (!ctx.peer || ctx.quick || rows.find((r) => r.id === 'ours-wasm')?.status !== 'ok') return { paired, notes };
   for (const threads of o.threads ?? [1, 2]) {
     const p1 = rows.find((r) => r.id === 'pytorch-1');
     const pn = rows.find((r) => r.id === `pytorch-${threads}`);

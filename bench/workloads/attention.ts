@@ -759,9 +759,7 @@ export const workload: Workload = {
     const peerInterleaved = ctx.peer && !ctx.quick && rows.some((r) => r.id === 'pytorch-1' && r.status === 'ok');
     const expList = ctx.experiments ? exps : [];
     if (selected(ctx, 'ours-wasm') && (expList.length || peerInterleaved)) rows.push(...(await runInterleaved(ctx, expList, peerInterleaved)));
-    const { paired, notes: pairedNotes } = selected(ctx, 'ours-wasm')
-      ? await runPairedTrain(ctx, rows, { make: oursModelImpl, script: fileURLToPath(new URL('../peer/attention_block.py', import.meta.url)), rounds: 15, warmup: 5 })
-      : { paired: [], notes: [] };
+    const { paired, notes: pairedNotes } = await runPairedTrain(ctx, rows, { make: oursModelImpl, script: fileURLToPath(new URL('../peer/attention_block.py', import.meta.url)), rounds: 15, warmup: 5 });
     notes.push(...pairedNotes);
     if (ctx.profile && selected(ctx, 'ours-wasm')) profiles.push(await profileVariant(ctx, 'ours-wasm', ours));
     if (ctx.profile && ctx.experiments) {

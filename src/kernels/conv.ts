@@ -145,8 +145,22 @@ function convGemmKernelFunc(args: KernelArgs): tf.TensorInfo {
   const pool = poolFor(rows * kk * cout, 1);
   if (pool?.conv) {
     const out = backend.makeOutput(outShape, 'float32');
+    // the calling thread's share can run here, on tfjs's heap (its patch block allocated before
+    // the views are taken: an allocation may grow the heap and detach them)
+    const ex = runner.exports as unknown as ConvExports;
+    const chunk = Math.min(rows, chunkRows);
+    const cols = runner.zeroCopy && mode !== 'filter' ? backend.makeOutput([chunk + 3, kk], 'float32') : null;
+    const local = cols
+      ? (first: number, count: number) => {
+          const [pa, pb, po, pc] = [a, b, out, cols].map((t) => pointer(backend, t)) as [number, number, number, number];
+          if (mode === 'forward') ex.conv_rows(...v, ...g, first, count, pa, pb, po, cout, chunk, pc, runner.work);
+          else ex.conv_input_rows(count, v[1]!, v[2]!, v[3]!, v[4]!, ...g, first, pa, pb, po, cout, chunk, pc, runner.work);
+        }
+      : undefined;
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    if (pool.conv({ mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: runner.build, chunkRows })) return out;
+    const done = pool.conv({ mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: runner.build, chunkRows, ...(local ? { local } : {}) });
+    if (cols) backend.disposeData(cols.dataId);
+    if (done) return out;
     backend.disposeData(out.dataId);
   }
   // kk < 4: the filter gradient's GEMM would take its few-rows path, which sums all rows at once

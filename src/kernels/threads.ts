@@ -72,6 +72,14 @@ export interface ConvJob {
    * @defaultValue all rows at once
    */
   chunkRows?: number;
+  /**
+   * `'forward'` and `'input'` only: computes output rows `[first, first + count)` (forward) or
+   * whole images `[first, first + count)` (input) of this product where `a`, `b` and `out` live,
+   * with the same blocked loop (the same bits). A pool may run its calling thread's share so, and
+   * copy only the other threads' parts in and out. It must not allocate on that heap (the views
+   * `a`, `b`, `out` would detach).
+   */
+  local?: (first: number, count: number) => void;
 }
 
 /** Runs products on several threads; see {@link setGemmPool}. */

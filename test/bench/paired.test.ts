@@ -4,9 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { runPairedTrain } from '../../bench/lib/model-bench.js';
 import { floorVerdict, pairedLines } from '../../bench/lib/report.js';
 import { medianInterval } from '../../bench/lib/stats.js';
-import type { PairedTrain, Row, WorkloadResult } from '../../bench/lib/types.js';
+import type { BenchContext, PairedTrain, Row, WorkloadResult } from '../../bench/lib/types.js';
 
 /** P(Binomial(n, ½) ≤ j), summed from the binomial coefficients (an independent route to the cdf). */
 function binomialCdf(n: number, j: number): number {
@@ -130,4 +131,30 @@ describe('the model peers answer interleaved timing requests (--serve)', () => {
     expect(samples.every((ms) => ms > 0 && ms < 60_000)).toBe(true);
     expect(String(lines[2]!['error'])).toMatch(/KeyError/); // an unknown phase is answered, not fatal
   }, 150_000);
+});
+
+describe('runPairedTrain', () => {
+  const ctx = (o: Partial<BenchContext>): BenchContext => ({ quick: false, peer: true, python: '/nonexistent/python', experiments: false, profile: false, variants: null, log: () => {}, ...o });
+  const stats = { median: 1, q1: 1, q3: 1, iqr: 0, min: 1, max: 1, samples: [1], warmup: 0 };
+  const row = (id: string, status: Row['status']): Row => ({ id, label: id, backend: 'x', threads: 1, kind: 'library', forward: null, train: stats, status });
+  const never = () => {
+    throw new Error('the library variant must not be built');
+  };
+  it('runs nothing without the peer, in --quick, or when the library row did not run', async () => {
+    const rows = [row('ours-wasm', 'ok'), row('pytorch-1', 'ok')];
+    for (const [c, r] of [
+      [ctx({ peer: false }), rows],
+      [ctx({ quick: true }), rows],
+      [ctx({}), [row('ours-wasm', 'skipped'), row('pytorch-1', 'ok')]],
+      [ctx({}), [row('ours-wasm', 'failed'), row('pytorch-1', 'ok')]],
+    ] as const) {
+      expect(await runPairedTrain(c, [...r], { make: never, script: 'none.py', rounds: 3, warmup: 1 })).toEqual({ paired: [], notes: [] });
+    }
+  });
+
+  it('reports a peer that cannot start in its notes, without building the library variant', async () => {
+    const out = await runPairedTrain(ctx({}), [row('ours-wasm', 'ok'), row('pytorch-1', 'ok')], { make: never, script: 'none.py', rounds: 3, warmup: 1, threads: [1] });
+    expect(out.paired).toEqual([]);
+    expect(out.notes).toEqual(['interleaved 1 thr: PyTorch peer not installed: /nonexistent/python does not exist']);
+  });
 });
