@@ -231,7 +231,7 @@ export interface PairedOptions {
   /** Peer script (absolute) answering `--serve` requests, and its arguments before `--serve`. */
   script: string;
   args?: string[];
-  /** Timed rounds per thread count (each: one step of each side). */
+  /** Timed rounds per thread count (each: two steps of each side, the second timed). */
   rounds: number;
   /** Untimed steps of each side first (PyTorch's first 2-thread steps are slow: oneDNN set-up). */
   warmup: number;
