@@ -11,8 +11,9 @@
 import { disableThreads, enableThreads } from '../../src/node/threads.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { PeerServer, runPeer, waitPolicyFree } from './peer.js';
-import { medianInterval, performance, summarize } from './stats.js';
-import { maxRssBytes, profileStep, timeStep, useBackend } from './tfjs.js';
+import { peerRow } from './report.js';
+import { medianInterval, summarize } from './stats.js';
+import { maxRssBytes, profileStep, timeOnce, timeStep, useBackend } from './tfjs.js';
 import type { BenchContext, PairedTrain, Profile, RepPlan, Row, Stats, StepMemory } from './types.js';
 
 /** One implementation under test, built on the active backend. Every method returns a tensor the caller disposes. */
@@ -236,7 +237,7 @@ export interface PairedOptions {
   /** Untimed steps of each side first (PyTorch's first 2-thread steps are slow: oneDNN set-up). */
   warmup: number;
   /** Thread counts of vdafm. @defaultValue [1, 2] */
-  threads?: number[];
+  threads?: Array<1 | 2>;
 }
 
 /**
@@ -254,12 +255,10 @@ export async function runPairedTrain(ctx: BenchContext, rows: Row[], o: PairedOp
   const notes: string[] = [];
   // only where the library's own row ran (not deselected by --variants, not failed)
   if (!ctx.peer || ctx.quick || rows.find((r) => r.id === 'ours-wasm')?.status !== 'ok') return { paired, notes };
-  for (const threads of o.threads ?? [1, 2]) {
-    const p1 = rows.find((r) => r.id === 'pytorch-1');
-    const pn = rows.find((r) => r.id === `pytorch-${threads}`);
-    const peerRow = threads > 1 && p1?.train && pn?.train && p1.train.median < pn.train.median ? p1 : pn;
-    if (!peerRow?.train) continue;
-    const policy = peerRow.policy ?? 'passive';
+  for (const threads of o.threads ?? ([1, 2] as const)) {
+    const peer = peerRow({ rows }, threads);
+    if (!peer?.train) continue;
+    const policy = peer.policy ?? 'passive';
     const started = await PeerServer.start(ctx.python, o.script, o.args ?? [], policy);
     if (!started.server) {
       notes.push(`interleaved ${threads} thr: PyTorch peer ${started.info.status}: ${started.info.status === 'ok' ? '' : started.info.error.split('\n')[0]}`);
@@ -271,21 +270,14 @@ export async function runPairedTrain(ctx: BenchContext, rows: Row[], o: PairedOp
     else await disableThreads();
     const impl = o.make();
     try {
-      ctx.log(`  interleaved train steps, ${threads} thr: vdafm × PyTorch ${peerRow.threads} thr (${policy}), ${o.rounds} rounds`);
-      const ours = async (): Promise<number> => {
-        const t0 = performance.now();
-        const out = impl.train();
-        await out.data();
-        const dt = performance.now() - t0;
-        out.dispose();
-        return dt;
-      };
+      ctx.log(`  interleaved train steps, ${threads} thr: vdafm × PyTorch ${peer.threads} thr (${policy}), ${o.rounds} rounds`);
+      const ours = () => timeOnce(() => impl.train());
       for (let i = 0; i < o.warmup; i++) await ours();
-      await server.time(peerRow.threads, 'train', o.warmup);
+      await server.time(peer.threads, 'train', o.warmup);
       // each side's timed step follows an untimed step of its own (its caches, and PyTorch's
       // OpenMP threads, as warm as in back-to-back training steps, not as the other side left them)
       const oursTimed = async (): Promise<number> => (await ours(), ours());
-      const peerTimed = async (): Promise<number> => (await server.time(peerRow.threads, 'train', 2))[1]!;
+      const peerTimed = async (): Promise<number> => (await server.time(peer.threads, 'train', 2))[1]!;
       const a: number[] = [];
       const b: number[] = [];
       for (let r = 0; r < o.rounds; r++) {
@@ -299,7 +291,7 @@ export async function runPairedTrain(ctx: BenchContext, rows: Row[], o: PairedOp
       }
       const ratios = a.map((x, i) => x / b[i]!);
       const m = medianInterval(ratios, 0.95);
-      paired.push({ threads, peerThreads: peerRow.threads, policy, ours: a, peer: b, ratios, median: m.median, lo: m.lo, hi: m.hi, level: m.coverage });
+      paired.push({ threads, peerThreads: peer.threads, policy, ours: a, peer: b, ratios, median: m.median, lo: m.lo, hi: m.hi, level: m.coverage });
     } catch (e) {
       notes.push(`interleaved ${threads} thr failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     } finally {

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FloorReport, floorLines, machineKind } from './floor.js';
 import type { MachineInfo } from './machine.js';
+import { summarize } from './stats.js';
 import type { Check, KernelTime, PairedTrain, Phase, Profile, Ratio, Row, Stats, WorkloadResult } from './types.js';
 
 /** The whole run, as written to `latest.json`. */
@@ -154,10 +155,7 @@ function profileText(p: Profile, top: number): string[] {
 
 /** One line per interleaved thread count: both sides' medians and the per-round ratio with its interval. */
 export function pairedLines(w: WorkloadResult): string[] {
-  const median = (xs: number[]) => {
-    const x = [...xs].sort((a, b) => a - b);
-    return x.length % 2 ? x[x.length >> 1]! : (x[x.length / 2 - 1]! + x[x.length / 2]!) / 2;
-  };
+  const median = (xs: number[]) => summarize(xs, 0).median;
   return (w.paired ?? []).map(
     (p) =>
       `interleaved train steps, ${p.threads} thr (${p.ours.length} rounds, PyTorch ${p.peerThreads} thr, OpenMP ${p.policy}): ours ${ms(median(p.ours))} ms, PyTorch ${ms(median(p.peer))} ms; ` +
@@ -260,7 +258,7 @@ function triple(r: Row | undefined): string {
  * on small steps its 2-thread parallel regions can cost more than they save, e.g. the tri-modal
  * step at 57.8 ms on 2 threads against 52.8 ms on 1, OpenMP spinning or not).
  */
-export function peerRow(w: WorkloadResult, threads: 1 | 2): Row | undefined {
+export function peerRow(w: Pick<WorkloadResult, 'rows'>, threads: 1 | 2): Row | undefined {
   const p1 = w.rows.find((r) => r.id === 'pytorch-1');
   if (threads === 1) return p1;
   const p2 = w.rows.find((r) => r.id === 'pytorch-2');

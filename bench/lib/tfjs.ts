@@ -32,6 +32,15 @@ export function maxRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/** Wall time of one `step` (which returns one tensor it owns), read back and disposed, in ms. */
+export async function timeOnce(step: () => tf.Tensor): Promise<number> {
+  const t0 = performance.now();
+  const out = step();
+  await out.data();
+  out.dispose();
+  return performance.now() - t0;
+}
+
 /**
  * Times `step` (which returns one tensor it owns: the loss or the output) and watches tensor
  * counts: the returned tensor is read back (so the work is finished) and disposed. With

@@ -19,7 +19,6 @@
  *
  * @packageDocumentation
  */
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -44,7 +43,7 @@ import { type ModelImpl, runPairedTrain } from '../lib/model-bench.js';
 import { PeerServer, runPeer } from '../lib/peer.js';
 import { makeRatio } from '../lib/report.js';
 import { summarize, timeIt } from '../lib/stats.js';
-import { maxRssBytes, profileStep, type StepProfile, timeStep, useBackend } from '../lib/tfjs.js';
+import { maxRssBytes, profileStep, type StepProfile, timeOnce, timeStep, useBackend } from '../lib/tfjs.js';
 import type { BenchContext, Profile, RepPlan, Row, Workload, WorkloadResult } from '../lib/types.js';
 
 const B = 16;
@@ -389,13 +388,6 @@ async function runInterleaved(ctx: BenchContext, list: Experiment[], withPeer: b
     profile?: StepProfile;
     diff?: { outDiff: number; gradDiff: number };
   }
-  const once = async (f: () => tf.Tensor): Promise<number> => {
-    const t0 = performance.now();
-    const out = f();
-    await out.data();
-    out.dispose();
-    return performance.now() - t0;
-  };
   const opts: tf.Optimizer[] = [];
   const tfjsEntry = (id: string, label: string, kind: Row['kind'], note: string, fwd: ExperimentForward, simd128 = false): Entry => {
     const impl = experiment(fwd);
@@ -412,7 +404,7 @@ async function runInterleaved(ctx: BenchContext, list: Experiment[], withPeer: b
         setFastKernelsEnabled(true);
       }
     };
-    return { id, label, kind, backend: 'wasm', note, impl, forward: () => build(() => once(() => tf.tidy(() => impl.forward(x, c)))), train: () => build(() => once(step)) };
+    return { id, label, kind, backend: 'wasm', note, impl, forward: () => build(() => timeOnce(() => tf.tidy(() => impl.forward(x, c)))), train: () => build(() => timeOnce(step)) };
   };
   const entries: Entry[] = [
     tfjsEntry('ours-wasm-paired', `ours (vdafm ops, ${fastKernelsBuild()} GEMM), interleaved`, 'library', 'same as ours-wasm, re-timed round-robin with the rows below', libraryForward),

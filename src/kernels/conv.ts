@@ -143,39 +143,40 @@ function convGemmKernelFunc(args: KernelArgs): tf.TensorInfo {
   const chunkRows = convChunkRows(kk, mode === 'filter' ? 256 : 64);
   const runner = pickRunner(backend);
   const pool = poolFor(rows * kk * cout, 1);
-  if (pool?.conv) {
-    const out = backend.makeOutput(outShape, 'float32');
-    // the calling thread's share can run here, on tfjs's heap (its patch block allocated before
-    // the views are taken: an allocation may grow the heap and detach them)
-    const ex = runner.exports as unknown as ConvExports;
-    const chunk = Math.min(rows, chunkRows);
-    const cols = runner.zeroCopy && mode !== 'filter' ? backend.makeOutput([chunk + 3, kk], 'float32') : null;
-    const local = cols
-      ? (first: number, count: number) => {
-          const [pa, pb, po, pc] = [a, b, out, cols].map((t) => pointer(backend, t)) as [number, number, number, number];
-          if (mode === 'forward') ex.conv_rows(...v, ...g, first, count, pa, pb, po, cout, chunk, pc, runner.work);
-          else ex.conv_input_rows(count, v[1]!, v[2]!, v[3]!, v[4]!, ...g, first, pa, pb, po, cout, chunk, pc, runner.work);
-        }
-      : undefined;
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    const done = pool.conv({ mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: runner.build, chunkRows, ...(local ? { local } : {}) });
-    if (cols) backend.disposeData(cols.dataId);
-    if (done) return out;
-    backend.disposeData(out.dataId);
-  }
   // kk < 4: the filter gradient's GEMM would take its few-rows path, which sums all rows at once
-  if (runner.zeroCopy && (mode !== 'filter' || kk >= 4)) {
-    // one L2-sized block of patch rows at a time (the same bits as the whole patch matrix)
+  const blocked = runner.zeroCopy && (mode !== 'filter' || kk >= 4);
+  if (pool?.conv || blocked) {
     const ex = runner.exports as unknown as ConvExports;
     const out = backend.makeOutput(outShape, 'float32');
     const chunk = mode === 'filter' ? chunkRows : Math.min(rows, chunkRows);
-    const cols = backend.makeOutput([chunk + 3, kk], 'float32');
-    const [pa, pb, po, pc] = [a, b, out, cols].map((t) => pointer(backend, t)) as [number, number, number, number];
-    if (mode === 'forward') ex.conv_rows(...v, ...g, 0, rows, pa, pb, po, cout, chunk, pc, runner.work);
-    else if (mode === 'input') ex.conv_input_rows(...v, ...g, 0, pa, pb, po, cout, chunk, pc, runner.work);
-    else ex.conv_filter_rows(...v, ...g, pa, pb, po, cout, 0, kk, chunk, pc, runner.work);
-    backend.disposeData(cols.dataId);
-    return out;
+    // the blocked loops' patch block on tfjs's heap, allocated before the pool takes views of the
+    // heap (an allocation may grow it and detach them); the pool's calling thread uses it for its
+    // share of a forward product or input gradient
+    let cols = blocked && (mode !== 'filter' || !pool?.conv) ? backend.makeOutput([chunk + 3, kk], 'float32') : null;
+    const pointers = () => [a, b, out, cols!].map((t) => pointer(backend, t)) as [number, number, number, number];
+    // output rows [first, first + count) (forward) or images (input), one L2-sized block of patch
+    // rows at a time (the same bits as the whole patch matrix)
+    const part = (first: number, count: number) => {
+      const [pa, pb, po, pc] = pointers();
+      if (mode === 'forward') ex.conv_rows(...v, ...g, first, count, pa, pb, po, cout, chunk, pc, runner.work);
+      else ex.conv_input_rows(count, v[1]!, v[2]!, v[3]!, v[4]!, ...g, first, pa, pb, po, cout, chunk, pc, runner.work);
+    };
+    let done = false;
+    if (pool?.conv) {
+      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      done = pool.conv({ mode, volume: v, geometry: g, cout, a: view(a), b: view(b), out: view(out), build: runner.build, chunkRows, ...(cols && mode !== 'filter' ? { local: part } : {}) });
+    }
+    if (!done && blocked) {
+      cols ??= backend.makeOutput([chunk + 3, kk], 'float32');
+      if (mode === 'filter') {
+        const [pa, pb, po, pc] = pointers();
+        ex.conv_filter_rows(...v, ...g, pa, pb, po, cout, 0, kk, chunk, pc, runner.work);
+      } else part(0, mode === 'forward' ? rows : v[0]!);
+      done = true;
+    }
+    if (cols) backend.disposeData(cols.dataId);
+    if (done) return out;
+    backend.disposeData(out.dataId);
   }
   if (mode === 'input') {
     const cols = gemmKernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: true } });

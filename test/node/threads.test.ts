@@ -149,10 +149,10 @@ describe('convolution products in the pool (bitwise)', () => {
     ['3×3 stride 2, 5 images, odd rows per image', [5, 7, 7, 3], { kh: 3, kw: 3, sh: 2, sw: 2, pt: 1, pl: 1, ho: 4, wo: 4 }, 5],
     ['one image (im2col on one thread)', [1, 12, 12, 2], { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 12, wo: 12 }, 8],
     ['a volume, stride 2 in depth', [2, 5, 6, 6, 2], { kd: 3, sd: 2, pf: 1, dout: 3, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 6, wo: 6 }, 4],
-    // 1100 patch rows: 5 units of 256 rows (the last short), split over the threads by units
     // 8 channels: the forward product and the filter gradient read the patches in place (kw·c = 24)
     ['8 channels in place, 3 images', [3, 9, 10, 8], { kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 9, wo: 10 }, 12],
     ['8 channels in place, a volume over 5 row units', [2, 5, 10, 11, 8], { kd: 3, sd: 1, pf: 1, dout: 5, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 10, wo: 11 }, 16],
+    // 1100 patch rows: 5 units of 256 rows (the last short), split over the threads by units
     ['a thin-channel volume over 5 row units', [2, 5, 10, 11, 4], { kd: 3, sd: 1, pf: 1, dout: 5, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, ho: 10, wo: 11 }, 4],
   ] as Array<[string, number[], Im2ColGeometry, number]>)('%s: 2 and 3 threads give the single-threaded bits in every mode', async (_, shape, g, cout) => {
     await onBackend('wasm', async () => {
